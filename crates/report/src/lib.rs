@@ -1,1 +1,177 @@
-//! etcdlab-report
+//! Turns what a run recorded into files: `summary.json`, `report.md`, charts (PNG, plotters) and
+//! `metrics.om` (OpenMetrics text). It never reaches back into the simulation: everything it
+//! needs is in [`RunRecord`]. Every byte written is a function of the record (no wall clock, no
+//! absolute paths), so the same scenario and seed give the same files.
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+/// Nanoseconds of simulated time.
+pub type Nanos = u64;
+
+/// Everything a run produced. Built by the lab, consumed here.
+#[derive(Clone, Debug)]
+pub struct RunRecord {
+    pub summary: Summary,
+    /// Markdown-ready description of the scenario's inputs (one line per fact), shown at the top
+    /// of the report, e.g. "3 members, etcd 3.4 defaults, heartbeat 100 ms, election 1000 ms".
+    pub inputs: Vec<String>,
+    pub member_names: Vec<String>,
+    /// Role/term changes per member, in time order.
+    pub role_changes: Vec<RoleChange>,
+    /// Leader of the cluster over time (None = no leader), in time order.
+    pub leader_timeline: Vec<LeaderSpan>,
+    /// One row per simulated minute with any finished write.
+    pub write_latency_per_minute: Vec<MinuteLatency>,
+    /// WAL fsync latencies of each member (microseconds), index = member.
+    pub wal_fsync_us: Vec<hdrhistogram::Histogram<u64>>,
+    /// Scenario timeline as it happened (faults and actions), for the report and charts.
+    pub timeline: Vec<TimelineEntry>,
+    /// Notable log lines etcd would have printed, de-duplicated with counts.
+    pub warnings: Vec<WarningCount>,
+    /// Metric families with their samples, in the order to write them.
+    pub metrics: Vec<MetricFamily>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    pub simulated_seconds: f64,
+    pub events: u64,
+    /// 16 hex digits.
+    pub trace_hash: String,
+    pub leader_changes: u64,
+    pub leader_changes_per_hour: f64,
+    pub elections: u64,
+    pub max_term: u64,
+    pub writes: Writes,
+    pub failover_s: Failover,
+    pub heartbeat_send_failures: u64,
+    pub wal_fsync_ms: Quantiles,
+    /// Outcome figures by name (the names `[[expect]]` uses), in a fixed order.
+    pub outcome: IndexMap<String, Option<f64>>,
+    pub expectations: Vec<ExpectationResult>,
+    /// Where the model knowingly differs from the reference material (shown in the report).
+    pub notes: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Writes {
+    pub ok: u64,
+    pub failed: u64,
+    /// Count per error text in etcd's words, sorted by text.
+    pub errors: IndexMap<String, u64>,
+    pub latency_ms: LatencyMs,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LatencyMs {
+    pub p50: Option<f64>,
+    pub p99: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Quantiles {
+    pub p50: Option<f64>,
+    pub p99: Option<f64>,
+    pub p999: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Failover {
+    pub count: u64,
+    pub min: Option<f64>,
+    pub median: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ExpectationResult {
+    /// e.g. "leader_changes <= 0" or "failover_s_median in [0.9, 1.5]".
+    pub name: String,
+    pub ok: bool,
+    pub actual: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum RoleKind {
+    Follower,
+    PreCandidate,
+    Candidate,
+    Leader,
+    /// Paused (SIGSTOP) or crashed: not running.
+    Down,
+}
+
+#[derive(Clone, Debug)]
+pub struct RoleChange {
+    pub at_ns: Nanos,
+    pub member: usize,
+    pub role: RoleKind,
+    pub term: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct LeaderSpan {
+    pub from_ns: Nanos,
+    pub to_ns: Nanos,
+    /// Member index, None when the cluster had no leader.
+    pub leader: Option<usize>,
+    pub term: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct MinuteLatency {
+    pub minute: u64,
+    pub ok: u64,
+    pub failed: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct TimelineEntry {
+    pub at_ns: Nanos,
+    /// Human text, e.g. "pause m2 (leader) for 3s".
+    pub what: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct WarningCount {
+    pub member: usize,
+    pub text: String,
+    pub count: u64,
+    pub first_at_ns: Nanos,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricType {
+    Gauge,
+    Counter,
+    Histogram,
+}
+
+/// One metric family as it will appear in OpenMetrics text.
+#[derive(Clone, Debug)]
+pub struct MetricFamily {
+    /// Without the `_total` suffix for counters (OpenMetrics adds it to the sample name).
+    pub name: String,
+    pub help: String,
+    pub metric_type: MetricType,
+    pub samples: Vec<Sample>,
+}
+
+/// One sample. For histograms the suffix is "_bucket" (with an `le` label), "_count" or "_sum";
+/// for counters "_total"; for gauges "".
+#[derive(Clone, Debug)]
+pub struct Sample {
+    pub suffix: &'static str,
+    /// Label pairs in output order, e.g. [("member", "m1"), ("le", "0.001")].
+    pub labels: Vec<(String, String)>,
+    pub timestamp_ns: Nanos,
+    pub value: f64,
+}

@@ -1,1 +1,205 @@
-//! etcdlab-scenario
+//! Scenario files: the TOML schema, parsing with precise errors, validation and `--set` overrides.
+//!
+//! A scenario is the whole input of a run besides the code: cluster, disks, network, workload,
+//! a timeline of faults and operator actions, expectations. Every error names the file, the line
+//! and the dotted field path (see [`ScenarioError`]).
+//!
+//! Units are in field names (`_ms`, `_bytes`, `_per_s`); durations are human strings ("10m",
+//! "1.5s", "250ms", "1h30m") parsed into nanoseconds of simulated time.
+
+use serde::Deserialize;
+
+/// Nanoseconds of simulated time.
+pub type Nanos = u64;
+
+/// A parsed, validated scenario. All defaults are filled in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// From `name`, else the file stem.
+    pub name: String,
+    pub description: String,
+    pub seed: u64,
+    pub duration_ns: Nanos,
+    pub cluster: Cluster,
+    /// One disk per member, index 0 = m1. Built from `[disk]` plus `[disk.members.mN]` overrides.
+    pub disks: Vec<Disk>,
+    pub network: Network,
+    pub workload: Workload,
+    pub timeline: Vec<TimelineEvent>,
+    pub expect: Vec<Expectation>,
+    pub metrics: MetricsConfig,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EtcdVersion {
+    V3_4,
+    V3_5,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cluster {
+    /// 1..=7. Members are named m1..mN.
+    pub size: usize,
+    pub etcd_version: EtcdVersion,
+    pub heartbeat_interval_ms: u64,
+    pub election_timeout_ms: u64,
+    /// Default: false for 3.4, true for 3.5.
+    pub pre_vote: bool,
+    /// Time to start a member and replay its WAL: `restart_base_ms` plus WAL bytes at
+    /// `wal_replay_bytes_per_s`.
+    pub restart_base_ms: f64,
+    pub wal_replay_bytes_per_s: f64,
+}
+
+pub use etcdlab_sim::Dist;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Disk {
+    /// "ssd", "hdd" or "custom"; numbers below were filled from the profile then overridden.
+    pub profile: String,
+    /// Time to write the WAL bytes into the page cache, per write (ms).
+    pub write_latency_ms: Dist,
+    /// Time of one fdatasync once it reaches the device (ms). Served one at a time per device.
+    pub fsync_latency_ms: Dist,
+    /// Sustained write bandwidth (bytes per second).
+    pub write_bandwidth_bytes_per_s: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Network {
+    pub one_way_latency_ms: Dist,
+    pub bandwidth_bytes_per_s: f64,
+    /// Probability a message is dropped.
+    pub loss: f64,
+    /// Probability a message is delivered twice.
+    pub duplicate: f64,
+    /// Client to member one-way latency (ms).
+    pub client_latency_ms: Dist,
+    /// Overrides for chosen directed links; later entries win.
+    pub links: Vec<LinkOverride>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkOverride {
+    /// Member indexes (0-based) on each side.
+    pub from: Vec<usize>,
+    pub to: Vec<usize>,
+    /// Also apply to `to` -> `from`.
+    pub symmetric: bool,
+    pub one_way_latency_ms: Option<Dist>,
+    pub loss: Option<f64>,
+    pub bandwidth_bytes_per_s: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    RoundRobin,
+    Leader,
+    Member(usize),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Workload {
+    /// Open-loop arrival rate (Poisson arrivals). 0 disables the workload.
+    pub writes_per_s: f64,
+    pub value_size_bytes: Dist,
+    /// Keys are `/lab/key-<n>` with n uniform in [0, key_count).
+    pub key_count: u64,
+    pub target: Target,
+    pub start_ns: Nanos,
+    /// Default: etcd 3.4's 5 s + 2 x election timeout.
+    pub request_timeout_ns: Nanos,
+}
+
+/// Who an action applies to, resolved when the action fires.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MemberRef {
+    Member(usize),
+    /// The current leader (skipped and reported if there is none).
+    Leader,
+    /// A follower of the current leader, chosen with the faults random stream.
+    Follower,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// SIGSTOP: nothing runs, nothing ticks. With `duration_ns`, SIGCONT after it.
+    Pause { member: MemberRef, duration_ns: Option<Nanos> },
+    Resume { member: MemberRef },
+    /// Kill the process: unsynced WAL bytes are lost. With `duration_ns`, restart after it.
+    Crash { member: MemberRef, duration_ns: Option<Nanos> },
+    Restart { member: MemberRef },
+    /// Cut one member off from all others (both directions).
+    Isolate { member: MemberRef, duration_ns: Option<Nanos> },
+    /// Symmetric partition between groups (member indexes); members not listed keep all links.
+    Partition { groups: Vec<Vec<usize>>, duration_ns: Option<Nanos> },
+    /// Drop messages `from` -> `to` only.
+    PartitionOneWay { from: Vec<usize>, to: Vec<usize>, duration_ns: Option<Nanos> },
+    /// Remove every partition and isolation.
+    Heal,
+    /// Change latency/loss on chosen links for a window.
+    LinkFault {
+        from: Vec<usize>,
+        to: Vec<usize>,
+        symmetric: bool,
+        one_way_latency_ms: Option<Dist>,
+        loss: Option<f64>,
+        duration_ns: Option<Nanos>,
+    },
+    /// Fsyncs that reach the device during the stall complete only after it ends.
+    DiskStall { member: MemberRef, duration_ns: Nanos },
+    /// Multiply the member's disk latencies by `factor` for the window.
+    DiskSlow { member: MemberRef, factor: f64, duration_ns: Nanos },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Repeat {
+    pub count: u32,
+    pub every_ns: Nanos,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineEvent {
+    pub at_ns: Nanos,
+    pub action: Action,
+    /// Fire `count` times in all, `every_ns` apart (count includes the first).
+    pub repeat: Option<Repeat>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expectation {
+    /// An outcome metric name, e.g. "leader_changes", "write_latency_ms_p99" (see OUTCOME_METRICS).
+    pub metric: String,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricsConfig {
+    pub scrape_interval_ns: Nanos,
+}
+
+/// The outcome figures an `[[expect]]` may name. The lab computes each of them per run.
+pub const OUTCOME_METRICS: &[&str] = &[
+    "leader_changes",
+    "leader_changes_per_hour",
+    "elections",
+    "writes_ok",
+    "writes_failed",
+    "write_latency_ms_p50",
+    "write_latency_ms_p99",
+    "write_latency_ms_max",
+    "failover_s_count",
+    "failover_s_min",
+    "failover_s_median",
+    "failover_s_max",
+    "heartbeat_send_failures",
+    "wal_fsync_ms_p50",
+    "wal_fsync_ms_p99",
+    "wal_fsync_ms_p999",
+    "max_term",
+];
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+struct Unused;

@@ -1,0 +1,115 @@
+//! Distributions for latencies and sizes. Written here rather than taken from a crate so the
+//! sampling algorithm (and so every trace) can never change under us with a dependency update.
+
+use crate::rng::{unit_f64, Rng};
+
+/// A distribution of non-negative values, in the unit named by the field that holds it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Dist {
+    Constant { value: f64 },
+    Uniform { min: f64, max: f64 },
+    /// Truncated at zero.
+    Normal { mean: f64, stddev: f64 },
+    LogNormal { median: f64, sigma: f64 },
+    /// `base` plus, with probability `tail_prob`, a Pareto draw with scale `tail_scale` and
+    /// shape `tail_alpha`: the rare long stall on top of normal service.
+    ParetoTail { base: Box<Dist>, tail_prob: f64, tail_scale: f64, tail_alpha: f64 },
+}
+
+impl Dist {
+    pub fn constant(value: f64) -> Dist {
+        Dist::Constant { value }
+    }
+
+    pub fn sample(&self, rng: &mut Rng) -> f64 {
+        let v = match self {
+            Dist::Constant { value } => *value,
+            Dist::Uniform { min, max } => min + (max - min) * unit_f64(rng),
+            Dist::Normal { mean, stddev } => mean + stddev * standard_normal(rng),
+            Dist::LogNormal { median, sigma } => median * (sigma * standard_normal(rng)).exp(),
+            Dist::ParetoTail { base, tail_prob, tail_scale, tail_alpha } => {
+                let b = base.sample(rng);
+                if unit_f64(rng) < *tail_prob {
+                    // Inverse CDF of Pareto(scale, alpha); 1-u keeps the argument in (0, 1].
+                    b + tail_scale / (1.0 - unit_f64(rng)).powf(1.0 / tail_alpha)
+                } else {
+                    b
+                }
+            }
+        };
+        v.max(0.0)
+    }
+
+    /// The median, where it has a closed form (used in reports and validation).
+    pub fn median(&self) -> f64 {
+        match self {
+            Dist::Constant { value } => *value,
+            Dist::Uniform { min, max } => (min + max) / 2.0,
+            Dist::Normal { mean, .. } => mean.max(0.0),
+            Dist::LogNormal { median, .. } => *median,
+            Dist::ParetoTail { base, .. } => base.median(),
+        }
+    }
+
+    /// One line for humans, e.g. "lognormal(median 0.8, sigma 0.5)".
+    pub fn describe(&self) -> String {
+        match self {
+            Dist::Constant { value } => format!("{value}"),
+            Dist::Uniform { min, max } => format!("uniform({min}..{max})"),
+            Dist::Normal { mean, stddev } => format!("normal(mean {mean}, stddev {stddev})"),
+            Dist::LogNormal { median, sigma } => {
+                format!("lognormal(median {median}, sigma {sigma})")
+            }
+            Dist::ParetoTail { base, tail_prob, tail_scale, tail_alpha } => format!(
+                "{} + pareto tail(p {tail_prob}, scale {tail_scale}, alpha {tail_alpha})",
+                base.describe()
+            ),
+        }
+    }
+}
+
+/// Box-Muller; one draw per call (the second value is discarded to keep the stream simple).
+fn standard_normal(rng: &mut Rng) -> f64 {
+    let u1 = 1.0 - unit_f64(rng); // (0, 1]
+    let u2 = unit_f64(rng);
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::stream;
+
+    fn median_of(d: &Dist) -> f64 {
+        let mut r = stream(3, "dist");
+        let mut v: Vec<f64> = (0..20001).map(|_| d.sample(&mut r)).collect();
+        v.sort_by(f64::total_cmp);
+        v[10000]
+    }
+
+    #[test]
+    fn sample_medians_match_closed_form() {
+        for d in [
+            Dist::constant(2.0),
+            Dist::Uniform { min: 1.0, max: 3.0 },
+            Dist::Normal { mean: 5.0, stddev: 1.0 },
+            Dist::LogNormal { median: 0.8, sigma: 0.6 },
+        ] {
+            let m = median_of(&d);
+            assert!((m - d.median()).abs() < 0.05 * d.median(), "{d:?}: {m}");
+        }
+    }
+
+    #[test]
+    fn pareto_tail_adds_rare_large_values() {
+        let d = Dist::ParetoTail {
+            base: Box::new(Dist::constant(1.0)),
+            tail_prob: 0.01,
+            tail_scale: 100.0,
+            tail_alpha: 1.5,
+        };
+        let mut r = stream(3, "dist");
+        let big = (0..100_000).filter(|_| d.sample(&mut r) > 50.0).count();
+        assert!((700..1300).contains(&big), "{big}");
+    }
+}
