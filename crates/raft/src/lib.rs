@@ -8,7 +8,16 @@
 //! Payloads are generic and shared (`P` is typically an `Rc<Request>`), so replicating an entry
 //! to six followers clones a pointer, not the bytes.
 
+mod log;
+mod progress;
+
+use std::collections::BTreeMap;
+
 use rand_chacha::ChaCha8Rng;
+use rand_core::Rng;
+
+use log::RaftLog;
+pub use progress::{Progress, ProgressState};
 
 pub type NodeId = u64;
 /// No node: used for "no leader" and "no vote".
@@ -82,6 +91,22 @@ pub struct Message<P> {
 }
 
 impl<P: Payload> Message<P> {
+    /// A message with every optional field zeroed.
+    pub fn new(msg_type: MessageType, from: NodeId, to: NodeId, term: u64) -> Self {
+        Message {
+            msg_type,
+            from,
+            to,
+            term,
+            log_term: 0,
+            index: 0,
+            entries: Vec::new(),
+            commit: 0,
+            reject: false,
+            reject_hint: 0,
+        }
+    }
+
     /// Size on the wire, used by the network model for bandwidth.
     pub fn size_bytes(&self) -> u64 {
         MESSAGE_HEADER_BYTES + self.entries.iter().map(Entry::size_bytes).sum::<u64>()
@@ -183,84 +208,736 @@ pub enum ProposeError {
     Dropped,
 }
 
+/// Outcome of counting (pre-)votes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum VoteResult {
+    Won,
+    Lost,
+    Pending,
+}
+
+/// What the outstanding Ready handed out, so that `advance` knows what to acknowledge.
+#[derive(Clone, Copy, Debug)]
+struct ReadyCursor {
+    /// (index, term) of the last entry handed out for persistence.
+    last_entry: Option<(u64, u64)>,
+    /// Index of the last committed entry handed out for applying.
+    last_committed: Option<u64>,
+}
+
 pub struct Raft<P> {
-    _p: std::marker::PhantomData<P>,
-    _rng: ChaCha8Rng,
+    cfg: Config,
+    term: u64,
+    vote: NodeId,
+    leader: NodeId,
+    role: Role,
+    log: RaftLog<P>,
+    /// One per voter (self included), in config order.
+    prs: Vec<Progress>,
+    /// Votes received in the current (pre-)campaign.
+    votes: BTreeMap<NodeId, bool>,
+    election_elapsed: u32,
+    heartbeat_elapsed: u32,
+    randomized_election_timeout: u32,
+    msgs: Vec<Message<P>>,
+    rng: ChaCha8Rng,
+    /// State as of the last Ready, to report only changes.
+    prev_soft: SoftState,
+    prev_hard: HardState,
+    outstanding: Option<ReadyCursor>,
+    /// Reused buffer for the commit computation (avoids an allocation per MsgAppResp).
+    match_scratch: Vec<u64>,
 }
 
 impl<P: Payload> Raft<P> {
     /// A fresh node (term 0, empty log), as on first boot of a new cluster.
-    pub fn new(_config: Config, _rng: ChaCha8Rng) -> Self {
-        todo!()
+    pub fn new(config: Config, rng: ChaCha8Rng) -> Self {
+        let empty = Recovered {
+            hard_state: HardState::default(),
+            entries: Vec::new(),
+            applied: 0,
+        };
+        Self::restart(config, empty, rng)
     }
+
     /// A node restarted from its WAL.
-    pub fn restart(_config: Config, _recovered: Recovered<P>, _rng: ChaCha8Rng) -> Self {
-        todo!()
+    pub fn restart(config: Config, recovered: Recovered<P>, rng: ChaCha8Rng) -> Self {
+        assert_ne!(config.id, NONE, "node id must not be NONE");
+        assert!(config.heartbeat_tick > 0, "heartbeat_tick must be positive");
+        assert!(
+            config.election_tick > config.heartbeat_tick,
+            "election_tick must exceed heartbeat_tick"
+        );
+        assert!(config.max_inflight_msgs > 0, "max_inflight_msgs must be positive");
+        let hs = recovered.hard_state;
+        let commit = hs.commit.max(recovered.applied);
+        let log = RaftLog::restored(recovered.entries, commit, recovered.applied);
+        let prs = config
+            .voters
+            .iter()
+            .map(|&id| Progress::new(id, config.max_inflight_msgs))
+            .collect();
+        let mut raft = Raft {
+            term: hs.term,
+            vote: hs.vote,
+            leader: NONE,
+            role: Role::Follower,
+            log,
+            prs,
+            votes: BTreeMap::new(),
+            election_elapsed: 0,
+            heartbeat_elapsed: 0,
+            randomized_election_timeout: config.election_tick,
+            msgs: Vec::new(),
+            rng,
+            prev_soft: SoftState {
+                leader: NONE,
+                role: Role::Follower,
+            },
+            prev_hard: HardState::default(),
+            outstanding: None,
+            match_scratch: Vec::with_capacity(config.voters.len()),
+            cfg: config,
+        };
+        raft.become_follower(hs.term, NONE);
+        // The recovered state is already durable: only report changes from here on.
+        raft.prev_hard = raft.hard_state();
+        raft
     }
+
     /// One logical clock tick (one heartbeat interval of wall time in etcd).
     pub fn tick(&mut self) {
-        todo!()
+        match self.role {
+            Role::Leader => self.tick_heartbeat(),
+            _ => self.tick_election(),
+        }
     }
+
+    /// Start an election now, as if the election timeout had elapsed (etcd's MsgHup).
+    /// Pre-vote first when configured. No-op on a leader or a non-voter.
+    pub fn campaign(&mut self) {
+        if self.role == Role::Leader || !self.promotable() {
+            return;
+        }
+        self.run_campaign(self.cfg.pre_vote);
+    }
+
     /// Feed a message received from a peer.
-    pub fn step(&mut self, _msg: Message<P>) {
-        todo!()
+    pub fn step(&mut self, msg: Message<P>) {
+        // Term 0 marks a forwarded proposal, which carries no term (as in etcd).
+        if msg.term > self.term && msg.term != 0 {
+            if !self.accept_higher_term(&msg) {
+                return;
+            }
+        } else if msg.term < self.term && msg.term != 0 {
+            self.answer_stale(&msg);
+            return;
+        }
+        match msg.msg_type {
+            MessageType::Vote | MessageType::PreVote => self.handle_vote_request(&msg),
+            _ => match self.role {
+                Role::Leader => self.step_leader(msg),
+                Role::Follower => self.step_follower(msg),
+                Role::Candidate | Role::PreCandidate => self.step_candidate(msg),
+            },
+        }
     }
+
     /// Propose a payload. On a leader it is appended; on a follower it is forwarded (MsgProp).
     /// Returns the index it was appended at when this node is leader, else None.
-    pub fn propose(&mut self, _payload: P) -> Result<Option<u64>, ProposeError> {
-        todo!()
+    pub fn propose(&mut self, payload: P) -> Result<Option<u64>, ProposeError> {
+        let entry = Entry {
+            term: 0,
+            index: 0,
+            data: EntryData::Normal(payload),
+        };
+        match self.role {
+            Role::Leader => {
+                let index = self.append_entries(vec![entry]);
+                self.bcast_append();
+                Ok(Some(index))
+            }
+            Role::Follower if self.leader != NONE => {
+                let mut m = Message::new(MessageType::Prop, self.cfg.id, self.leader, 0);
+                m.entries.push(entry);
+                self.msgs.push(m);
+                Ok(None)
+            }
+            _ => Err(ProposeError::NoLeader),
+        }
     }
+
     pub fn has_ready(&self) -> bool {
-        todo!()
+        self.soft_state() != self.prev_soft
+            || self.hard_state() != self.prev_hard
+            || !self.msgs.is_empty()
+            || self.log.has_unstable()
+            || self.log.has_next_committed()
     }
+
     /// Take the pending outputs. Call [`Raft::advance`] once they have been handled.
     pub fn ready(&mut self) -> Ready<P> {
-        todo!()
+        debug_assert!(
+            self.outstanding.is_none(),
+            "ready() called twice without advance()"
+        );
+        let soft = self.soft_state();
+        let hard = self.hard_state();
+        let entries = self.log.unstable_entries();
+        let committed_entries = self.log.next_committed_entries();
+        let must_sync = !entries.is_empty()
+            || hard.term != self.prev_hard.term
+            || hard.vote != self.prev_hard.vote;
+        self.outstanding = Some(ReadyCursor {
+            last_entry: entries.last().map(|e| (e.index, e.term)),
+            last_committed: committed_entries.last().map(|e| e.index),
+        });
+        let ready = Ready {
+            soft_state: (soft != self.prev_soft).then_some(soft),
+            hard_state: (hard != self.prev_hard).then_some(hard),
+            entries,
+            committed_entries,
+            messages: std::mem::take(&mut self.msgs),
+            must_sync,
+        };
+        self.prev_soft = soft;
+        self.prev_hard = hard;
+        ready
     }
+
     /// The last Ready was handled: its entries are stable and its committed entries applied.
     pub fn advance(&mut self) {
-        todo!()
+        let Some(cursor) = self.outstanding.take() else {
+            debug_assert!(false, "advance() without ready()");
+            return;
+        };
+        if let Some((index, term)) = cursor.last_entry {
+            self.log.stable_to(index, term);
+        }
+        if let Some(index) = cursor.last_committed {
+            self.log.applied_to(index);
+        }
     }
 
     // --- Introspection (used by the server, metrics and invariant checks). ---
     pub fn id(&self) -> NodeId {
-        todo!()
+        self.cfg.id
     }
     pub fn term(&self) -> u64 {
-        todo!()
+        self.term
     }
     pub fn role(&self) -> Role {
-        todo!()
+        self.role
     }
     pub fn leader(&self) -> NodeId {
-        todo!()
+        self.leader
     }
     pub fn vote(&self) -> NodeId {
-        todo!()
+        self.vote
     }
     pub fn commit_index(&self) -> u64 {
-        todo!()
+        self.log.committed()
     }
     pub fn applied_index(&self) -> u64 {
-        todo!()
+        self.log.applied()
     }
     pub fn last_index(&self) -> u64 {
-        todo!()
+        self.log.last_index()
     }
     /// Term of the entry at `index`, if the log holds it (0 for index 0).
-    pub fn term_at(&self, _index: u64) -> Option<u64> {
-        todo!()
+    pub fn term_at(&self, index: u64) -> Option<u64> {
+        self.log.term(index)
     }
     /// The entry at `index`, if held in memory.
-    pub fn entry_at(&self, _index: u64) -> Option<&Entry<P>> {
-        todo!()
+    pub fn entry_at(&self, index: u64) -> Option<&Entry<P>> {
+        self.log.entry(index)
     }
     /// Current randomized election timeout in ticks, in [election_tick, 2*election_tick).
     pub fn randomized_election_timeout(&self) -> u32 {
-        todo!()
+        self.randomized_election_timeout
     }
     /// Ticks since the last reset of the election timer.
     pub fn election_elapsed(&self) -> u32 {
-        todo!()
+        self.election_elapsed
+    }
+    /// The leader's replication progress for voter `id` (meaningful on a leader only).
+    pub fn progress(&self, id: NodeId) -> Option<&Progress> {
+        self.prs.iter().find(|p| p.id == id)
+    }
+    pub fn soft_state(&self) -> SoftState {
+        SoftState {
+            leader: self.leader,
+            role: self.role,
+        }
+    }
+    pub fn hard_state(&self) -> HardState {
+        HardState {
+            term: self.term,
+            vote: self.vote,
+            commit: self.log.committed(),
+        }
+    }
+
+    // --- Role transitions. ---
+
+    /// etcd's `reset`: new term (or same), fresh timers and a freshly drawn timeout.
+    fn reset(&mut self, term: u64) {
+        if self.term != term {
+            self.term = term;
+            self.vote = NONE;
+        }
+        self.leader = NONE;
+        self.election_elapsed = 0;
+        self.heartbeat_elapsed = 0;
+        self.randomized_election_timeout = self.draw_election_timeout();
+        self.votes.clear();
+        let last = self.log.last_index();
+        for pr in &mut self.prs {
+            pr.reset(last);
+            if pr.id == self.cfg.id {
+                pr.matched = last;
+            }
+        }
+    }
+
+    /// election_tick + uniform[0, election_tick), by multiply-shift (bias < 2^-32).
+    fn draw_election_timeout(&mut self) -> u32 {
+        let span = u64::from(self.cfg.election_tick);
+        let offset = (u128::from(self.rng.next_u64()) * u128::from(span)) >> 64;
+        self.cfg.election_tick + offset as u32
+    }
+
+    fn become_follower(&mut self, term: u64, leader: NodeId) {
+        self.reset(term);
+        self.leader = leader;
+        self.role = Role::Follower;
+    }
+
+    /// Pre-candidacy changes neither the term nor the timers (so no redraw).
+    fn become_pre_candidate(&mut self) {
+        assert_ne!(self.role, Role::Leader, "leader cannot become pre-candidate");
+        self.votes.clear();
+        self.leader = NONE;
+        self.role = Role::PreCandidate;
+    }
+
+    fn become_candidate(&mut self) {
+        assert_ne!(self.role, Role::Leader, "leader cannot become candidate");
+        self.reset(self.term + 1);
+        self.vote = self.cfg.id;
+        self.role = Role::Candidate;
+    }
+
+    fn become_leader(&mut self) {
+        assert_ne!(self.role, Role::Follower, "follower cannot become leader");
+        self.reset(self.term);
+        self.leader = self.cfg.id;
+        self.role = Role::Leader;
+        if let Some(i) = self.pr_index(self.cfg.id) {
+            self.prs[i].become_replicate();
+        }
+        // Committing an entry of its own term also commits everything before it (§5.4.2).
+        let empty = Entry {
+            term: 0,
+            index: 0,
+            data: EntryData::Empty,
+        };
+        self.append_entries(vec![empty]);
+    }
+
+    fn promotable(&self) -> bool {
+        self.pr_index(self.cfg.id).is_some()
+    }
+
+    fn quorum(&self) -> usize {
+        self.prs.len() / 2 + 1
+    }
+
+    fn pr_index(&self, id: NodeId) -> Option<usize> {
+        self.prs.iter().position(|p| p.id == id)
+    }
+
+    // --- Timers. ---
+
+    fn tick_election(&mut self) {
+        self.election_elapsed += 1;
+        if self.promotable() && self.election_elapsed >= self.randomized_election_timeout {
+            self.election_elapsed = 0;
+            self.campaign();
+        }
+    }
+
+    fn tick_heartbeat(&mut self) {
+        self.heartbeat_elapsed += 1;
+        self.election_elapsed += 1;
+        if self.election_elapsed >= self.cfg.election_tick {
+            self.election_elapsed = 0;
+            if self.cfg.check_quorum {
+                self.check_quorum();
+            }
+        }
+        if self.role != Role::Leader {
+            return;
+        }
+        if self.heartbeat_elapsed >= self.cfg.heartbeat_tick {
+            self.heartbeat_elapsed = 0;
+            self.bcast_heartbeat();
+        }
+    }
+
+    /// A leader that has not heard from a quorum within an election timeout steps down, so a
+    /// partitioned leader stops serving.
+    fn check_quorum(&mut self) {
+        let me = self.cfg.id;
+        let active = self
+            .prs
+            .iter()
+            .filter(|p| p.id == me || p.recent_active)
+            .count();
+        if active < self.quorum() {
+            self.become_follower(self.term, NONE);
+        }
+        for pr in &mut self.prs {
+            pr.recent_active = pr.id == me;
+        }
+    }
+
+    // --- Elections. ---
+
+    fn run_campaign(&mut self, pre_vote: bool) {
+        let (msg_type, term) = if pre_vote {
+            self.become_pre_candidate();
+            // Ask at the term we would campaign at, without moving to it yet.
+            (MessageType::PreVote, self.term + 1)
+        } else {
+            self.become_candidate();
+            (MessageType::Vote, self.term)
+        };
+        if self.poll(self.cfg.id, true) == VoteResult::Won {
+            self.election_won();
+            return;
+        }
+        let (last_index, last_term) = (self.log.last_index(), self.log.last_term());
+        for i in 0..self.prs.len() {
+            let to = self.prs[i].id;
+            if to == self.cfg.id {
+                continue;
+            }
+            let mut m = Message::new(msg_type, self.cfg.id, to, term);
+            m.index = last_index;
+            m.log_term = last_term;
+            self.msgs.push(m);
+        }
+    }
+
+    /// A quorum granted: pre-candidates move on to the real election.
+    fn election_won(&mut self) {
+        if self.role == Role::PreCandidate {
+            self.run_campaign(false);
+        } else {
+            self.become_leader();
+            self.bcast_append();
+        }
+    }
+
+    fn poll(&mut self, from: NodeId, granted: bool) -> VoteResult {
+        self.votes.entry(from).or_insert(granted);
+        let mut yes = 0;
+        let mut no = 0;
+        for pr in &self.prs {
+            match self.votes.get(&pr.id) {
+                Some(true) => yes += 1,
+                Some(false) => no += 1,
+                None => {}
+            }
+        }
+        let q = self.quorum();
+        if yes >= q {
+            VoteResult::Won
+        } else if self.prs.len() - no < q {
+            VoteResult::Lost
+        } else {
+            VoteResult::Pending
+        }
+    }
+
+    fn handle_vote_request(&mut self, m: &Message<P>) {
+        let is_pre = m.msg_type == MessageType::PreVote;
+        let resp_type = if is_pre {
+            MessageType::PreVoteResp
+        } else {
+            MessageType::VoteResp
+        };
+        let can_vote = self.vote == m.from
+            || (self.vote == NONE && self.leader == NONE)
+            || (is_pre && m.term > self.term);
+        if can_vote && self.log.is_up_to_date(m.index, m.log_term) {
+            self.send_to(m.from, resp_type, m.term, false);
+            if !is_pre {
+                self.election_elapsed = 0;
+                self.vote = m.from;
+            }
+        } else {
+            self.send_to(m.from, resp_type, self.term, true);
+        }
+    }
+
+    /// Returns false when the message must be dropped.
+    fn accept_higher_term(&mut self, m: &Message<P>) -> bool {
+        let is_vote_request = matches!(m.msg_type, MessageType::Vote | MessageType::PreVote);
+        if is_vote_request && self.in_lease() {
+            // We heard from a live leader recently: a disruptive candidate gets no answer.
+            return false;
+        }
+        match m.msg_type {
+            // A pre-vote is hypothetical: it never changes our term, granted or not.
+            MessageType::PreVote => {}
+            MessageType::PreVoteResp if !m.reject => {}
+            MessageType::App | MessageType::Heartbeat => self.become_follower(m.term, m.from),
+            _ => self.become_follower(m.term, NONE),
+        }
+        true
+    }
+
+    fn in_lease(&self) -> bool {
+        self.cfg.check_quorum
+            && self.leader != NONE
+            && self.election_elapsed < self.cfg.election_tick
+    }
+
+    /// A message from an older term. Answering a stale leader with our term deposes it;
+    /// answering a stale pre-candidate lets it give up.
+    fn answer_stale(&mut self, m: &Message<P>) {
+        let from_leader = matches!(m.msg_type, MessageType::App | MessageType::Heartbeat);
+        if (self.cfg.check_quorum || self.cfg.pre_vote) && from_leader {
+            self.send_to(m.from, MessageType::AppResp, self.term, false);
+        } else if m.msg_type == MessageType::PreVote {
+            self.send_to(m.from, MessageType::PreVoteResp, self.term, true);
+        }
+    }
+
+    fn send_to(&mut self, to: NodeId, msg_type: MessageType, term: u64, reject: bool) {
+        let mut m = Message::new(msg_type, self.cfg.id, to, term);
+        m.reject = reject;
+        self.msgs.push(m);
+    }
+
+    // --- Per-role message handling (message term == our term from here on). ---
+
+    fn step_follower(&mut self, mut m: Message<P>) {
+        match m.msg_type {
+            MessageType::Prop => {
+                if self.leader != NONE {
+                    m.from = self.cfg.id;
+                    m.to = self.leader;
+                    self.msgs.push(m);
+                }
+            }
+            MessageType::App => {
+                self.election_elapsed = 0;
+                self.leader = m.from;
+                self.handle_append(m);
+            }
+            MessageType::Heartbeat => {
+                self.election_elapsed = 0;
+                self.leader = m.from;
+                self.handle_heartbeat(&m);
+            }
+            _ => {}
+        }
+    }
+
+    fn step_candidate(&mut self, m: Message<P>) {
+        let my_resp = if self.role == Role::PreCandidate {
+            MessageType::PreVoteResp
+        } else {
+            MessageType::VoteResp
+        };
+        match m.msg_type {
+            MessageType::App => {
+                self.become_follower(m.term, m.from);
+                self.handle_append(m);
+            }
+            MessageType::Heartbeat => {
+                self.become_follower(m.term, m.from);
+                self.handle_heartbeat(&m);
+            }
+            t if t == my_resp => match self.poll(m.from, !m.reject) {
+                VoteResult::Won => self.election_won(),
+                VoteResult::Lost => self.become_follower(self.term, NONE),
+                VoteResult::Pending => {}
+            },
+            // Proposals are dropped: there is no leader to forward them to.
+            _ => {}
+        }
+    }
+
+    fn step_leader(&mut self, m: Message<P>) {
+        match m.msg_type {
+            MessageType::Prop if !m.entries.is_empty() => {
+                self.append_entries(m.entries);
+                self.bcast_append();
+            }
+            MessageType::AppResp => {
+                if let Some(i) = self.pr_index(m.from) {
+                    self.handle_append_response(i, &m);
+                }
+            }
+            MessageType::HeartbeatResp => {
+                if let Some(i) = self.pr_index(m.from) {
+                    self.handle_heartbeat_response(i);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // --- Follower side of replication. ---
+
+    fn handle_append(&mut self, m: Message<P>) {
+        let committed = self.log.committed();
+        if m.index < committed {
+            // Everything up to our commit index already matches the leader's log.
+            let mut resp = Message::new(MessageType::AppResp, self.cfg.id, m.from, self.term);
+            resp.index = committed;
+            self.msgs.push(resp);
+            return;
+        }
+        let mut resp = Message::new(MessageType::AppResp, self.cfg.id, m.from, self.term);
+        match self
+            .log
+            .maybe_append(m.index, m.log_term, m.commit, m.entries)
+        {
+            Some(last_new) => resp.index = last_new,
+            None => {
+                resp.index = m.index;
+                resp.reject = true;
+                resp.reject_hint = self.log.last_index();
+            }
+        }
+        self.msgs.push(resp);
+    }
+
+    fn handle_heartbeat(&mut self, m: &Message<P>) {
+        self.log.commit_to(m.commit.min(self.log.last_index()));
+        self.send_to(m.from, MessageType::HeartbeatResp, self.term, false);
+    }
+
+    // --- Leader side of replication. ---
+
+    /// Appends entries at the leader's term and counts the leader's own copy right away
+    /// (etcd's leader sends before it persists). Returns the last index.
+    fn append_entries(&mut self, mut ents: Vec<Entry<P>>) -> u64 {
+        let mut index = self.log.last_index();
+        for e in &mut ents {
+            index += 1;
+            e.term = self.term;
+            e.index = index;
+        }
+        self.log.append(ents);
+        if let Some(i) = self.pr_index(self.cfg.id) {
+            self.prs[i].maybe_update(index);
+        }
+        self.maybe_commit();
+        index
+    }
+
+    /// Commits the highest index replicated on a quorum, if it is from the current term.
+    fn maybe_commit(&mut self) -> bool {
+        self.match_scratch.clear();
+        self.match_scratch.extend(self.prs.iter().map(|p| p.matched));
+        self.match_scratch.sort_unstable_by(|a, b| b.cmp(a));
+        let quorum_index = self.match_scratch[self.quorum() - 1];
+        self.log.maybe_commit(quorum_index, self.term)
+    }
+
+    fn handle_append_response(&mut self, i: usize, m: &Message<P>) {
+        self.prs[i].recent_active = true;
+        if m.reject {
+            if self.prs[i].maybe_decr_to(m.index, m.reject_hint) {
+                if self.prs[i].state == ProgressState::Replicate {
+                    self.prs[i].become_probe();
+                }
+                self.send_append(i);
+            }
+            return;
+        }
+        let was_paused = self.prs[i].is_paused();
+        if !self.prs[i].maybe_update(m.index) {
+            return;
+        }
+        self.prs[i].acknowledged(m.index);
+        if self.maybe_commit() {
+            // Followers learn the new commit index from the next MsgApp.
+            self.bcast_append();
+        } else if was_paused {
+            self.send_append(i);
+        }
+        while self.maybe_send_append(i, false) {}
+    }
+
+    fn handle_heartbeat_response(&mut self, i: usize) {
+        self.prs[i].heartbeat_acknowledged();
+        if self.prs[i].matched < self.log.last_index() {
+            self.send_append(i);
+        }
+    }
+
+    fn send_append(&mut self, i: usize) {
+        self.maybe_send_append(i, true);
+    }
+
+    /// Sends the follower at `prs[i]` the entries it lacks, unless flow control holds it back.
+    /// Returns whether a message was sent.
+    fn maybe_send_append(&mut self, i: usize, send_if_empty: bool) -> bool {
+        let pr = &self.prs[i];
+        if pr.is_paused() {
+            return false;
+        }
+        let prev_index = pr.next - 1;
+        let prev_term = self
+            .log
+            .term(prev_index)
+            .expect("log is never compacted: every index up to last is held");
+        let entries = self.log.slice(
+            pr.next,
+            self.log.last_index() + 1,
+            self.cfg.max_size_per_msg_bytes,
+        );
+        if entries.is_empty() && !send_if_empty {
+            return false;
+        }
+        if let Some(last) = entries.last() {
+            self.prs[i].sent_entries(last.index);
+        }
+        let mut m = Message::new(MessageType::App, self.cfg.id, self.prs[i].id, self.term);
+        m.index = prev_index;
+        m.log_term = prev_term;
+        m.entries = entries;
+        m.commit = self.log.committed();
+        self.msgs.push(m);
+        true
+    }
+
+    fn bcast_append(&mut self) {
+        for i in 0..self.prs.len() {
+            if self.prs[i].id != self.cfg.id {
+                self.send_append(i);
+            }
+        }
+    }
+
+    fn bcast_heartbeat(&mut self) {
+        let committed = self.log.committed();
+        for i in 0..self.prs.len() {
+            let pr = &self.prs[i];
+            if pr.id == self.cfg.id {
+                continue;
+            }
+            // A follower may not have the leader's commit index in its log yet.
+            let mut m = Message::new(MessageType::Heartbeat, self.cfg.id, pr.id, self.term);
+            m.commit = pr.matched.min(committed);
+            self.msgs.push(m);
+        }
     }
 }
