@@ -268,7 +268,10 @@ impl<P: Payload> Raft<P> {
             config.election_tick > config.heartbeat_tick,
             "election_tick must exceed heartbeat_tick"
         );
-        assert!(config.max_inflight_msgs > 0, "max_inflight_msgs must be positive");
+        assert!(
+            config.max_inflight_msgs > 0,
+            "max_inflight_msgs must be positive"
+        );
         let hs = recovered.hard_state;
         let commit = hs.commit.max(recovered.applied);
         let log = RaftLog::restored(recovered.entries, commit, recovered.applied);
@@ -515,7 +518,11 @@ impl<P: Payload> Raft<P> {
 
     /// Pre-candidacy changes neither the term nor the timers (so no redraw).
     fn become_pre_candidate(&mut self) {
-        assert_ne!(self.role, Role::Leader, "leader cannot become pre-candidate");
+        assert_ne!(
+            self.role,
+            Role::Leader,
+            "leader cannot become pre-candidate"
+        );
         self.votes.clear();
         self.leader = NONE;
         self.role = Role::PreCandidate;
@@ -726,12 +733,11 @@ impl<P: Payload> Raft<P> {
 
     fn step_follower(&mut self, mut m: Message<P>) {
         match m.msg_type {
-            MessageType::Prop => {
-                if self.leader != NONE {
-                    m.from = self.cfg.id;
-                    m.to = self.leader;
-                    self.msgs.push(m);
-                }
+            // Without a known leader the proposal is dropped.
+            MessageType::Prop if self.leader != NONE => {
+                m.from = self.cfg.id;
+                m.to = self.leader;
+                self.msgs.push(m);
             }
             MessageType::App => {
                 self.election_elapsed = 0;
@@ -845,7 +851,8 @@ impl<P: Payload> Raft<P> {
     /// Commits the highest index replicated on a quorum, if it is from the current term.
     fn maybe_commit(&mut self) -> bool {
         self.match_scratch.clear();
-        self.match_scratch.extend(self.prs.iter().map(|p| p.matched));
+        self.match_scratch
+            .extend(self.prs.iter().map(|p| p.matched));
         self.match_scratch.sort_unstable_by(|a, b| b.cmp(a));
         let quorum_index = self.match_scratch[self.quorum() - 1];
         self.log.maybe_commit(quorum_index, self.term)

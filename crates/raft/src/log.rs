@@ -19,11 +19,21 @@ impl<P: Payload> RaftLog<P> {
     /// A log recovered from the WAL: every entry is stable.
     pub(crate) fn restored(entries: Vec<Entry<P>>, committed: u64, applied: u64) -> Self {
         for (i, e) in entries.iter().enumerate() {
-            assert_eq!(e.index, i as u64 + 1, "recovered log must be contiguous from 1");
+            assert_eq!(
+                e.index,
+                i as u64 + 1,
+                "recovered log must be contiguous from 1"
+            );
         }
         let last = entries.len() as u64;
-        assert!(committed <= last, "commit {committed} beyond last index {last}");
-        assert!(applied <= committed, "applied {applied} beyond commit {committed}");
+        assert!(
+            committed <= last,
+            "commit {committed} beyond last index {last}"
+        );
+        assert!(
+            applied <= committed,
+            "applied {applied} beyond commit {committed}"
+        );
         RaftLog {
             entries,
             offset: 1,
