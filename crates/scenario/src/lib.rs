@@ -7,7 +7,17 @@
 //! Units are in field names (`_ms`, `_bytes`, `_per_s`); durations are human strings ("10m",
 //! "1.5s", "250ms", "1h30m") parsed into nanoseconds of simulated time.
 
-use serde::Deserialize;
+mod dist;
+mod doc;
+mod duration;
+mod error;
+mod names;
+mod overrides;
+mod read;
+
+pub use duration::{format_duration, parse_duration};
+pub use error::ScenarioError;
+pub use names::{member_index, member_name, parse_member_name, parse_member_ref};
 
 /// Nanoseconds of simulated time.
 pub type Nanos = u64;
@@ -199,7 +209,3 @@ pub const OUTCOME_METRICS: &[&str] = &[
     "wal_fsync_ms_p999",
     "max_term",
 ];
-
-#[allow(dead_code)]
-#[derive(Deserialize)]
-struct Unused;
