@@ -3,8 +3,52 @@
 //! needs is in [`RunRecord`]. Every byte written is a function of the record (no wall clock, no
 //! absolute paths), so the same scenario and seed give the same files.
 
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
 use indexmap::IndexMap;
 use serde::Serialize;
+
+mod charts;
+pub mod fixtures;
+mod format;
+mod json;
+mod markdown;
+mod openmetrics;
+mod promtool;
+
+pub use json::summary_json;
+pub use markdown::markdown;
+pub use openmetrics::openmetrics;
+pub use promtool::{promtool_check, PromtoolCheck};
+
+/// File names of the charts, as linked from `report.md`.
+pub const LEADER_TIMELINE_PNG: &str = "leader-timeline.png";
+pub const WRITE_LATENCY_PNG: &str = "write-latency.png";
+pub const WAL_FSYNC_PNG: &str = "wal-fsync.png";
+
+/// Writes every report file of `record` into `out_dir` (created if missing) and returns their
+/// names relative to `out_dir`, sorted.
+pub fn write_run(record: &RunRecord, out_dir: &Path) -> io::Result<Vec<PathBuf>> {
+    fs::create_dir_all(out_dir)?;
+    let texts = [
+        ("summary.json", summary_json(&record.summary)),
+        ("report.md", markdown(record)),
+        ("metrics.om", openmetrics(&record.metrics)),
+    ];
+    let mut names = Vec::new();
+    for (name, text) in texts {
+        fs::write(out_dir.join(name), text)?;
+        names.push(PathBuf::from(name));
+    }
+    charts::leader_timeline(record, &out_dir.join(LEADER_TIMELINE_PNG))?;
+    charts::write_latency(record, &out_dir.join(WRITE_LATENCY_PNG))?;
+    charts::wal_fsync(record, &out_dir.join(WAL_FSYNC_PNG))?;
+    names.extend([LEADER_TIMELINE_PNG, WRITE_LATENCY_PNG, WAL_FSYNC_PNG].map(PathBuf::from));
+    names.sort();
+    Ok(names)
+}
 
 /// Nanoseconds of simulated time.
 pub type Nanos = u64;

@@ -1,0 +1,259 @@
+//! `report.md`: the human-readable report of one run.
+
+use std::fmt::Write;
+
+use crate::format::{hms_millis, member_name, num, opt_num};
+use crate::{RunRecord, Summary, LEADER_TIMELINE_PNG, WAL_FSYNC_PNG, WRITE_LATENCY_PNG};
+
+/// The whole report as Markdown.
+pub fn markdown(record: &RunRecord) -> String {
+    let s = &record.summary;
+    let mut out = String::new();
+    let _ = writeln!(out, "# etcdlab run: {}\n", s.scenario);
+    inputs(&mut out, &record.inputs);
+    results(&mut out, s);
+    expectations(&mut out, s);
+    charts(&mut out);
+    timeline(&mut out, record);
+    warnings(&mut out, record);
+    notes(&mut out, &s.notes);
+    reproduce(&mut out, s);
+    out
+}
+
+fn inputs(out: &mut String, lines: &[String]) {
+    out.push_str("## Inputs\n\n");
+    if lines.is_empty() {
+        out.push_str("_None recorded._\n");
+    }
+    for line in lines {
+        let _ = writeln!(out, "- {line}");
+    }
+    out.push('\n');
+}
+
+fn results(out: &mut String, s: &Summary) {
+    let w = &s.writes;
+    let f = &s.failover_s;
+    let q = &s.wal_fsync_ms;
+    let mut rows = vec![
+        (
+            "Simulated time".into(),
+            format!("{} s", num(s.simulated_seconds, 3)),
+        ),
+        ("Leader changes".into(), s.leader_changes.to_string()),
+        (
+            "Leader changes per hour".into(),
+            num(s.leader_changes_per_hour, 2),
+        ),
+        ("Elections".into(), s.elections.to_string()),
+        ("Max term".into(), s.max_term.to_string()),
+        ("Writes ok".into(), w.ok.to_string()),
+        ("Writes failed".into(), w.failed.to_string()),
+    ];
+    for (text, count) in &w.errors {
+        rows.push((format!("Write error `{}`", cell(text)), count.to_string()));
+    }
+    let lat = &w.latency_ms;
+    rows.extend([
+        (
+            "Write latency p50 / p99 / max".into(),
+            triple(lat.p50, lat.p99, lat.max, " ms"),
+        ),
+        ("Failovers".into(), f.count.to_string()),
+        (
+            "Failover min / median / max".into(),
+            triple(f.min, f.median, f.max, " s"),
+        ),
+        (
+            "Heartbeat send failures".into(),
+            s.heartbeat_send_failures.to_string(),
+        ),
+        (
+            "WAL fsync p50 / p99 / p99.9".into(),
+            triple(q.p50, q.p99, q.p999, " ms"),
+        ),
+        ("WAL fsync max".into(), opt_num(q.max, 3, " ms")),
+    ]);
+    out.push_str("## Results\n\n| Figure | Value |\n| --- | ---: |\n");
+    for (name, value) in rows {
+        let _ = writeln!(out, "| {name} | {value} |");
+    }
+    out.push('\n');
+    outcome(out, s);
+}
+
+/// The `[[expect]]`-facing figures by name, so a reader can see what an expectation compared.
+fn outcome(out: &mut String, s: &Summary) {
+    if s.outcome.is_empty() {
+        return;
+    }
+    out.push_str("<details><summary>Outcome figures by name</summary>\n\n");
+    out.push_str("| Name | Value |\n| --- | ---: |\n");
+    for (name, value) in &s.outcome {
+        let _ = writeln!(out, "| `{}` | {} |", cell(name), opt_num(*value, 6, ""));
+    }
+    out.push_str("\n</details>\n\n");
+}
+
+/// "a / b / c unit", each part a dash when missing.
+fn triple(a: Option<f64>, b: Option<f64>, c: Option<f64>, unit: &str) -> String {
+    let parts = [a, b, c].map(|x| opt_num(x, 3, ""));
+    if [a, b, c].iter().all(Option::is_none) {
+        return "–".into();
+    }
+    format!("{}{unit}", parts.join(" / "))
+}
+
+fn expectations(out: &mut String, s: &Summary) {
+    out.push_str("## Expectations\n\n");
+    if s.expectations.is_empty() {
+        out.push_str("_No expectations in this scenario._\n\n");
+        return;
+    }
+    let failed = s.expectations.iter().filter(|e| !e.ok).count();
+    let verdict = if failed == 0 {
+        "✅ all PASS"
+    } else {
+        "❌ FAIL"
+    };
+    let _ = writeln!(
+        out,
+        "{verdict}: {} of {} met.\n",
+        s.expectations.len() - failed,
+        s.expectations.len()
+    );
+    out.push_str("| Expectation | Actual | Result |\n| --- | ---: | --- |\n");
+    for e in &s.expectations {
+        let result = if e.ok { "✅ PASS" } else { "❌ FAIL" };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {result} |",
+            cell(&e.name),
+            opt_num(e.actual, 6, "")
+        );
+    }
+    out.push('\n');
+}
+
+fn charts(out: &mut String) {
+    out.push_str("## Charts\n\n");
+    let _ = writeln!(out, "![leader timeline]({LEADER_TIMELINE_PNG})\n");
+    let _ = writeln!(out, "![write latency]({WRITE_LATENCY_PNG})\n");
+    let _ = writeln!(out, "![WAL fsync latency]({WAL_FSYNC_PNG})\n");
+}
+
+/// The numbers in the first column match the markers on the charts.
+fn timeline(out: &mut String, record: &RunRecord) {
+    out.push_str("## Timeline\n\n");
+    if record.timeline.is_empty() {
+        out.push_str("_Nothing happened to the cluster._\n\n");
+        return;
+    }
+    out.push_str("| # | Time | What |\n| ---: | --- | --- |\n");
+    for (i, entry) in record.timeline.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            i + 1,
+            hms_millis(entry.at_ns),
+            cell(&entry.what)
+        );
+    }
+    out.push('\n');
+}
+
+fn warnings(out: &mut String, record: &RunRecord) {
+    out.push_str("## Warnings\n\n");
+    if record.warnings.is_empty() {
+        out.push_str("_No warnings logged._\n\n");
+        return;
+    }
+    out.push_str("| Member | Text | Count | First at |\n| --- | --- | ---: | --- |\n");
+    for w in &record.warnings {
+        let member = member_name(&record.member_names, w.member);
+        let when = hms_millis(w.first_at_ns);
+        let _ = writeln!(
+            out,
+            "| {member} | {} | {} | {when} |",
+            cell(&w.text),
+            w.count
+        );
+    }
+    out.push('\n');
+}
+
+fn notes(out: &mut String, notes: &[String]) {
+    if notes.is_empty() {
+        return;
+    }
+    out.push_str("## Notes\n\n");
+    for note in notes {
+        let _ = writeln!(out, "- {note}");
+    }
+    out.push('\n');
+}
+
+fn reproduce(out: &mut String, s: &Summary) {
+    out.push_str("## Reproduce\n\n");
+    let _ = writeln!(out, "- Seed: `{}`", s.seed);
+    let _ = writeln!(out, "- Trace hash: `{}`", s.trace_hash);
+    let _ = writeln!(out, "- Events: {}\n", s.events);
+    let _ = writeln!(
+        out,
+        "```sh\netcdlab run scenarios/{}.toml --seed {}\n```",
+        s.scenario, s.seed
+    );
+}
+
+/// Text safe inside a table cell: no line breaks, pipes escaped.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\r', '\n'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::synthetic_record;
+
+    #[test]
+    fn has_every_section() {
+        let md = markdown(&synthetic_record(3, 3600));
+        for needle in [
+            "# etcdlab run: synthetic",
+            "## Inputs\n\n- 3 members",
+            "## Results",
+            "| Leader changes |",
+            "| Write latency p50 / p99 / max |",
+            "| WAL fsync p50 / p99 / p99.9 |",
+            "## Expectations",
+            "✅ PASS",
+            "❌ FAIL",
+            "![leader timeline](leader-timeline.png)",
+            "![write latency](write-latency.png)",
+            "![WAL fsync latency](wal-fsync.png)",
+            "## Timeline\n\n| # | Time | What |",
+            "| 1 | 0:01:40.000 |",
+            "## Warnings",
+            "## Notes",
+            "## Reproduce",
+            "etcdlab run scenarios/synthetic.toml --seed 42",
+        ] {
+            assert!(md.contains(needle), "missing {needle:?} in\n{md}");
+        }
+    }
+
+    #[test]
+    fn empty_record_still_reads() {
+        let md = markdown(&crate::fixtures::empty_record());
+        assert!(md.contains("_No expectations in this scenario._"), "{md}");
+        assert!(md.contains("_Nothing happened to the cluster._"));
+        assert!(md.contains("| Write latency p50 / p99 / max | – |"));
+        assert!(!md.contains("## Notes"));
+    }
+
+    #[test]
+    fn cells_are_escaped() {
+        assert_eq!(cell("a|b\nc"), "a\\|b c");
+    }
+}
