@@ -76,6 +76,8 @@ pub struct Message<P> {
     pub msg_type: MessageType,
     pub from: NodeId,
     pub to: NodeId,
+    /// The sender's term; a vote response carries the term it answers; a forwarded MsgProp
+    /// carries 0 (as in etcd, proposals are exempt from term checks).
     pub term: u64,
     /// App: term of the entry at `index`. Vote/PreVote: candidate's last log term.
     pub log_term: u64,

@@ -209,3 +209,107 @@ impl<P: Payload> RaftLog<P> {
         self.applied = self.applied.max(index);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EntryData;
+
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    struct Bytes(u64);
+
+    impl Payload for Bytes {
+        fn size_bytes(&self) -> u64 {
+            self.0
+        }
+    }
+
+    fn ents(first: u64, terms: &[u64]) -> Vec<Entry<Bytes>> {
+        terms
+            .iter()
+            .enumerate()
+            .map(|(i, &term)| Entry {
+                term,
+                index: first + i as u64,
+                data: EntryData::Normal(Bytes(10)),
+            })
+            .collect()
+    }
+
+    fn terms(log: &RaftLog<Bytes>) -> Vec<u64> {
+        (1..=log.last_index())
+            .map(|i| log.term(i).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn append_repairs_a_conflicting_tail_and_keeps_the_matching_prefix() {
+        let mut log = RaftLog::restored(ents(1, &[1, 1, 2, 2]), 1, 1);
+        assert_eq!(log.maybe_append(1, 1, 3, ents(2, &[1, 3])), Some(3));
+        assert_eq!(terms(&log), vec![1, 1, 3]);
+        assert_eq!(log.committed(), 3);
+        assert_eq!(log.unstable_entries().len(), 1, "only index 3 is new");
+    }
+
+    #[test]
+    fn stale_append_does_not_truncate() {
+        let mut log = RaftLog::restored(ents(1, &[1, 1, 1]), 0, 0);
+        // A delayed message covering a prefix must not drop entries 3.
+        assert_eq!(log.maybe_append(0, 0, 0, ents(1, &[1])), Some(1));
+        assert_eq!(log.last_index(), 3);
+    }
+
+    #[test]
+    fn mismatched_previous_entry_is_refused() {
+        let mut log = RaftLog::restored(ents(1, &[1, 1]), 0, 0);
+        assert_eq!(log.maybe_append(2, 2, 0, ents(3, &[2])), None);
+        assert_eq!(log.maybe_append(5, 1, 0, Vec::new()), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "conflicts with committed")]
+    fn committed_entries_are_never_replaced() {
+        let mut log = RaftLog::restored(ents(1, &[1, 1]), 2, 0);
+        log.maybe_append(1, 1, 0, ents(2, &[2]));
+    }
+
+    #[test]
+    fn commit_needs_an_entry_of_the_current_term() {
+        let mut log = RaftLog::restored(ents(1, &[1, 2, 3]), 1, 0);
+        assert!(!log.maybe_commit(2, 3));
+        assert!(log.maybe_commit(3, 3));
+        assert_eq!(log.committed(), 3);
+    }
+
+    #[test]
+    fn slice_limits_bytes_but_always_returns_one_entry() {
+        let log = RaftLog::restored(ents(1, &[1, 1, 1, 1]), 0, 0);
+        // Each entry is 10 + ENTRY_HEADER_BYTES = 34 bytes.
+        assert_eq!(log.slice(1, 5, 1).len(), 1);
+        assert_eq!(log.slice(1, 5, 68).len(), 2);
+        assert_eq!(log.slice(1, 5, 1000).len(), 4);
+        assert!(log.slice(5, 5, 1000).is_empty());
+    }
+
+    #[test]
+    fn stable_to_ignores_replaced_entries() {
+        let mut log = RaftLog::restored(ents(1, &[1]), 0, 0);
+        log.append(ents(2, &[1, 1]));
+        assert_eq!(log.unstable_entries().len(), 2);
+        // Handed out (3, term 1), then index 3 was replaced by a term-2 entry.
+        log.maybe_append(2, 1, 0, ents(3, &[2]));
+        log.stable_to(3, 1);
+        assert!(log.has_unstable());
+        log.stable_to(3, 2);
+        assert!(!log.has_unstable());
+    }
+
+    #[test]
+    fn term_of_index_zero_is_zero() {
+        let log: RaftLog<Bytes> = RaftLog::restored(Vec::new(), 0, 0);
+        assert_eq!(log.term(0), Some(0));
+        assert_eq!(log.term(1), None);
+        assert_eq!(log.last_index(), 0);
+        assert_eq!(log.last_term(), 0);
+    }
+}
