@@ -227,6 +227,7 @@ struct ReadyCursor {
     last_committed: Option<u64>,
 }
 
+#[derive(Clone)]
 pub struct Raft<P> {
     cfg: Config,
     term: u64,
@@ -249,6 +250,22 @@ pub struct Raft<P> {
     outstanding: Option<ReadyCursor>,
     /// Reused buffer for the commit computation (avoids an allocation per MsgAppResp).
     match_scratch: Vec<u64>,
+}
+
+/// A one-line summary: the log and the queues are too large to print.
+impl<P> std::fmt::Debug for Raft<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Raft")
+            .field("id", &self.cfg.id)
+            .field("term", &self.term)
+            .field("vote", &self.vote)
+            .field("role", &self.role)
+            .field("leader", &self.leader)
+            .field("commit", &self.log.committed())
+            .field("applied", &self.log.applied())
+            .field("log_len", &self.log.entries_len())
+            .finish()
+    }
 }
 
 impl<P: Payload> Raft<P> {

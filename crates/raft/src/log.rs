@@ -3,6 +3,7 @@
 
 use crate::{Entry, Payload};
 
+#[derive(Clone)]
 pub(crate) struct RaftLog<P> {
     /// `entries[i]` has index `offset + i`.
     entries: Vec<Entry<P>>,
@@ -13,6 +14,20 @@ pub(crate) struct RaftLog<P> {
     stable: u64,
     committed: u64,
     applied: u64,
+}
+
+impl<P> RaftLog<P> {
+    pub(crate) fn committed(&self) -> u64 {
+        self.committed
+    }
+
+    pub(crate) fn applied(&self) -> u64 {
+        self.applied
+    }
+
+    pub(crate) fn entries_len(&self) -> usize {
+        self.entries.len()
+    }
 }
 
 impl<P: Payload> RaftLog<P> {
@@ -50,14 +65,6 @@ impl<P: Payload> RaftLog<P> {
 
     pub(crate) fn last_term(&self) -> u64 {
         self.entries.last().map_or(self.prev_term, |e| e.term)
-    }
-
-    pub(crate) fn committed(&self) -> u64 {
-        self.committed
-    }
-
-    pub(crate) fn applied(&self) -> u64 {
-        self.applied
     }
 
     pub(crate) fn term(&self, index: u64) -> Option<u64> {
