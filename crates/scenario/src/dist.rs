@@ -37,7 +37,9 @@ pub(crate) fn read_dist(field: Field<'_>) -> R<Dist> {
 
 fn constant(t: &Table<'_>) -> R<Dist> {
     t.check_keys_for(&["dist", "value"], "for dist \"constant\"")?;
-    Ok(Dist::Constant { value: t.req("value", |f| f.non_negative())? })
+    Ok(Dist::Constant {
+        value: t.req("value", |f| f.non_negative())?,
+    })
 }
 
 fn uniform(t: &Table<'_>) -> R<Dist> {
@@ -74,7 +76,12 @@ fn pareto_tail(t: &Table<'_>) -> R<Dist> {
     let tail_prob = t.req("tail_prob", |f| f.probability())?;
     let tail_scale = t.req("tail_scale", |f| f.positive())?;
     let tail_alpha = t.req("tail_alpha", |f| f.positive())?;
-    Ok(Dist::ParetoTail { base: Box::new(base), tail_prob, tail_scale, tail_alpha })
+    Ok(Dist::ParetoTail {
+        base: Box::new(base),
+        tail_prob,
+        tail_scale,
+        tail_alpha,
+    })
 }
 
 #[cfg(test)]
@@ -85,32 +92,45 @@ mod tests {
     fn dist(src: &str) -> Result<Dist, String> {
         let doc = parse_document(&format!("d = {src}")).unwrap();
         let root = Table::root(&doc).unwrap();
-        root.req("d", read_dist).map_err(|e| format!("{:?}: {}", e.field, e.message))
+        root.req("d", read_dist)
+            .map_err(|e| format!("{:?}: {}", e.field, e.message))
     }
 
     #[test]
     fn each_kind_parses() {
         assert_eq!(dist("3"), Ok(Dist::constant(3.0)));
         assert_eq!(dist("0.5"), Ok(Dist::constant(0.5)));
-        assert_eq!(dist("{ dist = \"constant\", value = 1 }"), Ok(Dist::constant(1.0)));
+        assert_eq!(
+            dist("{ dist = \"constant\", value = 1 }"),
+            Ok(Dist::constant(1.0))
+        );
         assert_eq!(
             dist("{ dist = \"uniform\", min = 1, max = 2.5 }"),
             Ok(Dist::Uniform { min: 1.0, max: 2.5 })
         );
         assert_eq!(
             dist("{ dist = \"normal\", mean = 0.25, stddev = 0.05 }"),
-            Ok(Dist::Normal { mean: 0.25, stddev: 0.05 })
+            Ok(Dist::Normal {
+                mean: 0.25,
+                stddev: 0.05
+            })
         );
         assert_eq!(
             dist("{ dist = \"lognormal\", median = 0.5, sigma = 0.4 }"),
-            Ok(Dist::LogNormal { median: 0.5, sigma: 0.4 })
+            Ok(Dist::LogNormal {
+                median: 0.5,
+                sigma: 0.4
+            })
         );
         let pareto = "{ dist = \"pareto_tail\", base = { dist = \"lognormal\", median = 1, \
                       sigma = 0.5 }, tail_prob = 0.001, tail_scale = 100, tail_alpha = 1.5 }";
         assert_eq!(
             dist(pareto),
             Ok(Dist::ParetoTail {
-                base: Box::new(Dist::LogNormal { median: 1.0, sigma: 0.5 }),
+                base: Box::new(Dist::LogNormal {
+                    median: 1.0,
+                    sigma: 0.5
+                }),
                 tail_prob: 0.001,
                 tail_scale: 100.0,
                 tail_alpha: 1.5,
@@ -127,16 +147,39 @@ mod tests {
             ("\"fast\"", "d", "expected a number or a distribution"),
             ("{ value = 1 }", "d.dist", "one of: constant"),
             ("{ dist = \"gamma\" }", "d.dist", "unknown distribution"),
-            ("{ dist = \"uniform\", min = 2, max = 1 }", "d.max", "below min"),
-            ("{ dist = \"normal\", mean = -1, stddev = 1 }", "d.mean", "negative"),
-            ("{ dist = \"lognormal\", median = 0, sigma = 1 }", "d.median", "> 0"),
-            ("{ dist = \"lognormal\", median = 1, sigma = -1 }", "d.sigma", "negative"),
-            ("{ dist = \"constant\", value = 1, mean = 2 }", "d.mean", "unknown key"),
+            (
+                "{ dist = \"uniform\", min = 2, max = 1 }",
+                "d.max",
+                "below min",
+            ),
+            (
+                "{ dist = \"normal\", mean = -1, stddev = 1 }",
+                "d.mean",
+                "negative",
+            ),
+            (
+                "{ dist = \"lognormal\", median = 0, sigma = 1 }",
+                "d.median",
+                "> 0",
+            ),
+            (
+                "{ dist = \"lognormal\", median = 1, sigma = -1 }",
+                "d.sigma",
+                "negative",
+            ),
+            (
+                "{ dist = \"constant\", value = 1, mean = 2 }",
+                "d.mean",
+                "unknown key",
+            ),
             ("{ dist = \"constant\" }", "d.value", "required"),
         ];
         for (src, field, text) in cases {
             let e = dist(src).unwrap_err();
-            assert!(e.contains(&format!("Some(\"{field}\")")) && e.contains(text), "{src}: {e}");
+            assert!(
+                e.contains(&format!("Some(\"{field}\")")) && e.contains(text),
+                "{src}: {e}"
+            );
         }
         let bad_tail = "{ dist = \"pareto_tail\", base = 1, tail_prob = 2, tail_scale = 1, \
                         tail_alpha = 1 }";

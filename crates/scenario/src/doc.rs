@@ -72,7 +72,9 @@ pub(crate) struct Lines {
 impl Lines {
     pub fn new(source: &str) -> Lines {
         let newlines = source.match_indices('\n').map(|(i, _)| i + 1);
-        Lines { starts: std::iter::once(0).chain(newlines).collect() }
+        Lines {
+            starts: std::iter::once(0).chain(newlines).collect(),
+        }
     }
 
     pub fn line_of(&self, offset: usize) -> usize {
@@ -97,9 +99,16 @@ pub(crate) fn parse_value(source: &str) -> Option<Node> {
 }
 
 fn syntax_error(e: &toml::de::Error, lines: Option<&Lines>) -> Fail {
-    let line = e.span().zip(lines).map(|(span, lines)| lines.line_of(span.start));
+    let line = e
+        .span()
+        .zip(lines)
+        .map(|(span, lines)| lines.line_of(span.start));
     let message = format!("invalid TOML: {}", e.message().trim_end());
-    Fail { origin: Origin { line, set: false }, field: None, message }
+    Fail {
+        origin: Origin { line, set: false },
+        field: None,
+        message,
+    }
 }
 
 fn convert_table(table: &DeTable<'_>, lines: &Lines, path: &str, depth: usize) -> R<Kind> {
@@ -150,7 +159,10 @@ fn convert_array(
 }
 
 fn file_line(line: usize) -> Origin {
-    Origin { line: Some(line), set: false }
+    Origin {
+        line: Some(line),
+        set: false,
+    }
 }
 
 /// `parent.key`, or `key` at the top level.
@@ -189,7 +201,9 @@ mod tests {
         assert_eq!(entry(&doc, "seed").origin.line, Some(1));
         assert_eq!(entry(&doc, "cluster").origin.line, Some(3));
         assert_eq!(entry(entry(&doc, "cluster"), "size").origin.line, Some(4));
-        let Kind::Array(events) = &entry(&doc, "timeline").kind else { panic!() };
+        let Kind::Array(events) = &entry(&doc, "timeline").kind else {
+            panic!()
+        };
         assert_eq!(events[0].origin.line, Some(6));
         assert_eq!(entry(&events[0], "at").origin.line, Some(7));
     }

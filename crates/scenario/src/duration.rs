@@ -36,12 +36,18 @@ pub fn parse_duration(s: &str) -> Result<Nanos, String> {
 
 /// One `<number><unit>` part; returns its nanoseconds and the unparsed tail.
 fn parse_part(s: &str) -> Result<(u128, &str), String> {
-    let num_len = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let num_len = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     let (number, tail) = s.split_at(num_len);
     if number.is_empty() {
-        return Err(format!("expected a number at {tail:?} (durations are never negative)"));
+        return Err(format!(
+            "expected a number at {tail:?} (durations are never negative)"
+        ));
     }
-    let unit_len = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
+    let unit_len = tail
+        .find(|c: char| c.is_ascii_digit() || c == '.')
+        .unwrap_or(tail.len());
     let (unit, tail) = tail.split_at(unit_len);
     let scale = unit_scale(unit)?;
     Ok((scaled(number, scale)?, tail))
@@ -107,9 +113,9 @@ pub fn format_duration(ns: Nanos) -> String {
 }
 
 fn sub_second(ns: u64) -> String {
-    if ns % 1_000_000 == 0 {
+    if ns.is_multiple_of(1_000_000) {
         format!("{}ms", ns / 1_000_000)
-    } else if ns % 1_000 == 0 {
+    } else if ns.is_multiple_of(1_000) {
         format!("{}us", ns / 1_000)
     } else {
         format!("{ns}ns")
@@ -141,7 +147,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_forms() {
-        for bad in ["", "10", "-1s", "1x", "s", "1.2.3s", "1h 30m", "abc", "1e3s", "."] {
+        for bad in [
+            "", "10", "-1s", "1x", "s", "1.2.3s", "1h 30m", "abc", "1e3s", ".",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should fail");
         }
     }
@@ -155,7 +163,9 @@ mod tests {
 
     #[test]
     fn formats_round_trip() {
-        for s in ["1h30m", "1.5s", "250ms", "0s", "2h", "90s", "500us", "1m0.5s", "7ns"] {
+        for s in [
+            "1h30m", "1.5s", "250ms", "0s", "2h", "90s", "500us", "1m0.5s", "7ns",
+        ] {
             let ns = parse_duration(s).unwrap();
             assert_eq!(parse_duration(&format_duration(ns)), Ok(ns), "{s}");
         }

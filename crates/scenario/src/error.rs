@@ -52,7 +52,11 @@ pub(crate) type R<T> = Result<T, Fail>;
 impl Fail {
     pub fn at(origin: Origin, field: &str, message: impl Into<String>) -> Fail {
         let field = (!field.is_empty()).then(|| field.to_string());
-        Fail { origin, field, message: message.into() }
+        Fail {
+            origin,
+            field,
+            message: message.into(),
+        }
     }
 
     /// Attach the file name; values with no line that came from `--set` are blamed on `--set`.
@@ -66,7 +70,12 @@ impl Fail {
             }
             _ => file.to_string(),
         };
-        ScenarioError { file, line: self.origin.line, field: self.field, message }
+        ScenarioError {
+            file,
+            line: self.origin.line,
+            field: self.field,
+            message,
+        }
     }
 }
 
@@ -85,7 +94,10 @@ mod tests {
 
     #[test]
     fn display_leaves_out_missing_parts() {
-        assert_eq!(err(Some(3), Some("seed")).to_string(), "a.toml:3: seed: bad");
+        assert_eq!(
+            err(Some(3), Some("seed")).to_string(),
+            "a.toml:3: seed: bad"
+        );
         assert_eq!(err(None, Some("seed")).to_string(), "a.toml: seed: bad");
         assert_eq!(err(Some(3), None).to_string(), "a.toml:3: bad");
         assert_eq!(err(None, None).to_string(), "a.toml: bad");
@@ -93,7 +105,10 @@ mod tests {
 
     #[test]
     fn override_without_line_is_blamed_on_set() {
-        let origin = Origin { line: None, set: true };
+        let origin = Origin {
+            line: None,
+            set: true,
+        };
         let e = Fail::at(origin, "seed", "bad").into_error("a.toml");
         assert_eq!(e.to_string(), "--set: seed: bad");
     }

@@ -7,17 +7,26 @@
 //! Units are in field names (`_ms`, `_bytes`, `_per_s`); durations are human strings ("10m",
 //! "1.5s", "250ms", "1h30m") parsed into nanoseconds of simulated time.
 
+mod cluster;
+mod disk;
 mod dist;
 mod doc;
 mod duration;
 mod error;
+mod expect;
 mod names;
+mod network;
 mod overrides;
 mod read;
+mod scenario;
+mod timeline;
+mod workload;
 
+pub use disk::disk_profile;
 pub use duration::{format_duration, parse_duration};
 pub use error::ScenarioError;
 pub use names::{member_index, member_name, parse_member_name, parse_member_ref};
+pub use scenario::{load, parse_str};
 
 /// Nanoseconds of simulated time.
 pub type Nanos = u64;
@@ -134,17 +143,37 @@ pub enum MemberRef {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     /// SIGSTOP: nothing runs, nothing ticks. With `duration_ns`, SIGCONT after it.
-    Pause { member: MemberRef, duration_ns: Option<Nanos> },
-    Resume { member: MemberRef },
+    Pause {
+        member: MemberRef,
+        duration_ns: Option<Nanos>,
+    },
+    Resume {
+        member: MemberRef,
+    },
     /// Kill the process: unsynced WAL bytes are lost. With `duration_ns`, restart after it.
-    Crash { member: MemberRef, duration_ns: Option<Nanos> },
-    Restart { member: MemberRef },
+    Crash {
+        member: MemberRef,
+        duration_ns: Option<Nanos>,
+    },
+    Restart {
+        member: MemberRef,
+    },
     /// Cut one member off from all others (both directions).
-    Isolate { member: MemberRef, duration_ns: Option<Nanos> },
+    Isolate {
+        member: MemberRef,
+        duration_ns: Option<Nanos>,
+    },
     /// Symmetric partition between groups (member indexes); members not listed keep all links.
-    Partition { groups: Vec<Vec<usize>>, duration_ns: Option<Nanos> },
+    Partition {
+        groups: Vec<Vec<usize>>,
+        duration_ns: Option<Nanos>,
+    },
     /// Drop messages `from` -> `to` only.
-    PartitionOneWay { from: Vec<usize>, to: Vec<usize>, duration_ns: Option<Nanos> },
+    PartitionOneWay {
+        from: Vec<usize>,
+        to: Vec<usize>,
+        duration_ns: Option<Nanos>,
+    },
     /// Remove every partition and isolation.
     Heal,
     /// Change latency/loss on chosen links for a window.
@@ -157,9 +186,16 @@ pub enum Action {
         duration_ns: Option<Nanos>,
     },
     /// Fsyncs that reach the device during the stall complete only after it ends.
-    DiskStall { member: MemberRef, duration_ns: Nanos },
+    DiskStall {
+        member: MemberRef,
+        duration_ns: Nanos,
+    },
     /// Multiply the member's disk latencies by `factor` for the window.
-    DiskSlow { member: MemberRef, factor: f64, duration_ns: Nanos },
+    DiskSlow {
+        member: MemberRef,
+        factor: f64,
+        duration_ns: Nanos,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

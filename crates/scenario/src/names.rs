@@ -1,5 +1,7 @@
 //! Member names: members are m1..mN in files, 0-based indexes in the parsed scenario.
 
+use crate::error::R;
+use crate::read::Field;
 use crate::MemberRef;
 
 /// The name of member `index` (0-based): `member_name(0)` is "m1".
@@ -11,8 +13,7 @@ pub fn member_name(index: usize) -> String {
 /// anything else not of the form m<N> with N >= 1 give None).
 pub fn parse_member_name(name: &str) -> Option<usize> {
     let digits = name.strip_prefix('m')?;
-    if digits.is_empty() || digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit())
-    {
+    if digits.is_empty() || digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     digits.parse::<usize>().ok()?.checked_sub(1)
@@ -23,7 +24,10 @@ pub fn member_index(name: &str, size: usize) -> Result<usize, String> {
     match parse_member_name(name) {
         Some(i) if i < size => Ok(i),
         Some(_) => Err(format!("{name:?} is not a member: {}", members_are(size))),
-        None => Err(format!("{name:?} is not a member name: {}", members_are(size))),
+        None => Err(format!(
+            "{name:?} is not a member name: {}",
+            members_are(size)
+        )),
     }
 }
 
@@ -42,10 +46,40 @@ pub fn parse_member_ref(name: &str, size: usize) -> Result<MemberRef, String> {
     }
 }
 
+/// A list of member names (`["m1", "m2"]`, or one name `"m1"`) as distinct 0-based indexes.
+pub(crate) fn read_members(field: &Field<'_>, size: usize) -> R<Vec<usize>> {
+    if let Ok(name) = field.str() {
+        return Ok(vec![member_index(name, size).map_err(|e| field.fail(e))?]);
+    }
+    let names = field.each(|f| {
+        let name = f.str()?;
+        member_index(name, size).map_err(|e| f.fail(e))
+    })?;
+    if names.is_empty() {
+        return Err(field.fail("empty member list; name at least one member, e.g. [\"m1\"]"));
+    }
+    if let Some(dup) = names
+        .iter()
+        .enumerate()
+        .find(|(i, m)| names[..*i].contains(m))
+    {
+        return Err(field.fail(format!("{} is listed twice", member_name(*dup.1))));
+    }
+    Ok(names)
+}
+
+/// "leader", "follower" or a member name, as a field.
+pub(crate) fn read_member_ref(field: &Field<'_>, size: usize) -> R<MemberRef> {
+    parse_member_ref(field.str()?, size).map_err(|e| field.fail(e))
+}
+
 fn members_are(size: usize) -> String {
     match size {
         1 => "the cluster has 1 member, m1".into(),
-        _ => format!("the cluster has {size} members, m1..{}", member_name(size - 1)),
+        _ => format!(
+            "the cluster has {size} members, m1..{}",
+            member_name(size - 1)
+        ),
     }
 }
 

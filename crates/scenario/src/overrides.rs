@@ -5,7 +5,10 @@ use crate::doc::{parse_value, Kind, Node};
 use crate::error::{Fail, Origin, R};
 
 /// Errors in an override itself have no line; they are blamed on `--set`.
-const SET: Origin = Origin { line: None, set: true };
+const SET: Origin = Origin {
+    line: None,
+    set: true,
+};
 
 /// Applies each `PATH=VALUE` in order.
 pub(crate) fn apply_overrides(doc: &mut Node, overrides: &[String]) -> R<()> {
@@ -15,12 +18,20 @@ pub(crate) fn apply_overrides(doc: &mut Node, overrides: &[String]) -> R<()> {
 fn apply_one(doc: &mut Node, text: &str) -> R<()> {
     let Some((path, value)) = text.split_once('=') else {
         let message = format!("expected PATH=VALUE, e.g. cluster.size=5; got {text:?}");
-        return Err(Fail { origin: SET, field: None, message });
+        return Err(Fail {
+            origin: SET,
+            field: None,
+            message,
+        });
     };
     let path = path.trim();
     let segments: Vec<&str> = path.split('.').map(str::trim).collect();
     if segments.iter().any(|s| s.is_empty()) {
-        return Err(Fail::at(SET, path, "empty part in the path; write e.g. cluster.size"));
+        return Err(Fail::at(
+            SET,
+            path,
+            "empty part in the path; write e.g. cluster.size",
+        ));
     }
     let (last, parents) = segments.split_last().expect("split always yields one part");
     let mut node = doc;
@@ -101,9 +112,20 @@ fn index(segment: &str, len: usize, so_far: &str, path: &str) -> R<usize> {
 }
 
 fn not_a_container(so_far: &str, segment: &str, described: &str, path: &str) -> Fail {
-    let parent = so_far.strip_suffix(segment).unwrap_or(so_far).trim_end_matches('.');
-    let parent = if parent.is_empty() { "the document" } else { parent };
-    Fail::at(SET, path, format!("cannot set `{segment}`: {parent} is {described}, not a table"))
+    let parent = so_far
+        .strip_suffix(segment)
+        .unwrap_or(so_far)
+        .trim_end_matches('.');
+    let parent = if parent.is_empty() {
+        "the document"
+    } else {
+        parent
+    };
+    Fail::at(
+        SET,
+        path,
+        format!("cannot set `{segment}`: {parent} is {described}, not a table"),
+    )
 }
 
 #[cfg(test)]
@@ -131,7 +153,13 @@ mod tests {
         let doc = set("seed = 1\n[cluster]\nsize = 3\n", &["cluster.size=5"]).unwrap();
         let size = get(&doc, "cluster.size");
         assert_eq!(size.kind, Kind::Int(5));
-        assert_eq!(size.origin, Origin { line: Some(3), set: true });
+        assert_eq!(
+            size.origin,
+            Origin {
+                line: Some(3),
+                set: true
+            }
+        );
     }
 
     #[test]
@@ -160,6 +188,10 @@ mod tests {
             assert_eq!(e.origin, SET, "{bad}");
         }
         let e = set("seed = 1\n", &["seed.x=1"]).unwrap_err();
-        assert!(e.message.contains("seed is integer 1, not a table"), "{}", e.message);
+        assert!(
+            e.message.contains("seed is integer 1, not a table"),
+            "{}",
+            e.message
+        );
     }
 }

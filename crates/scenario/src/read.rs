@@ -21,7 +21,11 @@ pub(crate) struct Table<'a> {
 
 impl<'a> Table<'a> {
     pub fn root(node: &'a Node) -> R<Table<'a>> {
-        Field { node, path: String::new() }.table()
+        Field {
+            node,
+            path: String::new(),
+        }
+        .table()
     }
 
     /// Rejects keys not in `accepted`, listing the accepted ones.
@@ -52,14 +56,23 @@ impl<'a> Table<'a> {
     pub fn each<T>(&self, mut read: impl FnMut(&'a str, Field<'a>) -> R<T>) -> R<Vec<T>> {
         let mut out = Vec::with_capacity(self.entries.len());
         for (key, node) in self.entries {
-            out.push(read(key, Field { node, path: join(&self.path, key) })?);
+            out.push(read(
+                key,
+                Field {
+                    node,
+                    path: join(&self.path, key),
+                },
+            )?);
         }
         Ok(out)
     }
 
     pub fn get(&self, key: &str) -> Option<Field<'a>> {
         let (_, node) = self.entries.iter().find(|(k, _)| k == key)?;
-        Some(Field { node, path: join(&self.path, key) })
+        Some(Field {
+            node,
+            path: join(&self.path, key),
+        })
     }
 
     /// Reads `key` with `read` if it is present.
@@ -84,12 +97,21 @@ impl<'a> Table<'a> {
 }
 
 fn unknown_key_message(key: &str, accepted: &[&str], context: &str) -> String {
-    let context = if context.is_empty() { String::new() } else { format!(" {context}") };
-    let hint = closest(key, accepted).map(|k| format!(" (did you mean `{k}`?)")).unwrap_or_default();
+    let context = if context.is_empty() {
+        String::new()
+    } else {
+        format!(" {context}")
+    };
+    let hint = closest(key, accepted)
+        .map(|k| format!(" (did you mean `{k}`?)"))
+        .unwrap_or_default();
     if accepted.is_empty() {
         return format!("unknown key `{key}`{context}: no keys are accepted here");
     }
-    format!("unknown key `{key}`{context}{hint}; accepted keys: {}", accepted.join(", "))
+    format!(
+        "unknown key `{key}`{context}{hint}; accepted keys: {}",
+        accepted.join(", ")
+    )
 }
 
 /// The accepted key within two edits of `key`, to catch typos.
@@ -128,9 +150,11 @@ impl<'a> Field<'a> {
 
     pub fn table(&self) -> R<Table<'a>> {
         match &self.node.kind {
-            Kind::Table(entries) => {
-                Ok(Table { path: self.path.clone(), origin: self.node.origin, entries })
-            }
+            Kind::Table(entries) => Ok(Table {
+                path: self.path.clone(),
+                origin: self.node.origin,
+                entries,
+            }),
             _ => Err(self.expected("a table")),
         }
     }
@@ -233,7 +257,10 @@ impl<'a> Field<'a> {
         let items = self.array()?;
         let mut out = Vec::with_capacity(items.len());
         for (i, node) in items.iter().enumerate() {
-            out.push(read(Field { node, path: join(&self.path, &i.to_string()) })?);
+            out.push(read(Field {
+                node,
+                path: join(&self.path, &i.to_string()),
+            })?);
         }
         Ok(out)
     }
@@ -247,7 +274,10 @@ mod tests {
     fn typos_get_a_suggestion() {
         let m = unknown_key_message("electon_timeout_ms", &["election_timeout_ms", "size"], "");
         assert!(m.contains("did you mean `election_timeout_ms`"), "{m}");
-        assert!(m.contains("accepted keys: election_timeout_ms, size"), "{m}");
+        assert!(
+            m.contains("accepted keys: election_timeout_ms, size"),
+            "{m}"
+        );
         let m = unknown_key_message("zzz", &["size"], "");
         assert!(!m.contains("did you mean"), "{m}");
     }

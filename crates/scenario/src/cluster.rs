@@ -1,0 +1,116 @@
+//! `[cluster]`: size, etcd version and the raft timing flags.
+
+use crate::error::R;
+use crate::read::{Field, Table};
+use crate::{Cluster, EtcdVersion};
+
+const KEYS: &[&str] = &[
+    "size",
+    "etcd_version",
+    "heartbeat_interval_ms",
+    "election_timeout_ms",
+    "pre_vote",
+    "restart_base_ms",
+    "wal_replay_bytes_per_s",
+];
+
+/// etcd refuses an election timeout above this (ms).
+const MAX_ELECTION_TIMEOUT_MS: u64 = 50_000;
+
+pub(crate) fn read_cluster(t: Option<Table<'_>>) -> R<Cluster> {
+    let Some(t) = t else { return Ok(defaults()) };
+    t.check_keys(KEYS)?;
+    let etcd_version = t.opt("etcd_version", version)?.unwrap_or(EtcdVersion::V3_4);
+    let heartbeat_interval_ms = t.opt("heartbeat_interval_ms", heartbeat)?.unwrap_or(100);
+    let election = |f: Field<'_>| election_timeout(f, heartbeat_interval_ms);
+    let election_timeout_ms = match t.opt("election_timeout_ms", election)? {
+        Some(ms) => ms,
+        None => default_election(&t, heartbeat_interval_ms)?,
+    };
+    Ok(Cluster {
+        size: t.opt("size", size)?.unwrap_or(3),
+        etcd_version,
+        heartbeat_interval_ms,
+        election_timeout_ms,
+        pre_vote: t
+            .opt("pre_vote", |f| f.bool())?
+            .unwrap_or(default_pre_vote(etcd_version)),
+        restart_base_ms: t
+            .opt("restart_base_ms", |f| f.non_negative())?
+            .unwrap_or(200.0),
+        wal_replay_bytes_per_s: t
+            .opt("wal_replay_bytes_per_s", |f| f.positive())?
+            .unwrap_or(200e6),
+    })
+}
+
+fn defaults() -> Cluster {
+    Cluster {
+        size: 3,
+        etcd_version: EtcdVersion::V3_4,
+        heartbeat_interval_ms: 100,
+        election_timeout_ms: 1000,
+        pre_vote: default_pre_vote(EtcdVersion::V3_4),
+        restart_base_ms: 200.0,
+        wal_replay_bytes_per_s: 200e6,
+    }
+}
+
+/// etcd 3.5 turned pre-vote on by default; 3.4 had it off.
+fn default_pre_vote(version: EtcdVersion) -> bool {
+    version == EtcdVersion::V3_5
+}
+
+fn size(f: Field<'_>) -> R<usize> {
+    let n = f.u64_in(1..=7, "a cluster has 1 to 7 members")?;
+    Ok(n as usize)
+}
+
+fn version(f: Field<'_>) -> R<EtcdVersion> {
+    match f.str() {
+        Ok("3.4") => Ok(EtcdVersion::V3_4),
+        Ok("3.5") => Ok(EtcdVersion::V3_5),
+        Ok(other) => Err(f.fail(format!(
+            "unsupported etcd version {other:?}; use \"3.4\" or \"3.5\""
+        ))),
+        Err(_) => Err(f.expected("a version string, \"3.4\" or \"3.5\"")),
+    }
+}
+
+fn election_timeout(f: Field<'_>, heartbeat_ms: u64) -> R<u64> {
+    let ms = f.u64()?;
+    let min = heartbeat_ms.saturating_mul(5);
+    if ms < min {
+        return Err(f.fail(format!(
+            "{ms} is below 5 x heartbeat_interval_ms ({min}); etcd rejects this too"
+        )));
+    }
+    if ms > MAX_ELECTION_TIMEOUT_MS {
+        return Err(f.fail(format!(
+            "{ms} is above {MAX_ELECTION_TIMEOUT_MS}, the largest election timeout etcd accepts"
+        )));
+    }
+    Ok(ms)
+}
+
+fn heartbeat(f: Field<'_>) -> R<u64> {
+    f.u64_in(
+        1..=MAX_ELECTION_TIMEOUT_MS / 5,
+        "it must be 1..=10000 (5 x it must fit etcd's 50000 ms election timeout cap)",
+    )
+}
+
+/// The default 1000 ms only fits heartbeats up to 200 ms; past that the user must choose.
+fn default_election(t: &Table<'_>, heartbeat_ms: u64) -> R<u64> {
+    const DEFAULT: u64 = 1000;
+    if DEFAULT >= heartbeat_ms * 5 {
+        return Ok(DEFAULT);
+    }
+    Err(t.missing(
+        "election_timeout_ms",
+        &format!(
+            ": the default {DEFAULT} is below 5 x heartbeat_interval_ms ({})",
+            heartbeat_ms * 5
+        ),
+    ))
+}

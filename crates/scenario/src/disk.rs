@@ -1,0 +1,114 @@
+//! `[disk]` and `[disk.members.mN]`: one disk per member, from a profile plus overrides.
+
+use crate::dist::read_dist;
+use crate::error::R;
+use crate::names::member_index;
+use crate::read::{Field, Table};
+use crate::{Disk, Dist};
+
+const NUMBERS: &[&str] = &[
+    "fsync_latency_ms",
+    "write_latency_ms",
+    "write_bandwidth_bytes_per_s",
+];
+const PROFILES: &[&str] = &["ssd", "hdd", "custom"];
+
+/// The built-in disk profiles ("ssd", "hdd"). "custom" has none: every number must be given.
+pub fn disk_profile(name: &str) -> Option<Disk> {
+    let (fsync_median_ms, write_ms, bandwidth) = match name {
+        // Datacenter NVMe/SATA SSD: sub-millisecond fsync.
+        "ssd" => (0.5, 0.01, 500e6),
+        // Spinning disk: fsync 2-10 ms in normal operation (etcd hardware guide).
+        "hdd" => (5.0, 0.05, 150e6),
+        _ => return None,
+    };
+    Some(Disk {
+        profile: name.to_string(),
+        write_latency_ms: Dist::constant(write_ms),
+        fsync_latency_ms: Dist::LogNormal {
+            median: fsync_median_ms,
+            sigma: 0.5,
+        },
+        write_bandwidth_bytes_per_s: bandwidth,
+    })
+}
+
+/// One disk per member: `[disk]` for all, then each `[disk.members.mN]` on top.
+pub(crate) fn read_disks(t: Option<Table<'_>>, size: usize) -> R<Vec<Disk>> {
+    let ssd = disk_profile("ssd").expect("the ssd profile exists");
+    let Some(t) = t else {
+        return Ok(vec![ssd; size]);
+    };
+    let mut keys = vec!["profile", "members"];
+    keys.extend_from_slice(NUMBERS);
+    t.check_keys(&keys)?;
+    let base = read_disk(&t, &ssd)?;
+    let mut disks = vec![base.clone(); size];
+    if let Some(members) = t.opt("members", |f| f.table())? {
+        members.each(|name, f| {
+            let index = member_index(name, size).map_err(|e| f.fail(e))?;
+            disks[index] = read_member_disk(f, &base)?;
+            Ok(())
+        })?;
+    }
+    Ok(disks)
+}
+
+fn read_member_disk(f: Field<'_>, base: &Disk) -> R<Disk> {
+    let t = f.table()?;
+    let mut keys = vec!["profile"];
+    keys.extend_from_slice(NUMBERS);
+    t.check_keys(&keys)?;
+    read_disk(&t, base)
+}
+
+/// A table's disk: its `profile` if it names one (else `inherited`), then its own numbers.
+fn read_disk(t: &Table<'_>, inherited: &Disk) -> R<Disk> {
+    let mut disk = match t.opt("profile", profile)? {
+        Some(Some(disk)) => disk,
+        Some(None) => return read_custom(t),
+        None => inherited.clone(),
+    };
+    if let Some(d) = t.opt("fsync_latency_ms", read_dist)? {
+        disk.fsync_latency_ms = d;
+    }
+    if let Some(d) = t.opt("write_latency_ms", read_dist)? {
+        disk.write_latency_ms = d;
+    }
+    if let Some(b) = t.opt("write_bandwidth_bytes_per_s", |f| f.positive())? {
+        disk.write_bandwidth_bytes_per_s = b;
+    }
+    Ok(disk)
+}
+
+/// Some(profile disk), or None for "custom".
+fn profile(f: Field<'_>) -> R<Option<Disk>> {
+    let name = f.str()?;
+    if name == "custom" {
+        return Ok(None);
+    }
+    disk_profile(name).map(Some).ok_or_else(|| {
+        f.fail(format!(
+            "unknown disk profile {name:?}; use one of: {}",
+            PROFILES.join(", ")
+        ))
+    })
+}
+
+fn read_custom(t: &Table<'_>) -> R<Disk> {
+    let why = ": profile \"custom\" takes every disk number from the file";
+    let need = |key: &str| {
+        if t.has(key) {
+            Ok(())
+        } else {
+            Err(t.missing(key, why))
+        }
+    };
+    NUMBERS.iter().try_for_each(|key| need(key))?;
+    Ok(Disk {
+        profile: "custom".into(),
+        write_latency_ms: t.req("write_latency_ms", read_dist)?,
+        fsync_latency_ms: t.req("fsync_latency_ms", read_dist)?,
+        write_bandwidth_bytes_per_s: t.req("write_bandwidth_bytes_per_s", |f| f.positive())?,
+    })
+}

@@ -1,0 +1,105 @@
+//! The whole file: top-level keys, then each section in dependency order (the cluster size and
+//! run duration are needed to check members and times elsewhere).
+
+use std::path::Path;
+
+use crate::cluster::read_cluster;
+use crate::disk::read_disks;
+use crate::doc::parse_document;
+use crate::error::R;
+use crate::expect::read_expectations;
+use crate::network::read_network;
+use crate::overrides::apply_overrides;
+use crate::read::{Field, Table};
+use crate::timeline::read_timeline;
+use crate::workload::{read_metrics, read_workload};
+use crate::{Scenario, ScenarioError};
+
+const KEYS: &[&str] = &[
+    "name",
+    "description",
+    "seed",
+    "duration",
+    "cluster",
+    "disk",
+    "network",
+    "workload",
+    "metrics",
+    "timeline",
+    "expect",
+];
+
+/// Reads the scenario at `path`, applies `--set PATH=VALUE` overrides, fills defaults and
+/// validates it.
+pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+    let file = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(source) => parse_str(&source, &file, overrides),
+        Err(e) => Err(ScenarioError {
+            file,
+            line: None,
+            field: None,
+            message: format!("cannot read the scenario file: {e}"),
+        }),
+    }
+}
+
+/// Parses scenario text; `file_name` is used in errors and for the default name (its stem).
+pub fn parse_str(
+    source: &str,
+    file_name: &str,
+    overrides: &[String],
+) -> Result<Scenario, ScenarioError> {
+    read_scenario(source, file_name, overrides).map_err(|fail| fail.into_error(file_name))
+}
+
+fn read_scenario(source: &str, file_name: &str, overrides: &[String]) -> R<Scenario> {
+    let mut doc = parse_document(source)?;
+    apply_overrides(&mut doc, overrides)?;
+    let t = Table::root(&doc)?;
+    t.check_keys(KEYS)?;
+    let duration_ns = t
+        .opt("duration", |f| f.positive_duration())?
+        .ok_or_else(|| t.missing("duration", " (the simulated run length, e.g. \"1h\")"))?;
+    let table = |key: &str| t.opt(key, |f| f.table());
+    let cluster = read_cluster(table("cluster")?)?;
+    let size = cluster.size;
+    let workload = read_workload(
+        table("workload")?,
+        size,
+        cluster.election_timeout_ms,
+        duration_ns,
+    )?;
+    Ok(Scenario {
+        name: t.opt("name", name)?.unwrap_or_else(|| file_stem(file_name)),
+        description: t
+            .opt("description", |f| f.str().map(String::from))?
+            .unwrap_or_default(),
+        seed: t.opt("seed", |f| f.u64())?.unwrap_or(1),
+        duration_ns,
+        disks: read_disks(table("disk")?, size)?,
+        network: read_network(table("network")?, size)?,
+        workload,
+        timeline: t
+            .opt("timeline", |f| read_timeline(f, size, duration_ns))?
+            .unwrap_or_default(),
+        expect: t.opt("expect", read_expectations)?.unwrap_or_default(),
+        metrics: read_metrics(table("metrics")?)?,
+        cluster,
+    })
+}
+
+fn name(f: Field<'_>) -> R<String> {
+    match f.str()?.trim() {
+        "" => Err(f.fail("must not be empty (leave it out to use the file name)")),
+        name => Ok(name.to_string()),
+    }
+}
+
+fn file_stem(file_name: &str) -> String {
+    Path::new(file_name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "scenario".to_string())
+}

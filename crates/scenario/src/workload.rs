@@ -1,0 +1,101 @@
+//! `[workload]` and `[metrics]`.
+
+use crate::dist::read_dist;
+use crate::duration::format_duration;
+use crate::error::R;
+use crate::names::parse_member_name;
+use crate::read::{Field, Table};
+use crate::{Dist, MetricsConfig, Nanos, Target, Workload};
+
+const KEYS: &[&str] = &[
+    "writes_per_s",
+    "value_size_bytes",
+    "key_count",
+    "target",
+    "start",
+    "request_timeout",
+];
+const NS_PER_S: Nanos = 1_000_000_000;
+const NS_PER_MS: Nanos = 1_000_000;
+
+pub(crate) fn read_workload(
+    t: Option<Table<'_>>,
+    size: usize,
+    election_timeout_ms: u64,
+    run_ns: Nanos,
+) -> R<Workload> {
+    let mut w = defaults(election_timeout_ms);
+    let Some(t) = t else { return Ok(w) };
+    t.check_keys(KEYS)?;
+    w.writes_per_s = t.opt("writes_per_s", |f| f.non_negative())?.unwrap_or(0.0);
+    if let Some(d) = t.opt("value_size_bytes", read_dist)? {
+        w.value_size_bytes = d;
+    }
+    let key_count = |f: Field<'_>| f.u64_in(1..=u64::MAX, "there must be at least 1 key");
+    w.key_count = t.opt("key_count", key_count)?.unwrap_or(w.key_count);
+    w.target = t
+        .opt("target", |f| target(f, size))?
+        .unwrap_or(Target::RoundRobin);
+    w.start_ns = t.opt("start", |f| start(f, run_ns))?.unwrap_or(0);
+    if let Some(ns) = t.opt("request_timeout", |f| f.positive_duration())? {
+        w.request_timeout_ns = ns;
+    }
+    Ok(w)
+}
+
+fn defaults(election_timeout_ms: u64) -> Workload {
+    Workload {
+        writes_per_s: 0.0,
+        value_size_bytes: Dist::constant(1024.0),
+        key_count: 1000,
+        target: Target::RoundRobin,
+        start_ns: 0,
+        request_timeout_ns: default_request_timeout(election_timeout_ms),
+    }
+}
+
+/// etcd 3.4's server request timeout: 5 s plus twice the election timeout.
+pub(crate) fn default_request_timeout(election_timeout_ms: u64) -> Nanos {
+    (5 * NS_PER_S).saturating_add(election_timeout_ms.saturating_mul(2 * NS_PER_MS))
+}
+
+fn target(f: Field<'_>, size: usize) -> R<Target> {
+    let name = f.str()?;
+    match name {
+        "round_robin" => return Ok(Target::RoundRobin),
+        "leader" => return Ok(Target::Leader),
+        _ => {}
+    }
+    match parse_member_name(name) {
+        Some(i) if i < size => Ok(Target::Member(i)),
+        _ => Err(f.fail(format!(
+            "{name:?} is not \"round_robin\", \"leader\" or a member m1..m{size}"
+        ))),
+    }
+}
+
+fn start(f: Field<'_>, run_ns: Nanos) -> R<Nanos> {
+    let ns = f.duration()?;
+    if ns >= run_ns {
+        return Err(f.fail(format!(
+            "{} is not before the end of the run (duration = {})",
+            format_duration(ns),
+            format_duration(run_ns)
+        )));
+    }
+    Ok(ns)
+}
+
+pub(crate) fn read_metrics(t: Option<Table<'_>>) -> R<MetricsConfig> {
+    const DEFAULT: Nanos = 15 * NS_PER_S;
+    let Some(t) = t else {
+        return Ok(MetricsConfig {
+            scrape_interval_ns: DEFAULT,
+        });
+    };
+    t.check_keys(&["scrape_interval"])?;
+    let scrape = t.opt("scrape_interval", |f| f.positive_duration())?;
+    Ok(MetricsConfig {
+        scrape_interval_ns: scrape.unwrap_or(DEFAULT),
+    })
+}
