@@ -36,7 +36,8 @@ fn apply_one(doc: &mut Node, text: &str) -> R<()> {
     let (last, parents) = segments.split_last().expect("split always yields one part");
     let mut node = doc;
     for (depth, segment) in parents.iter().enumerate() {
-        node = child(node, segment, &segments[..=depth].join("."), path)?;
+        let next = segments[depth + 1];
+        node = child(node, segment, next, &segments[..=depth].join("."), path)?;
     }
     replace(node, last, value_node(value), path)
 }
@@ -48,13 +49,25 @@ fn value_node(value: &str) -> Node {
     parse_value(value).unwrap_or_else(|| Node::new(Kind::Str(value.to_string()), SET))
 }
 
-/// The child `segment` of `node`, creating a missing table on the way.
-fn child<'a>(node: &'a mut Node, segment: &str, so_far: &str, path: &str) -> R<&'a mut Node> {
+/// The child `segment` of `node`, creating a missing table on the way (but not a missing array:
+/// a numeric `next` segment means the path expected one).
+fn child<'a>(
+    node: &'a mut Node,
+    segment: &str,
+    next: &str,
+    so_far: &str,
+    path: &str,
+) -> R<&'a mut Node> {
     let described = node.describe();
     match &mut node.kind {
         Kind::Table(entries) => {
             let at = match entries.iter().position(|(k, _)| k == segment) {
                 Some(at) => at,
+                None if next.parse::<usize>().is_ok() => {
+                    let message =
+                        format!("`{so_far}` does not exist, so index {next} is past its end");
+                    return Err(Fail::at(SET, path, message));
+                }
                 None => {
                     entries.push((segment.to_string(), Node::new(Kind::Table(Vec::new()), SET)));
                     entries.len() - 1
@@ -177,6 +190,12 @@ mod tests {
         assert_eq!(get(&doc, "timeline.1.at").kind, Kind::Str("3s".into()));
         let e = set(src, &["timeline.2.at=3s"]).unwrap_err();
         assert!(e.message.contains("past the end"), "{}", e.message);
+        let e = set("seed = 1\n", &["timeline.0.at=3s"]).unwrap_err();
+        assert!(
+            e.message.contains("`timeline` does not exist"),
+            "{}",
+            e.message
+        );
         let e = set(src, &["timeline.x.at=3s"]).unwrap_err();
         assert!(e.message.contains("numeric index"), "{}", e.message);
     }
