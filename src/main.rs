@@ -1,1 +1,183 @@
-fn main() {}
+//! `etcdlab`: run, validate and benchmark etcd cluster scenarios in a deterministic simulator.
+//!
+//! Exit codes: 0 ok; 1 an `[[expect]]` failed; 2 invalid input (including a missing file);
+//! 3 an invariant was violated.
+
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+const EXIT_EXPECT_FAILED: u8 = 1;
+const EXIT_INVALID_INPUT: u8 = 2;
+const EXIT_INVARIANT: u8 = 3;
+
+#[derive(Parser)]
+#[command(
+    name = "etcdlab",
+    version,
+    about = "A deterministic cluster simulator and chaos lab for etcd"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct ScenarioArgs {
+    /// The scenario file (TOML), e.g. scenarios/baseline-ssd.toml.
+    scenario: PathBuf,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override any scenario key by its dotted path, e.g. --set cluster.election_timeout_ms=3000.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    overrides: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario and write its report (summary.json, report.md, charts, metrics.om).
+    Run {
+        #[command(flatten)]
+        args: ScenarioArgs,
+        /// Output folder. Default: reports/<scenario name>/.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check a scenario file without running it.
+    Validate {
+        #[command(flatten)]
+        args: ScenarioArgs,
+    },
+    /// Measure simulator speed on a scenario (default: scenarios/baseline-ssd.toml); writes nothing.
+    Bench {
+        #[arg(default_value = "scenarios/baseline-ssd.toml")]
+        scenario: PathBuf,
+        /// Override any scenario key, as for `run`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        overrides: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run { args, out } => run(&args, out),
+        Command::Validate { args } => validate(&args),
+        Command::Bench {
+            scenario,
+            overrides,
+        } => bench(&scenario, &overrides),
+    }
+}
+
+fn load(args: &ScenarioArgs) -> Result<etcdlab_scenario::Scenario, ExitCode> {
+    let mut overrides = args.overrides.clone();
+    if let Some(seed) = args.seed {
+        overrides.push(format!("seed={seed}"));
+    }
+    etcdlab_scenario::load(&args.scenario, &overrides).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_INVALID_INPUT)
+    })
+}
+
+fn validate(args: &ScenarioArgs) -> ExitCode {
+    match load(args) {
+        Ok(sc) => {
+            println!(
+                "{}: ok ({} members, {} timeline events, {} expectations)",
+                args.scenario.display(),
+                sc.cluster.size,
+                sc.timeline.len(),
+                sc.expect.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+fn run(args: &ScenarioArgs, out: Option<PathBuf>) -> ExitCode {
+    let sc = match load(args) {
+        Ok(sc) => sc,
+        Err(code) => return code,
+    };
+    let started = Instant::now();
+    let result = match etcdlab_lab::run(&sc) {
+        Ok(r) => r,
+        Err(v) => {
+            eprintln!("error: {v}");
+            return ExitCode::from(EXIT_INVARIANT);
+        }
+    };
+    let wall = started.elapsed();
+    let out = out.unwrap_or_else(|| Path::new("reports").join(&sc.name));
+    if let Err(e) = etcdlab_report::write_run(&result.record, &out) {
+        eprintln!("error: cannot write the report to {}: {e}", out.display());
+        return ExitCode::from(EXIT_INVALID_INPUT);
+    }
+    let s = &result.record.summary;
+    eprintln!(
+        "{}: seed {}, {:.0} simulated s in {:.2} wall s, {} leader changes, {} writes ok, {} failed, p99 {} ms -> {}",
+        s.scenario,
+        s.seed,
+        s.simulated_seconds,
+        wall.as_secs_f64(),
+        s.leader_changes,
+        s.writes.ok,
+        s.writes.failed,
+        s.writes.latency_ms.p99.map_or("-".into(), |v| format!("{v:.2}")),
+        out.display()
+    );
+    for e in s.expectations.iter().filter(|e| !e.ok) {
+        eprintln!("expectation failed: {} (actual {:?})", e.name, e.actual);
+    }
+    if result.expectations_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_EXPECT_FAILED)
+    }
+}
+
+fn bench(scenario: &Path, overrides: &[String]) -> ExitCode {
+    let args = ScenarioArgs {
+        scenario: scenario.into(),
+        seed: None,
+        overrides: overrides.into(),
+    };
+    let sc = match load(&args) {
+        Ok(sc) => sc,
+        Err(code) => return code,
+    };
+    let started = Instant::now();
+    let result = match etcdlab_lab::run(&sc) {
+        Ok(r) => r,
+        Err(v) => {
+            eprintln!("error: {v}");
+            return ExitCode::from(EXIT_INVARIANT);
+        }
+    };
+    let wall_s = started.elapsed().as_secs_f64();
+    let s = &result.record.summary;
+    let writes = (s.writes.ok + s.writes.failed).max(1);
+    println!("scenario:                     {}", s.scenario);
+    println!("simulated seconds:            {:.0}", s.simulated_seconds);
+    println!("wall seconds:                 {wall_s:.3}");
+    println!(
+        "simulated s per wall s:       {:.0}",
+        s.simulated_seconds / wall_s
+    );
+    println!("events:                       {}", s.events);
+    println!(
+        "events per wall s:            {:.0}",
+        s.events as f64 / wall_s
+    );
+    println!("client writes:                {writes}");
+    println!(
+        "wall us per client write:     {:.2}",
+        wall_s * 1e6 / writes as f64
+    );
+    ExitCode::SUCCESS
+}

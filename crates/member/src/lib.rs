@@ -1,1 +1,491 @@
-//! etcdlab-member
+//! One etcd member: the server's raft loop around [`etcdlab_raft::Raft`] and a state machine.
+//!
+//! This reproduces etcd's `raftNode.start` loop (etcd-internals.md §1) as a sans-IO state
+//! machine. Ticks and Ready handling share one loop. A leader sends its messages before its own
+//! WAL fsync; followers and candidates only after theirs. While the loop is blocked in a WAL
+//! fsync no tick is processed (the ticker keeps at most one pending tick and drops the rest),
+//! but raft still steps incoming messages, and whatever it wants to send waits for the next
+//! Ready. The world (the lab) feeds inputs and carries out [`Output`]s: sending messages,
+//! running the WAL save on the member's simulated disk, replying to clients.
+
+mod kv;
+
+pub use kv::{Kv, StateMachine};
+
+use etcdlab_raft::{
+    Config, Entry, EntryData, HardState, Message, MessageType, NodeId, ProposeError, Raft,
+    Recovered, Role, NONE,
+};
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
+
+pub type Nanos = u64;
+
+/// Bytes of a WAL record header (etcd frames each record with a length and a CRC).
+pub const WAL_RECORD_HEADER_BYTES: u64 = 16;
+/// Bytes of a HardState record.
+pub const HARD_STATE_RECORD_BYTES: u64 = 32;
+
+/// etcd's client error texts for a write that did not complete.
+pub const ERR_TIMEOUT: &str = "etcdserver: request timed out";
+pub const ERR_TIMEOUT_LEADER_FAIL: &str =
+    "etcdserver: request timed out, possibly due to previous leader failure";
+
+/// The log line (and counter) etcd emits when a leader's heartbeat to a follower went out late.
+pub const WARN_HEARTBEAT_LATE: &str = "leader failed to send out heartbeat on time; took too long, leader is overloaded likely from slow disk";
+
+/// A client write as it travels through raft. Shared by pointer: replicating it to six
+/// followers clones an `Rc`, not the value.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Request {
+    /// Unique per run.
+    pub id: u64,
+    pub key: u64,
+    pub value_size_bytes: u32,
+}
+
+/// Key bytes as etcd would see them (`/lab/key-<n>`).
+pub const KEY_BYTES: u64 = 16;
+/// Protobuf framing of an InternalRaftRequest with a PutRequest.
+pub const REQUEST_OVERHEAD_BYTES: u64 = 24;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proposal(pub Rc<Request>);
+
+impl etcdlab_raft::Payload for Proposal {
+    fn size_bytes(&self) -> u64 {
+        KEY_BYTES + REQUEST_OVERHEAD_BYTES + u64::from(self.0.value_size_bytes)
+    }
+}
+
+pub type Msg = Message<Proposal>;
+
+#[derive(Clone, Debug)]
+pub struct MemberConfig {
+    /// 0-based member index; the raft id is index + 1.
+    pub index: usize,
+    pub cluster_size: usize,
+    pub heartbeat_interval_ns: Nanos,
+    pub election_timeout_ns: Nanos,
+    pub pre_vote: bool,
+}
+
+impl MemberConfig {
+    fn raft_config(&self) -> Config {
+        let voters = (1..=self.cluster_size as NodeId).collect();
+        let mut c = Config::etcd_defaults(self.index as NodeId + 1, voters);
+        c.election_tick = (self.election_timeout_ns / self.heartbeat_interval_ns) as u32;
+        c.pre_vote = self.pre_vote;
+        c
+    }
+}
+
+/// What the member asks the world to do.
+#[derive(Debug)]
+pub enum Output {
+    Send(Msg),
+    /// Write `bytes` to the WAL and fsync them. The loop is blocked until
+    /// [`Member::on_save_done`] is called. (Saves that need no fsync complete inline.)
+    Save {
+        bytes: u64,
+    },
+    Applied {
+        index: u64,
+        term: u64,
+        request_id: Option<u64>,
+    },
+    /// A client request finished on this member. `error` is etcd's text, None on success.
+    Reply {
+        request_id: u64,
+        error: Option<&'static str>,
+    },
+    /// Leader, role or term changed (as visible in the Ready's soft state or the term).
+    RoleChanged {
+        role: Role,
+        term: u64,
+        leader: NodeId,
+    },
+    /// A new leader was observed (`etcd_server_leader_changes_seen_total` += 1).
+    LeaderChangeSeen {
+        leader: NodeId,
+    },
+    /// `heartbeat_send_failures_total` += 1 and the log warning.
+    HeartbeatLate {
+        to: NodeId,
+        exceeded_ns: Nanos,
+    },
+}
+
+/// What survives a crash: the fsynced WAL, and the applied state (the backend).
+pub struct Durable {
+    pub hard_state: HardState,
+    pub entries: Vec<Entry<Proposal>>,
+    pub kv: Kv,
+    /// WAL bytes the restart has to replay.
+    pub wal_bytes: u64,
+}
+
+/// A client request waiting for its entry to apply.
+struct Waiter {
+    start_ns: Nanos,
+}
+
+/// The save the loop is blocked in.
+struct InSave {
+    last_index: Option<u64>,
+    hard_state: Option<HardState>,
+}
+
+pub struct Member {
+    cfg: MemberConfig,
+    raft: Raft<Proposal>,
+    kv: Kv,
+    in_save: Option<InSave>,
+    pending_tick: bool,
+    /// Messages of a follower/candidate, sent once its WAL save is done.
+    held: Vec<Msg>,
+    /// Last index and hard state known to be fsynced.
+    durable_last_index: u64,
+    durable_hard_state: HardState,
+    waiters: BTreeMap<u64, Waiter>,
+    /// Proposals made while no leader is known: etcd blocks them until one appears.
+    blocked: VecDeque<Proposal>,
+    // Mirrors of what etcd's server tracks from soft state.
+    leader: NodeId,
+    role: Role,
+    term: u64,
+    leader_elected_ns: Option<Nanos>,
+    /// Per peer, when the last heartbeat was sent (etcd's contention.TimeoutDetector).
+    last_heartbeat_ns: Vec<Option<Nanos>>,
+    // Counters for metrics.
+    pub proposals_failed_total: u64,
+    pub heartbeat_send_failures_total: u64,
+    pub leader_changes_seen_total: u64,
+}
+
+impl Member {
+    pub fn new(cfg: MemberConfig, rng: rand_chacha::ChaCha8Rng) -> Member {
+        let raft = Raft::new(cfg.raft_config(), rng);
+        Self::with_raft(cfg, raft, Kv::default(), HardState::default(), 0)
+    }
+
+    /// Restart from what survived a crash (WAL replay is timed by the world beforehand).
+    pub fn restart(cfg: MemberConfig, durable: Durable, rng: rand_chacha::ChaCha8Rng) -> Member {
+        let last = durable.entries.last().map_or(0, |e| e.index);
+        let applied = durable.kv.applied_index().min(last);
+        let recovered = Recovered {
+            hard_state: durable.hard_state,
+            entries: durable.entries,
+            applied,
+        };
+        let raft = Raft::restart(cfg.raft_config(), recovered, rng);
+        Self::with_raft(cfg, raft, durable.kv, durable.hard_state, last)
+    }
+
+    fn with_raft(
+        cfg: MemberConfig,
+        raft: Raft<Proposal>,
+        kv: Kv,
+        hs: HardState,
+        durable_last_index: u64,
+    ) -> Member {
+        let n = cfg.cluster_size;
+        Member {
+            term: raft.term(),
+            cfg,
+            raft,
+            kv,
+            in_save: None,
+            pending_tick: false,
+            held: Vec::new(),
+            durable_last_index,
+            durable_hard_state: hs,
+            waiters: BTreeMap::new(),
+            blocked: VecDeque::new(),
+            leader: NONE,
+            role: Role::Follower,
+            leader_elected_ns: None,
+            last_heartbeat_ns: vec![None; n + 1],
+            proposals_failed_total: 0,
+            heartbeat_send_failures_total: 0,
+            leader_changes_seen_total: 0,
+        }
+    }
+
+    /// Take what survives a crash. Unsynced WAL bytes and in-flight work are lost.
+    pub fn crash(self) -> Durable {
+        let entries: Vec<_> = (1..=self.durable_last_index)
+            .map(|i| {
+                self.raft
+                    .entry_at(i)
+                    .expect("durable entry in memory")
+                    .clone()
+            })
+            .collect();
+        let wal_bytes = entries.iter().map(wal_entry_bytes).sum::<u64>();
+        Durable {
+            hard_state: self.durable_hard_state,
+            entries,
+            kv: self.kv,
+            wal_bytes,
+        }
+    }
+
+    // ---------------------------------------------------------------- inputs
+
+    /// The ticker fired. Dropped (beyond one pending tick) while the loop is blocked.
+    pub fn on_tick(&mut self, now: Nanos, out: &mut Vec<Output>) {
+        self.pending_tick = true;
+        self.drive(now, out);
+    }
+
+    /// A message from a peer. Raft steps it even while the loop is blocked in a save.
+    pub fn on_message(&mut self, now: Nanos, msg: Msg, out: &mut Vec<Output>) {
+        self.raft.step(msg);
+        self.drive(now, out);
+    }
+
+    /// The WAL save the loop was blocked in has been fsynced.
+    pub fn on_save_done(&mut self, now: Nanos, out: &mut Vec<Output>) {
+        self.finish_save(now, out);
+        self.drive(now, out);
+    }
+
+    /// A client write arrived at this member.
+    pub fn on_client_write(&mut self, now: Nanos, req: Rc<Request>, out: &mut Vec<Output>) {
+        self.waiters.insert(req.id, Waiter { start_ns: now });
+        self.propose(Proposal(req));
+        self.drive(now, out);
+    }
+
+    /// The server-side request timeout of `request_id` expired.
+    pub fn on_request_timeout(&mut self, request_id: u64, out: &mut Vec<Output>) {
+        let Some(w) = self.waiters.remove(&request_id) else {
+            return;
+        };
+        self.proposals_failed_total += 1;
+        let error = self.timeout_error(w.start_ns);
+        out.push(Output::Reply {
+            request_id,
+            error: Some(error),
+        });
+    }
+
+    // ---------------------------------------------------------------- the loop
+
+    fn drive(&mut self, now: Nanos, out: &mut Vec<Output>) {
+        while self.in_save.is_none() {
+            if self.pending_tick {
+                self.pending_tick = false;
+                self.raft.tick();
+            }
+            if !self.raft.has_ready() {
+                break;
+            }
+            self.handle_ready(now, out);
+        }
+    }
+
+    fn handle_ready(&mut self, now: Nanos, out: &mut Vec<Output>) {
+        let rd = self.raft.ready();
+        if let Some(ss) = rd.soft_state {
+            self.on_soft_state(now, ss.leader, ss.role, out);
+        }
+        self.note_term(out);
+        self.apply(&rd.committed_entries, out);
+        let bytes = wal_bytes(&rd.entries, rd.hard_state.is_some());
+        if let Some(first) = rd.entries.first() {
+            // A conflicting tail being overwritten is no longer what the WAL will hold.
+            self.durable_last_index = self.durable_last_index.min(first.index - 1);
+        }
+        let save = InSave {
+            last_index: rd.entries.last().map(|e| e.index),
+            hard_state: rd.hard_state,
+        };
+        if self.role == Role::Leader {
+            // etcd: the leader sends before its own fsync (raft thesis 10.2.1).
+            self.send_all(now, rd.messages, out);
+        } else {
+            self.held = rd.messages;
+        }
+        self.in_save = Some(save);
+        if rd.must_sync {
+            out.push(Output::Save { bytes });
+        } else {
+            // Commit-only hard state: written without fsync, effectively instant.
+            self.finish_save(now, out);
+        }
+    }
+
+    fn finish_save(&mut self, now: Nanos, out: &mut Vec<Output>) {
+        let save = self
+            .in_save
+            .take()
+            .expect("finish_save without a save in progress");
+        if let Some(last) = save.last_index {
+            self.durable_last_index = last;
+        }
+        if let Some(hs) = save.hard_state {
+            self.durable_hard_state = hs;
+        }
+        let held = std::mem::take(&mut self.held);
+        self.send_all(now, held, out);
+        self.raft.advance();
+    }
+
+    fn on_soft_state(&mut self, now: Nanos, leader: NodeId, role: Role, out: &mut Vec<Output>) {
+        if leader != NONE && leader != self.leader {
+            self.leader_changes_seen_total += 1;
+            self.leader_elected_ns = Some(now);
+            out.push(Output::LeaderChangeSeen { leader });
+        }
+        self.leader = leader;
+        self.role = role;
+        self.term = self.raft.term();
+        // etcd resets the heartbeat timeout detector on every soft-state change.
+        self.last_heartbeat_ns.iter_mut().for_each(|t| *t = None);
+        out.push(Output::RoleChanged {
+            role,
+            term: self.term,
+            leader,
+        });
+        if leader != NONE {
+            self.unblock_proposals();
+        }
+    }
+
+    fn note_term(&mut self, out: &mut Vec<Output>) {
+        let term = self.raft.term();
+        if term != self.term {
+            self.term = term;
+            out.push(Output::RoleChanged {
+                role: self.role,
+                term,
+                leader: self.leader,
+            });
+        }
+    }
+
+    fn send_all(&mut self, now: Nanos, msgs: Vec<Msg>, out: &mut Vec<Output>) {
+        for m in msgs {
+            if m.msg_type == MessageType::Heartbeat {
+                self.observe_heartbeat(now, m.to, out);
+            }
+            out.push(Output::Send(m));
+        }
+    }
+
+    /// etcd's TimeoutDetector: a gap over 2 x heartbeat between two heartbeats to a peer.
+    fn observe_heartbeat(&mut self, now: Nanos, to: NodeId, out: &mut Vec<Output>) {
+        let max_gap = 2 * self.cfg.heartbeat_interval_ns;
+        let slot = &mut self.last_heartbeat_ns[to as usize];
+        if let Some(last) = *slot {
+            let gap = now - last;
+            if gap > max_gap {
+                self.heartbeat_send_failures_total += 1;
+                out.push(Output::HeartbeatLate {
+                    to,
+                    exceeded_ns: gap - max_gap,
+                });
+            }
+        }
+        *slot = Some(now);
+    }
+
+    fn apply(&mut self, entries: &[Entry<Proposal>], out: &mut Vec<Output>) {
+        for e in entries {
+            if e.index <= self.kv.applied_index() {
+                continue; // already in the backend before a restart (etcd's consistent index)
+            }
+            let request = match &e.data {
+                EntryData::Normal(p) => Some(&p.0),
+                EntryData::Empty => None,
+            };
+            self.kv.apply(e.index, request.map(|r| r.as_ref()));
+            let request_id = request.map(|r| r.id);
+            out.push(Output::Applied {
+                index: e.index,
+                term: e.term,
+                request_id,
+            });
+            if let Some(id) = request_id {
+                if self.waiters.remove(&id).is_some() {
+                    out.push(Output::Reply {
+                        request_id: id,
+                        error: None,
+                    });
+                }
+            }
+        }
+    }
+
+    fn propose(&mut self, p: Proposal) {
+        match self.raft.propose(p.clone()) {
+            Ok(_) => {}
+            Err(ProposeError::NoLeader) => self.blocked.push_back(p),
+            // Dropped proposals surface as a timeout, as in etcd.
+            Err(ProposeError::Dropped) => {}
+        }
+    }
+
+    fn unblock_proposals(&mut self) {
+        let blocked = std::mem::take(&mut self.blocked);
+        for p in blocked {
+            if self.waiters.contains_key(&p.0.id) {
+                self.propose(p);
+            }
+        }
+    }
+
+    /// etcd's parseProposeCtxErr: blame a recent leader failure when the request started
+    /// within 2 x election timeout before the current leader was elected.
+    fn timeout_error(&self, start_ns: Nanos) -> &'static str {
+        if let Some(elected) = self.leader_elected_ns {
+            let prev_lead_lost = elected.saturating_sub(2 * self.cfg.election_timeout_ns);
+            if start_ns > prev_lead_lost && start_ns < elected {
+                return ERR_TIMEOUT_LEADER_FAIL;
+            }
+        }
+        ERR_TIMEOUT
+    }
+
+    // ---------------------------------------------------------------- introspection
+
+    pub fn index(&self) -> usize {
+        self.cfg.index
+    }
+    pub fn raft(&self) -> &Raft<Proposal> {
+        &self.raft
+    }
+    pub fn kv(&self) -> &Kv {
+        &self.kv
+    }
+    pub fn is_saving(&self) -> bool {
+        self.in_save.is_some()
+    }
+    pub fn leader(&self) -> NodeId {
+        self.leader
+    }
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    pub fn proposals_pending(&self) -> usize {
+        self.waiters.len()
+    }
+    pub fn durable_last_index(&self) -> u64 {
+        self.durable_last_index
+    }
+}
+
+fn wal_entry_bytes(e: &Entry<Proposal>) -> u64 {
+    WAL_RECORD_HEADER_BYTES + e.size_bytes()
+}
+
+fn wal_bytes(entries: &[Entry<Proposal>], hard_state: bool) -> u64 {
+    let hs = if hard_state {
+        HARD_STATE_RECORD_BYTES
+    } else {
+        0
+    };
+    entries.iter().map(wal_entry_bytes).sum::<u64>() + hs
+}

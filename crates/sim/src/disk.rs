@@ -43,18 +43,32 @@ pub struct Disk {
 
 impl Disk {
     pub fn new(params: DiskParams, rng: Rng) -> Disk {
-        Disk { params, rng, busy_until: 0, stalls: Vec::new(), slowdowns: Vec::new() }
+        Disk {
+            params,
+            rng,
+            busy_until: 0,
+            stalls: Vec::new(),
+            slowdowns: Vec::new(),
+        }
     }
 
     /// Schedule a stall: the device completes nothing in [start, start + duration).
     pub fn stall(&mut self, start: Nanos, duration: Nanos) {
-        self.stalls.push(Window { start, end: start + duration, factor: 1.0 });
+        self.stalls.push(Window {
+            start,
+            end: start + duration,
+            factor: 1.0,
+        });
         self.stalls.sort_by_key(|w| (w.start, w.end));
     }
 
     /// Multiply latencies of operations starting in [start, start + duration) by `factor`.
     pub fn slow_down(&mut self, start: Nanos, duration: Nanos, factor: f64) {
-        self.slowdowns.push(Window { start, end: start + duration, factor });
+        self.slowdowns.push(Window {
+            start,
+            end: start + duration,
+            factor,
+        });
     }
 
     /// A WAL save issued at `now`: write `bytes`, then fsync them if `sync`.
@@ -63,13 +77,19 @@ impl Disk {
         let write_ns = ms_to_ns(self.params.write_latency_ms.sample(&mut self.rng) * factor);
         let written_at = now + write_ns;
         if !sync {
-            return SaveTiming { done_at: written_at, fsync_ns: None };
+            return SaveTiming {
+                done_at: written_at,
+                fsync_ns: None,
+            };
         }
         let start = written_at.max(self.busy_until);
         let service_ns = self.service_ns(bytes, factor);
         let done_at = self.skip_stalls(start, service_ns);
         self.busy_until = done_at;
-        SaveTiming { done_at, fsync_ns: Some(done_at - written_at) }
+        SaveTiming {
+            done_at,
+            fsync_ns: Some(done_at - written_at),
+        }
     }
 
     /// Device time for one fsync of `bytes`: latency plus transfer at the disk's bandwidth.
@@ -133,7 +153,11 @@ mod tests {
         let b = d.save(0, 0, true);
         assert_eq!(a.done_at, 2_000_000);
         assert_eq!(b.done_at, 4_000_000);
-        assert_eq!(b.fsync_ns, Some(4_000_000), "queueing counts in the fsync duration");
+        assert_eq!(
+            b.fsync_ns,
+            Some(4_000_000),
+            "queueing counts in the fsync duration"
+        );
     }
 
     #[test]
@@ -165,7 +189,13 @@ mod tests {
     #[test]
     fn unsynced_save_does_not_touch_the_device() {
         let mut d = disk(5.0);
-        assert_eq!(d.save(0, 100, false), SaveTiming { done_at: 0, fsync_ns: None });
+        assert_eq!(
+            d.save(0, 100, false),
+            SaveTiming {
+                done_at: 0,
+                fsync_ns: None
+            }
+        );
         assert_eq!(d.save(0, 0, true).done_at, 5_000_000);
     }
 }

@@ -6,14 +6,30 @@ use crate::rng::{unit_f64, Rng};
 /// A distribution of non-negative values, in the unit named by the field that holds it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Dist {
-    Constant { value: f64 },
-    Uniform { min: f64, max: f64 },
+    Constant {
+        value: f64,
+    },
+    Uniform {
+        min: f64,
+        max: f64,
+    },
     /// Truncated at zero.
-    Normal { mean: f64, stddev: f64 },
-    LogNormal { median: f64, sigma: f64 },
+    Normal {
+        mean: f64,
+        stddev: f64,
+    },
+    LogNormal {
+        median: f64,
+        sigma: f64,
+    },
     /// `base` plus, with probability `tail_prob`, a Pareto draw with scale `tail_scale` and
     /// shape `tail_alpha`: the rare long stall on top of normal service.
-    ParetoTail { base: Box<Dist>, tail_prob: f64, tail_scale: f64, tail_alpha: f64 },
+    ParetoTail {
+        base: Box<Dist>,
+        tail_prob: f64,
+        tail_scale: f64,
+        tail_alpha: f64,
+    },
 }
 
 impl Dist {
@@ -27,7 +43,12 @@ impl Dist {
             Dist::Uniform { min, max } => min + (max - min) * unit_f64(rng),
             Dist::Normal { mean, stddev } => mean + stddev * standard_normal(rng),
             Dist::LogNormal { median, sigma } => median * (sigma * standard_normal(rng)).exp(),
-            Dist::ParetoTail { base, tail_prob, tail_scale, tail_alpha } => {
+            Dist::ParetoTail {
+                base,
+                tail_prob,
+                tail_scale,
+                tail_alpha,
+            } => {
                 let b = base.sample(rng);
                 if unit_f64(rng) < *tail_prob {
                     // Inverse CDF of Pareto(scale, alpha); 1-u keeps the argument in (0, 1].
@@ -60,7 +81,12 @@ impl Dist {
             Dist::LogNormal { median, sigma } => {
                 format!("lognormal(median {median}, sigma {sigma})")
             }
-            Dist::ParetoTail { base, tail_prob, tail_scale, tail_alpha } => format!(
+            Dist::ParetoTail {
+                base,
+                tail_prob,
+                tail_scale,
+                tail_alpha,
+            } => format!(
                 "{} + pareto tail(p {tail_prob}, scale {tail_scale}, alpha {tail_alpha})",
                 base.describe()
             ),
@@ -92,8 +118,14 @@ mod tests {
         for d in [
             Dist::constant(2.0),
             Dist::Uniform { min: 1.0, max: 3.0 },
-            Dist::Normal { mean: 5.0, stddev: 1.0 },
-            Dist::LogNormal { median: 0.8, sigma: 0.6 },
+            Dist::Normal {
+                mean: 5.0,
+                stddev: 1.0,
+            },
+            Dist::LogNormal {
+                median: 0.8,
+                sigma: 0.6,
+            },
         ] {
             let m = median_of(&d);
             assert!((m - d.median()).abs() < 0.05 * d.median(), "{d:?}: {m}");

@@ -24,7 +24,10 @@ pub const NANOS_PER_S: u64 = 1_000_000_000;
 
 /// Milliseconds (fractional, as scenarios write them) to nanoseconds, rounded.
 pub fn ms_to_ns(ms: f64) -> Nanos {
-    debug_assert!(ms >= 0.0 && ms.is_finite(), "negative or non-finite duration {ms}");
+    debug_assert!(
+        ms >= 0.0 && ms.is_finite(),
+        "negative or non-finite duration {ms}"
+    );
     (ms * NANOS_PER_MS as f64).round() as Nanos
 }
 

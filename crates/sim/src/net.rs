@@ -61,11 +61,18 @@ impl Net {
             busy_until: 0,
             last_arrival: 0,
         };
-        Net { n, links: vec![link; n * n], rng }
+        Net {
+            n,
+            links: vec![link; n * n],
+            rng,
+        }
     }
 
     fn link_mut(&mut self, from: usize, to: usize) -> &mut Link {
-        assert!(from < self.n && to < self.n && from != to, "no link {from}->{to}");
+        assert!(
+            from < self.n && to < self.n && from != to,
+            "no link {from}->{to}"
+        );
         &mut self.links[from * self.n + to]
     }
 
@@ -107,7 +114,11 @@ impl Net {
         one_way_latency_ms: Option<Dist>,
         loss: Option<f64>,
     ) {
-        self.link_mut(from, to).faults.push(LinkFault { id, one_way_latency_ms, loss });
+        self.link_mut(from, to).faults.push(LinkFault {
+            id,
+            one_way_latency_ms,
+            loss,
+        });
     }
 
     pub fn remove_fault(&mut self, id: u64) {
@@ -220,7 +231,9 @@ mod tests {
     fn loss_drops_about_the_right_share() {
         let mut n = net(1.0, 1e12);
         n.add_fault(7, 0, 1, None, Some(0.25));
-        let dropped = (0..10_000).filter(|i| n.send(*i, 0, 1, 0) == Delivery::Dropped).count();
+        let dropped = (0..10_000)
+            .filter(|i| n.send(*i, 0, 1, 0) == Delivery::Dropped)
+            .count();
         assert!((2200..2800).contains(&dropped), "{dropped}");
     }
 }

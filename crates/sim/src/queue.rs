@@ -44,7 +44,12 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
-        EventQueue { heap: BinaryHeap::new(), now: 0, next_seq: 0, processed: 0 }
+        EventQueue {
+            heap: BinaryHeap::new(),
+            now: 0,
+            next_seq: 0,
+            processed: 0,
+        }
     }
 
     /// The current simulated time: the time of the event being processed.
@@ -67,7 +72,11 @@ impl<E> EventQueue<E> {
 
     /// Schedule `event` at absolute time `at`. Scheduling in the past is a bug.
     pub fn schedule_at(&mut self, at: Nanos, event: E) {
-        assert!(at >= self.now, "event scheduled in the past: {at} < {}", self.now);
+        assert!(
+            at >= self.now,
+            "event scheduled in the past: {at} < {}",
+            self.now
+        );
         let seq = self.next_seq;
         self.next_seq += 1;
         self.heap.push(Scheduled { at, seq, event });
@@ -107,7 +116,9 @@ mod tests {
         q.schedule_at(5, "a");
         q.schedule_at(10, "b2");
         q.schedule_at(10, "b3");
-        let order: Vec<_> = std::iter::from_fn(|| q.pop_until(100)).map(|(_, e)| e).collect();
+        let order: Vec<_> = std::iter::from_fn(|| q.pop_until(100))
+            .map(|(_, e)| e)
+            .collect();
         assert_eq!(order, ["a", "b1", "b2", "b3"]);
         assert_eq!(q.now(), 10);
     }

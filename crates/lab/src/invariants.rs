@@ -1,0 +1,240 @@
+//! Raft's safety properties, asserted while every simulation runs: at most one leader per term,
+//! log matching, a committed entry is never lost or changed (every member applies the same entry
+//! at each index, and a new leader holds every committed entry), and a member's applied index
+//! never goes back.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A broken invariant: what, where and when. The runner turns it into exit code 3.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub invariant: &'static str,
+    pub at_ns: u64,
+    pub detail: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invariant violated: {} at simulated t={:.6}s: {}",
+            self.invariant,
+            self.at_ns as f64 / 1e9,
+            self.detail
+        )
+    }
+}
+
+pub const ONE_LEADER_PER_TERM: &str = "at most one leader per term";
+pub const LOG_MATCHING: &str = "log matching";
+pub const COMMITTED_NEVER_LOST: &str = "a committed entry is never lost or changed";
+pub const APPLIED_MONOTONIC: &str = "applied index never goes back";
+
+/// What identifies an entry's content: its term and the request it carries (None = empty).
+pub type EntryId = (u64, Option<u64>);
+
+#[derive(Default)]
+pub struct Invariants {
+    leader_of_term: BTreeMap<u64, usize>,
+    /// The cluster's committed log as first applied anywhere; index i at position i-1.
+    committed: Vec<EntryId>,
+    applied: Vec<u64>,
+}
+
+impl Invariants {
+    pub fn new(members: usize) -> Invariants {
+        Invariants {
+            applied: vec![0; members],
+            ..Default::default()
+        }
+    }
+
+    /// `member` became leader of `term`.
+    pub fn on_leader(&mut self, at_ns: u64, member: usize, term: u64) -> Result<(), Violation> {
+        match self.leader_of_term.insert(term, member) {
+            Some(other) if other != member => Err(Violation {
+                invariant: ONE_LEADER_PER_TERM,
+                at_ns,
+                detail: format!(
+                    "m{} and m{} were both leader in term {term}",
+                    other + 1,
+                    member + 1
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// A new leader must hold every committed entry (leader completeness). `term_at` reads the
+    /// leader's log.
+    pub fn check_leader_complete(
+        &self,
+        at_ns: u64,
+        member: usize,
+        term_at: impl Fn(u64) -> Option<u64>,
+    ) -> Result<(), Violation> {
+        let Some(&(term, _)) = self.committed.last() else {
+            return Ok(());
+        };
+        let index = self.committed.len() as u64;
+        if term_at(index) != Some(term) {
+            return Err(Violation {
+                invariant: COMMITTED_NEVER_LOST,
+                at_ns,
+                detail: format!(
+                    "new leader m{} lacks committed entry {index} (term {term}); it has term {:?}",
+                    member + 1,
+                    term_at(index)
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// `member` applied `entry` at `index`.
+    pub fn on_applied(
+        &mut self,
+        at_ns: u64,
+        member: usize,
+        index: u64,
+        entry: EntryId,
+    ) -> Result<(), Violation> {
+        let last = self.applied[member];
+        if index <= last {
+            return Err(Violation {
+                invariant: APPLIED_MONOTONIC,
+                at_ns,
+                detail: format!("m{} applied index {index} after {last}", member + 1),
+            });
+        }
+        self.applied[member] = index;
+        let known = self.committed.len() as u64;
+        if index <= known {
+            let first = self.committed[(index - 1) as usize];
+            if first != entry {
+                return Err(Violation {
+                    invariant: COMMITTED_NEVER_LOST,
+                    at_ns,
+                    detail: format!(
+                        "m{} applied {entry:?} at index {index}, where {first:?} was applied first",
+                        member + 1
+                    ),
+                });
+            }
+        } else if index == known + 1 {
+            self.committed.push(entry);
+        } else {
+            return Err(Violation {
+                invariant: COMMITTED_NEVER_LOST,
+                at_ns,
+                detail: format!(
+                    "m{} applied index {index} but the cluster has only committed up to {known}",
+                    member + 1
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Log matching over the last `window` indexes two members both hold: if they agree on the
+    /// term at an index, they agree on that entry and on every earlier one in the window.
+    pub fn check_log_matching(
+        at_ns: u64,
+        (a, log_a): (usize, &dyn Fn(u64) -> Option<EntryId>),
+        (b, log_b): (usize, &dyn Fn(u64) -> Option<EntryId>),
+        last_common: u64,
+        window: u64,
+    ) -> Result<(), Violation> {
+        let low = last_common.saturating_sub(window).max(1);
+        let mut matched_above = false;
+        for i in (low..=last_common).rev() {
+            let (ea, eb) = (log_a(i), log_b(i));
+            let same_term = matches!((ea, eb), (Some(x), Some(y)) if x.0 == y.0);
+            if same_term || matched_above {
+                matched_above = true;
+                if ea != eb {
+                    return Err(Violation {
+                        invariant: LOG_MATCHING,
+                        at_ns,
+                        detail: format!(
+                            "m{} and m{} differ at index {i} ({ea:?} vs {eb:?}) below a matching entry",
+                            a + 1,
+                            b + 1
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn committed_len(&self) -> u64 {
+        self.committed.len() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_leaders_in_one_term_are_caught() {
+        let mut inv = Invariants::new(3);
+        inv.on_leader(1, 0, 2).unwrap();
+        inv.on_leader(2, 0, 2).unwrap(); // the same leader reported twice is fine
+        let v = inv.on_leader(3, 1, 2).unwrap_err();
+        assert_eq!(v.invariant, ONE_LEADER_PER_TERM);
+        assert!(v.to_string().contains("m1 and m2"), "{v}");
+    }
+
+    #[test]
+    fn a_changed_committed_entry_is_caught() {
+        let mut inv = Invariants::new(2);
+        inv.on_applied(1, 0, 1, (1, None)).unwrap();
+        inv.on_applied(1, 0, 2, (1, Some(7))).unwrap();
+        inv.on_applied(2, 1, 1, (1, None)).unwrap();
+        let v = inv.on_applied(3, 1, 2, (2, Some(8))).unwrap_err();
+        assert_eq!(v.invariant, COMMITTED_NEVER_LOST);
+    }
+
+    #[test]
+    fn applied_going_back_is_caught() {
+        let mut inv = Invariants::new(1);
+        inv.on_applied(1, 0, 1, (1, None)).unwrap();
+        let v = inv.on_applied(2, 0, 1, (1, None)).unwrap_err();
+        assert_eq!(v.invariant, APPLIED_MONOTONIC);
+    }
+
+    #[test]
+    fn a_gap_in_applied_indexes_is_caught() {
+        let mut inv = Invariants::new(1);
+        let v = inv.on_applied(1, 0, 2, (1, None)).unwrap_err();
+        assert_eq!(v.invariant, COMMITTED_NEVER_LOST);
+    }
+
+    #[test]
+    fn a_leader_missing_a_committed_entry_is_caught() {
+        let mut inv = Invariants::new(3);
+        inv.on_applied(1, 0, 1, (1, None)).unwrap();
+        inv.on_applied(1, 0, 2, (1, Some(1))).unwrap();
+        assert!(inv
+            .check_leader_complete(2, 1, |i| (i <= 2).then_some(1))
+            .is_ok());
+        let v = inv
+            .check_leader_complete(2, 2, |i| (i <= 1).then_some(1))
+            .unwrap_err();
+        assert_eq!(v.invariant, COMMITTED_NEVER_LOST);
+    }
+
+    #[test]
+    fn diverging_logs_below_a_match_are_caught() {
+        let a = |i: u64| Some((1, Some(i)));
+        let b = |i: u64| Some((1, Some(if i == 3 { 99 } else { i })));
+        let v = Invariants::check_log_matching(0, (0, &a), (1, &b), 5, 10).unwrap_err();
+        assert_eq!(v.invariant, LOG_MATCHING);
+        // Different terms at the top with nothing matching above: allowed (uncommitted tail).
+        let c = |i: u64| Some((if i == 5 { 2 } else { 1 }, Some(i)));
+        assert!(Invariants::check_log_matching(0, (0, &a), (1, &c), 5, 10).is_ok());
+    }
+}

@@ -1,0 +1,231 @@
+//! What a run records for its report: roles and the cluster's leader over time, leader changes
+//! and failovers, client write latencies, WAL fsync latencies, warnings and the timeline.
+
+use etcdlab_member::WARN_HEARTBEAT_LATE;
+use etcdlab_raft::Role;
+use etcdlab_report::{LeaderSpan, RoleChange, RoleKind, TimelineEntry, WarningCount};
+use etcdlab_scenario::Scenario;
+use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
+
+type Nanos = u64;
+
+/// A leader lost to a fault (or a step-down), waiting for the next leader.
+#[derive(Clone, Copy, Debug)]
+struct Episode {
+    since_ns: Nanos,
+    /// The leader when it started, to tell "survived the fault" from "replaced".
+    leader: Option<(usize, u64)>,
+}
+
+pub struct Recorder {
+    members: usize,
+    pub role_changes: Vec<RoleChange>,
+    last_role: Vec<Option<(RoleKind, u64)>>,
+    pub leader_spans: Vec<LeaderSpan>,
+    cluster_leader: Option<(usize, u64)>,
+    span_start_ns: Nanos,
+    first_leader_seen: bool,
+    pub leader_changes: u64,
+    pub elections: u64,
+    pub max_term: u64,
+    episode: Option<Episode>,
+    pub failovers_s: Vec<f64>,
+    pub writes_ok: u64,
+    pub writes_failed: u64,
+    pub errors: BTreeMap<&'static str, u64>,
+    pub latency_us: Histogram<u64>,
+    /// Per minute of sending: (latencies, ok, failed).
+    pub per_minute: BTreeMap<u64, (Histogram<u64>, u64, u64)>,
+    pub fsync_us: Vec<Histogram<u64>>,
+    pub fsync_all_us: Histogram<u64>,
+    pub heartbeat_send_failures: u64,
+    pub warnings: BTreeMap<(usize, &'static str), (u64, Nanos)>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+fn histogram() -> Histogram<u64> {
+    // 1 us .. 1 hour at 3 significant digits.
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
+}
+
+impl Recorder {
+    pub fn new(sc: &Scenario) -> Recorder {
+        let n = sc.cluster.size;
+        Recorder {
+            members: n,
+            role_changes: Vec::new(),
+            last_role: vec![None; n],
+            leader_spans: Vec::new(),
+            cluster_leader: None,
+            span_start_ns: 0,
+            first_leader_seen: false,
+            leader_changes: 0,
+            elections: 0,
+            max_term: 0,
+            episode: None,
+            failovers_s: Vec::new(),
+            writes_ok: 0,
+            writes_failed: 0,
+            errors: BTreeMap::new(),
+            latency_us: histogram(),
+            per_minute: BTreeMap::new(),
+            fsync_us: vec![histogram(); n],
+            fsync_all_us: histogram(),
+            heartbeat_send_failures: 0,
+            warnings: BTreeMap::new(),
+            timeline: Vec::new(),
+        }
+    }
+
+    pub fn role(&mut self, now: Nanos, m: usize, role: RoleKind, term: u64) {
+        if self.last_role[m] == Some((role, term)) {
+            return;
+        }
+        if role == RoleKind::Candidate && self.last_role[m].map(|r| r.0) != Some(role) {
+            self.elections += 1;
+        }
+        self.last_role[m] = Some((role, term));
+        self.max_term = self.max_term.max(term);
+        self.role_changes.push(RoleChange {
+            at_ns: now,
+            member: m,
+            role,
+            term,
+        });
+    }
+
+    pub fn cluster_leader(&self) -> Option<usize> {
+        self.cluster_leader.map(|(m, _)| m)
+    }
+
+    pub fn is_cluster_leader(&self, m: usize) -> bool {
+        self.cluster_leader() == Some(m)
+    }
+
+    pub fn leader_elected(&mut self, now: Nanos, m: usize, term: u64) {
+        if matches!(self.cluster_leader, Some((_, t)) if t >= term) {
+            return; // a stale leader of an older term (e.g. resumed after a pause)
+        }
+        self.close_span(now);
+        if self.first_leader_seen {
+            self.leader_changes += 1;
+        }
+        self.first_leader_seen = true;
+        self.cluster_leader = Some((m, term));
+        if let Some(e) = self.episode.take() {
+            self.failovers_s.push((now - e.since_ns) as f64 / 1e9);
+        }
+    }
+
+    pub fn leader_lost(&mut self, now: Nanos, _m: usize) {
+        self.close_span(now);
+        self.cluster_leader = None;
+        if self.first_leader_seen && self.episode.is_none() {
+            self.episode = Some(Episode {
+                since_ns: now,
+                leader: None,
+            });
+        }
+    }
+
+    fn close_span(&mut self, now: Nanos) {
+        let (leader, term) = match self.cluster_leader {
+            Some((m, t)) => (Some(m), t),
+            None => (None, 0),
+        };
+        if now > self.span_start_ns || self.leader_spans.is_empty() {
+            self.leader_spans.push(LeaderSpan {
+                from_ns: self.span_start_ns,
+                to_ns: now,
+                leader,
+                term,
+            });
+        }
+        self.span_start_ns = now;
+    }
+
+    /// A fault hit member `m`: if it is the leader, time the failover from now.
+    pub fn fault_on(&mut self, now: Nanos, m: usize, what: String) {
+        self.timeline(now, what);
+        if self.is_cluster_leader(m) && self.episode.is_none() {
+            self.episode = Some(Episode {
+                since_ns: now,
+                leader: self.cluster_leader,
+            });
+        }
+    }
+
+    /// A fault's window on `m` ended. If the leader it hit is still leader, there was no
+    /// failover to time.
+    pub fn fault_window_end(&mut self, _now: Nanos, m: usize) {
+        if let Some(e) = self.episode {
+            if e.leader.is_some()
+                && e.leader == self.cluster_leader
+                && e.leader.map(|l| l.0) == Some(m)
+            {
+                self.episode = None;
+            }
+        }
+    }
+
+    pub fn timeline(&mut self, now: Nanos, what: String) {
+        self.timeline.push(TimelineEntry { at_ns: now, what });
+    }
+
+    pub fn write_done(&mut self, sent_ns: Nanos, now: Nanos, error: Option<&'static str>) {
+        let minute = sent_ns / 60_000_000_000;
+        let slot = self
+            .per_minute
+            .entry(minute)
+            .or_insert_with(|| (histogram(), 0, 0));
+        match error {
+            None => {
+                let us = ((now - sent_ns) / 1000).max(1);
+                self.writes_ok += 1;
+                self.latency_us.saturating_record(us);
+                slot.0.saturating_record(us);
+                slot.1 += 1;
+            }
+            Some(text) => {
+                self.writes_failed += 1;
+                *self.errors.entry(text).or_insert(0) += 1;
+                slot.2 += 1;
+            }
+        }
+    }
+
+    pub fn fsync(&mut self, m: usize, fsync_ns: Nanos) {
+        let us = (fsync_ns / 1000).max(1);
+        self.fsync_us[m].saturating_record(us);
+        self.fsync_all_us.saturating_record(us);
+    }
+
+    pub fn heartbeat_late(&mut self, now: Nanos, m: usize, _to: u64, _exceeded_ns: Nanos) {
+        self.heartbeat_send_failures += 1;
+        let w = self
+            .warnings
+            .entry((m, WARN_HEARTBEAT_LATE))
+            .or_insert((0, now));
+        w.0 += 1;
+    }
+
+    /// Close the leader timeline at the end of the run.
+    pub fn finish(&mut self, end: Nanos, roles: &[Option<(Role, u64)>]) {
+        self.close_span(end);
+        let _ = roles;
+        debug_assert_eq!(roles.len(), self.members);
+    }
+
+    pub fn warning_counts(&self) -> Vec<WarningCount> {
+        self.warnings
+            .iter()
+            .map(|(&(member, text), &(count, first_at_ns))| WarningCount {
+                member,
+                text: text.to_string(),
+                count,
+                first_at_ns,
+            })
+            .collect()
+    }
+}

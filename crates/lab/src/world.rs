@@ -1,0 +1,1090 @@
+//! The simulated world: members on a simulated clock, network and disks, driven by one event
+//! queue. It routes each member's outputs (messages to the network, WAL saves to the member's
+//! disk, replies to clients), applies the scenario's faults, and records what happened.
+
+use crate::invariants::{EntryId, Invariants, Violation};
+use crate::metrics::{self, PromHistogram, Series, FSYNC_BUCKETS_S, RTT_BUCKETS_S};
+use crate::recorder::Recorder;
+use etcdlab_member::{Durable, Member, MemberConfig, Msg, Output, Request};
+use etcdlab_raft::{EntryData, NodeId, Role};
+use etcdlab_report::RoleKind;
+use etcdlab_scenario::{Action, MemberRef, Scenario, Target};
+use etcdlab_sim::disk::{Disk, DiskParams};
+use etcdlab_sim::net::{Delivery, LinkParams, Net};
+use etcdlab_sim::rng::{below, unit_f64};
+use etcdlab_sim::{ms_to_ns, stream, EventQueue, Nanos, Rng, TraceHash, NANOS_PER_S};
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
+
+/// Error text when a client's connection to a member is cut by its crash.
+pub const ERR_CONNECTION_LOST: &str = "rpc error: code = Unavailable desc = transport is closing";
+/// Error text when no member accepts connections.
+pub const ERR_CONNECTION_REFUSED: &str = "connection refused";
+
+/// Peer RTT probes run every 30 s in etcd.
+const RTT_PROBE_INTERVAL_NS: Nanos = 30 * NANOS_PER_S;
+/// How many trailing entries of each pair of logs the log-matching check compares per scrape.
+const LOG_MATCHING_WINDOW: u64 = 64;
+
+#[derive(Debug)]
+enum Ev {
+    Tick {
+        m: usize,
+        epoch: u64,
+    },
+    Deliver {
+        to: usize,
+        msg: Box<Msg>,
+    },
+    SaveDone {
+        m: usize,
+        epoch: u64,
+    },
+    NextWrite,
+    WriteArrives {
+        m: usize,
+        req: Rc<Request>,
+        epoch: u64,
+    },
+    RequestTimeout {
+        m: usize,
+        id: u64,
+        epoch: u64,
+    },
+    ReplyArrives {
+        id: u64,
+        error: Option<&'static str>,
+    },
+    Action {
+        index: usize,
+        occurrence: u32,
+    },
+    ActionEnd {
+        token: u64,
+    },
+    RestartDone {
+        m: usize,
+        epoch: u64,
+    },
+    Scrape,
+    RttProbe,
+}
+
+impl Ev {
+    /// A stable code and member for the trace hash.
+    fn trace_words(&self) -> (u64, u64) {
+        match self {
+            Ev::Tick { m, .. } => (1, *m as u64),
+            Ev::Deliver { to, msg } => (2 + ((msg.msg_type as u64) << 8), *to as u64),
+            Ev::SaveDone { m, .. } => (3, *m as u64),
+            Ev::NextWrite => (4, 0),
+            Ev::WriteArrives { m, req, .. } => (5 + (req.id << 8), *m as u64),
+            Ev::RequestTimeout { m, id, .. } => (6 + (id << 8), *m as u64),
+            Ev::ReplyArrives { id, .. } => (7 + (id << 8), 0),
+            Ev::Action { index, occurrence } => (8 + ((*index as u64) << 8), *occurrence as u64),
+            Ev::ActionEnd { token } => (9, *token),
+            Ev::RestartDone { m, .. } => (10, *m as u64),
+            Ev::Scrape => (11, 0),
+            Ev::RttProbe => (12, 0),
+        }
+    }
+}
+
+/// A member process as the world sees it.
+enum Slot {
+    Running(Box<Member>),
+    /// SIGSTOP: nothing runs. Events that reach it wait here (in order) for SIGCONT.
+    Paused(Box<Member>, Vec<Ev>),
+    /// Crashed, or restarting (replaying its WAL) once `restarting` is set.
+    Down {
+        durable: Box<Durable>,
+        restarting: bool,
+    },
+    /// Transient placeholder while a slot is being replaced.
+    Empty,
+}
+
+/// A client write in flight.
+struct ClientWrite {
+    sent_ns: Nanos,
+}
+
+/// What a timed fault has to undo when its window ends.
+enum Undo {
+    Resume(usize),
+    Restart(usize),
+    Unblock(Vec<(usize, usize)>),
+    LinkFault(u64),
+}
+
+pub struct World<'s> {
+    sc: &'s Scenario,
+    q: EventQueue<Ev>,
+    trace: TraceHash,
+    net: Net,
+    disks: Vec<Disk>,
+    slots: Vec<Slot>,
+    epochs: Vec<u64>,
+    incarnations: Vec<u32>,
+    member_cfg: Vec<MemberConfig>,
+    workload_rng: Rng,
+    faults_rng: Rng,
+    next_request_id: u64,
+    round_robin: usize,
+    writes: BTreeMap<u64, ClientWrite>,
+    undo: BTreeMap<u64, Undo>,
+    next_token: u64,
+    out: Vec<Output>,
+    pub(crate) invariants: Invariants,
+    pub(crate) rec: Recorder,
+    fsync_hist: Vec<PromHistogram>,
+    rtt_hist: Vec<Vec<PromHistogram>>,
+    pub(crate) series: Series,
+    /// The first broken invariant stops the run.
+    violation: Option<Violation>,
+}
+
+impl<'s> World<'s> {
+    pub fn new(sc: &'s Scenario) -> World<'s> {
+        let n = sc.cluster.size;
+        let seed = sc.seed;
+        let member_cfg: Vec<MemberConfig> = (0..n)
+            .map(|index| MemberConfig {
+                index,
+                cluster_size: n,
+                heartbeat_interval_ns: sc.cluster.heartbeat_interval_ms * 1_000_000,
+                election_timeout_ns: sc.cluster.election_timeout_ms * 1_000_000,
+                pre_vote: sc.cluster.pre_vote,
+            })
+            .collect();
+        let slots = member_cfg
+            .iter()
+            .map(|c| Slot::Running(Box::new(Member::new(c.clone(), raft_rng(seed, c.index, 0)))))
+            .collect();
+        let disks = sc
+            .disks
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let params = DiskParams {
+                    write_latency_ms: d.write_latency_ms.clone(),
+                    fsync_latency_ms: d.fsync_latency_ms.clone(),
+                    write_bandwidth_bytes_per_s: d.write_bandwidth_bytes_per_s,
+                };
+                Disk::new(params, stream(seed, &format!("disk/m{}", i + 1)))
+            })
+            .collect();
+        World {
+            sc,
+            q: EventQueue::new(),
+            trace: TraceHash::default(),
+            net: build_net(sc),
+            disks,
+            slots,
+            epochs: vec![0; n],
+            incarnations: vec![0; n],
+            member_cfg,
+            workload_rng: stream(seed, "workload"),
+            faults_rng: stream(seed, "faults"),
+            next_request_id: 1,
+            round_robin: 0,
+            writes: BTreeMap::new(),
+            undo: BTreeMap::new(),
+            next_token: 1,
+            out: Vec::new(),
+            invariants: Invariants::new(n),
+            rec: Recorder::new(sc),
+            fsync_hist: vec![PromHistogram::new(&FSYNC_BUCKETS_S); n],
+            rtt_hist: vec![vec![PromHistogram::new(&RTT_BUCKETS_S); n]; n],
+            series: Series::new(),
+            violation: None,
+        }
+    }
+
+    /// Run to the scenario's end. Returns the first invariant violation, if any.
+    pub fn run(&mut self) -> Result<(), Violation> {
+        self.schedule_start();
+        let end = self.sc.duration_ns;
+        while let Some((at, ev)) = self.q.pop_until(end) {
+            let (code, who) = ev.trace_words();
+            self.trace.fold(at);
+            self.trace.fold(code);
+            self.trace.fold(who);
+            self.handle(ev);
+            if let Some(v) = self.violation.take() {
+                return Err(v);
+            }
+        }
+        self.q.advance_to(end);
+        self.scrape();
+        self.rec.finish(end, &self.slots_roles());
+        Ok(())
+    }
+
+    pub fn events(&self) -> u64 {
+        self.q.processed()
+    }
+
+    pub fn trace_hex(&self) -> String {
+        self.trace.hex()
+    }
+
+    fn schedule_start(&mut self) {
+        let hb = self.sc.cluster.heartbeat_interval_ms * 1_000_000;
+        let mut phase_rng = stream(self.sc.seed, "ticker-phase");
+        for m in 0..self.slots.len() {
+            // Members start their tickers at unrelated instants, as separate processes do.
+            let phase = below(&mut phase_rng, hb);
+            self.q.schedule_at(phase, Ev::Tick { m, epoch: 0 });
+            self.rec.role(0, m, RoleKind::Follower, 0);
+        }
+        if self.sc.workload.writes_per_s > 0.0 {
+            self.q.schedule_at(self.sc.workload.start_ns, Ev::NextWrite);
+        }
+        for (index, t) in self.sc.timeline.iter().enumerate() {
+            let count = t.repeat.as_ref().map_or(1, |r| r.count);
+            let every = t.repeat.as_ref().map_or(0, |r| r.every_ns);
+            for occurrence in 0..count {
+                let at = t.at_ns + every * u64::from(occurrence);
+                self.q.schedule_at(at, Ev::Action { index, occurrence });
+            }
+        }
+        self.q
+            .schedule_at(self.sc.metrics.scrape_interval_ns, Ev::Scrape);
+        self.q.schedule_at(RTT_PROBE_INTERVAL_NS, Ev::RttProbe);
+    }
+
+    // ------------------------------------------------------------------ dispatch
+
+    fn handle(&mut self, ev: Ev) {
+        match ev {
+            Ev::Tick { m, epoch } => self.on_tick(m, epoch),
+            Ev::Deliver { to, msg } => self.to_member(to, Ev::Deliver { to, msg }),
+            Ev::SaveDone { m, epoch } => self.if_current(m, epoch, Ev::SaveDone { m, epoch }),
+            Ev::NextWrite => self.on_next_write(),
+            Ev::WriteArrives { m, req, epoch } => self.on_write_arrives(m, req, epoch),
+            Ev::RequestTimeout { m, id, epoch } => {
+                self.if_current(m, epoch, Ev::RequestTimeout { m, id, epoch })
+            }
+            Ev::ReplyArrives { id, error } => self.on_reply(id, error),
+            Ev::Action { index, occurrence } => self.on_action(index, occurrence),
+            Ev::ActionEnd { token } => self.on_action_end(token),
+            Ev::RestartDone { m, epoch } => self.on_restart_done(m, epoch),
+            Ev::Scrape => {
+                self.scrape();
+                self.q
+                    .schedule_in(self.sc.metrics.scrape_interval_ns, Ev::Scrape);
+            }
+            Ev::RttProbe => {
+                self.probe_rtt();
+                self.q.schedule_in(RTT_PROBE_INTERVAL_NS, Ev::RttProbe);
+            }
+        }
+    }
+
+    fn if_current(&mut self, m: usize, epoch: u64, ev: Ev) {
+        if self.epochs[m] == epoch {
+            self.to_member(m, ev);
+        }
+    }
+
+    /// Deliver a member event: run it, park it while paused, drop it while down.
+    fn to_member(&mut self, m: usize, ev: Ev) {
+        match &mut self.slots[m] {
+            Slot::Running(_) => self.run_member_event(m, ev),
+            Slot::Paused(_, parked) => parked.push(ev),
+            Slot::Down { .. } | Slot::Empty => {}
+        }
+    }
+
+    fn run_member_event(&mut self, m: usize, ev: Ev) {
+        let now = self.q.now();
+        let mut out = std::mem::take(&mut self.out);
+        let Slot::Running(member) = &mut self.slots[m] else {
+            unreachable!()
+        };
+        match ev {
+            Ev::Tick { .. } => member.on_tick(now, &mut out),
+            Ev::Deliver { msg, .. } => member.on_message(now, *msg, &mut out),
+            Ev::SaveDone { .. } => member.on_save_done(now, &mut out),
+            Ev::WriteArrives { req, .. } => {
+                let timeout = self.sc.workload.request_timeout_ns;
+                let epoch = self.epochs[m];
+                self.q.schedule_in(
+                    timeout,
+                    Ev::RequestTimeout {
+                        m,
+                        id: req.id,
+                        epoch,
+                    },
+                );
+                member.on_client_write(now, req, &mut out);
+            }
+            Ev::RequestTimeout { id, .. } => member.on_request_timeout(id, &mut out),
+            other => unreachable!("not a member event: {other:?}"),
+        }
+        self.route(m, &mut out);
+        out.clear();
+        self.out = out;
+    }
+
+    fn on_tick(&mut self, m: usize, epoch: u64) {
+        if self.epochs[m] != epoch {
+            return;
+        }
+        let hb = self.sc.cluster.heartbeat_interval_ns();
+        self.q.schedule_in(hb, Ev::Tick { m, epoch });
+        match &mut self.slots[m] {
+            Slot::Running(_) => self.run_member_event(m, Ev::Tick { m, epoch }),
+            Slot::Paused(_, parked) => {
+                // Go's ticker buffers one tick and drops the rest.
+                if !parked.iter().any(|e| matches!(e, Ev::Tick { .. })) {
+                    parked.push(Ev::Tick { m, epoch });
+                }
+            }
+            Slot::Down { .. } | Slot::Empty => {}
+        }
+    }
+
+    // ------------------------------------------------------------------ outputs
+
+    fn route(&mut self, m: usize, out: &mut Vec<Output>) {
+        let now = self.q.now();
+        for o in out.drain(..) {
+            match o {
+                Output::Send(msg) => self.send(m, msg),
+                Output::Save { bytes } => {
+                    let t = self.disks[m].save(now, bytes, true);
+                    if let Some(fsync_ns) = t.fsync_ns {
+                        self.fsync_hist[m].observe(fsync_ns as f64 / 1e9);
+                        self.rec.fsync(m, fsync_ns);
+                    }
+                    let epoch = self.epochs[m];
+                    self.q.schedule_at(t.done_at, Ev::SaveDone { m, epoch });
+                }
+                Output::Applied {
+                    index,
+                    term,
+                    request_id,
+                } => {
+                    let r = self
+                        .invariants
+                        .on_applied(now, m, index, (term, request_id));
+                    self.note(r);
+                }
+                Output::Reply { request_id, error } => {
+                    let delay = self.client_delay();
+                    self.q.schedule_in(
+                        delay,
+                        Ev::ReplyArrives {
+                            id: request_id,
+                            error,
+                        },
+                    );
+                }
+                Output::RoleChanged { role, term, leader } => self.on_role(m, role, term, leader),
+                Output::LeaderChangeSeen { .. } => {}
+                Output::HeartbeatLate { to, exceeded_ns } => {
+                    self.rec.heartbeat_late(now, m, to, exceeded_ns)
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, from: usize, msg: Msg) {
+        let to = (msg.to - 1) as usize;
+        let size = msg.size_bytes();
+        match self.net.send(self.q.now(), from, to, size) {
+            Delivery::Dropped => {}
+            Delivery::At(at) => self.q.schedule_at(
+                at,
+                Ev::Deliver {
+                    to,
+                    msg: Box::new(msg),
+                },
+            ),
+            Delivery::Twice(a, b) => {
+                self.q.schedule_at(
+                    a,
+                    Ev::Deliver {
+                        to,
+                        msg: Box::new(msg.clone()),
+                    },
+                );
+                self.q.schedule_at(
+                    b,
+                    Ev::Deliver {
+                        to,
+                        msg: Box::new(msg),
+                    },
+                );
+            }
+        }
+    }
+
+    fn on_role(&mut self, m: usize, role: Role, term: u64, leader: NodeId) {
+        let now = self.q.now();
+        self.rec.role(now, m, role_kind(role), term);
+        if role == Role::Leader {
+            let r = self.invariants.on_leader(now, m, term);
+            self.note(r);
+            if let Slot::Running(member) = &self.slots[m] {
+                let raft = member.raft();
+                let r = self
+                    .invariants
+                    .check_leader_complete(now, m, |i| raft.term_at(i));
+                self.note(r);
+            }
+            self.rec.leader_elected(now, m, term);
+        } else if self.rec.is_cluster_leader(m) {
+            self.rec.leader_lost(now, m);
+        }
+        let _ = leader;
+    }
+
+    fn note(&mut self, r: Result<(), Violation>) {
+        if let Err(v) = r {
+            self.violation.get_or_insert(v);
+        }
+    }
+
+    // ------------------------------------------------------------------ clients
+
+    fn client_delay(&mut self) -> Nanos {
+        ms_to_ns(
+            self.sc
+                .network
+                .client_latency_ms
+                .sample(&mut self.workload_rng),
+        )
+    }
+
+    fn on_next_write(&mut self) {
+        let rate = self.sc.workload.writes_per_s;
+        // Poisson arrivals: exponential gaps.
+        let gap_s = -(1.0 - unit_f64(&mut self.workload_rng)).ln() / rate;
+        self.q
+            .schedule_in((gap_s * 1e9).round() as Nanos + 1, Ev::NextWrite);
+        let now = self.q.now();
+        let id = self.next_request_id;
+        self.next_request_id += 1;
+        let key = below(&mut self.workload_rng, self.sc.workload.key_count);
+        let size = self
+            .sc
+            .workload
+            .value_size_bytes
+            .sample(&mut self.workload_rng);
+        let req = Rc::new(Request {
+            id,
+            key,
+            value_size_bytes: size.round() as u32,
+        });
+        self.writes.insert(id, ClientWrite { sent_ns: now });
+        let Some(m) = self.pick_target() else {
+            self.finish_write(id, Some(ERR_CONNECTION_REFUSED));
+            return;
+        };
+        let delay = self.client_delay();
+        let epoch = self.epochs[m];
+        self.q
+            .schedule_in(delay, Ev::WriteArrives { m, req, epoch });
+    }
+
+    /// The member a client sends to. Crashed members refuse connections, so the client moves
+    /// on to the next endpoint, as etcd's client balancer does.
+    fn pick_target(&mut self) -> Option<usize> {
+        let n = self.slots.len();
+        let up = |w: &Self, m: usize| !matches!(w.slots[m], Slot::Down { .. });
+        let preferred = match &self.sc.workload.target {
+            Target::Member(m) => Some(*m),
+            Target::Leader => self.rec.cluster_leader(),
+            Target::RoundRobin => None,
+        };
+        if let Some(m) = preferred.filter(|m| up(self, *m)) {
+            return Some(m);
+        }
+        for _ in 0..n {
+            let m = self.round_robin % n;
+            self.round_robin += 1;
+            if up(self, m) {
+                return Some(m);
+            }
+        }
+        None
+    }
+
+    fn on_write_arrives(&mut self, m: usize, req: Rc<Request>, epoch: u64) {
+        if self.epochs[m] != epoch {
+            self.finish_write(req.id, Some(ERR_CONNECTION_LOST));
+            return;
+        }
+        let id = req.id;
+        match &self.slots[m] {
+            Slot::Down { .. } | Slot::Empty => self.finish_write(id, Some(ERR_CONNECTION_LOST)),
+            _ => self.to_member(m, Ev::WriteArrives { m, req, epoch }),
+        }
+    }
+
+    fn on_reply(&mut self, id: u64, error: Option<&'static str>) {
+        self.finish_write(id, error);
+    }
+
+    fn finish_write(&mut self, id: u64, error: Option<&'static str>) {
+        if let Some(w) = self.writes.remove(&id) {
+            let now = self.q.now();
+            self.rec.write_done(w.sent_ns, now, error);
+        }
+    }
+
+    // ------------------------------------------------------------------ faults
+
+    fn on_action(&mut self, index: usize, occurrence: u32) {
+        let action = self.sc.timeline[index].action.clone();
+        let now = self.q.now();
+        let _ = occurrence;
+        match action {
+            Action::Pause {
+                member,
+                duration_ns,
+            } => {
+                let Some(m) = self.resolve(&member, "pause") else {
+                    return;
+                };
+                self.rec
+                    .fault_on(now, m, format!("pause {}", self.describe(&member, m)));
+                self.pause(m);
+                self.after(duration_ns, Undo::Resume(m));
+            }
+            Action::Resume { member } => {
+                let Some(m) = self.resolve(&member, "resume") else {
+                    return;
+                };
+                self.rec
+                    .timeline(now, format!("resume {}", self.describe(&member, m)));
+                self.resume(m);
+            }
+            Action::Crash {
+                member,
+                duration_ns,
+            } => {
+                let Some(m) = self.resolve(&member, "crash") else {
+                    return;
+                };
+                self.rec
+                    .fault_on(now, m, format!("crash {}", self.describe(&member, m)));
+                self.crash(m);
+                self.after(duration_ns, Undo::Restart(m));
+            }
+            Action::Restart { member } => {
+                let Some(m) = self.resolve(&member, "restart") else {
+                    return;
+                };
+                self.rec
+                    .timeline(now, format!("restart {}", self.describe(&member, m)));
+                self.start_restart(m);
+            }
+            Action::Isolate {
+                member,
+                duration_ns,
+            } => {
+                let Some(m) = self.resolve(&member, "isolate") else {
+                    return;
+                };
+                self.rec
+                    .fault_on(now, m, format!("isolate {}", self.describe(&member, m)));
+                let n = self.slots.len();
+                let links: Vec<_> = (0..n)
+                    .filter(|o| *o != m)
+                    .flat_map(|o| [(m, o), (o, m)])
+                    .collect();
+                self.cut(links, duration_ns);
+            }
+            Action::Partition {
+                groups,
+                duration_ns,
+            } => {
+                let mut links = Vec::new();
+                for (gi, a) in groups.iter().enumerate() {
+                    for b in groups.iter().skip(gi + 1) {
+                        for &x in a {
+                            for &y in b {
+                                links.push((x, y));
+                                links.push((y, x));
+                            }
+                        }
+                    }
+                }
+                let text = format!("partition {}", describe_groups(&groups));
+                self.partition_fault(now, &links, text);
+                self.cut(links, duration_ns);
+            }
+            Action::PartitionOneWay {
+                from,
+                to,
+                duration_ns,
+            } => {
+                let links: Vec<_> = from
+                    .iter()
+                    .flat_map(|&a| to.iter().map(move |&b| (a, b)))
+                    .collect();
+                let text = format!(
+                    "partition one-way {} -> {}",
+                    describe_groups(&[from.clone()]),
+                    describe_groups(&[to.clone()])
+                );
+                self.partition_fault(now, &links, text);
+                self.cut(links, duration_ns);
+            }
+            Action::Heal => {
+                self.rec.timeline(now, "heal all partitions".into());
+                self.net.heal_all();
+            }
+            Action::LinkFault {
+                from,
+                to,
+                symmetric,
+                one_way_latency_ms,
+                loss,
+                duration_ns,
+            } => {
+                let token = self.token();
+                for &a in &from {
+                    for &b in &to {
+                        if a == b {
+                            continue;
+                        }
+                        self.net
+                            .add_fault(token, a, b, one_way_latency_ms.clone(), loss);
+                        if symmetric {
+                            self.net
+                                .add_fault(token, b, a, one_way_latency_ms.clone(), loss);
+                        }
+                    }
+                }
+                self.rec
+                    .timeline(now, format!("link fault {}", describe_groups(&[from, to])));
+                if let Some(d) = duration_ns {
+                    self.undo.insert(token, Undo::LinkFault(token));
+                    self.q.schedule_in(d, Ev::ActionEnd { token });
+                }
+            }
+            Action::DiskStall {
+                member,
+                duration_ns,
+            } => {
+                let Some(m) = self.resolve(&member, "disk_stall") else {
+                    return;
+                };
+                let text = format!(
+                    "disk stall {} for {}",
+                    self.describe(&member, m),
+                    etcdlab_scenario::format_duration(duration_ns)
+                );
+                self.rec.fault_on(now, m, text);
+                self.disks[m].stall(now, duration_ns);
+                self.rec.fault_window_end(now + duration_ns, m);
+            }
+            Action::DiskSlow {
+                member,
+                factor,
+                duration_ns,
+            } => {
+                let Some(m) = self.resolve(&member, "disk_slow") else {
+                    return;
+                };
+                let text = format!("disk slow x{factor} {}", self.describe(&member, m));
+                self.rec.fault_on(now, m, text);
+                self.disks[m].slow_down(now, duration_ns, factor);
+            }
+        }
+    }
+
+    fn partition_fault(&mut self, now: Nanos, links: &[(usize, usize)], text: String) {
+        // A partition that cuts the leader off is a fault on the leader (for failover times).
+        match self.rec.cluster_leader() {
+            Some(l) if links.iter().any(|(a, _)| *a == l) => self.rec.fault_on(now, l, text),
+            _ => self.rec.timeline(now, text),
+        }
+    }
+
+    fn cut(&mut self, links: Vec<(usize, usize)>, duration_ns: Option<Nanos>) {
+        for &(a, b) in &links {
+            self.net.block(a, b, true);
+        }
+        self.after(duration_ns, Undo::Unblock(links));
+    }
+
+    fn after(&mut self, duration_ns: Option<Nanos>, undo: Undo) {
+        if let Some(d) = duration_ns {
+            let token = self.token();
+            self.undo.insert(token, undo);
+            self.q.schedule_in(d, Ev::ActionEnd { token });
+        }
+    }
+
+    fn token(&mut self) -> u64 {
+        self.next_token += 1;
+        self.next_token
+    }
+
+    fn on_action_end(&mut self, token: u64) {
+        let Some(undo) = self.undo.remove(&token) else {
+            return;
+        };
+        let now = self.q.now();
+        match undo {
+            Undo::Resume(m) => {
+                self.rec.timeline(now, format!("resume m{}", m + 1));
+                self.resume(m);
+                self.rec.fault_window_end(now, m);
+            }
+            Undo::Restart(m) => {
+                self.rec.timeline(now, format!("restart m{}", m + 1));
+                self.start_restart(m);
+            }
+            Undo::Unblock(links) => {
+                self.rec.timeline(now, "partition healed".into());
+                for (a, b) in links {
+                    self.net.block(a, b, false);
+                }
+                for m in 0..self.slots.len() {
+                    self.rec.fault_window_end(now, m);
+                }
+            }
+            Undo::LinkFault(id) => {
+                self.rec.timeline(now, "link fault over".into());
+                self.net.remove_fault(id);
+            }
+        }
+    }
+
+    /// Resolve "leader", "follower" or a member name at the moment the action fires.
+    fn resolve(&mut self, r: &MemberRef, what: &str) -> Option<usize> {
+        let now = self.q.now();
+        match r {
+            MemberRef::Member(m) => Some(*m),
+            MemberRef::Leader => {
+                let l = self.rec.cluster_leader();
+                if l.is_none() {
+                    self.rec
+                        .timeline(now, format!("{what} leader skipped: no leader"));
+                }
+                l
+            }
+            MemberRef::Follower => {
+                let leader = self.rec.cluster_leader();
+                let followers: Vec<usize> = (0..self.slots.len())
+                    .filter(|m| Some(*m) != leader && matches!(self.slots[*m], Slot::Running(_)))
+                    .collect();
+                if followers.is_empty() {
+                    self.rec
+                        .timeline(now, format!("{what} follower skipped: none running"));
+                    return None;
+                }
+                let i = below(&mut self.faults_rng, followers.len() as u64) as usize;
+                Some(followers[i])
+            }
+        }
+    }
+
+    fn describe(&self, r: &MemberRef, m: usize) -> String {
+        match r {
+            MemberRef::Member(_) => format!("m{}", m + 1),
+            MemberRef::Leader => format!("m{} (leader)", m + 1),
+            MemberRef::Follower => format!("m{} (follower)", m + 1),
+        }
+    }
+
+    fn pause(&mut self, m: usize) {
+        if let Slot::Running(member) = std::mem::replace(&mut self.slots[m], Slot::Empty) {
+            self.rec
+                .role(self.q.now(), m, RoleKind::Down, member.raft().term());
+            self.slots[m] = Slot::Paused(member, Vec::new());
+        } else {
+            panic!("pause of m{} that is not running", m + 1);
+        }
+    }
+
+    fn resume(&mut self, m: usize) {
+        let slot = std::mem::replace(&mut self.slots[m], Slot::Empty);
+        let Slot::Paused(member, parked) = slot else {
+            self.slots[m] = slot;
+            return;
+        };
+        let (role, term) = (member.role(), member.raft().term());
+        self.slots[m] = Slot::Running(member);
+        self.rec.role(self.q.now(), m, role_kind(role), term);
+        // SIGCONT: everything that queued up while stopped is handled now, in order.
+        for ev in parked {
+            if matches!(self.slots[m], Slot::Running(_)) {
+                self.run_member_event(m, ev);
+            }
+        }
+    }
+
+    fn crash(&mut self, m: usize) {
+        let slot = std::mem::replace(&mut self.slots[m], Slot::Empty);
+        let member = match slot {
+            Slot::Running(member) | Slot::Paused(member, _) => member,
+            other => {
+                self.slots[m] = other;
+                return;
+            }
+        };
+        let now = self.q.now();
+        self.epochs[m] += 1;
+        self.disks[m].reset_queue(now);
+        self.rec.role(now, m, RoleKind::Down, member.raft().term());
+        if self.rec.is_cluster_leader(m) {
+            self.rec.leader_lost(now, m);
+        }
+        self.fsync_hist[m] = PromHistogram::new(&FSYNC_BUCKETS_S);
+        let durable = member.crash();
+        self.slots[m] = Slot::Down {
+            durable: Box::new(durable),
+            restarting: false,
+        };
+    }
+
+    fn start_restart(&mut self, m: usize) {
+        let Slot::Down {
+            durable,
+            restarting,
+        } = &mut self.slots[m]
+        else {
+            return;
+        };
+        if *restarting {
+            return;
+        }
+        *restarting = true;
+        let c = &self.sc.cluster;
+        let replay_s = durable.wal_bytes as f64 / c.wal_replay_bytes_per_s;
+        let delay = ms_to_ns(c.restart_base_ms) + (replay_s * 1e9).round() as Nanos;
+        let epoch = self.epochs[m];
+        self.q.schedule_in(delay, Ev::RestartDone { m, epoch });
+    }
+
+    fn on_restart_done(&mut self, m: usize, epoch: u64) {
+        if self.epochs[m] != epoch {
+            return;
+        }
+        let Slot::Down { durable, .. } = std::mem::replace(&mut self.slots[m], Slot::Empty) else {
+            unreachable!("restart of a member that is not down")
+        };
+        self.incarnations[m] += 1;
+        let rng = raft_rng(self.sc.seed, m, self.incarnations[m]);
+        let member = Member::restart(self.member_cfg[m].clone(), *durable, rng);
+        let now = self.q.now();
+        self.rec
+            .role(now, m, RoleKind::Follower, member.raft().term());
+        self.slots[m] = Slot::Running(Box::new(member));
+        self.epochs[m] += 1;
+        let epoch = self.epochs[m];
+        self.q.schedule_in(
+            self.sc.cluster.heartbeat_interval_ns(),
+            Ev::Tick { m, epoch },
+        );
+        self.rec.fault_window_end(now, m);
+    }
+
+    // ------------------------------------------------------------------ metrics
+
+    fn slots_roles(&self) -> Vec<Option<(Role, u64)>> {
+        self.slots
+            .iter()
+            .map(|s| match s {
+                Slot::Running(m) => Some((m.role(), m.raft().term())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn scrape(&mut self) {
+        let now = self.q.now();
+        for m in 0..self.slots.len() {
+            // A stopped or crashed process answers no scrape.
+            let Slot::Running(member) = &self.slots[m] else {
+                continue;
+            };
+            let name = format!("m{}", m + 1);
+            let raft = member.raft();
+            let s = &mut self.series;
+            s.push(
+                metrics::HAS_LEADER,
+                "",
+                &name,
+                now,
+                f64::from(member.leader() != 0),
+            );
+            let is_leader = member.role() == Role::Leader;
+            s.push(metrics::IS_LEADER, "", &name, now, f64::from(is_leader));
+            let changes = member.leader_changes_seen_total as f64;
+            s.push(metrics::LEADER_CHANGES, "_total", &name, now, changes);
+            s.push(
+                metrics::COMMITTED,
+                "",
+                &name,
+                now,
+                raft.commit_index() as f64,
+            );
+            s.push(
+                metrics::APPLIED,
+                "",
+                &name,
+                now,
+                member.kv().applied_index() as f64,
+            );
+            s.push(
+                metrics::PENDING,
+                "",
+                &name,
+                now,
+                member.proposals_pending() as f64,
+            );
+            let failed = member.proposals_failed_total as f64;
+            s.push(metrics::FAILED, "_total", &name, now, failed);
+            let hb = member.heartbeat_send_failures_total as f64;
+            s.push(metrics::HEARTBEAT_FAILURES, "_total", &name, now, hb);
+            let labels = vec![("member".to_string(), name.clone())];
+            self.fsync_hist[m].samples(&labels, now, &mut s.families[metrics::WAL_FSYNC]);
+            for (to, h) in self.rtt_hist[m].iter().enumerate() {
+                if to != m {
+                    let labels = vec![
+                        ("member".to_string(), name.clone()),
+                        ("To".to_string(), format!("m{}", to + 1)),
+                    ];
+                    h.samples(&labels, now, &mut s.families[metrics::PEER_RTT]);
+                }
+            }
+        }
+        self.check_log_matching();
+    }
+
+    fn probe_rtt(&mut self) {
+        let n = self.slots.len();
+        for a in 0..n {
+            for b in 0..n {
+                if a != b && !self.net.is_blocked(a, b) && !self.net.is_blocked(b, a) {
+                    let rtt = self.net.sample_rtt_ns(a, b);
+                    self.rtt_hist[a][b].observe(rtt as f64 / 1e9);
+                }
+            }
+        }
+    }
+
+    fn check_log_matching(&mut self) {
+        let now = self.q.now();
+        let running: Vec<&Member> = self
+            .slots
+            .iter()
+            .filter_map(|s| match s {
+                Slot::Running(m) | Slot::Paused(m, _) => Some(m.as_ref()),
+                _ => None,
+            })
+            .collect();
+        for (i, a) in running.iter().enumerate() {
+            for b in running.iter().skip(i + 1) {
+                let last = a.raft().last_index().min(b.raft().last_index());
+                let la = |x: u64| entry_id(a, x);
+                let lb = |x: u64| entry_id(b, x);
+                let r = Invariants::check_log_matching(
+                    now,
+                    (a.index(), &la),
+                    (b.index(), &lb),
+                    last,
+                    LOG_MATCHING_WINDOW,
+                );
+                if let Err(v) = r {
+                    self.violation.get_or_insert(v);
+                }
+            }
+        }
+    }
+}
+
+fn entry_id(m: &Member, index: u64) -> Option<EntryId> {
+    m.raft().entry_at(index).map(|e| {
+        let id = match &e.data {
+            EntryData::Normal(p) => Some(p.0.id),
+            EntryData::Empty => None,
+        };
+        (e.term, id)
+    })
+}
+
+fn raft_rng(seed: u64, m: usize, incarnation: u32) -> Rng {
+    stream(seed, &format!("raft/m{}/{incarnation}", m + 1))
+}
+
+pub(crate) fn role_kind(role: Role) -> RoleKind {
+    match role {
+        Role::Follower => RoleKind::Follower,
+        Role::PreCandidate => RoleKind::PreCandidate,
+        Role::Candidate => RoleKind::Candidate,
+        Role::Leader => RoleKind::Leader,
+    }
+}
+
+fn describe_groups(groups: &[Vec<usize>]) -> String {
+    groups
+        .iter()
+        .map(|g| {
+            let names: Vec<String> = g.iter().map(|m| format!("m{}", m + 1)).collect();
+            format!("[{}]", names.join(","))
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+fn build_net(sc: &Scenario) -> Net {
+    let n = sc.cluster.size;
+    let base = LinkParams {
+        one_way_latency_ms: sc.network.one_way_latency_ms.clone(),
+        loss: sc.network.loss,
+        duplicate: sc.network.duplicate,
+        bandwidth_bytes_per_s: sc.network.bandwidth_bytes_per_s,
+    };
+    let mut net = Net::new(n, base.clone(), stream(sc.seed, "net"));
+    for o in &sc.network.links {
+        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        for &a in &o.from {
+            for &b in &o.to {
+                if a != b {
+                    pairs.push((a, b));
+                    if o.symmetric {
+                        pairs.push((b, a));
+                    }
+                }
+            }
+        }
+        for (a, b) in pairs {
+            let mut p = net.link_params(a, b).clone();
+            if let Some(l) = &o.one_way_latency_ms {
+                p.one_way_latency_ms = l.clone();
+            }
+            if let Some(loss) = o.loss {
+                p.loss = loss;
+            }
+            if let Some(bw) = o.bandwidth_bytes_per_s {
+                p.bandwidth_bytes_per_s = bw;
+            }
+            net.set_link(a, b, p);
+        }
+    }
+    net
+}
+
+/// Small helpers on the scenario's cluster settings.
+pub(crate) trait ClusterExt {
+    fn heartbeat_interval_ns(&self) -> Nanos;
+}
+
+impl ClusterExt for etcdlab_scenario::Cluster {
+    fn heartbeat_interval_ns(&self) -> Nanos {
+        self.heartbeat_interval_ms * 1_000_000
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_deque(_: VecDeque<()>) {}
