@@ -110,6 +110,58 @@ pub(crate) fn placeholder(area: &Area, title: &str, message: &str) -> DrawResult
     Ok(())
 }
 
+/// How a legend entry is drawn.
+#[derive(Clone, Copy)]
+pub(crate) enum Key {
+    /// A filled box (areas, bars).
+    Fill(RGBColor),
+    /// A line of the given width (series).
+    Line(RGBColor, u32),
+    /// A dashed line (markers).
+    Dashed(RGBColor),
+}
+
+/// A one-row legend starting at `(x, y)` (y is the row's middle), drawn outside the plot so it
+/// never hides data.
+pub(crate) fn legend<S: AsRef<str>>(
+    area: &Area,
+    (mut x, y): (i32, i32),
+    items: &[(S, Key)],
+) -> DrawResult {
+    for (name, key) in items {
+        let name = name.as_ref();
+        match *key {
+            Key::Fill(c) => {
+                area.draw(&Rectangle::new([(x, y - 7), (x + 22, y + 7)], c.filled()))?;
+                area.draw(&Rectangle::new(
+                    [(x, y - 7), (x + 22, y + 7)],
+                    BLACK.mix(0.3),
+                ))?;
+            }
+            Key::Line(c, w) => {
+                area.draw(&PathElement::new(
+                    vec![(x, y), (x + 22, y)],
+                    c.stroke_width(w),
+                ))?;
+            }
+            Key::Dashed(c) => {
+                let dash = plotters::element::DashedPathElement::new(
+                    vec![(x, y), (x + 22, y)],
+                    5,
+                    3,
+                    c.stroke_width(2),
+                );
+                area.draw(&dash)?;
+            }
+        }
+        let style = anchored(font(15), HPos::Left, VPos::Center);
+        area.draw(&Text::new(name.to_string(), (x + 28, y), style))?;
+        let (w, _) = area.estimate_text_size(name, &font(15))?;
+        x += 28 + w as i32 + 18;
+    }
+    Ok(())
+}
+
 /// Time axis unit: minutes for runs longer than ten minutes, seconds otherwise.
 #[derive(Clone, Copy)]
 pub(crate) struct TimeUnit {

@@ -8,11 +8,11 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::MARKER;
 use super::{
     anchored, bold, draw_fault_markers, font, render, Area, DrawResult, TimeUnit, WIDTH,
     Y_LABEL_AREA,
 };
+use super::{legend, Key, MARKER};
 use crate::format::member_name;
 use crate::{RoleKind, RunRecord};
 
@@ -90,41 +90,18 @@ fn draw_header(area: &Area, record: &RunRecord) -> DrawResult {
     let title = format!("Leader timeline: {}", record.summary.scenario);
     area.draw(&Text::new(title, (16, 10), bold(20)))?;
     let items = [
-        ("leader", LEADER),
-        ("follower", FOLLOWER),
-        ("pre-candidate", PRE_CANDIDATE),
-        ("candidate", CANDIDATE),
-        ("down", DOWN),
-        ("no leader", NO_LEADER),
+        ("leader", Key::Fill(LEADER)),
+        ("follower", Key::Fill(FOLLOWER)),
+        ("pre-candidate", Key::Fill(PRE_CANDIDATE)),
+        ("candidate", Key::Fill(CANDIDATE)),
+        ("down", Key::Fill(DOWN)),
+        ("no leader", Key::Fill(NO_LEADER)),
+        (
+            "fault / action (numbered as in the report's timeline)",
+            Key::Dashed(MARKER),
+        ),
     ];
-    let mut x = 16;
-    let y = 38;
-    for (name, colour) in items {
-        area.draw(&Rectangle::new(
-            [(x, y - 7), (x + 22, y + 7)],
-            colour.filled(),
-        ))?;
-        area.draw(&Rectangle::new(
-            [(x, y - 7), (x + 22, y + 7)],
-            BLACK.mix(0.3),
-        ))?;
-        area.draw(&Text::new(
-            name,
-            (x + 28, y),
-            anchored(font(15), HPos::Left, VPos::Center),
-        ))?;
-        x += 40 + 9 * name.len() as i32;
-    }
-    area.draw(&PathElement::new(
-        vec![(x + 11, y - 9), (x + 11, y + 9)],
-        MARKER.stroke_width(2),
-    ))?;
-    let text = "fault / action (numbered as in the report's timeline)";
-    area.draw(&Text::new(
-        text,
-        (x + 28, y),
-        anchored(font(15), HPos::Left, VPos::Center),
-    ))?;
+    legend(area, (16, 38), &items)?;
     Ok(())
 }
 
@@ -305,7 +282,8 @@ fn draw_terms(area: &Area, record: &RunRecord, unit: TimeUnit, x_end: f64) -> Dr
         .x_label_formatter(&|v| crate::format::num(*v, 1))
         .label_style(font(14))
         .axis_desc_style(font(15))
-        .light_line_style(RGBColor(235, 235, 235))
+        .max_light_lines(1)
+        .light_line_style(RGBColor(240, 240, 240))
         .draw()?;
     chart.draw_series(LineSeries::new(steps, BLACK.stroke_width(2)))?;
     draw_fault_markers(&mut chart, record, unit, 0.0, false)?;
