@@ -5,7 +5,13 @@
 //! and the dotted field path (see [`ScenarioError`]).
 //!
 //! Units are in field names (`_ms`, `_bytes`, `_per_s`); durations are human strings ("10m",
-//! "1.5s", "250ms", "1h30m") parsed into nanoseconds of simulated time.
+//! "1.5s", "250ms", "1h30m") parsed into nanoseconds of simulated time. The format is
+//! documented in `docs/scenarios.md`.
+//!
+//! How it works: the file is parsed into a tree that keeps each value's line (`doc`), `--set`
+//! overrides edit that tree (`overrides`), then each section is read by hand (`read` plus one
+//! module per section) rather than through serde derive, so that every error can say which
+//! keys are accepted and where the offending value is.
 
 mod cluster;
 mod disk;

@@ -10,7 +10,7 @@ pub fn member_name(index: usize) -> String {
 }
 
 /// The 0-based index a name like "m3" stands for, whatever the cluster size ("m0", "m01" and
-/// anything else not of the form m<N> with N >= 1 give None).
+/// anything else not of the form `m<N>` with N >= 1 give None).
 pub fn parse_member_name(name: &str) -> Option<usize> {
     let digits = name.strip_prefix('m')?;
     if digits.is_empty() || digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {

@@ -66,11 +66,15 @@ fn truncations_never_panic() {
     }
 }
 
+/// `SCENARIO_FUZZ_ITERS=100000 cargo test -p etcdlab-scenario --test fuzz` for a longer run.
 #[test]
 fn mutations_never_panic() {
+    let iters = std::env::var("SCENARIO_FUZZ_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let mut g = Gen(0x9e37_79b9_7f4a_7c15);
     let words: Vec<&str> = VALID.split_inclusive([' ', '\n', ',']).collect();
-    for _ in 0..400 {
+    for _ in 0..iters.unwrap_or(400) {
         let mut w = words.clone();
         for _ in 0..1 + g.below(3) {
             let at = g.below(w.len());
@@ -79,7 +83,10 @@ fn mutations_never_panic() {
                 1 => {
                     w.remove(at);
                 }
-                _ => w.swap(at, g.below(words.len())),
+                _ => {
+                    let other = g.below(w.len());
+                    w.swap(at, other);
+                }
             }
         }
         let src: String = w.concat();
@@ -118,6 +125,26 @@ fn odd_overrides_never_panic() {
     ];
     for set in sets {
         let _ = parse_str(VALID, "fuzz.toml", &[set.to_string()]);
+    }
+    let paths = [
+        "seed",
+        "duration",
+        "cluster.size",
+        "cluster",
+        "timeline.0.at",
+        "timeline.0",
+        "timeline.0.repeat",
+        "timeline.1.groups.0",
+        "disk.members.m3",
+        "expect.1.max_term",
+        "network.links.0.from",
+        "disk.fsync_latency_ms",
+        "workload.target",
+    ];
+    for path in paths {
+        for token in TOKENS {
+            let _ = parse_str(VALID, "fuzz.toml", &[format!("{path}={token}")]);
+        }
     }
 }
 
