@@ -18,6 +18,9 @@ const P99: RGBColor = RGBColor(214, 39, 40);
 const MAX: RGBColor = RGBColor(150, 150, 150);
 const FAILED: RGBColor = RGBColor(255, 152, 150);
 
+/// Picks one latency figure out of a row.
+type Figure = fn(&MinuteLatency) -> f64;
+
 /// A log axis once the largest figure is this many times the smallest.
 const LOG_RATIO: f64 = 30.0;
 
@@ -26,7 +29,7 @@ pub fn write_latency(record: &RunRecord, path: &Path) -> io::Result<()> {
         let title = format!("Write latency per minute: {}", record.summary.scenario);
         let rows = &record.write_latency_per_minute;
         let Some((lo, hi)) = value_range(rows) else {
-            return placeholder(root, &title, "no writes (workload off)");
+            return placeholder(root, &title, "no writes");
         };
         root.draw(&Text::new(title, (16, 10), bold(20)))?;
         legend(root, (16, 44), &legend_items(rows))?;
@@ -110,7 +113,7 @@ where
         0.0,
         false,
     )?;
-    let series: [(RGBColor, u32, fn(&MinuteLatency) -> f64); 3] = [
+    let series: [(RGBColor, u32, Figure); 3] = [
         (MAX, 1, |r| r.max_ms),
         (P99, 2, |r| r.p99_ms),
         (P50, 2, |r| r.p50_ms),

@@ -215,8 +215,13 @@ fn member_spans(record: &RunRecord, m: usize, unit: TimeUnit, x_end: f64) -> Vec
         (from, current) = (at, (c.role, Some(c.term)));
     }
     spans.push(role_span(from, x_end, current));
-    // Followers are the background: draw them first so short candidacies stay on top.
-    spans.sort_by_key(|s| s.colour != FOLLOWER);
+    // Followers are the background and leaders the long spans: draw them first so short
+    // candidacies and outages stay visible on top.
+    spans.sort_by_key(|s| match s.colour {
+        FOLLOWER => 0,
+        LEADER => 1,
+        _ => 2,
+    });
     spans
 }
 
@@ -278,7 +283,7 @@ fn draw_terms(area: &Area, record: &RunRecord, unit: TimeUnit, x_end: f64) -> Dr
         .y_desc("term")
         .y_labels(4)
         .x_labels(16)
-        .y_label_formatter(&|v| crate::format::num(*v, 0))
+        .y_label_formatter(&|v| integer_label(*v))
         .x_label_formatter(&|v| crate::format::num(*v, 1))
         .label_style(font(14))
         .axis_desc_style(font(15))
@@ -321,4 +326,13 @@ fn term_steps(record: &RunRecord, unit: TimeUnit, x_end: f64) -> Vec<(f64, f64)>
         steps.push((x_end, m as f64));
     }
     steps
+}
+
+/// Terms are whole numbers: label only the integral ticks.
+fn integer_label(v: f64) -> String {
+    if v.fract() == 0.0 {
+        crate::format::num(v, 0)
+    } else {
+        String::new()
+    }
 }
