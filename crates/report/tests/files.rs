@@ -43,6 +43,17 @@ fn writes_the_six_files_sorted() {
             "{f:?} is empty"
         );
     }
+    for png in ["leader-timeline.png", "write-latency.png", "wal-fsync.png"] {
+        let (w, h) = png_size(&fs::read(dir.join(png)).unwrap());
+        assert!(w == 1200 && h >= 500, "{png} is {w}x{h}");
+    }
+}
+
+/// Width and height from a PNG's IHDR chunk (after the signature check).
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    let be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    (be(16), be(20))
 }
 
 #[test]

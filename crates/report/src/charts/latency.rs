@@ -29,10 +29,15 @@ pub fn write_latency(record: &RunRecord, path: &Path) -> io::Result<()> {
         let title = format!("Write latency per minute: {}", record.summary.scenario);
         let rows = &record.write_latency_per_minute;
         let Some((lo, hi)) = value_range(rows) else {
-            return placeholder(root, &title, "no writes");
+            let failed: u64 = rows.iter().map(|r| r.failed).sum();
+            let message = match failed {
+                0 => "no writes".to_string(),
+                n => format!("no successful writes ({n} failed)"),
+            };
+            return placeholder(root, &title, &message);
         };
         root.draw(&Text::new(title, (16, 10), bold(20)))?;
-        legend(root, (16, 44), &legend_items(rows))?;
+        legend(root, (16, 44), &legend_items(record))?;
         let area = root.margin(60, 0, 0, 0);
         if hi / lo > LOG_RATIO {
             draw(
@@ -83,7 +88,8 @@ where
         .y_label_formatter(&|v| ms_label(*v))
         .label_style(font(14))
         .axis_desc_style(font(15))
-        .light_line_style(RGBColor(240, 240, 240))
+        .max_light_lines(4)
+        .light_line_style(RGBColor(242, 242, 242))
         .draw()?;
     if max_failed > 0 {
         // The bars use the bottom quarter of the chart, so they never hide the lines.
@@ -132,7 +138,8 @@ where
     Ok(())
 }
 
-fn legend_items(rows: &[MinuteLatency]) -> Vec<(&'static str, Key)> {
+fn legend_items(record: &RunRecord) -> Vec<(&'static str, Key)> {
+    let rows = &record.write_latency_per_minute;
     let mut items = vec![
         ("p50", Key::Line(P50, 2)),
         ("p99", Key::Line(P99, 2)),
@@ -141,7 +148,9 @@ fn legend_items(rows: &[MinuteLatency]) -> Vec<(&'static str, Key)> {
     if rows.iter().any(|r| r.failed > 0) {
         items.push(("failed writes (right axis)", Key::Fill(FAILED)));
     }
-    items.push(("fault / action", Key::Dashed(super::MARKER)));
+    if !record.timeline.is_empty() {
+        items.push(("fault / action", Key::Dashed(super::MARKER)));
+    }
     items
 }
 
