@@ -13,7 +13,7 @@ use etcdlab_sim::disk::{Disk, DiskParams};
 use etcdlab_sim::net::{Delivery, LinkParams, Net};
 use etcdlab_sim::rng::{below, unit_f64};
 use etcdlab_sim::{ms_to_ns, stream, EventQueue, Nanos, Rng, TraceHash, NANOS_PER_S};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// Error text when a client's connection to a member is cut by its crash.
@@ -1085,6 +1085,3 @@ impl ClusterExt for etcdlab_scenario::Cluster {
         self.heartbeat_interval_ms * 1_000_000
     }
 }
-
-#[allow(dead_code)]
-fn _assert_deque(_: VecDeque<()>) {}
