@@ -104,8 +104,19 @@ fn run(args: &ScenarioArgs, out: Option<PathBuf>) -> ExitCode {
         Ok(sc) => sc,
         Err(code) => return code,
     };
+    // A test hook: prove end to end that a broken invariant stops the run with exit code 3.
+    let injection = match std::env::var("ETCDLAB_INJECT_VIOLATION") {
+        Ok(name) => match etcdlab_lab::Injection::parse(&name) {
+            Some(i) => Some(i),
+            None => {
+                eprintln!("error: ETCDLAB_INJECT_VIOLATION: unknown injection {name:?}");
+                return ExitCode::from(EXIT_INVALID_INPUT);
+            }
+        },
+        Err(_) => None,
+    };
     let started = Instant::now();
-    let result = match etcdlab_lab::run(&sc) {
+    let result = match etcdlab_lab::run_with(&sc, injection) {
         Ok(r) => r,
         Err(v) => {
             eprintln!("error: {v}");

@@ -9,6 +9,7 @@ mod world;
 
 pub use invariants::Violation;
 pub use outcome::outcome_metric;
+pub use world::Injection;
 
 use etcdlab_report::RunRecord;
 use etcdlab_scenario::Scenario;
@@ -22,7 +23,18 @@ pub struct RunResult {
 
 /// Run `scenario` (its seed and overrides already applied) to its end.
 pub fn run(scenario: &Scenario) -> Result<RunResult, Box<Violation>> {
+    run_with(scenario, None)
+}
+
+/// [`run`], optionally with a deliberate bug injected (to test the invariant checks).
+pub fn run_with(
+    scenario: &Scenario,
+    injection: Option<Injection>,
+) -> Result<RunResult, Box<Violation>> {
     let mut world = world::World::new(scenario);
+    if let Some(i) = injection {
+        world.inject(i);
+    }
     world.run().map_err(|mut v| {
         v.detail = format!(
             "{} (scenario {}, seed {})",

@@ -142,7 +142,33 @@ pub struct World<'s> {
     pub(crate) series: Series,
     /// The first broken invariant stops the run.
     violation: Option<Violation>,
+    inject: Option<Injection>,
 }
+
+/// A deliberate bug, to prove that the invariant checks catch what they claim to catch (tests
+/// and `ETCDLAB_INJECT_VIOLATION`). Never set in a normal run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Injection {
+    /// The second member to apply index 100 reports a different entry there.
+    ChangeCommittedEntry,
+    /// When the second leader of the run is elected, another member also claims that term.
+    SecondLeaderInTerm,
+    /// A member reports applying index 100 twice.
+    AppliedIndexBack,
+}
+
+impl Injection {
+    pub fn parse(name: &str) -> Option<Injection> {
+        match name {
+            "change-committed-entry" => Some(Injection::ChangeCommittedEntry),
+            "second-leader-in-term" => Some(Injection::SecondLeaderInTerm),
+            "applied-index-back" => Some(Injection::AppliedIndexBack),
+            _ => None,
+        }
+    }
+}
+
+const INJECT_AT_INDEX: u64 = 100;
 
 impl<'s> World<'s> {
     pub fn new(sc: &'s Scenario) -> World<'s> {
@@ -198,7 +224,12 @@ impl<'s> World<'s> {
             rtt_hist: vec![vec![PromHistogram::new(&RTT_BUCKETS_S); n]; n],
             series: Series::new(),
             violation: None,
+            inject: None,
         }
+    }
+
+    pub fn inject(&mut self, injection: Injection) {
+        self.inject = Some(injection);
     }
 
     /// Run to the scenario's end. Returns the first invariant violation, if any.
@@ -366,12 +397,7 @@ impl<'s> World<'s> {
                     index,
                     term,
                     request_id,
-                } => {
-                    let r = self
-                        .invariants
-                        .on_applied(now, m, index, (term, request_id));
-                    self.note(r);
-                }
+                } => self.on_applied(m, index, (term, request_id)),
                 Output::Reply { request_id, error } => {
                     let delay = self.client_delay();
                     self.q.schedule_in(
@@ -388,6 +414,23 @@ impl<'s> World<'s> {
                     self.rec.heartbeat_late(now, m, to, exceeded_ns)
                 }
             }
+        }
+    }
+
+    fn on_applied(&mut self, m: usize, index: u64, mut entry: EntryId) {
+        let now = self.q.now();
+        let injecting = index == INJECT_AT_INDEX && self.inject.is_some();
+        if injecting
+            && self.inject == Some(Injection::ChangeCommittedEntry)
+            && self.invariants.committed_len() >= index
+        {
+            entry.0 += 1;
+        }
+        let r = self.invariants.on_applied(now, m, index, entry);
+        self.note(r);
+        if injecting && self.inject == Some(Injection::AppliedIndexBack) {
+            let r = self.invariants.on_applied(now, m, index, entry);
+            self.note(r);
         }
     }
 
@@ -428,6 +471,13 @@ impl<'s> World<'s> {
         if role == Role::Leader {
             let r = self.invariants.on_leader(now, m, term);
             self.note(r);
+            if self.inject == Some(Injection::SecondLeaderInTerm)
+                && self.rec.cluster_leader().is_some()
+            {
+                let other = (m + 1) % self.slots.len();
+                let r = self.invariants.on_leader(now, other, term);
+                self.note(r);
+            }
             if let Slot::Running(member) = &self.slots[m] {
                 let raft = member.raft();
                 let r = self
