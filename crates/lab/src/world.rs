@@ -290,7 +290,7 @@ impl<'s> World<'s> {
     fn handle(&mut self, ev: Ev) {
         match ev {
             Ev::Tick { m, epoch } => self.on_tick(m, epoch),
-            Ev::Deliver { to, msg } => self.to_member(to, Ev::Deliver { to, msg }),
+            Ev::Deliver { to, msg } => self.member_event(to, Ev::Deliver { to, msg }),
             Ev::SaveDone { m, epoch } => self.if_current(m, epoch, Ev::SaveDone { m, epoch }),
             Ev::NextWrite => self.on_next_write(),
             Ev::WriteArrives { m, req, epoch } => self.on_write_arrives(m, req, epoch),
@@ -315,12 +315,12 @@ impl<'s> World<'s> {
 
     fn if_current(&mut self, m: usize, epoch: u64, ev: Ev) {
         if self.epochs[m] == epoch {
-            self.to_member(m, ev);
+            self.member_event(m, ev);
         }
     }
 
     /// Deliver a member event: run it, park it while paused, drop it while down.
-    fn to_member(&mut self, m: usize, ev: Ev) {
+    fn member_event(&mut self, m: usize, ev: Ev) {
         match &mut self.slots[m] {
             Slot::Running(_) => self.run_member_event(m, ev),
             Slot::Paused(_, parked) => parked.push(ev),
@@ -571,7 +571,7 @@ impl<'s> World<'s> {
         let id = req.id;
         match &self.slots[m] {
             Slot::Down { .. } | Slot::Empty => self.finish_write(id, Some(ERR_CONNECTION_LOST)),
-            _ => self.to_member(m, Ev::WriteArrives { m, req, epoch }),
+            _ => self.member_event(m, Ev::WriteArrives { m, req, epoch }),
         }
     }
 
@@ -679,8 +679,8 @@ impl<'s> World<'s> {
                     .collect();
                 let text = format!(
                     "partition one-way {} -> {}",
-                    describe_groups(&[from.clone()]),
-                    describe_groups(&[to.clone()])
+                    describe_groups(std::slice::from_ref(&from)),
+                    describe_groups(std::slice::from_ref(&to))
                 );
                 self.partition_fault(now, &links, text);
                 self.cut(links, duration_ns);

@@ -70,17 +70,30 @@ fn lognormal(t: &Table<'_>) -> R<Dist> {
 }
 
 fn pareto_tail(t: &Table<'_>) -> R<Dist> {
-    let keys = ["dist", "base", "tail_prob", "tail_scale", "tail_alpha"];
+    let keys = [
+        "dist",
+        "base",
+        "tail_prob",
+        "tail_scale",
+        "tail_alpha",
+        "tail_max",
+    ];
     t.check_keys_for(&keys, "for dist \"pareto_tail\"")?;
     let base = t.req("base", read_dist)?;
     let tail_prob = t.req("tail_prob", |f| f.probability())?;
     let tail_scale = t.req("tail_scale", |f| f.positive())?;
     let tail_alpha = t.req("tail_alpha", |f| f.positive())?;
+    let tail_max = t.opt("tail_max", |f| f.positive())?;
+    if let Some(max) = tail_max.filter(|m| *m < tail_scale) {
+        let field = t.get("tail_max").expect("tail_max was read");
+        return Err(field.fail(format!("{max} is below tail_scale ({tail_scale})")));
+    }
     Ok(Dist::ParetoTail {
         base: Box::new(base),
         tail_prob,
         tail_scale,
         tail_alpha,
+        tail_max,
     })
 }
 
@@ -134,6 +147,7 @@ mod tests {
                 tail_prob: 0.001,
                 tail_scale: 100.0,
                 tail_alpha: 1.5,
+                tail_max: None,
             })
         );
     }

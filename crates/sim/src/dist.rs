@@ -29,6 +29,8 @@ pub enum Dist {
         tail_prob: f64,
         tail_scale: f64,
         tail_alpha: f64,
+        /// Cap on the tail draw: real stalls have a ceiling (TCP's maximum backoff, a timeout).
+        tail_max: Option<f64>,
     },
 }
 
@@ -48,11 +50,13 @@ impl Dist {
                 tail_prob,
                 tail_scale,
                 tail_alpha,
+                tail_max,
             } => {
                 let b = base.sample(rng);
                 if unit_f64(rng) < *tail_prob {
                     // Inverse CDF of Pareto(scale, alpha); 1-u keeps the argument in (0, 1].
-                    b + tail_scale / (1.0 - unit_f64(rng)).powf(1.0 / tail_alpha)
+                    let tail = tail_scale / (1.0 - unit_f64(rng)).powf(1.0 / tail_alpha);
+                    b + tail_max.map_or(tail, |max| tail.min(max))
                 } else {
                     b
                 }
@@ -86,9 +90,11 @@ impl Dist {
                 tail_prob,
                 tail_scale,
                 tail_alpha,
+                tail_max,
             } => format!(
-                "{} + pareto tail(p {tail_prob}, scale {tail_scale}, alpha {tail_alpha})",
-                base.describe()
+                "{} + pareto tail(p {tail_prob}, scale {tail_scale}, alpha {tail_alpha}{})",
+                base.describe(),
+                tail_max.map_or(String::new(), |m| format!(", max {m}"))
             ),
         }
     }
@@ -139,9 +145,23 @@ mod tests {
             tail_prob: 0.01,
             tail_scale: 100.0,
             tail_alpha: 1.5,
+            tail_max: None,
         };
         let mut r = stream(3, "dist");
         let big = (0..100_000).filter(|_| d.sample(&mut r) > 50.0).count();
         assert!((700..1300).contains(&big), "{big}");
+    }
+
+    #[test]
+    fn pareto_tail_respects_its_cap() {
+        let d = Dist::ParetoTail {
+            base: Box::new(Dist::constant(1.0)),
+            tail_prob: 0.5,
+            tail_scale: 100.0,
+            tail_alpha: 0.5,
+            tail_max: Some(400.0),
+        };
+        let mut r = stream(3, "dist");
+        assert!((0..10_000).all(|_| d.sample(&mut r) <= 401.0));
     }
 }
