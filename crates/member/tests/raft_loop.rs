@@ -1,0 +1,266 @@
+//! The member's raft loop, scripted: inputs in, outputs out (etcd-internals.md §1).
+
+use etcdlab_member::{Member, MemberConfig, Msg, Output, Request, WARN_HEARTBEAT_LATE};
+use etcdlab_raft::{MessageType, Role};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::rc::Rc;
+
+const HB_NS: u64 = 100_000_000;
+
+fn member(index: usize, size: usize) -> Member {
+    let cfg = MemberConfig {
+        index,
+        cluster_size: size,
+        heartbeat_interval_ns: HB_NS,
+        election_timeout_ns: 10 * HB_NS,
+        pre_vote: false,
+    };
+    Member::new(cfg, ChaCha8Rng::seed_from_u64(index as u64))
+}
+
+fn sends(out: &[Output]) -> Vec<&Msg> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Send(m) => Some(m),
+            _ => None,
+        })
+        .collect()
+}
+
+fn saves(out: &[Output]) -> usize {
+    out.iter()
+        .filter(|o| matches!(o, Output::Save { .. }))
+        .count()
+}
+
+/// Tick a single-member cluster until it leads, completing its saves.
+fn single_leader() -> (Member, u64) {
+    let mut m = member(0, 1);
+    let mut now = 0;
+    let mut out = Vec::new();
+    while m.role() != Role::Leader {
+        now += HB_NS;
+        m.on_tick(now, &mut out);
+        while m.is_saving() {
+            m.on_save_done(now, &mut out);
+        }
+        assert!(now < 100 * HB_NS, "no leader");
+    }
+    (m, now)
+}
+
+/// Elect m1 leader of a 3-member cluster by feeding it the votes it asks for.
+fn three_member_leader() -> (Member, u64) {
+    let mut m = member(0, 3);
+    let mut now = 0;
+    let mut out = Vec::new();
+    while m.role() != Role::Candidate {
+        now += HB_NS;
+        m.on_tick(now, &mut out);
+    }
+    // A candidate sends its vote requests only after its WAL save (term, vote) is done.
+    assert!(m.is_saving());
+    assert!(sends(&out).is_empty(), "candidate sent before fsync");
+    out.clear();
+    m.on_save_done(now, &mut out);
+    let votes = sends(&out);
+    assert_eq!(votes.len(), 2);
+    let term = votes[0].term;
+    let mut grant = votes[0].clone();
+    grant.msg_type = MessageType::VoteResp;
+    grant.from = 2;
+    grant.to = 1;
+    grant.reject = false;
+    out.clear();
+    m.on_message(now, grant, &mut out);
+    while m.is_saving() {
+        m.on_save_done(now, &mut out);
+    }
+    assert_eq!(m.role(), Role::Leader);
+    assert_eq!(m.raft().term(), term);
+    (m, now)
+}
+
+#[test]
+fn leader_sends_appends_before_its_own_fsync() {
+    let mut m = member(0, 3);
+    let mut now = 0;
+    let mut out = Vec::new();
+    while m.role() != Role::Candidate {
+        now += HB_NS;
+        m.on_tick(now, &mut out);
+    }
+    m.on_save_done(now, &mut out);
+    let mut grant = sends(&out)[0].clone();
+    grant.msg_type = MessageType::VoteResp;
+    (grant.from, grant.to, grant.reject) = (2, 1, false);
+    out.clear();
+    // The vote wins: the new leader appends its empty entry, and in the same Ready sends
+    // MsgApp to both followers before asking for its own WAL fsync.
+    m.on_message(now, grant, &mut out);
+    assert_eq!(m.role(), Role::Leader);
+    let first_app = out
+        .iter()
+        .position(|o| matches!(o, Output::Send(msg) if msg.msg_type == MessageType::App))
+        .expect("MsgApp sent");
+    let save = out
+        .iter()
+        .position(|o| matches!(o, Output::Save { .. }))
+        .expect("a WAL save");
+    assert!(first_app < save, "leader sent after its fsync: {out:?}");
+    assert!(m.is_saving());
+}
+
+#[test]
+fn ticks_are_dropped_while_blocked_in_fsync_but_one_stays_pending() {
+    let (mut m, mut now) = three_member_leader();
+    let mut out = Vec::new();
+    m.on_client_write(
+        now,
+        Rc::new(Request {
+            id: 1,
+            key: 1,
+            value_size_bytes: 10,
+        }),
+        &mut out,
+    );
+    assert!(m.is_saving());
+    out.clear();
+    // Ten ticks arrive while the loop is blocked: no heartbeat goes out.
+    for _ in 0..10 {
+        now += HB_NS;
+        m.on_tick(now, &mut out);
+    }
+    assert!(sends(&out).is_empty(), "nothing is sent while blocked");
+    // The fsync returns after 1 s: one pending tick runs, so one heartbeat round goes out, and
+    // the gap since the last heartbeat (over 2 x heartbeat) is reported as etcd does.
+    m.on_save_done(now, &mut out);
+    let beats = sends(&out)
+        .into_iter()
+        .filter(|m| m.msg_type == MessageType::Heartbeat)
+        .count();
+    assert_eq!(beats, 2, "one heartbeat per follower, not ten");
+    // The first heartbeats after an election set the detector's baseline; send another round
+    // after a long blocked save to see the warning.
+    out.clear();
+    m.on_client_write(
+        now,
+        Rc::new(Request {
+            id: 2,
+            key: 1,
+            value_size_bytes: 10,
+        }),
+        &mut out,
+    );
+    now += 5 * HB_NS;
+    m.on_tick(now, &mut out);
+    m.on_save_done(now, &mut out);
+    let late = out
+        .iter()
+        .filter(|o| matches!(o, Output::HeartbeatLate { exceeded_ns, .. } if *exceeded_ns > 0))
+        .count();
+    assert_eq!(late, 2, "{WARN_HEARTBEAT_LATE}");
+    assert_eq!(m.heartbeat_send_failures_total, 2);
+}
+
+#[test]
+fn follower_acks_only_after_its_fsync_but_steps_messages_while_blocked() {
+    let mut f = member(1, 3);
+    let mut out = Vec::new();
+    // A leader (m1, term 1) appends an entry.
+    let mut app = etcdlab_raft::Message::new(MessageType::App, 1, 2, 1);
+    app.entries = vec![etcdlab_raft::Entry {
+        term: 1,
+        index: 1,
+        data: etcdlab_raft::EntryData::Empty,
+    }];
+    app.index = 0;
+    app.log_term = 0;
+    f.on_message(0, app, &mut out);
+    assert!(f.is_saving());
+    assert!(
+        sends(&out).is_empty(),
+        "the ack waits for the follower's fsync"
+    );
+    // A heartbeat arrives while blocked: raft steps it (its election timer resets) but the
+    // response waits for the next Ready.
+    let mut hb = etcdlab_raft::Message::new(MessageType::Heartbeat, 1, 2, 1);
+    hb.commit = 0;
+    f.on_message(1, hb, &mut out);
+    assert_eq!(f.raft().election_elapsed(), 0);
+    assert!(sends(&out).is_empty());
+    f.on_save_done(2, &mut out);
+    let types: Vec<_> = sends(&out).iter().map(|m| m.msg_type).collect();
+    assert_eq!(types, [MessageType::AppResp, MessageType::HeartbeatResp]);
+}
+
+#[test]
+fn single_member_commits_and_replies() {
+    let (mut m, now) = single_leader();
+    let mut out = Vec::new();
+    m.on_client_write(
+        now,
+        Rc::new(Request {
+            id: 7,
+            key: 3,
+            value_size_bytes: 10,
+        }),
+        &mut out,
+    );
+    while m.is_saving() {
+        m.on_save_done(now, &mut out);
+    }
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Output::Reply {
+            request_id: 7,
+            error: None
+        }
+    )));
+    assert_eq!(m.kv().len(), 1);
+}
+
+#[test]
+fn a_write_without_leader_times_out_with_etcds_text() {
+    let mut m = member(1, 3);
+    let mut out = Vec::new();
+    m.on_client_write(
+        0,
+        Rc::new(Request {
+            id: 9,
+            key: 1,
+            value_size_bytes: 1,
+        }),
+        &mut out,
+    );
+    m.on_request_timeout(9, &mut out);
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Output::Reply { request_id: 9, error: Some(e) } if *e == etcdlab_member::ERR_TIMEOUT
+    )));
+    assert_eq!(m.proposals_failed_total, 1);
+}
+
+#[test]
+fn crash_keeps_only_fsynced_entries() {
+    let (mut m, now) = single_leader();
+    let mut out = Vec::new();
+    m.on_client_write(
+        now,
+        Rc::new(Request {
+            id: 1,
+            key: 1,
+            value_size_bytes: 10,
+        }),
+        &mut out,
+    );
+    assert!(m.is_saving());
+    let durable_before = m.durable_last_index();
+    let d = m.crash();
+    assert_eq!(
+        d.entries.len() as u64,
+        durable_before,
+        "the unsynced entry is lost"
+    );
+}
