@@ -28,12 +28,6 @@ fn sends(out: &[Output]) -> Vec<&Msg> {
         .collect()
 }
 
-fn saves(out: &[Output]) -> usize {
-    out.iter()
-        .filter(|o| matches!(o, Output::Save { .. }))
-        .count()
-}
-
 /// Tick a single-member cluster until it leads, completing its saves.
 fn single_leader() -> (Member, u64) {
     let mut m = member(0, 1);
