@@ -846,12 +846,18 @@ impl<'s> World<'s> {
     }
 
     fn pause(&mut self, m: usize) {
-        if let Slot::Running(member) = std::mem::replace(&mut self.slots[m], Slot::Empty) {
-            self.rec
-                .role(self.q.now(), m, RoleKind::Down, member.raft().term());
-            self.slots[m] = Slot::Paused(member, Vec::new());
-        } else {
-            panic!("pause of m{} that is not running", m + 1);
+        let now = self.q.now();
+        match std::mem::replace(&mut self.slots[m], Slot::Empty) {
+            Slot::Running(member) => {
+                self.rec.role(now, m, RoleKind::Down, member.raft().term());
+                self.slots[m] = Slot::Paused(member, Vec::new());
+            }
+            other => {
+                // Pausing a stopped or crashed process changes nothing (kill -STOP is idempotent).
+                self.slots[m] = other;
+                self.rec
+                    .timeline(now, format!("pause m{}: not running, no effect", m + 1));
+            }
         }
     }
 

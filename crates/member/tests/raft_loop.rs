@@ -28,6 +28,15 @@ fn sends(out: &[Output]) -> Vec<&Msg> {
         .collect()
 }
 
+/// A client write of `value_size_bytes` with id `id`.
+fn write(id: u64, value_size_bytes: u32) -> Rc<Request> {
+    Rc::new(Request {
+        id,
+        key: id,
+        value_size_bytes,
+    })
+}
+
 /// Tick a single-member cluster until it leads, completing its saves.
 fn single_leader() -> (Member, u64) {
     let mut m = member(0, 1);
@@ -110,15 +119,7 @@ fn leader_sends_appends_before_its_own_fsync() {
 fn ticks_are_dropped_while_blocked_in_fsync_but_one_stays_pending() {
     let (mut m, mut now) = three_member_leader();
     let mut out = Vec::new();
-    m.on_client_write(
-        now,
-        Rc::new(Request {
-            id: 1,
-            key: 1,
-            value_size_bytes: 10,
-        }),
-        &mut out,
-    );
+    m.on_client_write(now, write(1, 10), &mut out);
     assert!(m.is_saving());
     out.clear();
     // Ten ticks arrive while the loop is blocked: no heartbeat goes out.
@@ -138,15 +139,7 @@ fn ticks_are_dropped_while_blocked_in_fsync_but_one_stays_pending() {
     // The first heartbeats after an election set the detector's baseline; send another round
     // after a long blocked save to see the warning.
     out.clear();
-    m.on_client_write(
-        now,
-        Rc::new(Request {
-            id: 2,
-            key: 1,
-            value_size_bytes: 10,
-        }),
-        &mut out,
-    );
+    m.on_client_write(now, write(2, 10), &mut out);
     now += 5 * HB_NS;
     m.on_tick(now, &mut out);
     m.on_save_done(now, &mut out);
@@ -193,15 +186,7 @@ fn follower_acks_only_after_its_fsync_but_steps_messages_while_blocked() {
 fn single_member_commits_and_replies() {
     let (mut m, now) = single_leader();
     let mut out = Vec::new();
-    m.on_client_write(
-        now,
-        Rc::new(Request {
-            id: 7,
-            key: 3,
-            value_size_bytes: 10,
-        }),
-        &mut out,
-    );
+    m.on_client_write(now, write(7, 10), &mut out);
     while m.is_saving() {
         m.on_save_done(now, &mut out);
     }
@@ -219,15 +204,7 @@ fn single_member_commits_and_replies() {
 fn a_write_without_leader_times_out_with_etcds_text() {
     let mut m = member(1, 3);
     let mut out = Vec::new();
-    m.on_client_write(
-        0,
-        Rc::new(Request {
-            id: 9,
-            key: 1,
-            value_size_bytes: 1,
-        }),
-        &mut out,
-    );
+    m.on_client_write(0, write(9, 1), &mut out);
     m.on_request_timeout(9, &mut out);
     assert!(out.iter().any(|o| matches!(
         o,
@@ -240,15 +217,7 @@ fn a_write_without_leader_times_out_with_etcds_text() {
 fn crash_keeps_only_fsynced_entries() {
     let (mut m, now) = single_leader();
     let mut out = Vec::new();
-    m.on_client_write(
-        now,
-        Rc::new(Request {
-            id: 1,
-            key: 1,
-            value_size_bytes: 10,
-        }),
-        &mut out,
-    );
+    m.on_client_write(now, write(1, 10), &mut out);
     assert!(m.is_saving());
     let durable_before = m.durable_last_index();
     let d = m.crash();
