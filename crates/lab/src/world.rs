@@ -247,7 +247,11 @@ impl<'s> World<'s> {
             }
         }
         self.q.advance_to(end);
-        self.scrape();
+        // A last scrape at the end, unless the periodic one just ran at this very instant
+        // (promtool keeps one sample per series and timestamp).
+        if end % self.sc.metrics.scrape_interval_ns != 0 {
+            self.scrape();
+        }
         self.rec.finish(end, &self.slots_roles());
         Ok(())
     }
