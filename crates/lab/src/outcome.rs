@@ -38,6 +38,12 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
     let mut summary = Summary {
         scenario: sc.name.clone(),
         seed: sc.seed,
+        overrides: sc
+            .overrides
+            .iter()
+            .filter(|o| !o.starts_with("seed="))
+            .cloned()
+            .collect(),
         simulated_seconds,
         events,
         trace_hash,

@@ -58,6 +58,7 @@ pub fn empty_record() -> RunRecord {
         summary: Summary {
             scenario: "empty".into(),
             seed: 1,
+            overrides: Vec::new(),
             simulated_seconds: 0.0,
             events: 0,
             trace_hash: "0000000000000000".into(),

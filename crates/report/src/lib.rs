@@ -81,6 +81,8 @@ pub struct RunRecord {
 pub struct Summary {
     pub scenario: String,
     pub seed: u64,
+    /// `--set` overrides applied to the scenario file (the seed aside), in order.
+    pub overrides: Vec<String>,
     pub simulated_seconds: f64,
     pub events: u64,
     /// 16 hex digits.

@@ -199,11 +199,28 @@ fn reproduce(out: &mut String, s: &Summary) {
     let _ = writeln!(out, "- Seed: `{}`", s.seed);
     let _ = writeln!(out, "- Trace hash: `{}`", s.trace_hash);
     let _ = writeln!(out, "- Events: {}\n", s.events);
+    let sets: String = s
+        .overrides
+        .iter()
+        .map(|o| format!(" --set {}", shell_quote(o)))
+        .collect();
     let _ = writeln!(
         out,
-        "```sh\netcdlab run scenarios/{}.toml --seed {}\n```",
+        "```sh\netcdlab run scenarios/{}.toml --seed {}{sets}\n```",
         s.scenario, s.seed
     );
+}
+
+/// Quote for a POSIX shell when needed: plain words stay as they are.
+fn shell_quote(arg: &str) -> String {
+    let plain = arg
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-.=/:,+".contains(c));
+    if plain {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
 }
 
 /// Text safe inside a table cell: no line breaks, pipes escaped.

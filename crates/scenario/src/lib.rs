@@ -53,6 +53,9 @@ pub struct Scenario {
     pub timeline: Vec<TimelineEvent>,
     pub expect: Vec<Expectation>,
     pub metrics: MetricsConfig,
+    /// The `--set PATH=VALUE` overrides applied, in order (reports show them so a run can be
+    /// replayed).
+    pub overrides: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -86,6 +86,7 @@ fn read_scenario(source: &str, file_name: &str, overrides: &[String]) -> R<Scena
         expect: t.opt("expect", read_expectations)?.unwrap_or_default(),
         metrics: read_metrics(table("metrics")?)?,
         cluster,
+        overrides: overrides.to_vec(),
     })
 }
 
