@@ -57,6 +57,7 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         wal_fsync_ms,
         outcome: IndexMap::new(),
         expectations: Vec::new(),
+        alerts: Vec::new(),
         notes: notes(sc),
     };
     summary.outcome = OUTCOME_METRICS

@@ -86,6 +86,7 @@ pub fn empty_record() -> RunRecord {
             wal_fsync_ms: none4,
             outcome: IndexMap::new(),
             expectations: vec![],
+            alerts: vec![],
             notes: vec![],
         },
         inputs: vec![],

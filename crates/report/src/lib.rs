@@ -98,6 +98,8 @@ pub struct Summary {
     /// Outcome figures by name (the names `[[expect]]` uses), in a fixed order.
     pub outcome: IndexMap<String, Option<f64>>,
     pub expectations: Vec<ExpectationResult>,
+    /// Alert rules that fired: one entry per firing episode, in order of first firing.
+    pub alerts: Vec<AlertEpisode>,
     /// Where the model knowingly differs from the reference material (shown in the report).
     pub notes: Vec<String>,
 }
@@ -132,6 +134,17 @@ pub struct Failover {
     pub min: Option<f64>,
     pub median: Option<f64>,
     pub max: Option<f64>,
+}
+
+/// One firing episode of an alert rule (from pending-for-`for` to resolved).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AlertEpisode {
+    pub name: String,
+    /// The `member` label of the alerting series, when it has one.
+    pub member: Option<String>,
+    pub first_fired_s: f64,
+    /// None while still firing at the end of the run.
+    pub resolved_s: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]

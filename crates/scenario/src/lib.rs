@@ -13,6 +13,7 @@
 //! module per section) rather than through serde derive, so that every error can say which
 //! keys are accepted and where the offending value is.
 
+mod alert;
 mod cluster;
 mod disk;
 mod dist;
@@ -25,14 +26,17 @@ mod network;
 mod overrides;
 mod read;
 mod scenario;
+mod sweep;
 mod timeline;
 mod workload;
 
+pub use alert::AlertRuleSpec;
 pub use disk::disk_profile;
 pub use duration::{format_duration, parse_duration};
 pub use error::ScenarioError;
 pub use names::{member_index, member_name, parse_member_name, parse_member_ref};
 pub use scenario::{load, parse_str};
+pub use sweep::SweepSpec;
 
 /// Nanoseconds of simulated time.
 pub type Nanos = u64;
@@ -53,6 +57,10 @@ pub struct Scenario {
     pub timeline: Vec<TimelineEvent>,
     pub expect: Vec<Expectation>,
     pub metrics: MetricsConfig,
+    /// User alert rules from `[[alert]]`, evaluated besides the built-in ones.
+    pub alert_rules: Vec<AlertRuleSpec>,
+    /// A sweep declared in the file (`[sweep]`), run by `etcdlab sweep FILE`.
+    pub sweep: Option<SweepSpec>,
     /// The `--set PATH=VALUE` overrides applied, in order (reports show them so a run can be
     /// replayed).
     pub overrides: Vec<String>,

@@ -27,6 +27,8 @@ const KEYS: &[&str] = &[
     "metrics",
     "timeline",
     "expect",
+    "alert",
+    "sweep",
 ];
 
 /// Reads the scenario at `path`, applies `--set PATH=VALUE` overrides, fills defaults and
@@ -86,6 +88,10 @@ fn read_scenario(source: &str, file_name: &str, overrides: &[String]) -> R<Scena
         expect: t.opt("expect", read_expectations)?.unwrap_or_default(),
         metrics: read_metrics(table("metrics")?)?,
         cluster,
+        alert_rules: t
+            .opt("alert", crate::alert::read_alert_rules)?
+            .unwrap_or_default(),
+        sweep: t.opt("sweep", crate::sweep::read_sweep)?,
         overrides: overrides.to_vec(),
     })
 }
