@@ -58,6 +58,40 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         overrides: Vec<String>,
     },
+    /// Run a parameter grid x seeds in parallel; write sweep.csv/json, aggregate.csv, heatmaps,
+    /// report.md (see docs/sweeps.md).
+    Sweep {
+        /// The scenario file; a `[sweep]` table in it declares the grid.
+        scenario: PathBuf,
+        /// A swept key and its values: PATH=V1,V2,... or PATH=FROM..TO:STEP (inclusive).
+        #[arg(long = "param", value_name = "PATH=VALUES")]
+        params: Vec<String>,
+        /// Seeds per grid point (the scenario's seed and the next ones). Default: [sweep] seeds, else 1.
+        #[arg(long)]
+        seeds: Option<u32>,
+        /// Override a scenario key in every run, as for `run`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        overrides: Vec<String>,
+        /// Runs in parallel. Default: all cores.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run only slice I of N (1-based) of the runs; merge with `sweep-merge`.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Output folder. Default: reports/<scenario name>/ (with "-sweep" appended unless the
+        /// name starts with "sweep").
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Combine the output folders of all shards of a sweep into the files one run would write.
+    SweepMerge {
+        /// The shards' output folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -69,7 +103,33 @@ fn main() -> ExitCode {
             scenario,
             overrides,
         } => bench(&scenario, &overrides),
+        Command::Sweep {
+            scenario,
+            params,
+            seeds,
+            overrides,
+            jobs,
+            shard,
+            out,
+        } => sweep(etcdlab_sweep::SweepArgs {
+            scenario,
+            params,
+            sets: overrides,
+            seeds,
+            jobs,
+            shard,
+            out,
+        }),
+        Command::SweepMerge { dirs, out } => sweep_merge(&dirs, &out),
     }
+}
+
+fn sweep(args: etcdlab_sweep::SweepArgs) -> ExitCode {
+    ExitCode::from(etcdlab_sweep::sweep(&args))
+}
+
+fn sweep_merge(dirs: &[PathBuf], out: &Path) -> ExitCode {
+    ExitCode::from(etcdlab_sweep::merge(dirs, out))
 }
 
 fn load(args: &ScenarioArgs) -> Result<etcdlab_scenario::Scenario, ExitCode> {
