@@ -243,3 +243,6 @@ impl RuleState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
