@@ -9,6 +9,7 @@ use etcdlab_member::{Durable, Member, MemberConfig, Msg, Output, Request};
 use etcdlab_raft::{EntryData, NodeId, Role};
 use etcdlab_report::RoleKind;
 use etcdlab_scenario::{Action, MemberRef, Scenario, Target};
+use etcdlab_sim::array::{Array, ArrayParams};
 use etcdlab_sim::disk::{Disk, DiskParams};
 use etcdlab_sim::net::{Delivery, LinkParams, Net};
 use etcdlab_sim::rng::{below, unit_f64};
@@ -123,6 +124,8 @@ pub struct World<'s> {
     trace: TraceHash,
     net: Net,
     disks: Vec<Disk>,
+    /// Storage arrays that volumes share with neighbour VMs (none with dedicated disks).
+    arrays: Vec<Array>,
     slots: Vec<Slot>,
     epochs: Vec<u64>,
     incarnations: Vec<u32>,
@@ -187,25 +190,14 @@ impl<'s> World<'s> {
             .iter()
             .map(|c| Slot::Running(Box::new(Member::new(c.clone(), raft_rng(seed, c.index, 0)))))
             .collect();
-        let disks = sc
-            .disks
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                let params = DiskParams {
-                    write_latency_ms: d.write_latency_ms.clone(),
-                    fsync_latency_ms: d.fsync_latency_ms.clone(),
-                    write_bandwidth_bytes_per_s: d.write_bandwidth_bytes_per_s,
-                };
-                Disk::new(params, stream(seed, &format!("disk/m{}", i + 1)))
-            })
-            .collect();
+        let (disks, arrays) = build_disks(sc);
         World {
             sc,
             q: EventQueue::new(),
             trace: TraceHash::default(),
             net: build_net(sc),
             disks,
+            arrays,
             slots,
             epochs: vec![0; n],
             incarnations: vec![0; n],
@@ -389,7 +381,16 @@ impl<'s> World<'s> {
             match o {
                 Output::Send(msg) => self.send(m, msg),
                 Output::Save { bytes } => {
-                    let t = self.disks[m].save(now, bytes, true);
+                    let t = self.disks[m].save(now, bytes, true, &mut self.arrays);
+                    if std::env::var_os("ETCDLAB_DEBUG_SAVES").is_some() {
+                        eprintln!(
+                            "save {:.3} m{} bytes {} took {:.1} ms",
+                            now as f64 / 1e9,
+                            m + 1,
+                            bytes,
+                            (t.done_at - now) as f64 / 1e6
+                        );
+                    }
                     if let Some(fsync_ns) = t.fsync_ns {
                         self.fsync_hist[m].observe(fsync_ns as f64 / 1e9);
                         self.rec.fsync(m, fsync_ns);
@@ -1095,6 +1096,56 @@ fn describe_groups(groups: &[Vec<usize>]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" | ")
+}
+
+/// One disk per member; a volume on a storage array gets that array (its own, or the one all
+/// members share).
+fn build_disks(sc: &Scenario) -> (Vec<Disk>, Vec<Array>) {
+    let mut arrays: Vec<Array> = Vec::new();
+    let mut shared: Option<usize> = None;
+    let disks = sc
+        .disks
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let params = DiskParams {
+                write_latency_ms: d.write_latency_ms.clone(),
+                fsync_latency_ms: d.fsync_latency_ms.clone(),
+                write_bandwidth_bytes_per_s: d.write_bandwidth_bytes_per_s,
+            };
+            let disk = Disk::new(params, stream(sc.seed, &format!("disk/m{}", i + 1)));
+            let Some(a) = &d.array else { return disk };
+            let params = ArrayParams {
+                iops: a.iops,
+                bandwidth_bytes_per_s: a.bandwidth_bytes_per_s,
+                ios_per_fsync: a.ios_per_fsync,
+                neighbours: a.neighbours,
+                neighbour_idle_iops: a.neighbour_idle_iops,
+                neighbour_burst_outstanding_ios: a.neighbour_burst_outstanding_ios,
+                neighbour_burst_outstanding_sigma: a.neighbour_burst_outstanding_sigma,
+                neighbour_idle_mean_s: a.neighbour_idle_mean_s,
+                neighbour_burst_mean_s: a.neighbour_burst_mean_s,
+            };
+            let index = match (a.shared_by_members, shared) {
+                (true, Some(index)) => index,
+                _ => {
+                    let name = if a.shared_by_members {
+                        "array/shared".to_string()
+                    } else {
+                        format!("array/m{}", i + 1)
+                    };
+                    arrays.push(Array::new(params, stream(sc.seed, &name)));
+                    let index = arrays.len() - 1;
+                    if a.shared_by_members {
+                        shared = Some(index);
+                    }
+                    index
+                }
+            };
+            disk.on_array(index)
+        })
+        .collect();
+    (disks, arrays)
 }
 
 fn build_net(sc: &Scenario) -> Net {

@@ -4,7 +4,7 @@ use crate::dist::read_dist;
 use crate::error::R;
 use crate::names::member_index;
 use crate::read::{Field, Table};
-use crate::{Disk, Dist};
+use crate::{ArraySpec, Disk, Dist};
 
 const NUMBERS: &[&str] = &[
     "fsync_latency_ms",
@@ -30,6 +30,7 @@ pub fn disk_profile(name: &str) -> Option<Disk> {
             sigma: 0.5,
         },
         write_bandwidth_bytes_per_s: bandwidth,
+        array: None,
     })
 }
 
@@ -39,7 +40,7 @@ pub(crate) fn read_disks(t: Option<Table<'_>>, size: usize) -> R<Vec<Disk>> {
     let Some(t) = t else {
         return Ok(vec![ssd; size]);
     };
-    let mut keys = vec!["profile", "members"];
+    let mut keys = vec!["profile", "members", "array"];
     keys.extend_from_slice(NUMBERS);
     t.check_keys(&keys)?;
     let base = read_disk(&t, &ssd)?;
@@ -56,7 +57,7 @@ pub(crate) fn read_disks(t: Option<Table<'_>>, size: usize) -> R<Vec<Disk>> {
 
 fn read_member_disk(f: Field<'_>, base: &Disk) -> R<Disk> {
     let t = f.table()?;
-    let mut keys = vec!["profile"];
+    let mut keys = vec!["profile", "array"];
     keys.extend_from_slice(NUMBERS);
     t.check_keys(&keys)?;
     read_disk(&t, base)
@@ -78,7 +79,52 @@ fn read_disk(t: &Table<'_>, inherited: &Disk) -> R<Disk> {
     if let Some(b) = t.opt("write_bandwidth_bytes_per_s", |f| f.positive())? {
         disk.write_bandwidth_bytes_per_s = b;
     }
+    if let Some(a) = t.opt("array", read_array)? {
+        disk.array = Some(a);
+    }
     Ok(disk)
+}
+
+const ARRAY_KEYS: &[&str] = &[
+    "iops",
+    "bandwidth_bytes_per_s",
+    "ios_per_fsync",
+    "neighbours",
+    "neighbour_idle_iops",
+    "neighbour_burst_outstanding_ios",
+    "neighbour_burst_outstanding_sigma",
+    "neighbour_idle_mean_s",
+    "neighbour_burst_mean_s",
+    "shared_by_members",
+];
+
+/// `[disk.array]`: `iops` is required; a volume with no neighbours is a dedicated one.
+fn read_array(f: Field<'_>) -> R<ArraySpec> {
+    let t = f.table()?;
+    t.check_keys(ARRAY_KEYS)?;
+    let num = |key: &str, default: f64| -> R<f64> {
+        Ok(t.opt(key, |f| f.non_negative())?.unwrap_or(default))
+    };
+    let mean = |key: &str, default: f64| -> R<f64> {
+        Ok(t.opt(key, |f| f.positive())?.unwrap_or(default))
+    };
+    let spec = ArraySpec {
+        iops: t.req("iops", |f| f.positive())?,
+        bandwidth_bytes_per_s: t
+            .opt("bandwidth_bytes_per_s", |f| f.positive())?
+            .unwrap_or(500e6),
+        ios_per_fsync: mean("ios_per_fsync", 2.0)?,
+        neighbours: t
+            .opt("neighbours", |f| f.u64_in(0..=1000, "neighbours"))?
+            .unwrap_or(0) as u32,
+        neighbour_idle_iops: num("neighbour_idle_iops", 0.0)?,
+        neighbour_burst_outstanding_ios: num("neighbour_burst_outstanding_ios", 0.0)?,
+        neighbour_burst_outstanding_sigma: num("neighbour_burst_outstanding_sigma", 0.0)?,
+        neighbour_idle_mean_s: mean("neighbour_idle_mean_s", 60.0)?,
+        neighbour_burst_mean_s: mean("neighbour_burst_mean_s", 10.0)?,
+        shared_by_members: t.opt("shared_by_members", |f| f.bool())?.unwrap_or(false),
+    };
+    Ok(spec)
 }
 
 /// Some(profile disk), or None for "custom".
@@ -110,5 +156,6 @@ fn read_custom(t: &Table<'_>) -> R<Disk> {
         write_latency_ms: t.req("write_latency_ms", read_dist)?,
         fsync_latency_ms: t.req("fsync_latency_ms", read_dist)?,
         write_bandwidth_bytes_per_s: t.req("write_bandwidth_bytes_per_s", |f| f.positive())?,
+        array: t.opt("array", read_array)?,
     })
 }

@@ -99,6 +99,25 @@ pub struct Disk {
     pub fsync_latency_ms: Dist,
     /// Sustained write bandwidth (bytes per second).
     pub write_bandwidth_bytes_per_s: f64,
+    /// The storage array the volume sits on (`[disk.array]`), if any: its fsyncs then queue
+    /// there behind neighbour VMs' I/O, and `fsync_latency_ms` is the round trip on top.
+    pub array: Option<ArraySpec>,
+}
+
+/// `[disk.array]`: a storage array with an IOPS budget shared with bursty neighbour VMs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArraySpec {
+    pub iops: f64,
+    pub bandwidth_bytes_per_s: f64,
+    pub ios_per_fsync: f64,
+    pub neighbours: u32,
+    pub neighbour_idle_iops: f64,
+    pub neighbour_burst_outstanding_ios: f64,
+    pub neighbour_burst_outstanding_sigma: f64,
+    pub neighbour_idle_mean_s: f64,
+    pub neighbour_burst_mean_s: f64,
+    /// All members' volumes on this one array (one queue), instead of one array per member.
+    pub shared_by_members: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -2,9 +2,11 @@
 //! served by the device one at a time (a FIFO queue), at finite bandwidth, with scheduled
 //! stalls (the device completes nothing) and slow-downs (latencies multiplied).
 //!
-//! Room for the shared-storage model (an array whose IOPS are shared with neighbour VMs): it
-//! replaces `service_ns` with a queue at the array; the interface (`save`) stays.
+//! A disk may sit on a storage array ([`crate::array::Array`]) whose IOPS it shares with
+//! neighbour VMs: then its fsync queues at the array too, and the `fsync_latency_ms`
+//! distribution is the round trip to the array on top of that queueing.
 
+use crate::array::Array;
 use crate::dist::Dist;
 use crate::rng::Rng;
 use crate::{ms_to_ns, Nanos, NANOS_PER_S};
@@ -39,6 +41,8 @@ pub struct Disk {
     busy_until: Nanos,
     stalls: Vec<Window>,
     slowdowns: Vec<Window>,
+    /// Index of the storage array this volume lives on, if any.
+    array: Option<usize>,
 }
 
 impl Disk {
@@ -49,7 +53,14 @@ impl Disk {
             busy_until: 0,
             stalls: Vec::new(),
             slowdowns: Vec::new(),
+            array: None,
         }
+    }
+
+    /// Put this volume on storage array `index` (of the slice passed to [`Disk::save`]).
+    pub fn on_array(mut self, index: usize) -> Disk {
+        self.array = Some(index);
+        self
     }
 
     /// Schedule a stall: the device completes nothing in [start, start + duration).
@@ -71,8 +82,9 @@ impl Disk {
         });
     }
 
-    /// A WAL save issued at `now`: write `bytes`, then fsync them if `sync`.
-    pub fn save(&mut self, now: Nanos, bytes: u64, sync: bool) -> SaveTiming {
+    /// A WAL save issued at `now`: write `bytes`, then fsync them if `sync`. `arrays` are the
+    /// world's storage arrays (empty when no disk uses one).
+    pub fn save(&mut self, now: Nanos, bytes: u64, sync: bool, arrays: &mut [Array]) -> SaveTiming {
         let factor = self.slow_factor(now);
         let write_ns = ms_to_ns(self.params.write_latency_ms.sample(&mut self.rng) * factor);
         let written_at = now + write_ns;
@@ -83,7 +95,11 @@ impl Disk {
             };
         }
         let start = written_at.max(self.busy_until);
-        let service_ns = self.service_ns(bytes, factor);
+        let mut service_ns = self.service_ns(bytes, factor);
+        if let Some(a) = self.array {
+            // Queue at the array (neighbours' backlog, then our own I/Os), plus the round trip.
+            service_ns += arrays[a].fsync(start, bytes) - start;
+        }
         let done_at = self.skip_stalls(start, service_ns);
         self.busy_until = done_at;
         SaveTiming {
@@ -149,8 +165,8 @@ mod tests {
     #[test]
     fn fsyncs_queue_one_at_a_time() {
         let mut d = disk(2.0);
-        let a = d.save(0, 0, true);
-        let b = d.save(0, 0, true);
+        let a = d.save(0, 0, true, &mut []);
+        let b = d.save(0, 0, true, &mut []);
         assert_eq!(a.done_at, 2_000_000);
         assert_eq!(b.done_at, 4_000_000);
         assert_eq!(
@@ -163,7 +179,7 @@ mod tests {
     #[test]
     fn bandwidth_makes_large_writes_slower() {
         let mut d = disk(1.0);
-        let t = d.save(0, 1_000_000, true); // 1 MB at 1 GB/s = 1 ms
+        let t = d.save(0, 1_000_000, true, &mut []); // 1 MB at 1 GB/s = 1 ms
         assert_eq!(t.done_at, 2_000_000);
     }
 
@@ -171,10 +187,10 @@ mod tests {
     fn stall_freezes_the_device() {
         let mut d = disk(1.0);
         d.stall(500_000, 3_000_000_000);
-        let t = d.save(0, 0, true);
+        let t = d.save(0, 0, true, &mut []);
         // 0.5 ms before the stall, 0.5 ms after it.
         assert_eq!(t.done_at, 3_000_000_000 + 500_000 + 500_000);
-        let later = d.save(4_000_000_000, 0, true);
+        let later = d.save(4_000_000_000, 0, true, &mut []);
         assert_eq!(later.done_at, 4_001_000_000);
     }
 
@@ -182,20 +198,23 @@ mod tests {
     fn slow_down_multiplies_latency() {
         let mut d = disk(1.0);
         d.slow_down(0, 1_000_000_000, 10.0);
-        assert_eq!(d.save(0, 0, true).done_at, 10_000_000);
-        assert_eq!(d.save(2_000_000_000, 0, true).done_at, 2_001_000_000);
+        assert_eq!(d.save(0, 0, true, &mut []).done_at, 10_000_000);
+        assert_eq!(
+            d.save(2_000_000_000, 0, true, &mut []).done_at,
+            2_001_000_000
+        );
     }
 
     #[test]
     fn unsynced_save_does_not_touch_the_device() {
         let mut d = disk(5.0);
         assert_eq!(
-            d.save(0, 100, false),
+            d.save(0, 100, false, &mut []),
             SaveTiming {
                 done_at: 0,
                 fsync_ns: None
             }
         );
-        assert_eq!(d.save(0, 0, true).done_at, 5_000_000);
+        assert_eq!(d.save(0, 0, true, &mut []).done_at, 5_000_000);
     }
 }
