@@ -13,7 +13,8 @@ bin=target/release/etcdlab
 
 # Start from nothing, so that files and folders a run no longer writes do not linger.
 mkdir -p reports
-find reports -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+# reports/sweep-*/ are the shipped sweeps' outputs (etcdlab sweep), not regenerated here.
+find reports -mindepth 1 -maxdepth 1 ! -name 'sweep-*' -exec rm -rf {} +
 
 shopt -s nullglob
 status=0

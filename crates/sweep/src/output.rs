@@ -547,36 +547,51 @@ fn report(
             let _ = writeln!(s, "- {}: {}", plan.point_label(sk.point), sk.reason);
         }
     }
-    let failing: Vec<&Row> = rows.iter().filter(|r| r.failing()).collect();
-    if !failing.is_empty() {
-        let _ = writeln!(s, "\n## Failing runs\n");
-        const SHOWN: usize = 100;
-        for r in failing.iter().take(SHOWN) {
-            let what = match r.status {
-                Status::Failed => r
-                    .expect
-                    .iter()
-                    .zip(&plan.expectations)
-                    .filter(|(ok, _)| !**ok)
-                    .map(|(_, n)| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                _ => format!("{}: {}", r.status.as_str(), r.detail),
+    if rows.iter().any(|r| r.failing()) {
+        let _ = writeln!(
+            s,
+            "\n## Failing runs\n\nPer grid point: the failing seeds, and the command that replays the first (swap the seed for the others).\n"
+        );
+        for point in 0..plan.points() {
+            let failing: Vec<&Row> = rows
+                .iter()
+                .filter(|r| r.point == point && r.failing())
+                .collect();
+            let Some(first) = failing.first() else {
+                continue;
             };
+            let mut what: Vec<String> = Vec::new();
+            for r in &failing {
+                let items: Vec<String> = match r.status {
+                    Status::Failed => r
+                        .expect
+                        .iter()
+                        .zip(&plan.expectations)
+                        .filter(|(ok, _)| !**ok)
+                        .map(|(_, n)| n.clone())
+                        .collect(),
+                    _ => vec![r.status.as_str().to_string()],
+                };
+                for item in items {
+                    if !what.contains(&item) {
+                        what.push(item);
+                    }
+                }
+            }
+            let seeds: Vec<String> = failing.iter().map(|r| r.seed.to_string()).collect();
             let _ = writeln!(
                 s,
-                "- {}, seed {}: {what}  \n  `{}`",
-                plan.point_label(r.point),
-                r.seed,
-                plan.replay_command(r.point, r.seed)
+                "- {}: {} of {} seeds fail ({}): seeds {}  \n  `{}`",
+                plan.point_label(point),
+                failing.len(),
+                points[point].runs,
+                what.join("; "),
+                seeds.join(", "),
+                plan.replay_command(point, first.seed)
             );
-        }
-        if failing.len() > SHOWN {
-            let _ = writeln!(
-                s,
-                "- ... and {} more (see sweep.csv)",
-                failing.len() - SHOWN
-            );
+            for r in failing.iter().filter(|r| !r.detail.is_empty()) {
+                let _ = writeln!(s, "  - seed {}: {}", r.seed, r.detail);
+            }
         }
     }
     let _ = writeln!(s, "\n## Heatmaps\n");
