@@ -13,6 +13,7 @@ pub fn markdown(record: &RunRecord) -> String {
     inputs(&mut out, &record.inputs);
     results(&mut out, s);
     expectations(&mut out, s);
+    alerts(&mut out, s);
     charts(&mut out);
     timeline(&mut out, record);
     warnings(&mut out, record);
@@ -224,6 +225,33 @@ fn shell_quote(arg: &str) -> String {
 }
 
 /// Text safe inside a table cell: no line breaks, pipes escaped.
+/// The alert rules that fired (docs/alerts.md), one row per firing episode.
+fn alerts(out: &mut String, s: &Summary) {
+    out.push_str("## Alerts\n\n");
+    if s.alerts.is_empty() {
+        out.push_str("_No alert fired._\n\n");
+        return;
+    }
+    out.push_str("| Alert | Member | First fired | Resolved |\n| --- | --- | ---: | ---: |\n");
+    for a in &s.alerts {
+        let resolved = a.resolved_s.map_or_else(|| "still firing".to_string(), hms);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {resolved} |",
+            cell(&a.name),
+            a.member.as_deref().map_or_else(|| "-".to_string(), cell),
+            hms(a.first_fired_s)
+        );
+    }
+    out.push('\n');
+}
+
+/// Seconds of simulated time as h:mm:ss (rounded to the second).
+fn hms(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\r', '\n'], " ")
 }
@@ -267,6 +295,40 @@ mod tests {
         assert!(md.contains("_Nothing happened to the cluster._"));
         assert!(md.contains("| Write latency p50 / p99 / max | – |"));
         assert!(!md.contains("## Notes"));
+    }
+
+    #[test]
+    fn alerts_section() {
+        use crate::AlertEpisode;
+        let mut s = crate::fixtures::synthetic_record(3, 60).summary;
+        s.alerts.clear();
+        let mut out = String::new();
+        alerts(&mut out, &s);
+        assert_eq!(out, "## Alerts\n\n_No alert fired._\n\n");
+        s.alerts = vec![
+            AlertEpisode {
+                name: "EtcdNoLeader".into(),
+                member: Some("m3".into()),
+                first_fired_s: 135.0,
+                resolved_s: Some(3915.0),
+            },
+            AlertEpisode {
+                name: "Custom|x".into(),
+                member: None,
+                first_fired_s: 60.0,
+                resolved_s: None,
+            },
+        ];
+        let mut out = String::new();
+        alerts(&mut out, &s);
+        assert!(
+            out.contains("| EtcdNoLeader | m3 | 0:02:15 | 1:05:15 |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| Custom\\|x | - | 0:01:00 | still firing |"),
+            "{out}"
+        );
     }
 
     #[test]
