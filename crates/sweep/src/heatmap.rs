@@ -116,6 +116,7 @@ fn fit(label: &str, max: usize) -> String {
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Draws the heatmap of `cells` (one per grid point) to `path` as PNG.
+#[allow(clippy::too_many_arguments)]
 pub fn draw(
     path: &Path,
     plan: &Plan,

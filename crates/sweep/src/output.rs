@@ -552,7 +552,7 @@ fn report(
             s,
             "\n## Failing runs\n\nPer grid point: the failing seeds, and the command that replays the first (swap the seed for the others).\n"
         );
-        for point in 0..plan.points() {
+        for (point, pt) in points.iter().enumerate() {
             let failing: Vec<&Row> = rows
                 .iter()
                 .filter(|r| r.point == point && r.failing())
@@ -584,7 +584,7 @@ fn report(
                 "- {}: {} of {} seeds fail ({}): seeds {}  \n  `{}`",
                 plan.point_label(point),
                 failing.len(),
-                points[point].runs,
+                pt.runs,
                 what.join("; "),
                 seeds.join(", "),
                 plan.replay_command(point, first.seed)
