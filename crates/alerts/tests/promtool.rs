@@ -326,3 +326,22 @@ fn partition_on_hdd_run_agrees_with_promtool() {
     assert!(fired(&e, "EtcdDiskFsyncSlow") >= 1, "{e:#?}");
     assert_eq!(fired(&e, "EtcdDatabaseSizeHigh"), 0);
 }
+
+/// `ETCDLAB_OM=path/metrics.om cargo test -p etcdlab-alerts --test promtool -- --ignored
+/// --nocapture`: the built-in rules' episodes over any metrics.om, and how long it took.
+#[test]
+#[ignore]
+fn evaluate_any_metrics_om() {
+    let Some(path) = std::env::var_os("ETCDLAB_OM") else {
+        return;
+    };
+    let start = std::time::Instant::now();
+    let families = read_om(Path::new(&path));
+    let read = start.elapsed();
+    let end = last_sample_ns(&families);
+    let e = evaluate_detailed(&families, &rules(), end, STEP);
+    println!("read {read:?}, evaluated in {:?}", start.elapsed() - read);
+    for row in summary(&e) {
+        println!("{row:?}");
+    }
+}
