@@ -75,6 +75,9 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         timeline: rec.timeline.clone(),
         warnings: rec.warning_counts(),
         metrics: series.into_families(),
+        elections: rec.elections_table.clone(),
+        election_timeout_s: sc.cluster.election_timeout_ms as f64 / 1000.0,
+        sections: Vec::new(),
         summary,
     }
 }

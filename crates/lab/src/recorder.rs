@@ -3,7 +3,9 @@
 
 use etcdlab_member::WARN_HEARTBEAT_LATE;
 use etcdlab_raft::Role;
-use etcdlab_report::{LeaderSpan, RoleChange, RoleKind, TimelineEntry, WarningCount};
+use etcdlab_report::{
+    ElectionCause, LeaderSpan, RoleChange, RoleKind, TimelineEntry, WarningCount,
+};
 use etcdlab_scenario::Scenario;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -42,6 +44,18 @@ pub struct Recorder {
     pub heartbeat_send_failures: u64,
     pub warnings: BTreeMap<(usize, &'static str), (u64, Nanos)>,
     pub timeline: Vec<TimelineEntry>,
+    /// The election in progress (opened by the first campaign after a leader was known).
+    open_election: Option<ElectionCause>,
+    pub elections_table: Vec<ElectionCause>,
+    /// The last fault that hit each member (pause, crash, isolate), for the election table.
+    last_fault: Vec<Option<String>>,
+}
+
+/// What the old leader was doing when a follower's timer fired.
+pub struct LeaderState {
+    pub fsync_started_ns: Option<Nanos>,
+    pub fsync_ms: Option<f64>,
+    pub down: bool,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -75,7 +89,46 @@ impl Recorder {
             heartbeat_send_failures: 0,
             warnings: BTreeMap::new(),
             timeline: Vec::new(),
+            open_election: None,
+            elections_table: Vec::new(),
+            last_fault: vec![None; n],
         }
+    }
+
+    /// A member started a campaign (pre-vote or vote). The first one after a known leader
+    /// opens an election record.
+    pub fn campaign(
+        &mut self,
+        now: Nanos,
+        m: usize,
+        timeout_ms: Option<f64>,
+        leader_state: Option<LeaderState>,
+    ) {
+        if let Some(e) = &mut self.open_election {
+            e.campaigns += 1;
+            return;
+        }
+        if !self.first_leader_seen {
+            return; // the run's first election is not an incident
+        }
+        let old_leader = self.cluster_leader();
+        let fault = old_leader.and_then(|l| {
+            let down = leader_state.as_ref().is_some_and(|s| s.down);
+            down.then(|| self.last_fault[l].clone()).flatten()
+        });
+        self.open_election = Some(ElectionCause {
+            campaign_at_ns: now,
+            campaigner: m,
+            campaigner_timeout_ms: timeout_ms,
+            term: 0,
+            old_leader,
+            old_leader_fsync_started_ns: leader_state.as_ref().and_then(|s| s.fsync_started_ns),
+            old_leader_fsync_ms: leader_state.as_ref().and_then(|s| s.fsync_ms),
+            old_leader_fault: fault,
+            new_leader: m,
+            elected_at_ns: now,
+            campaigns: 1,
+        });
     }
 
     pub fn role(&mut self, now: Nanos, m: usize, role: RoleKind, term: u64) {
@@ -116,6 +169,12 @@ impl Recorder {
         }
         self.first_leader_seen = true;
         self.cluster_leader = Some((m, term));
+        if let Some(mut e) = self.open_election.take() {
+            e.term = term;
+            e.new_leader = m;
+            e.elected_at_ns = now;
+            self.elections_table.push(e);
+        }
         if let Some(e) = self.episode.take() {
             self.failovers_s.push((now - e.since_ns) as f64 / 1e9);
         }
@@ -150,6 +209,7 @@ impl Recorder {
 
     /// A fault hit member `m`: if it is the leader, time the failover from now.
     pub fn fault_on(&mut self, now: Nanos, m: usize, what: String) {
+        self.last_fault[m] = Some(what.clone());
         self.timeline(now, what);
         if self.is_cluster_leader(m) && self.episode.is_none() {
             self.episode = Some(Episode {

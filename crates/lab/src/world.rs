@@ -4,12 +4,12 @@
 
 use crate::invariants::{EntryId, Invariants, Violation};
 use crate::metrics::{self, PromHistogram, Series, FSYNC_BUCKETS_S, RTT_BUCKETS_S};
-use crate::recorder::Recorder;
+use crate::recorder::{LeaderState, Recorder};
 use etcdlab_member::{Durable, Member, MemberConfig, Msg, Output, Request};
 use etcdlab_raft::{EntryData, NodeId, Role};
 use etcdlab_report::RoleKind;
 use etcdlab_scenario::{Action, MemberRef, Scenario, Target};
-use etcdlab_sim::array::{Array, ArrayParams};
+use etcdlab_sim::array::{Array, ArrayParams, NeighbourGroup};
 use etcdlab_sim::disk::{Disk, DiskParams};
 use etcdlab_sim::net::{Delivery, LinkParams, Net};
 use etcdlab_sim::rng::{below, unit_f64};
@@ -143,6 +143,8 @@ pub struct World<'s> {
     fsync_hist: Vec<PromHistogram>,
     rtt_hist: Vec<Vec<PromHistogram>>,
     pub(crate) series: Series,
+    /// Per member, the WAL save its loop is blocked in: (started, done at).
+    saving: Vec<Option<(Nanos, Nanos)>>,
     /// The first broken invariant stops the run.
     violation: Option<Violation>,
     inject: Option<Injection>,
@@ -216,6 +218,7 @@ impl<'s> World<'s> {
             rtt_hist: vec![vec![PromHistogram::new(&RTT_BUCKETS_S); n]; n],
             series: Series::new(),
             violation: None,
+            saving: vec![None; n],
             inject: None,
         }
     }
@@ -333,7 +336,10 @@ impl<'s> World<'s> {
         match ev {
             Ev::Tick { .. } => member.on_tick(now, &mut out),
             Ev::Deliver { msg, .. } => member.on_message(now, *msg, &mut out),
-            Ev::SaveDone { .. } => member.on_save_done(now, &mut out),
+            Ev::SaveDone { .. } => {
+                self.saving[m] = None;
+                member.on_save_done(now, &mut out)
+            }
             Ev::WriteArrives { req, .. } => {
                 let timeout = self.sc.workload.request_timeout_ns;
                 let epoch = self.epochs[m];
@@ -396,6 +402,7 @@ impl<'s> World<'s> {
                         self.rec.fsync(m, fsync_ns);
                     }
                     let epoch = self.epochs[m];
+                    self.saving[m] = Some((now, t.done_at));
                     self.q.schedule_at(t.done_at, Ev::SaveDone { m, epoch });
                 }
                 Output::Applied {
@@ -473,6 +480,9 @@ impl<'s> World<'s> {
     fn on_role(&mut self, m: usize, role: Role, term: u64, leader: NodeId) {
         let now = self.q.now();
         self.rec.role(now, m, role_kind(role), term);
+        if matches!(role, Role::Candidate | Role::PreCandidate) {
+            self.note_campaign(m);
+        }
         if role == Role::Leader {
             let r = self.invariants.on_leader(now, m, term);
             self.note(r);
@@ -495,6 +505,22 @@ impl<'s> World<'s> {
             self.rec.leader_lost(now, m);
         }
         let _ = leader;
+    }
+
+    /// Record what the cluster's leader was doing when `m` campaigned.
+    fn note_campaign(&mut self, m: usize) {
+        let now = self.q.now();
+        let hb_ms = self.sc.cluster.heartbeat_interval_ms as f64;
+        let timeout_ms = match &self.slots[m] {
+            Slot::Running(member) => member.raft().last_fired_timeout().map(|t| t as f64 * hb_ms),
+            _ => None,
+        };
+        let leader_state = self.rec.cluster_leader().map(|l| LeaderState {
+            fsync_started_ns: self.saving[l].map(|(start, _)| start),
+            fsync_ms: self.saving[l].map(|(start, done)| (done - start) as f64 / 1e6),
+            down: !matches!(self.slots[l], Slot::Running(_)),
+        });
+        self.rec.campaign(now, m, timeout_ms, leader_state);
     }
 
     fn note(&mut self, r: Result<(), Violation>) {
@@ -894,6 +920,7 @@ impl<'s> World<'s> {
         };
         let now = self.q.now();
         self.epochs[m] += 1;
+        self.saving[m] = None;
         self.disks[m].reset_queue(now);
         self.rec.role(now, m, RoleKind::Down, member.raft().term());
         if self.rec.is_cluster_leader(m) {
@@ -1119,12 +1146,18 @@ fn build_disks(sc: &Scenario) -> (Vec<Disk>, Vec<Array>) {
                 iops: a.iops,
                 bandwidth_bytes_per_s: a.bandwidth_bytes_per_s,
                 ios_per_fsync: a.ios_per_fsync,
-                neighbours: a.neighbours,
-                neighbour_idle_iops: a.neighbour_idle_iops,
-                neighbour_burst_outstanding_ios: a.neighbour_burst_outstanding_ios,
-                neighbour_burst_outstanding_sigma: a.neighbour_burst_outstanding_sigma,
-                neighbour_idle_mean_s: a.neighbour_idle_mean_s,
-                neighbour_burst_mean_s: a.neighbour_burst_mean_s,
+                neighbours: a
+                    .neighbours
+                    .iter()
+                    .map(|g| NeighbourGroup {
+                        count: g.count,
+                        idle_iops: g.idle_iops,
+                        burst_outstanding_ios: g.burst_outstanding_ios,
+                        burst_outstanding_sigma: g.burst_outstanding_sigma,
+                        idle_mean_s: g.idle_mean_s,
+                        burst_mean_s: g.burst_mean_s,
+                    })
+                    .collect(),
             };
             let index = match (a.shared_by_members, shared) {
                 (true, Some(index)) => index,

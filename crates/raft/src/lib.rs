@@ -242,6 +242,8 @@ pub struct Raft<P> {
     election_elapsed: u32,
     heartbeat_elapsed: u32,
     randomized_election_timeout: u32,
+    /// The randomized timeout (ticks) that fired this node's last campaign, for diagnostics.
+    last_fired_timeout: Option<u32>,
     msgs: Vec<Message<P>>,
     rng: ChaCha8Rng,
     /// State as of the last Ready, to report only changes.
@@ -310,6 +312,7 @@ impl<P: Payload> Raft<P> {
             election_elapsed: 0,
             heartbeat_elapsed: 0,
             randomized_election_timeout: config.election_tick,
+            last_fired_timeout: None,
             msgs: Vec::new(),
             rng,
             prev_soft: SoftState {
@@ -478,6 +481,12 @@ impl<P: Payload> Raft<P> {
     pub fn randomized_election_timeout(&self) -> u32 {
         self.randomized_election_timeout
     }
+    /// The randomized election timeout (ticks) whose expiry started this node's last
+    /// campaign (None if it never timed out; a forced `campaign()` does not count).
+    pub fn last_fired_timeout(&self) -> Option<u32> {
+        self.last_fired_timeout
+    }
+
     /// Ticks since the last reset of the election timer.
     pub fn election_elapsed(&self) -> u32 {
         self.election_elapsed
@@ -589,6 +598,7 @@ impl<P: Payload> Raft<P> {
         self.election_elapsed += 1;
         if self.promotable() && self.election_elapsed >= self.randomized_election_timeout {
             self.election_elapsed = 0;
+            self.last_fired_timeout = Some(self.randomized_election_timeout);
             self.campaign();
         }
     }

@@ -98,6 +98,9 @@ pub fn empty_record() -> RunRecord {
         timeline: vec![],
         warnings: vec![],
         metrics: vec![],
+        elections: vec![],
+        election_timeout_s: 1.0,
+        sections: vec![],
     }
 }
 

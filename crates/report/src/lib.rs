@@ -11,6 +11,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 mod charts;
+mod elections;
 pub mod fixtures;
 mod format;
 mod json;
@@ -75,6 +76,38 @@ pub struct RunRecord {
     pub warnings: Vec<WarningCount>,
     /// Metric families with their samples, in the order to write them.
     pub metrics: Vec<MetricFamily>,
+    /// Why each election happened, one row per new leader after the first.
+    pub elections: Vec<ElectionCause>,
+    /// The threshold (seconds) the election summary compares leader fsyncs with: the shortest
+    /// randomized election timeout.
+    pub election_timeout_s: f64,
+    /// Extra report sections (title, Markdown body), e.g. a sensitivity table.
+    pub sections: Vec<(String, String)>,
+}
+
+/// One election, reconstructed from the trace: what the old leader was doing when a follower's
+/// election timer fired, and how long the cluster went without a leader.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ElectionCause {
+    /// When the first follower campaigned.
+    pub campaign_at_ns: Nanos,
+    /// The member whose timer fired first, and its randomized timeout (ms).
+    pub campaigner: usize,
+    pub campaigner_timeout_ms: Option<f64>,
+    /// The term the new leader won.
+    pub term: u64,
+    /// The leader before the election, and what held it up.
+    pub old_leader: Option<usize>,
+    /// The old leader's loop was blocked in a WAL fsync since this time, and for how long that
+    /// fsync took in all (None when it was not blocked in one).
+    pub old_leader_fsync_started_ns: Option<Nanos>,
+    pub old_leader_fsync_ms: Option<f64>,
+    /// The old leader was paused, crashed or cut off by a scenario fault.
+    pub old_leader_fault: Option<String>,
+    pub new_leader: usize,
+    pub elected_at_ns: Nanos,
+    /// Campaigns (by anyone) between the first one and the new leader.
+    pub campaigns: u32,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -4,7 +4,7 @@ use crate::dist::read_dist;
 use crate::error::R;
 use crate::names::member_index;
 use crate::read::{Field, Table};
-use crate::{ArraySpec, Disk, Dist};
+use crate::{ArraySpec, Disk, Dist, NeighbourSpec};
 
 const NUMBERS: &[&str] = &[
     "fsync_latency_ms",
@@ -90,41 +90,56 @@ const ARRAY_KEYS: &[&str] = &[
     "bandwidth_bytes_per_s",
     "ios_per_fsync",
     "neighbours",
-    "neighbour_idle_iops",
-    "neighbour_burst_outstanding_ios",
-    "neighbour_burst_outstanding_sigma",
-    "neighbour_idle_mean_s",
-    "neighbour_burst_mean_s",
     "shared_by_members",
+];
+
+const NEIGHBOUR_KEYS: &[&str] = &[
+    "name",
+    "count",
+    "idle_iops",
+    "burst_outstanding_ios",
+    "burst_outstanding_sigma",
+    "idle_mean_s",
+    "burst_mean_s",
 ];
 
 /// `[disk.array]`: `iops` is required; a volume with no neighbours is a dedicated one.
 fn read_array(f: Field<'_>) -> R<ArraySpec> {
     let t = f.table()?;
     t.check_keys(ARRAY_KEYS)?;
-    let num = |key: &str, default: f64| -> R<f64> {
-        Ok(t.opt(key, |f| f.non_negative())?.unwrap_or(default))
-    };
-    let mean = |key: &str, default: f64| -> R<f64> {
-        Ok(t.opt(key, |f| f.positive())?.unwrap_or(default))
-    };
-    let spec = ArraySpec {
+    Ok(ArraySpec {
         iops: t.req("iops", |f| f.positive())?,
         bandwidth_bytes_per_s: t
             .opt("bandwidth_bytes_per_s", |f| f.positive())?
             .unwrap_or(500e6),
-        ios_per_fsync: mean("ios_per_fsync", 2.0)?,
-        neighbours: t
-            .opt("neighbours", |f| f.u64_in(0..=1000, "neighbours"))?
-            .unwrap_or(0) as u32,
-        neighbour_idle_iops: num("neighbour_idle_iops", 0.0)?,
-        neighbour_burst_outstanding_ios: num("neighbour_burst_outstanding_ios", 0.0)?,
-        neighbour_burst_outstanding_sigma: num("neighbour_burst_outstanding_sigma", 0.0)?,
-        neighbour_idle_mean_s: mean("neighbour_idle_mean_s", 60.0)?,
-        neighbour_burst_mean_s: mean("neighbour_burst_mean_s", 10.0)?,
+        ios_per_fsync: t.opt("ios_per_fsync", |f| f.positive())?.unwrap_or(2.0),
+        neighbours: t.opt("neighbours", read_neighbours)?.unwrap_or_default(),
         shared_by_members: t.opt("shared_by_members", |f| f.bool())?.unwrap_or(false),
-    };
-    Ok(spec)
+    })
+}
+
+/// `[[disk.array.neighbours]]`, in file order.
+fn read_neighbours(f: Field<'_>) -> R<Vec<NeighbourSpec>> {
+    if f.array().is_err() {
+        return Err(f.expected("an array of tables; write each group as [[disk.array.neighbours]]"));
+    }
+    f.each(|entry| {
+        let t = entry.table()?;
+        t.check_keys(NEIGHBOUR_KEYS)?;
+        let num = |key: &str| -> R<f64> { Ok(t.opt(key, |f| f.non_negative())?.unwrap_or(0.0)) };
+        let mean = |key: &str, default: f64| -> R<f64> {
+            Ok(t.opt(key, |f| f.positive())?.unwrap_or(default))
+        };
+        Ok(NeighbourSpec {
+            name: t.opt("name", |f| f.str().map(String::from))?.unwrap_or_default(),
+            count: t.req("count", |f| f.u64_in(0..=1000, "count"))? as u32,
+            idle_iops: num("idle_iops")?,
+            burst_outstanding_ios: num("burst_outstanding_ios")?,
+            burst_outstanding_sigma: num("burst_outstanding_sigma")?,
+            idle_mean_s: mean("idle_mean_s", 60.0)?,
+            burst_mean_s: mean("burst_mean_s", 10.0)?,
+        })
+    })
 }
 
 /// Some(profile disk), or None for "custom".

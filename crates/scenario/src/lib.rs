@@ -110,14 +110,23 @@ pub struct ArraySpec {
     pub iops: f64,
     pub bandwidth_bytes_per_s: f64,
     pub ios_per_fsync: f64,
-    pub neighbours: u32,
-    pub neighbour_idle_iops: f64,
-    pub neighbour_burst_outstanding_ios: f64,
-    pub neighbour_burst_outstanding_sigma: f64,
-    pub neighbour_idle_mean_s: f64,
-    pub neighbour_burst_mean_s: f64,
+    /// `[[disk.array.neighbours]]`: groups of alike neighbour VMs.
+    pub neighbours: Vec<NeighbourSpec>,
     /// All members' volumes on this one array (one queue), instead of one array per member.
     pub shared_by_members: bool,
+}
+
+/// A group of neighbour VMs on the array: idle with light open-loop I/O, or bursting with
+/// many I/Os outstanding (closed loop).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NeighbourSpec {
+    pub name: String,
+    pub count: u32,
+    pub idle_iops: f64,
+    pub burst_outstanding_ios: f64,
+    pub burst_outstanding_sigma: f64,
+    pub idle_mean_s: f64,
+    pub burst_mean_s: f64,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -26,20 +26,27 @@ pub struct ArrayParams {
     pub bandwidth_bytes_per_s: f64,
     /// I/Os one WAL fdatasync costs (data pages plus the file system journal).
     pub ios_per_fsync: f64,
-    pub neighbours: u32,
+    pub neighbours: Vec<NeighbourGroup>,
+}
+
+/// A group of alike neighbour VMs (e.g. "six database VMs", "one backup server").
+#[derive(Clone, Debug, PartialEq)]
+pub struct NeighbourGroup {
+    pub count: u32,
     /// Open-loop IOPS a neighbour offers while idle.
-    pub neighbour_idle_iops: f64,
+    pub idle_iops: f64,
     /// Median I/Os a bursting neighbour keeps outstanding, and the log-normal sigma of that
     /// number across bursts.
-    pub neighbour_burst_outstanding_ios: f64,
-    pub neighbour_burst_outstanding_sigma: f64,
-    /// Mean length of a neighbour's idle and burst periods (seconds; exponential).
-    pub neighbour_idle_mean_s: f64,
-    pub neighbour_burst_mean_s: f64,
+    pub burst_outstanding_ios: f64,
+    pub burst_outstanding_sigma: f64,
+    /// Mean length of idle and burst periods (seconds; exponential).
+    pub idle_mean_s: f64,
+    pub burst_mean_s: f64,
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Neighbour {
+    group: usize,
     /// I/Os kept outstanding during the current burst; None while idle.
     burst_outstanding_ios: Option<f64>,
     next_toggle_ns: Nanos,
@@ -54,20 +61,21 @@ pub struct Array {
 impl Array {
     pub fn new(params: ArrayParams, mut rng: Rng) -> Array {
         assert!(params.iops > 0.0, "array iops must be positive");
-        let p_burst = params.neighbour_burst_mean_s
-            / (params.neighbour_burst_mean_s + params.neighbour_idle_mean_s);
-        let neighbours: Vec<Neighbour> = (0..params.neighbours)
-            .map(|_| {
+        let mut neighbours = Vec::new();
+        for (group, g) in params.neighbours.iter().enumerate() {
+            let p_burst = g.burst_mean_s / (g.burst_mean_s + g.idle_mean_s);
+            for _ in 0..g.count {
                 // Start each neighbour in its stationary state, so the run has no warm-up.
                 let bursting = unit_f64(&mut rng) < p_burst;
-                let burst_outstanding_ios = bursting.then(|| burst_size(&params, &mut rng));
-                let next_toggle_ns = period_ns(&params, bursting, &mut rng);
-                Neighbour {
+                let burst_outstanding_ios = bursting.then(|| burst_size(g, &mut rng));
+                let next_toggle_ns = period_ns(g, bursting, &mut rng);
+                neighbours.push(Neighbour {
+                    group,
                     burst_outstanding_ios,
                     next_toggle_ns,
-                }
-            })
-            .collect();
+                });
+            }
+        }
         Array {
             params,
             rng,
@@ -79,10 +87,10 @@ impl Array {
     fn advance(&mut self, t: Nanos) {
         for i in 0..self.neighbours.len() {
             while self.neighbours[i].next_toggle_ns <= t {
-                let was_bursting = self.neighbours[i].burst_outstanding_ios.is_some();
-                let now_bursting = !was_bursting;
-                let size = now_bursting.then(|| burst_size(&self.params, &mut self.rng));
-                let period = period_ns(&self.params, now_bursting, &mut self.rng);
+                let g = &self.params.neighbours[self.neighbours[i].group];
+                let now_bursting = self.neighbours[i].burst_outstanding_ios.is_none();
+                let size = now_bursting.then(|| burst_size(g, &mut self.rng));
+                let period = period_ns(g, now_bursting, &mut self.rng);
                 let n = &mut self.neighbours[i];
                 n.burst_outstanding_ios = size;
                 n.next_toggle_ns += period;
@@ -100,12 +108,11 @@ impl Array {
 
     /// Open-loop IOPS from idle neighbours now.
     fn idle_iops(&self) -> f64 {
-        let idle = self
-            .neighbours
+        self.neighbours
             .iter()
             .filter(|n| n.burst_outstanding_ios.is_none())
-            .count();
-        idle as f64 * self.params.neighbour_idle_iops
+            .map(|n| self.params.neighbours[n.group].idle_iops)
+            .sum()
     }
 
     /// An fsync of `bytes` reaches the array at `t`: when is it done?
@@ -147,20 +154,16 @@ impl Array {
 }
 
 /// Outstanding I/Os of one burst: log-normal around the configured median.
-fn burst_size(p: &ArrayParams, rng: &mut Rng) -> f64 {
+fn burst_size(g: &NeighbourGroup, rng: &mut Rng) -> f64 {
     let u1 = 1.0 - unit_f64(rng);
     let u2 = unit_f64(rng);
     let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-    p.neighbour_burst_outstanding_ios * (p.neighbour_burst_outstanding_sigma * z).exp()
+    g.burst_outstanding_ios * (g.burst_outstanding_sigma * z).exp()
 }
 
 /// Length of the next idle or burst period.
-fn period_ns(p: &ArrayParams, bursting: bool, rng: &mut Rng) -> Nanos {
-    let mean_s = if bursting {
-        p.neighbour_burst_mean_s
-    } else {
-        p.neighbour_idle_mean_s
-    };
+fn period_ns(g: &NeighbourGroup, bursting: bool, rng: &mut Rng) -> Nanos {
+    let mean_s = if bursting { g.burst_mean_s } else { g.idle_mean_s };
     let s = -(1.0 - unit_f64(rng)).ln() * mean_s;
     ((s * NANOS_PER_S as f64).round() as Nanos).max(1)
 }
@@ -170,17 +173,19 @@ mod tests {
     use super::*;
     use crate::rng::stream;
 
-    fn params(neighbours: u32, outstanding: f64) -> ArrayParams {
+    fn params(count: u32, outstanding: f64) -> ArrayParams {
         ArrayParams {
             iops: 1000.0,
             bandwidth_bytes_per_s: 1e9,
             ios_per_fsync: 1.0,
-            neighbours,
-            neighbour_idle_iops: 0.0,
-            neighbour_burst_outstanding_ios: outstanding,
-            neighbour_burst_outstanding_sigma: 0.0,
-            neighbour_idle_mean_s: 10.0,
-            neighbour_burst_mean_s: 10.0,
+            neighbours: vec![NeighbourGroup {
+                count,
+                idle_iops: 0.0,
+                burst_outstanding_ios: outstanding,
+                burst_outstanding_sigma: 0.0,
+                idle_mean_s: 10.0,
+                burst_mean_s: 10.0,
+            }],
         }
     }
 
@@ -214,8 +219,8 @@ mod tests {
     #[test]
     fn idle_load_gives_random_queueing() {
         let mut p = params(4, 0.0);
-        p.neighbour_idle_iops = 200.0; // 80% utilisation while all idle
-        p.neighbour_idle_mean_s = 1e9;
+        p.neighbours[0].idle_iops = 200.0; // 80% utilisation while all idle
+        p.neighbours[0].idle_mean_s = 1e9;
         let mut a = Array::new(p, stream(2, "a"));
         let waits: Vec<f64> = (0..10_000).map(|i| a.wait_s(i * 1_000_000)).collect();
         let mean = waits.iter().sum::<f64>() / waits.len() as f64;
