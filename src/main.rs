@@ -137,10 +137,15 @@ fn load(args: &ScenarioArgs) -> Result<etcdlab_scenario::Scenario, ExitCode> {
     if let Some(seed) = args.seed {
         overrides.push(format!("seed={seed}"));
     }
-    etcdlab_scenario::load(&args.scenario, &overrides).map_err(|e| {
+    let sc = etcdlab_scenario::load(&args.scenario, &overrides).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::from(EXIT_INVALID_INPUT)
-    })
+    })?;
+    if let Err(e) = etcdlab_lab::check_alert_rules(&sc) {
+        eprintln!("error: {}: {e}", args.scenario.display());
+        return Err(ExitCode::from(EXIT_INVALID_INPUT));
+    }
+    Ok(sc)
 }
 
 fn validate(args: &ScenarioArgs) -> ExitCode {

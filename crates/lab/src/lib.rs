@@ -14,6 +14,32 @@ pub use world::Injection;
 use etcdlab_report::RunRecord;
 use etcdlab_scenario::Scenario;
 
+/// The alert rules a run evaluates: the guide's built-in rules, then the scenario's own.
+pub fn alert_rules(scenario: &Scenario) -> Vec<etcdlab_alerts::AlertRule> {
+    let mut rules = etcdlab_alerts::builtin_rules();
+    rules.extend(scenario.alert_rules.iter().map(|r| {
+        etcdlab_alerts::AlertRule {
+            name: r.name.clone(),
+            expr: r.expr.clone(),
+            for_ns: r.for_ns,
+            labels: r
+                .severity
+                .iter()
+                .map(|s| ("severity".to_string(), s.clone()))
+                .collect(),
+        }
+    }));
+    rules
+}
+
+/// Compile the scenario's alert rules; an error names the rule and what is unsupported.
+pub fn check_alert_rules(scenario: &Scenario) -> Result<Vec<etcdlab_alerts::CompiledRule>, String> {
+    alert_rules(scenario)
+        .iter()
+        .map(etcdlab_alerts::parse_rule)
+        .collect()
+}
+
 /// A finished run.
 pub struct RunResult {
     pub record: RunRecord,

@@ -12,6 +12,14 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
     let events = world.events();
     let trace_hash = world.trace_hex();
     let World { rec, series, .. } = world;
+    let families = series.into_families();
+    let rules = crate::check_alert_rules(sc).expect("alert rules are checked before the run");
+    let alerts = etcdlab_alerts::evaluate(
+        &families,
+        &rules,
+        sc.duration_ns,
+        sc.metrics.scrape_interval_ns,
+    );
     let simulated_seconds = sc.duration_ns as f64 / 1e9;
     let hours = simulated_seconds / 3600.0;
     let failover = failover_stats(&rec.failovers_s);
@@ -57,7 +65,7 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         wal_fsync_ms,
         outcome: IndexMap::new(),
         expectations: Vec::new(),
-        alerts: Vec::new(),
+        alerts,
         notes: notes(sc),
     };
     summary.outcome = OUTCOME_METRICS
@@ -74,7 +82,7 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         wal_fsync_us: rec.fsync_us.clone(),
         timeline: rec.timeline.clone(),
         warnings: rec.warning_counts(),
-        metrics: series.into_families(),
+        metrics: families,
         elections: rec.elections_table.clone(),
         election_timeout_s: sc.cluster.election_timeout_ms as f64 / 1000.0,
         sections: Vec::new(),

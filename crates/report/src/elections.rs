@@ -17,7 +17,9 @@ pub(crate) fn section(out: &mut String, record: &RunRecord) {
     out.push_str("| ---: | --- | --- | --- | --- | ---: | --- | ---: | ---: |\n");
     let names = &record.member_names;
     for (i, e) in record.elections.iter().enumerate() {
-        let old = e.old_leader.map_or("none".into(), |l| member_name(names, l));
+        let old = e
+            .old_leader
+            .map_or("none".into(), |l| member_name(names, l));
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} ({}) | {} s | {} |",
@@ -26,7 +28,8 @@ pub(crate) fn section(out: &mut String, record: &RunRecord) {
             old,
             loop_state(e),
             member_name(names, e.campaigner),
-            e.campaigner_timeout_ms.map_or("-".into(), |t| format!("{} ms", num(t, 0))),
+            e.campaigner_timeout_ms
+                .map_or("-".into(), |t| format!("{} ms", num(t, 0))),
             member_name(names, e.new_leader),
             e.term,
             num((e.elected_at_ns - e.campaign_at_ns) as f64 / 1e9, 3),

@@ -14,6 +14,10 @@ pub fn markdown(record: &RunRecord) -> String {
     results(&mut out, s);
     expectations(&mut out, s);
     alerts(&mut out, s);
+    crate::elections::section(&mut out, record);
+    for (title, body) in &record.sections {
+        let _ = writeln!(out, "## {title}\n\n{body}\n");
+    }
     charts(&mut out);
     timeline(&mut out, record);
     warnings(&mut out, record);

@@ -131,7 +131,9 @@ fn read_neighbours(f: Field<'_>) -> R<Vec<NeighbourSpec>> {
             Ok(t.opt(key, |f| f.positive())?.unwrap_or(default))
         };
         Ok(NeighbourSpec {
-            name: t.opt("name", |f| f.str().map(String::from))?.unwrap_or_default(),
+            name: t
+                .opt("name", |f| f.str().map(String::from))?
+                .unwrap_or_default(),
             count: t.req("count", |f| f.u64_in(0..=1000, "count"))? as u32,
             idle_iops: num("idle_iops")?,
             burst_outstanding_ios: num("burst_outstanding_ios")?,

@@ -163,7 +163,11 @@ fn burst_size(g: &NeighbourGroup, rng: &mut Rng) -> f64 {
 
 /// Length of the next idle or burst period.
 fn period_ns(g: &NeighbourGroup, bursting: bool, rng: &mut Rng) -> Nanos {
-    let mean_s = if bursting { g.burst_mean_s } else { g.idle_mean_s };
+    let mean_s = if bursting {
+        g.burst_mean_s
+    } else {
+        g.idle_mean_s
+    };
     let s = -(1.0 - unit_f64(rng)).ln() * mean_s;
     ((s * NANOS_PER_S as f64).round() as Nanos).max(1)
 }
