@@ -3,6 +3,8 @@
 //! Exit codes: 0 ok; 1 an `[[expect]]` failed; 2 invalid input (including a missing file);
 //! 3 an invariant was violated.
 
+mod sensitivity;
+
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -188,6 +190,26 @@ fn run(args: &ScenarioArgs, out: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(EXIT_INVARIANT);
         }
     };
+    let mut result = result;
+    if let Some(spec) = &sc.sensitivity {
+        let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut overrides = args.overrides.clone();
+        overrides.retain(|o| !o.starts_with("seed="));
+        match sensitivity::table(&args.scenario, &overrides, sc.seed, spec, jobs) {
+            Ok(body) => {
+                let title = format!("Sensitivity: {}", spec.label);
+                result.record.sections.push((title, body));
+            }
+            Err(sensitivity::Failure::InvalidInput(e)) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_INVALID_INPUT);
+            }
+            Err(sensitivity::Failure::Invariant(e)) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_INVARIANT);
+            }
+        }
+    }
     let wall = started.elapsed();
     let out = out.unwrap_or_else(|| Path::new("reports").join(&sc.name));
     if let Err(e) = etcdlab_report::write_run(&result.record, &out) {

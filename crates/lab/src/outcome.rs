@@ -192,12 +192,13 @@ fn inputs(sc: &Scenario) -> Vec<String> {
     ];
     for (i, d) in sc.disks.iter().enumerate() {
         lines.push(format!(
-            "m{} disk {}: fsync {} ms, write {} ms, {:.0} MB/s",
+            "m{} disk {}: fsync {} ms, write {} ms, {:.0} MB/s{}",
             i + 1,
             d.profile,
             d.fsync_latency_ms.describe(),
             d.write_latency_ms.describe(),
-            d.write_bandwidth_bytes_per_s / 1e6
+            d.write_bandwidth_bytes_per_s / 1e6,
+            d.array.as_ref().map_or(String::new(), describe_array)
         ));
     }
     let n = &sc.network;
@@ -229,11 +230,49 @@ fn inputs(sc: &Scenario) -> Vec<String> {
     lines
 }
 
+/// One line for a volume's storage array and its neighbours.
+fn describe_array(a: &etcdlab_scenario::ArraySpec) -> String {
+    let groups: Vec<String> = a
+        .neighbours
+        .iter()
+        .map(|g| {
+            format!(
+                "{} x {} (idle {} IOPS for ~{} s, then ~{} s bursts with ~{} I/Os outstanding, sigma {})",
+                g.count,
+                if g.name.is_empty() { "neighbour" } else { &g.name },
+                g.idle_iops,
+                g.idle_mean_s,
+                g.burst_mean_s,
+                g.burst_outstanding_ios,
+                g.burst_outstanding_sigma
+            )
+        })
+        .collect();
+    format!(
+        "; on {} storage array of {} IOPS ({} I/Os per fsync){}{}",
+        if a.shared_by_members {
+            "one shared"
+        } else {
+            "its own"
+        },
+        a.iops,
+        a.ios_per_fsync,
+        if groups.is_empty() {
+            ", no neighbours".to_string()
+        } else {
+            ", neighbours: ".to_string()
+        },
+        groups.join("; ")
+    )
+}
+
 /// Where the model knowingly simplifies etcd; printed in every report.
-fn notes(_sc: &Scenario) -> Vec<String> {
-    vec![
+fn notes(sc: &Scenario) -> Vec<String> {
+    let mut notes = sc.notes.clone();
+    notes.extend([
         "Apply is instantaneous and the key-value store is a plain map (MVCC, the backend and its commits come later); the applied state survives a crash as if the backend were committed at every apply.".into(),
         "Leader changes count every leader elected in a new term after the run's first leader; etcd's per-member counter also counts the first.".into(),
         "Raft snapshots and WAL truncation are not modelled yet: a restart replays the whole WAL.".into(),
-    ]
+    ]);
+    notes
 }

@@ -244,7 +244,7 @@ impl<'s> World<'s> {
         self.q.advance_to(end);
         // A last scrape at the end, unless the periodic one just ran at this very instant
         // (promtool keeps one sample per series and timestamp).
-        if end % self.sc.metrics.scrape_interval_ns != 0 {
+        if !end.is_multiple_of(self.sc.metrics.scrape_interval_ns) {
             self.scrape();
         }
         self.rec.finish(end, &self.slots_roles());

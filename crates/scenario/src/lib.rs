@@ -26,6 +26,7 @@ mod network;
 mod overrides;
 mod read;
 mod scenario;
+mod sensitivity;
 mod sweep;
 mod timeline;
 mod workload;
@@ -36,6 +37,7 @@ pub use duration::{format_duration, parse_duration};
 pub use error::ScenarioError;
 pub use names::{member_index, member_name, parse_member_name, parse_member_ref};
 pub use scenario::{load, parse_str};
+pub use sensitivity::SensitivitySpec;
 pub use sweep::SweepSpec;
 
 /// Nanoseconds of simulated time.
@@ -61,6 +63,11 @@ pub struct Scenario {
     pub alert_rules: Vec<AlertRuleSpec>,
     /// A sweep declared in the file (`[sweep]`), run by `etcdlab sweep FILE`.
     pub sweep: Option<SweepSpec>,
+    /// Notes for the report: where this scenario knowingly differs from the incident or from
+    /// real etcd (`notes = ["...", ...]`).
+    pub notes: Vec<String>,
+    /// Extra runs whose table `etcdlab run` adds to the report (`[sensitivity]`).
+    pub sensitivity: Option<SensitivitySpec>,
     /// The `--set PATH=VALUE` overrides applied, in order (reports show them so a run can be
     /// replayed).
     pub overrides: Vec<String>,

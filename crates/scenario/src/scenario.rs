@@ -29,6 +29,8 @@ const KEYS: &[&str] = &[
     "expect",
     "alert",
     "sweep",
+    "sensitivity",
+    "notes",
 ];
 
 /// Reads the scenario at `path`, applies `--set PATH=VALUE` overrides, fills defaults and
@@ -92,6 +94,15 @@ fn read_scenario(source: &str, file_name: &str, overrides: &[String]) -> R<Scena
             .opt("alert", crate::alert::read_alert_rules)?
             .unwrap_or_default(),
         sweep: t.opt("sweep", crate::sweep::read_sweep)?,
+        sensitivity: t.opt("sensitivity", crate::sensitivity::read_sensitivity)?,
+        notes: t
+            .opt("notes", |f| {
+                if f.array().is_err() {
+                    return Err(f.expected("an array of strings"));
+                }
+                f.each(|f| f.str().map(String::from))
+            })?
+            .unwrap_or_default(),
         overrides: overrides.to_vec(),
     })
 }

@@ -98,7 +98,7 @@ pub(crate) fn read_sweep(f: Field<'_>) -> R<SweepSpec> {
 }
 
 /// An array of values, or a range string "A..B:STEP".
-fn read_values(f: &Field<'_>) -> R<Vec<String>> {
+pub(crate) fn read_values(f: &Field<'_>) -> R<Vec<String>> {
     let values = match &f.node.kind {
         Kind::Str(s) => parse_range(s)
             .ok_or_else(|| {
