@@ -14,7 +14,7 @@ use etcdlab_sim::disk::{Disk, DiskParams};
 use etcdlab_sim::net::{Delivery, LinkParams, Net};
 use etcdlab_sim::rng::{below, unit_f64};
 use etcdlab_sim::{ms_to_ns, stream, EventQueue, Nanos, Rng, TraceHash, NANOS_PER_S};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
 /// Error text when a client's connection to a member is cut by its crash.
@@ -52,10 +52,6 @@ enum Ev {
         id: u64,
         epoch: u64,
     },
-    ReplyArrives {
-        id: u64,
-        error: Option<&'static str>,
-    },
     Action {
         index: usize,
         occurrence: u32,
@@ -67,6 +63,8 @@ enum Ev {
         m: usize,
         epoch: u64,
     },
+    /// The oldest pending request deadlines are due (see `World::timeouts`).
+    TimeoutsDue,
     Scrape,
     RttProbe,
 }
@@ -81,11 +79,11 @@ impl Ev {
             Ev::NextWrite => (4, 0),
             Ev::WriteArrives { m, req, .. } => (5 + (req.id << 8), *m as u64),
             Ev::RequestTimeout { m, id, .. } => (6 + (id << 8), *m as u64),
-            Ev::ReplyArrives { id, .. } => (7 + (id << 8), 0),
             Ev::Action { index, occurrence } => (8 + ((*index as u64) << 8), *occurrence as u64),
             Ev::ActionEnd { token } => (9, *token),
             Ev::RestartDone { m, .. } => (10, *m as u64),
             Ev::Scrape => (11, 0),
+            Ev::TimeoutsDue => (13, 0),
             Ev::RttProbe => (12, 0),
         }
     }
@@ -145,6 +143,11 @@ pub struct World<'s> {
     pub(crate) series: Series,
     /// Per member, the WAL save its loop is blocked in: (started, done at).
     saving: Vec<Option<(Nanos, Nanos)>>,
+    /// Request deadlines in arrival order: (deadline, member, request id, epoch). The timeout
+    /// is the same for every request, so this stays sorted, and one queued event (for the
+    /// front) replaces one per request, keeping the event heap small.
+    timeouts: VecDeque<(Nanos, usize, u64, u64)>,
+    timeouts_scheduled: bool,
     /// The first broken invariant stops the run.
     violation: Option<Violation>,
     inject: Option<Injection>,
@@ -218,6 +221,8 @@ impl<'s> World<'s> {
             rtt_hist: vec![vec![PromHistogram::new(&RTT_BUCKETS_S); n]; n],
             series: Series::new(),
             violation: None,
+            timeouts: VecDeque::new(),
+            timeouts_scheduled: false,
             saving: vec![None; n],
             inject: None,
         }
@@ -296,10 +301,10 @@ impl<'s> World<'s> {
             Ev::RequestTimeout { m, id, epoch } => {
                 self.if_current(m, epoch, Ev::RequestTimeout { m, id, epoch })
             }
-            Ev::ReplyArrives { id, error } => self.on_reply(id, error),
             Ev::Action { index, occurrence } => self.on_action(index, occurrence),
             Ev::ActionEnd { token } => self.on_action_end(token),
             Ev::RestartDone { m, epoch } => self.on_restart_done(m, epoch),
+            Ev::TimeoutsDue => self.on_timeouts_due(),
             Ev::Scrape => {
                 self.scrape();
                 self.q
@@ -341,16 +346,13 @@ impl<'s> World<'s> {
                 member.on_save_done(now, &mut out)
             }
             Ev::WriteArrives { req, .. } => {
-                let timeout = self.sc.workload.request_timeout_ns;
-                let epoch = self.epochs[m];
-                self.q.schedule_in(
-                    timeout,
-                    Ev::RequestTimeout {
-                        m,
-                        id: req.id,
-                        epoch,
-                    },
-                );
+                let deadline = now + self.sc.workload.request_timeout_ns;
+                self.timeouts
+                    .push_back((deadline, m, req.id, self.epochs[m]));
+                if !self.timeouts_scheduled {
+                    self.timeouts_scheduled = true;
+                    self.q.schedule_at(deadline, Ev::TimeoutsDue);
+                }
                 member.on_client_write(now, req, &mut out);
             }
             Ev::RequestTimeout { id, .. } => member.on_request_timeout(id, &mut out),
@@ -359,6 +361,21 @@ impl<'s> World<'s> {
         self.route(m, &mut out);
         out.clear();
         self.out = out;
+    }
+
+    /// Deliver every request timeout that is due, then wait for the next one.
+    fn on_timeouts_due(&mut self) {
+        let now = self.q.now();
+        self.timeouts_scheduled = false;
+        while let Some(&(deadline, m, id, epoch)) = self.timeouts.front() {
+            if deadline > now {
+                self.timeouts_scheduled = true;
+                self.q.schedule_at(deadline, Ev::TimeoutsDue);
+                break;
+            }
+            self.timeouts.pop_front();
+            self.if_current(m, epoch, Ev::RequestTimeout { m, id, epoch });
+        }
     }
 
     fn on_tick(&mut self, m: usize, epoch: u64) {
@@ -411,14 +428,10 @@ impl<'s> World<'s> {
                     request_id,
                 } => self.on_applied(m, index, (term, request_id)),
                 Output::Reply { request_id, error } => {
-                    let delay = self.client_delay();
-                    self.q.schedule_in(
-                        delay,
-                        Ev::ReplyArrives {
-                            id: request_id,
-                            error,
-                        },
-                    );
+                    // The open-loop client reacts to nothing, so the reply's arrival needs no
+                    // event: file it at the time it will arrive.
+                    let arrives_at = now + self.client_delay();
+                    self.finish_write_at(request_id, error, arrives_at);
                 }
                 Output::RoleChanged { role, term, leader } => self.on_role(m, role, term, leader),
                 Output::LeaderChangeSeen { .. } => {}
@@ -606,14 +619,13 @@ impl<'s> World<'s> {
         }
     }
 
-    fn on_reply(&mut self, id: u64, error: Option<&'static str>) {
-        self.finish_write(id, error);
+    fn finish_write(&mut self, id: u64, error: Option<&'static str>) {
+        self.finish_write_at(id, error, self.q.now());
     }
 
-    fn finish_write(&mut self, id: u64, error: Option<&'static str>) {
+    fn finish_write_at(&mut self, id: u64, error: Option<&'static str>, at: Nanos) {
         if let Some(w) = self.writes.remove(&id) {
-            let now = self.q.now();
-            self.rec.write_done(w.sent_ns, now, error);
+            self.rec.write_done(w.sent_ns, at, error);
         }
     }
 
