@@ -405,15 +405,6 @@ impl<'s> World<'s> {
                 Output::Send(msg) => self.send(m, msg),
                 Output::Save { bytes } => {
                     let t = self.disks[m].save(now, bytes, true, &mut self.arrays);
-                    if std::env::var_os("ETCDLAB_DEBUG_SAVES").is_some() {
-                        eprintln!(
-                            "save {:.3} m{} bytes {} took {:.1} ms",
-                            now as f64 / 1e9,
-                            m + 1,
-                            bytes,
-                            (t.done_at - now) as f64 / 1e6
-                        );
-                    }
                     if let Some(fsync_ns) = t.fsync_ns {
                         self.fsync_hist[m].observe(fsync_ns as f64 / 1e9);
                         self.rec.fsync(m, fsync_ns);

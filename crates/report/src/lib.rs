@@ -11,6 +11,8 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 mod charts;
+/// Fonts for every chart (DejaVu Sans, embedded): register once before drawing.
+pub use charts::{register_fonts, FONT};
 mod elections;
 pub mod fixtures;
 mod format;

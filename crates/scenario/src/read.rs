@@ -245,6 +245,19 @@ impl<'a> Field<'a> {
     }
 
     /// A duration string that is not zero.
+    /// A duration that falls before the end of a run lasting `run_ns`.
+    pub fn duration_before(&self, run_ns: Nanos) -> R<Nanos> {
+        let ns = self.duration()?;
+        if ns >= run_ns {
+            return Err(self.fail(format!(
+                "{} is not before the end of the run (duration = {})",
+                crate::format_duration(ns),
+                crate::format_duration(run_ns)
+            )));
+        }
+        Ok(ns)
+    }
+
     pub fn positive_duration(&self) -> R<Nanos> {
         match self.duration()? {
             0 => Err(self.fail("must be longer than 0s")),

@@ -47,7 +47,7 @@ fn read_event(f: Field<'_>, size: usize, run_ns: Nanos) -> R<TimelineEvent> {
         .ok_or_else(|| t.missing("action", &format!(" (one of: {})", action_names())))?;
     let keys = action_keys(name);
     t.check_keys_for(&keys, &format!("for action {name:?}"))?;
-    let at_ns = t.req("at", |f| at(f, run_ns))?;
+    let at_ns = t.req("at", |f| f.duration_before(run_ns))?;
     let action = read_action(name, &t, size)?;
     let window = action_window(&action);
     let repeat = t.opt("repeat", |f| {
@@ -88,18 +88,6 @@ fn action_keys(name: &str) -> Vec<&'static str> {
         .find(|(known, _)| *known == name)
         .map_or(&[][..], |(_, keys)| keys);
     COMMON.iter().chain(own).copied().collect()
-}
-
-fn at(f: Field<'_>, run_ns: Nanos) -> R<Nanos> {
-    let ns = f.duration()?;
-    if ns >= run_ns {
-        return Err(f.fail(format!(
-            "{} is not before the end of the run (duration = {})",
-            format_duration(ns),
-            format_duration(run_ns)
-        )));
-    }
-    Ok(ns)
 }
 
 fn read_action(name: &str, t: &Table<'_>, size: usize) -> R<Action> {

@@ -1,7 +1,6 @@
 //! `[workload]` and `[metrics]`.
 
 use crate::dist::read_dist;
-use crate::duration::format_duration;
 use crate::error::R;
 use crate::names::parse_member_name;
 use crate::read::{Field, Table};
@@ -36,7 +35,7 @@ pub(crate) fn read_workload(
     w.target = t
         .opt("target", |f| target(f, size))?
         .unwrap_or(Target::RoundRobin);
-    w.start_ns = t.opt("start", |f| start(f, run_ns))?.unwrap_or(0);
+    w.start_ns = t.opt("start", |f| f.duration_before(run_ns))?.unwrap_or(0);
     if let Some(ns) = t.opt("request_timeout", |f| f.positive_duration())? {
         w.request_timeout_ns = ns;
     }
@@ -72,18 +71,6 @@ fn target(f: Field<'_>, size: usize) -> R<Target> {
             "{name:?} is not \"round_robin\", \"leader\" or a member m1..m{size}"
         ))),
     }
-}
-
-fn start(f: Field<'_>, run_ns: Nanos) -> R<Nanos> {
-    let ns = f.duration()?;
-    if ns >= run_ns {
-        return Err(f.fail(format!(
-            "{} is not before the end of the run (duration = {})",
-            format_duration(ns),
-            format_duration(run_ns)
-        )));
-    }
-    Ok(ns)
 }
 
 pub(crate) fn read_metrics(t: Option<Table<'_>>) -> R<MetricsConfig> {

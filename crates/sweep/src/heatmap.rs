@@ -4,7 +4,6 @@
 
 use std::io;
 use std::path::Path;
-use std::sync::Once;
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -12,7 +11,7 @@ use plotters::style::FontStyle;
 
 use crate::plan::Plan;
 
-const FONT: &str = "sans-serif";
+use etcdlab_report::FONT;
 const CELL_W: i32 = 120;
 const CELL_H: i32 = 46;
 const LEFT: i32 = 150;
@@ -48,20 +47,7 @@ pub struct Range {
     pub hi: Option<f64>,
 }
 
-/// Registers DejaVu Sans as "sans-serif" (plotters keeps one registry per process).
-pub fn register_fonts() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        for (style, bytes) in [
-            (FontStyle::Normal, dejavu::sans::regular()),
-            (FontStyle::Bold, dejavu::sans::bold()),
-        ] {
-            if plotters::style::register_font(FONT, style, bytes).is_err() {
-                panic!("the bundled DejaVu Sans font is invalid");
-            }
-        }
-    });
-}
+pub use etcdlab_report::register_fonts;
 
 fn text(size: u32, h: HPos, colour: RGBColor) -> TextStyle<'static> {
     (FONT, size)

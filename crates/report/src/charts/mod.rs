@@ -21,7 +21,7 @@ pub use latency::write_latency;
 pub use timeline::leader_timeline;
 
 /// The only font family the charts use; registered from the `dejavu` crate.
-pub(crate) const FONT: &str = "sans-serif";
+pub const FONT: &str = "sans-serif";
 pub(crate) const WIDTH: u32 = 1200;
 pub(crate) const HEIGHT: u32 = 500;
 /// Width of the left label area, the same on stacked panels so their x axes line up.
@@ -50,7 +50,7 @@ pub(crate) fn member_colour(i: usize) -> RGBColor {
 pub(crate) const MARKER: RGBColor = RGBColor(128, 0, 128);
 
 /// Registers DejaVu Sans as "sans-serif" once per process (plotters keeps a global registry).
-fn register_fonts() {
+pub fn register_fonts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         for (style, bytes) in [
