@@ -1,0 +1,601 @@
+//! etcd's MVCC store (`mvcc/kvstore*.go`) over the [`Backend`] page model.
+//!
+//! Every write transaction gets one main revision; its operations get subs 0, 1, …. A put
+//! stores the revision key `main_sub` with the encoded `KeyValue`; a delete stores a tombstone
+//! revision key (`main_sub` + 't') with a `KeyValue` holding only the key.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use crate::backend::{Backend, RevKey};
+use crate::crc32c;
+use crate::key_index::KeyIndex;
+
+/// `revision{main, sub}`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Revision {
+    pub main: i64,
+    pub sub: i64,
+}
+
+/// A synthetic value: its size and a deterministic content tag. Two values are equal content
+/// iff size and tag are equal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Value {
+    pub size_bytes: u32,
+    pub tag: u64,
+}
+
+impl Value {
+    pub fn new(size_bytes: u32, tag: u64) -> Self {
+        Value { size_bytes, tag }
+    }
+}
+
+/// `mvccpb.KeyValue`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyValue {
+    pub key: Vec<u8>,
+    pub create_revision: i64,
+    pub mod_revision: i64,
+    pub version: i64,
+    pub value: Value,
+    pub lease: i64,
+}
+
+fn varint_len(v: u64) -> usize {
+    let bits = 64 - v.leading_zeros() as usize;
+    bits.div_ceil(7).max(1)
+}
+
+impl KeyValue {
+    /// Size of the protobuf encoding etcd stores as the bbolt value (fields left at zero are
+    /// omitted, as proto3 does).
+    pub fn encoded_len(&self) -> usize {
+        let mut n = 0;
+        let bytes = |len: usize| {
+            if len == 0 {
+                0
+            } else {
+                1 + varint_len(len as u64) + len
+            }
+        };
+        let int = |v: i64| if v == 0 { 0 } else { 1 + varint_len(v as u64) };
+        n += bytes(self.key.len());
+        n += int(self.create_revision);
+        n += int(self.mod_revision);
+        n += int(self.version);
+        n += bytes(self.value.size_bytes as usize);
+        n += int(self.lease);
+        n
+    }
+}
+
+/// Errors, with etcd's texts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreError {
+    Compacted,
+    FutureRev,
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StoreError::Compacted => "mvcc: required revision has been compacted",
+            StoreError::FutureRev => "mvcc: required revision is a future revision",
+        })
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Range options (`RangeRequest`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RangeOptions {
+    /// 0 = current revision.
+    pub rev: i64,
+    /// 0 = no limit.
+    pub limit: usize,
+    pub count_only: bool,
+    pub keys_only: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RangeResult {
+    pub kvs: Vec<KeyValue>,
+    /// Number of keys in the range (regardless of limit).
+    pub count: usize,
+    /// The revision the store is at (the header revision), not the read revision.
+    pub rev: i64,
+    pub more: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PutResult {
+    pub rev: Revision,
+    pub prev_kv: Option<KeyValue>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeleteResult {
+    pub deleted: usize,
+    /// The store revision after the delete (unchanged if nothing was deleted).
+    pub rev: i64,
+    pub prev_kvs: Vec<KeyValue>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompareTarget {
+    Version(i64),
+    CreateRevision(i64),
+    ModRevision(i64),
+    /// Synthetic values are ordered by (tag, size); only Equal/NotEqual are meaningful.
+    Value(Value),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompareResult {
+    Equal,
+    Greater,
+    Less,
+    NotEqual,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Compare {
+    pub key: Vec<u8>,
+    pub result: CompareResult,
+    pub target: CompareTarget,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    Range {
+        key: Vec<u8>,
+        range_end: Vec<u8>,
+        opts: RangeOptions,
+    },
+    Put {
+        key: Vec<u8>,
+        value: Value,
+        lease: i64,
+    },
+    DeleteRange {
+        key: Vec<u8>,
+        range_end: Vec<u8>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpResult {
+    Range(RangeResult),
+    Put(PutResult),
+    DeleteRange(DeleteResult),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxnResult {
+    pub succeeded: bool,
+    pub results: Vec<OpResult>,
+    /// The store revision after the txn.
+    pub rev: i64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CompactStats {
+    /// Revision keys deleted from the backend.
+    pub revisions_deleted: u64,
+    /// Keys that left the index.
+    pub keys_removed: u64,
+}
+
+/// `range_end` for all keys with prefix `key` (etcd `GetPrefixRangeEnd`).
+pub fn prefix_end(key: &[u8]) -> Vec<u8> {
+    let mut end = key.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0]
+}
+
+/// The MVCC store of one member.
+#[derive(Clone, Debug)]
+pub struct Store {
+    index: BTreeMap<Vec<u8>, KeyIndex>,
+    /// The `key` bucket's contents: revision -> (kv, tombstone).
+    revs: BTreeMap<Revision, (KeyValue, bool)>,
+    current_rev: i64,
+    /// -1 until the first compaction (etcd `compactMainRev`).
+    compact_rev: i64,
+    backend: Backend,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+struct TxnWriter {
+    main: i64,
+    sub: i64,
+}
+
+impl Store {
+    /// An empty store at revision 1 (etcd starts at 1 with nothing written).
+    pub fn new() -> Self {
+        Store {
+            index: BTreeMap::new(),
+            revs: BTreeMap::new(),
+            current_rev: 1,
+            compact_rev: -1,
+            backend: Backend::new(),
+        }
+    }
+
+    pub fn current_rev(&self) -> i64 {
+        self.current_rev
+    }
+
+    pub fn compact_rev(&self) -> i64 {
+        self.compact_rev
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    pub fn backend_mut(&mut self) -> &mut Backend {
+        &mut self.backend
+    }
+
+    /// Number of keys in the index (live or with history).
+    pub fn index_len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// The index entry of `key`.
+    pub fn key_index(&self, key: &[u8]) -> Option<&KeyIndex> {
+        self.index.get(key)
+    }
+
+    /// Revision keys stored (what the `key` bucket holds).
+    pub fn revision_count(&self) -> usize {
+        self.revs.len()
+    }
+
+    /// Key + value bytes of the live keys at the current revision.
+    pub fn live_bytes(&self) -> u64 {
+        self.index
+            .values()
+            .filter_map(|ki| ki.get(self.current_rev))
+            .map(|at| {
+                let (kv, _) = &self.revs[&at.modified];
+                (kv.key.len() + kv.value.size_bytes as usize) as u64
+            })
+            .sum()
+    }
+
+    fn check_rev(&self, rev: i64) -> Result<i64, StoreError> {
+        let rev = if rev <= 0 { self.current_rev } else { rev };
+        if rev > self.current_rev {
+            return Err(StoreError::FutureRev);
+        }
+        if rev < self.compact_rev {
+            return Err(StoreError::Compacted);
+        }
+        Ok(rev)
+    }
+
+    fn keys_in<'a>(
+        index: &'a BTreeMap<Vec<u8>, KeyIndex>,
+        key: &[u8],
+        range_end: &[u8],
+    ) -> Box<dyn Iterator<Item = (&'a Vec<u8>, &'a KeyIndex)> + 'a> {
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        if range_end.is_empty() {
+            return Box::new(index.get_key_value(key).into_iter());
+        }
+        let end = if range_end == [0] {
+            Unbounded
+        } else {
+            if range_end <= key {
+                return Box::new(std::iter::empty());
+            }
+            Excluded(range_end.to_vec())
+        };
+        Box::new(index.range::<Vec<u8>, _>((Included(key.to_vec()), end)))
+    }
+
+    /// Range over `[key, range_end)` (`range_end` empty: just `key`; `[0]`: every key >= `key`;
+    /// use [`prefix_end`] for a prefix) at `opts.rev`.
+    pub fn range(
+        &self,
+        key: &[u8],
+        range_end: &[u8],
+        opts: &RangeOptions,
+    ) -> Result<RangeResult, StoreError> {
+        let rev = self.check_rev(opts.rev)?;
+        let mut res = RangeResult {
+            rev: self.current_rev,
+            ..RangeResult::default()
+        };
+        for (_, ki) in Self::keys_in(&self.index, key, range_end) {
+            let Some(at) = ki.get(rev) else { continue };
+            res.count += 1;
+            if opts.count_only {
+                continue;
+            }
+            if opts.limit > 0 && res.kvs.len() >= opts.limit {
+                res.more = true;
+                continue;
+            }
+            let mut kv = self.revs[&at.modified].0.clone();
+            if opts.keys_only {
+                kv.value = Value::default();
+            }
+            res.kvs.push(kv);
+        }
+        Ok(res)
+    }
+
+    fn do_put(&mut self, w: &mut TxnWriter, key: &[u8], value: Value, lease: i64) -> PutResult {
+        let rev = Revision {
+            main: w.main,
+            sub: w.sub,
+        };
+        w.sub += 1;
+        let prev = self.index.get(key).and_then(|ki| ki.get(w.main));
+        let prev_kv = prev.map(|at| self.revs[&at.modified].0.clone());
+        let (created, version) = match prev {
+            Some(at) => (at.created.main, at.version + 1),
+            None => (rev.main, 1),
+        };
+        let kv = KeyValue {
+            key: key.to_vec(),
+            create_revision: created,
+            mod_revision: rev.main,
+            version,
+            value,
+            lease,
+        };
+        self.backend.put(
+            RevKey {
+                main: rev.main,
+                sub: rev.sub,
+                tombstone: false,
+            },
+            kv.encoded_len() as u32,
+        );
+        self.revs.insert(rev, (kv, false));
+        self.index
+            .entry(key.to_vec())
+            .or_insert_with(|| KeyIndex::new(key.to_vec()))
+            .put(rev);
+        PutResult { rev, prev_kv }
+    }
+
+    fn do_delete(&mut self, w: &mut TxnWriter, key: &[u8], range_end: &[u8]) -> DeleteResult {
+        let live: Vec<Vec<u8>> = Self::keys_in(&self.index, key, range_end)
+            .filter(|(_, ki)| ki.get(w.main).is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut res = DeleteResult::default();
+        for k in live {
+            let prev = self.get_kv_at(&k, w.main);
+            let rev = Revision {
+                main: w.main,
+                sub: w.sub,
+            };
+            w.sub += 1;
+            let kv = KeyValue {
+                key: k.clone(),
+                ..KeyValue::default()
+            };
+            self.backend.put(
+                RevKey {
+                    main: rev.main,
+                    sub: rev.sub,
+                    tombstone: true,
+                },
+                kv.encoded_len() as u32,
+            );
+            self.revs.insert(rev, (kv, true));
+            let ok = self.index.get_mut(&k).expect("live key").tombstone(rev);
+            debug_assert!(ok);
+            res.deleted += 1;
+            res.prev_kvs.extend(prev);
+        }
+        res
+    }
+
+    fn get_kv_at(&self, key: &[u8], at: i64) -> Option<KeyValue> {
+        let at = self.index.get(key)?.get(at)?;
+        Some(self.revs[&at.modified].0.clone())
+    }
+
+    fn begin(&self) -> TxnWriter {
+        TxnWriter {
+            main: self.current_rev + 1,
+            sub: 0,
+        }
+    }
+
+    fn end(&mut self, w: &TxnWriter) {
+        if w.sub > 0 {
+            self.current_rev = w.main;
+            // the consistent index in the meta bucket
+            self.backend.touch_meta();
+        }
+    }
+
+    /// Puts `key`; returns its revision and the previous key-value (prev_kv).
+    pub fn put(&mut self, key: &[u8], value: Value, lease: i64) -> PutResult {
+        let mut w = self.begin();
+        let r = self.do_put(&mut w, key, value, lease);
+        self.end(&w);
+        r
+    }
+
+    /// Deletes `[key, range_end)`; returns how many keys were deleted, the revision after the
+    /// delete and the deleted key-values.
+    pub fn delete_range(&mut self, key: &[u8], range_end: &[u8]) -> DeleteResult {
+        let mut w = self.begin();
+        let mut r = self.do_delete(&mut w, key, range_end);
+        self.end(&w);
+        r.rev = self.current_rev;
+        r
+    }
+
+    fn compare(&self, c: &Compare) -> bool {
+        use std::cmp::Ordering;
+        let kv = self.get_kv_at(&c.key, self.current_rev);
+        let ord = match (c.target, kv) {
+            (CompareTarget::Value(_), None) => return false,
+            (CompareTarget::Value(v), Some(kv)) => {
+                (kv.value.tag, kv.value.size_bytes).cmp(&(v.tag, v.size_bytes))
+            }
+            (CompareTarget::Version(v), kv) => kv.map_or(0, |kv| kv.version).cmp(&v),
+            (CompareTarget::CreateRevision(v), kv) => kv.map_or(0, |kv| kv.create_revision).cmp(&v),
+            (CompareTarget::ModRevision(v), kv) => kv.map_or(0, |kv| kv.mod_revision).cmp(&v),
+        };
+        match c.result {
+            CompareResult::Equal => ord == Ordering::Equal,
+            CompareResult::NotEqual => ord != Ordering::Equal,
+            CompareResult::Greater => ord == Ordering::Greater,
+            CompareResult::Less => ord == Ordering::Less,
+        }
+    }
+
+    /// A transaction: if every compare holds, run `success`, else `failure`. All writes share
+    /// one main revision (subs 0, 1, …); reads inside see the txn's earlier writes.
+    pub fn txn(&mut self, compares: &[Compare], success: &[Op], failure: &[Op]) -> TxnResult {
+        let succeeded = compares.iter().all(|c| self.compare(c));
+        let ops = if succeeded { success } else { failure };
+        let mut w = self.begin();
+        let mut results = Vec::with_capacity(ops.len());
+        for op in ops {
+            results.push(match op {
+                Op::Put { key, value, lease } => {
+                    OpResult::Put(self.do_put(&mut w, key, *value, *lease))
+                }
+                Op::DeleteRange { key, range_end } => {
+                    OpResult::DeleteRange(self.do_delete(&mut w, key, range_end))
+                }
+                Op::Range {
+                    key,
+                    range_end,
+                    opts,
+                } => {
+                    // Reads in a txn with writes see them (etcd reads at beginRev + 1).
+                    let mut o = opts.clone();
+                    if o.rev == 0 && w.sub > 0 {
+                        o.rev = w.main;
+                    }
+                    let saved = self.current_rev;
+                    if w.sub > 0 {
+                        self.current_rev = w.main;
+                    }
+                    let r = self.range(key, range_end, &o);
+                    self.current_rev = saved;
+                    OpResult::Range(r.unwrap_or_default())
+                }
+            });
+        }
+        self.end(&w);
+        for r in &mut results {
+            match r {
+                OpResult::DeleteRange(d) => d.rev = self.current_rev,
+                OpResult::Range(rr) => rr.rev = self.current_rev,
+                OpResult::Put(_) => {}
+            }
+        }
+        TxnResult {
+            succeeded,
+            results,
+            rev: self.current_rev,
+        }
+    }
+
+    /// Compacts at main revision `rev`: per key, keeps the newest revision <= `rev`, drops
+    /// generations whose tombstone is < `rev` (keys whose last op <= `rev` was a delete vanish),
+    /// keeps a tombstone exactly at `rev`, and deletes every other revision <= `rev` from the
+    /// backend (the pages are freed at the next commit; the size does not drop).
+    pub fn compact(&mut self, rev: i64) -> Result<CompactStats, StoreError> {
+        if rev <= self.compact_rev {
+            return Err(StoreError::Compacted);
+        }
+        if rev > self.current_rev {
+            return Err(StoreError::FutureRev);
+        }
+        self.compact_rev = rev;
+        let mut keep = BTreeSet::new();
+        let mut stats = CompactStats::default();
+        let mut empty = Vec::new();
+        for (k, ki) in self.index.iter_mut() {
+            ki.compact(rev, &mut keep);
+            if ki.is_empty() {
+                empty.push(k.clone());
+            }
+        }
+        for k in empty {
+            self.index.remove(&k);
+            stats.keys_removed += 1;
+        }
+        // scheduledCompactRev / finishedCompactRev in the meta bucket
+        self.backend.touch_meta();
+        let doomed: Vec<(Revision, bool)> = self
+            .revs
+            .range(
+                ..=Revision {
+                    main: rev,
+                    sub: i64::MAX,
+                },
+            )
+            .filter(|(r, _)| !keep.contains(r))
+            .map(|(r, (_, t))| (*r, *t))
+            .collect();
+        for (r, tomb) in doomed {
+            self.revs.remove(&r);
+            self.backend.delete(RevKey {
+                main: r.main,
+                sub: r.sub,
+                tombstone: tomb,
+            });
+            stats.revisions_deleted += 1;
+        }
+        self.backend.touch_meta();
+        Ok(stats)
+    }
+
+    /// etcd `HashByRev`-style hash: CRC-32C over every stored revision key and encoded value
+    /// with main revision <= `rev` (0 = current). Synthetic values hash their size and tag.
+    /// Returns (hash, current revision, compact revision).
+    pub fn hash_kv(&self, rev: i64) -> Result<(u32, i64, i64), StoreError> {
+        let rev = self.check_rev(rev)?;
+        let mut h = 0u32;
+        for (r, (kv, tomb)) in self.revs.range(
+            ..=Revision {
+                main: rev,
+                sub: i64::MAX,
+            },
+        ) {
+            let rk = RevKey {
+                main: r.main,
+                sub: r.sub,
+                tombstone: *tomb,
+            };
+            h = crc32c::update(h, &rk.to_bytes());
+            h = crc32c::update(h, &kv.key);
+            for v in [kv.create_revision, kv.mod_revision, kv.version, kv.lease] {
+                h = crc32c::update(h, &v.to_le_bytes());
+            }
+            h = crc32c::update(h, &kv.value.size_bytes.to_le_bytes());
+            h = crc32c::update(h, &kv.value.tag.to_le_bytes());
+        }
+        Ok((h, self.current_rev, self.compact_rev))
+    }
+}
