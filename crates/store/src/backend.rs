@@ -92,6 +92,9 @@ struct Node {
     dirty: bool,
     /// Lost elements in this transaction (bbolt `unbalanced`).
     unbalanced: bool,
+    /// The key the parent branch holds for this node (bbolt inode key): the first key when the
+    /// node was last written, lowered if a smaller key was inserted since.
+    sep: Option<RevKey>,
 }
 
 impl Node {
@@ -101,6 +104,7 @@ impl Node {
             page: None,
             dirty: true,
             unbalanced: false,
+            sep: None,
         }
     }
 
@@ -138,7 +142,7 @@ impl Node {
                 .collect(),
             Kind::Branch(children) => children
                 .iter()
-                .map(|c| ELEM_HEADER + c.first_key().map_or(17, |k| k.len()))
+                .map(|c| ELEM_HEADER + c.sep.map_or(17, |k| k.len()))
                 .collect(),
         }
     }
@@ -171,8 +175,7 @@ impl Node {
 
     /// Index of the child that holds (or would hold) `key`.
     fn child_for(children: &[Node], key: RevKey) -> usize {
-        let n =
-            children.partition_point(|c| c.first_key().is_some_and(|f| f.order() <= key.order()));
+        let n = children.partition_point(|c| c.sep.is_some_and(|f| f.order() <= key.order()));
         n.saturating_sub(1)
     }
 
@@ -191,7 +194,11 @@ impl Node {
             }
             Kind::Branch(children) => {
                 let i = Self::child_for(children, key);
-                children[i].insert(key, value_len)
+                let c = &mut children[i];
+                if c.sep.is_none_or(|s| key.order() < s.order()) {
+                    c.sep = Some(key);
+                }
+                c.insert(key, value_len)
             }
         }
     }
@@ -370,12 +377,13 @@ impl Backend {
         b
     }
 
-    /// An empty bbolt file as defrag creates it: meta 0-1, freelist page 2, root leaf 3.
+    /// An empty bbolt file as defrag creates it: meta 0-1, freelist page 2 (free once the file
+    /// is reopened with `NoFreelistSync`), root leaf 3.
     fn empty_file() -> Self {
         let pager = Pager {
             hwm: 4,
-            free: BTreeMap::new(),
-            free_count: 0,
+            free: BTreeMap::from([(2, 1)]),
+            free_count: 1,
             pending: Vec::new(),
             allocated: 0,
             file_len: 0,
@@ -503,6 +511,7 @@ impl Backend {
                 page: None,
                 dirty: true,
                 unbalanced: false,
+                sep: None,
             };
             nodes = spill(parent, pager, fill);
         }
@@ -659,6 +668,7 @@ fn spill(mut node: Node, pager: &mut Pager, fill: f64) -> Vec<Node> {
         p.page = Some(pager.allocate(n));
         p.dirty = false;
         p.unbalanced = false;
+        p.sep = p.first_key();
     }
     pieces
 }
@@ -697,6 +707,7 @@ fn split(node: Node, fill: f64) -> Vec<Node> {
             page: None,
             dirty: true,
             unbalanced: false,
+            sep: None,
         };
         out.push(rest);
         rest = right;
