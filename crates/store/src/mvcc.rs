@@ -4,7 +4,7 @@
 //! stores the revision key `main_sub` with the encoded `KeyValue`; a delete stores a tombstone
 //! revision key (`main_sub` + 't') with a `KeyValue` holding only the key.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
 use crate::backend::{Backend, RevKey};
@@ -211,7 +211,15 @@ pub struct Store {
     /// -1 until the first compaction (etcd `compactMainRev`).
     compact_rev: i64,
     backend: Backend,
+    /// Revision keys removed from the MVCC view by a compaction but not yet deleted from the
+    /// backend (etcd deletes them in batches of 1000 with 10 ms pauses).
+    compaction_queue: VecDeque<RevKey>,
 }
+
+/// etcd `compactionBatchLimit`: revision keys deleted per backend batch.
+pub const COMPACTION_BATCH_LIMIT: usize = 1000;
+/// etcd `compactionSleepInterval`, in nanoseconds, between compaction batches.
+pub const COMPACTION_SLEEP_NS: u64 = 10_000_000;
 
 impl Default for Store {
     fn default() -> Self {
@@ -233,6 +241,7 @@ impl Store {
             current_rev: 1,
             compact_rev: -1,
             backend: Backend::new(),
+            compaction_queue: VecDeque::new(),
         }
     }
 
@@ -520,11 +529,22 @@ impl Store {
         }
     }
 
-    /// Compacts at main revision `rev`: per key, keeps the newest revision <= `rev`, drops
-    /// generations whose tombstone is < `rev` (keys whose last op <= `rev` was a delete vanish),
-    /// keeps a tombstone exactly at `rev`, and deletes every other revision <= `rev` from the
-    /// backend (the pages are freed at the next commit; the size does not drop).
+    /// Compacts at main revision `rev` and deletes the compacted revisions from the backend at
+    /// once ([`Store::schedule_compaction`] followed by draining [`Store::compaction_step`]).
     pub fn compact(&mut self, rev: i64) -> Result<CompactStats, StoreError> {
+        let stats = self.schedule_compaction(rev)?;
+        while self.compaction_step(usize::MAX) > 0 {}
+        Ok(stats)
+    }
+
+    /// The synchronous part of a compaction at main revision `rev`: per key, keeps the newest
+    /// revision <= `rev`, drops generations whose tombstone is < `rev` (keys whose last op <=
+    /// `rev` was a delete vanish), keeps a tombstone exactly at `rev`. The other revisions <=
+    /// `rev` leave the MVCC view now and are queued for deletion from the backend, which the
+    /// caller drives with [`Store::compaction_step`] (etcd: 1000 per batch, 10 ms apart). The
+    /// freed pages become free at the commit after the one that flushed the deletions; the
+    /// size never drops.
+    pub fn schedule_compaction(&mut self, rev: i64) -> Result<CompactStats, StoreError> {
         if rev <= self.compact_rev {
             return Err(StoreError::Compacted);
         }
@@ -545,7 +565,7 @@ impl Store {
             self.index.remove(&k);
             stats.keys_removed += 1;
         }
-        // scheduledCompactRev / finishedCompactRev in the meta bucket
+        // scheduledCompactRev in the meta bucket
         self.backend.touch_meta();
         let doomed: Vec<(Revision, bool)> = self
             .revs
@@ -560,15 +580,33 @@ impl Store {
             .collect();
         for (r, tomb) in doomed {
             self.revs.remove(&r);
-            self.backend.delete(RevKey {
+            self.compaction_queue.push_back(RevKey {
                 main: r.main,
                 sub: r.sub,
                 tombstone: tomb,
             });
             stats.revisions_deleted += 1;
         }
-        self.backend.touch_meta();
         Ok(stats)
+    }
+
+    /// Revision keys a scheduled compaction has yet to delete from the backend.
+    pub fn compaction_pending(&self) -> usize {
+        self.compaction_queue.len()
+    }
+
+    /// Deletes up to `limit` queued revision keys from the backend; returns how many. The last
+    /// batch also records finishedCompactRev in the meta bucket.
+    pub fn compaction_step(&mut self, limit: usize) -> usize {
+        let n = limit.min(self.compaction_queue.len());
+        for _ in 0..n {
+            let k = self.compaction_queue.pop_front().expect("counted");
+            self.backend.delete(k);
+        }
+        if n > 0 && self.compaction_queue.is_empty() {
+            self.backend.touch_meta();
+        }
+        n
     }
 
     /// etcd `HashByRev`-style hash: CRC-32C over every stored revision key and encoded value
