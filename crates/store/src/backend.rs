@@ -673,45 +673,61 @@ fn spill(mut node: Node, pager: &mut Pager, fill: f64) -> Vec<Node> {
     pieces
 }
 
-/// bbolt `split`/`splitTwo`/`splitIndex`.
-fn split(node: Node, fill: f64) -> Vec<Node> {
+/// bbolt `split`/`splitTwo`/`splitIndex`: peel pieces off the front while the rest has more
+/// than 4 elements and fills a page; each piece takes elements up to `fill x 4096` bytes but at
+/// least 2, and leaves at least 2 for the rest.
+fn split(mut node: Node, fill: f64) -> Vec<Node> {
     let threshold = (PAGE_SIZE as f64 * fill.clamp(0.1, 1.0)) as usize;
-    let mut out = Vec::new();
-    let mut rest = node;
+    let sizes = node.elem_sizes();
+    let mut rest_size = PAGE_HEADER + sizes.iter().sum::<usize>();
+    let mut cuts = Vec::new();
+    let mut start = 0;
     loop {
-        let sizes = rest.elem_sizes();
-        let size = PAGE_HEADER + sizes.iter().sum::<usize>();
-        if sizes.len() <= MIN_KEYS_PER_PAGE * 2 || size < PAGE_SIZE as usize {
-            out.push(rest);
-            return out;
+        let rest = &sizes[start..];
+        if rest.len() <= MIN_KEYS_PER_PAGE * 2 || rest_size < PAGE_SIZE as usize {
+            break;
         }
         let mut sz = PAGE_HEADER;
         let mut index = 0;
-        for (i, &el) in sizes
-            .iter()
-            .enumerate()
-            .take(sizes.len() - MIN_KEYS_PER_PAGE)
-        {
+        for (i, &el) in rest.iter().enumerate().take(rest.len() - MIN_KEYS_PER_PAGE) {
             index = i;
             if i >= MIN_KEYS_PER_PAGE && sz + el > threshold {
                 break;
             }
             sz += el;
         }
-        let right_kind = match &mut rest.kind {
-            Kind::Leaf(items) => Kind::Leaf(items.split_off(index)),
-            Kind::Branch(children) => Kind::Branch(children.split_off(index)),
-        };
-        let right = Node {
-            kind: right_kind,
-            page: None,
-            dirty: true,
-            unbalanced: false,
-            sep: None,
-        };
-        out.push(rest);
-        rest = right;
+        rest_size -= sz - PAGE_HEADER;
+        start += index;
+        cuts.push(index);
     }
+    if cuts.is_empty() {
+        return vec![node];
+    }
+    let mut out = Vec::with_capacity(cuts.len() + 1);
+    let piece = |kind: Kind| Node {
+        kind,
+        page: None,
+        dirty: true,
+        unbalanced: false,
+        sep: None,
+    };
+    match &mut node.kind {
+        Kind::Leaf(items) => {
+            let mut it = std::mem::take(items).into_iter();
+            for &n in &cuts {
+                out.push(piece(Kind::Leaf(it.by_ref().take(n).collect())));
+            }
+            out.push(piece(Kind::Leaf(it.collect())));
+        }
+        Kind::Branch(children) => {
+            let mut it = std::mem::take(children).into_iter();
+            for &n in &cuts {
+                out.push(piece(Kind::Branch(it.by_ref().take(n).collect())));
+            }
+            out.push(piece(Kind::Branch(it.collect())));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -9,6 +9,21 @@
 //! No clock, no I/O, no randomness: the caller drives time (when to commit) and charges the
 //! fsyncs a commit reports on its simulated disk. Values are synthetic ([`Value`]) so that
 //! multi-GB databases fit in memory.
+//!
+//! # Driving it from a member (integration, not done yet)
+//!
+//! - Apply each committed entry with [`Store::put`] / [`Store::delete_range`] / [`Store::txn`]
+//!   (they write into the backend batch). Check the quota before proposing
+//!   ([`Quota::available`] with `store.backend().size_bytes()`), and again at apply.
+//! - Commit the backend every 100 ms ([`backend::BATCH_INTERVAL_NS`]) if
+//!   [`Backend::pending_ops`] > 0, and at once when [`Backend::batch_full`] (10,000 ops). Charge
+//!   the returned [`CommitStats`] on the member's disk: `bytes_written` then two fdatasyncs
+//!   (`fsyncs`); the commit duration is `backend_commit_duration_seconds`. `size_bytes()` /
+//!   `size_in_use_bytes()` change only at a commit, as etcd's do.
+//! - Compaction: [`Store::schedule_compaction`], then [`Store::compaction_step`] with
+//!   [`mvcc::COMPACTION_BATCH_LIMIT`] every [`mvcc::COMPACTION_SLEEP_NS`] until done.
+//! - Defrag ([`Backend::defrag`]) blocks applies and reads for its duration; charge
+//!   `bytes_copied` of writes plus an fsync.
 
 pub mod backend;
 pub mod crc32c;

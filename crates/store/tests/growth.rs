@@ -49,9 +49,10 @@ fn growth_ratio_8k_values() {
     for &(n, r, _) in pts.iter().filter(|p| p.0 >= 200) {
         assert!((1.17..=1.39).contains(&r), "ratio {r} at {n} puts");
     }
+    // ground truth at the end: 1.26-1.29 (in-use 1.24-1.26); the model gives 1.2916 (1.2569)
     let (_, end, in_use) = *pts.last().unwrap();
-    assert!((1.24..=1.31).contains(&end), "end ratio {end}");
-    assert!(in_use <= end);
+    assert!((1.25..=1.30).contains(&end), "end ratio {end}");
+    assert!((1.23..=1.27).contains(&in_use), "in-use ratio {in_use}");
 }
 
 #[test]
@@ -59,7 +60,8 @@ fn growth_ratio_1k_values() {
     let pts = fill(1024, 12_000, PUTS_PER_COMMIT, 1000);
     let (_, end, _) = *pts.last().unwrap();
     eprintln!("1k {pts:?}");
-    assert!((1.32..=1.39).contains(&end), "end ratio {end}");
+    // ground truth 1.354; the model gives 1.372 at 50 puts per commit (1.354 at 100)
+    assert!((1.33..=1.38).contains(&end), "end ratio {end}");
 }
 
 #[test]
@@ -67,7 +69,8 @@ fn growth_ratio_256b_values() {
     let pts = fill(256, 48_000, PUTS_PER_COMMIT, 4000);
     let (_, end, _) = *pts.last().unwrap();
     eprintln!("256 {pts:?}");
-    assert!((1.31..=1.37).contains(&end), "end ratio {end}");
+    // ground truth 1.34; the model gives 1.338
+    assert!((1.32..=1.36).contains(&end), "end ratio {end}");
 }
 
 /// Experiment A's fill: quota 16 MiB, 8 KiB values, one put per 2 ms; the quota check reads the
