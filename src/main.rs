@@ -29,8 +29,8 @@ struct Cli {
 struct ScenarioArgs {
     /// The scenario file (TOML), e.g. scenarios/baseline-ssd.toml.
     scenario: PathBuf,
-    /// Override the scenario's seed.
-    #[arg(long)]
+    /// Override the scenario's seed (0 to 9223372036854775807, as TOML integers allow).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
     seed: Option<u64>,
     /// Override any scenario key by its dotted path, e.g. --set cluster.election_timeout_ms=3000.
     #[arg(long = "set", value_name = "PATH=VALUE")]
@@ -182,6 +182,21 @@ fn run(args: &ScenarioArgs, out: Option<PathBuf>) -> ExitCode {
         },
         Err(_) => None,
     };
+    if let Some(spec) = &sc.sensitivity {
+        // Check every value before the long runs start, so a bad table costs nothing.
+        for value in &spec.values {
+            let mut sets = args.overrides.clone();
+            sets.push(format!("{}={value}", spec.param));
+            if let Err(e) = etcdlab_scenario::load(&args.scenario, &sets) {
+                eprintln!(
+                    "error: {}: sensitivity.param: {}={value} makes the scenario invalid: {e}",
+                    args.scenario.display(),
+                    spec.param
+                );
+                return ExitCode::from(EXIT_INVALID_INPUT);
+            }
+        }
+    }
     let started = Instant::now();
     let result = match etcdlab_lab::run_with(&sc, injection) {
         Ok(r) => r,
@@ -191,6 +206,7 @@ fn run(args: &ScenarioArgs, out: Option<PathBuf>) -> ExitCode {
         }
     };
     let mut result = result;
+    result.record.summary.scenario_file = replay_path(&args.scenario);
     if let Some(spec) = &sc.sensitivity {
         let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut overrides = args.overrides.clone();
@@ -230,12 +246,24 @@ fn run(args: &ScenarioArgs, out: Option<PathBuf>) -> ExitCode {
         out.display()
     );
     for e in s.expectations.iter().filter(|e| !e.ok) {
-        eprintln!("expectation failed: {} (actual {:?})", e.name, e.actual);
+        let actual = e.actual.map_or("no data".to_string(), |v| format!("{v}"));
+        eprintln!("expectation failed: {} (actual {actual})", e.name);
     }
     if result.expectations_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_EXPECT_FAILED)
+    }
+}
+
+/// The scenario path for replay commands in reports: as given when relative; just the file
+/// name when absolute (reports never contain absolute paths).
+fn replay_path(path: &Path) -> String {
+    if path.is_absolute() {
+        path.file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned())
+    } else {
+        path.to_string_lossy().replace('\\', "/")
     }
 }
 

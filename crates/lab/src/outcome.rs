@@ -45,6 +45,7 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
     };
     let mut summary = Summary {
         scenario: sc.name.clone(),
+        scenario_file: String::new(),
         seed: sc.seed,
         overrides: sc
             .overrides
@@ -66,7 +67,7 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         outcome: IndexMap::new(),
         expectations: Vec::new(),
         alerts,
-        notes: notes(sc),
+        notes: notes(sc, rec.actions, rec.skipped_actions),
     };
     summary.outcome = OUTCOME_METRICS
         .iter()
@@ -182,8 +183,9 @@ fn inputs(sc: &Scenario) -> Vec<String> {
     };
     let mut lines = vec![
         format!(
-            "{} members, etcd {version}: heartbeat {} ms, election timeout {} ms, pre-vote {}, check-quorum on",
+            "{} member{}, etcd {version}: heartbeat {} ms, election timeout {} ms, pre-vote {}, check-quorum on",
             c.size,
+            if c.size == 1 { "" } else { "s" },
             c.heartbeat_interval_ms,
             c.election_timeout_ms,
             if c.pre_vote { "on" } else { "off" }
@@ -217,17 +219,26 @@ fn inputs(sc: &Scenario) -> Vec<String> {
     let w = &sc.workload;
     if w.writes_per_s > 0.0 {
         lines.push(format!(
-            "workload: {} writes/s (Poisson), values {} bytes, {} keys, target {:?}, request timeout {}",
+            "workload: {} writes/s (Poisson), values {} bytes, {} keys, target {}, request timeout {}",
             w.writes_per_s,
             w.value_size_bytes.describe(),
             w.key_count,
-            w.target,
+            describe_target(&w.target),
             etcdlab_scenario::format_duration(w.request_timeout_ns)
         ));
     } else {
         lines.push("workload: none".into());
     }
     lines
+}
+
+/// The workload target as scenarios spell it.
+fn describe_target(t: &etcdlab_scenario::Target) -> String {
+    match t {
+        etcdlab_scenario::Target::RoundRobin => "round_robin".into(),
+        etcdlab_scenario::Target::Leader => "leader".into(),
+        etcdlab_scenario::Target::Member(m) => format!("m{}", m + 1),
+    }
 }
 
 /// One line for a volume's storage array and its neighbours.
@@ -267,8 +278,18 @@ fn describe_array(a: &etcdlab_scenario::ArraySpec) -> String {
 }
 
 /// Where the model knowingly simplifies etcd; printed in every report.
-fn notes(sc: &Scenario) -> Vec<String> {
-    let mut notes = sc.notes.clone();
+fn notes(sc: &Scenario, actions: u64, skipped: u64) -> Vec<String> {
+    let mut notes = Vec::new();
+    if actions > 0 && skipped == actions {
+        notes.push(format!(
+            "WARNING: all {actions} timeline actions were skipped or had no effect (see the timeline): this run had no faults, so its expectations say nothing about them."
+        ));
+    } else if skipped > 0 {
+        notes.push(format!(
+            "{skipped} of {actions} timeline actions were skipped or had no effect (see the timeline)."
+        ));
+    }
+    notes.extend(sc.notes.iter().cloned());
     notes.extend([
         "Apply is instantaneous and the key-value store is a plain map (MVCC, the backend and its commits come later); the applied state survives a crash as if the backend were committed at every apply.".into(),
         "Leader changes count every leader elected in a new term after the run's first leader; etcd's per-member counter also counts the first.".into(),

@@ -30,6 +30,7 @@ pub struct Recorder {
     first_leader_seen: bool,
     pub leader_changes: u64,
     pub elections: u64,
+    last_candidate_term: u64,
     pub max_term: u64,
     episode: Option<Episode>,
     pub failovers_s: Vec<f64>,
@@ -44,6 +45,9 @@ pub struct Recorder {
     pub heartbeat_send_failures: u64,
     pub warnings: BTreeMap<(usize, &'static str), (u64, Nanos)>,
     pub timeline: Vec<TimelineEntry>,
+    /// Timeline actions fired, and how many of them changed nothing (no target, wrong state).
+    pub actions: u64,
+    pub skipped_actions: u64,
     /// The election in progress (opened by the first campaign after a leader was known).
     open_election: Option<ElectionCause>,
     pub elections_table: Vec<ElectionCause>,
@@ -76,6 +80,7 @@ impl Recorder {
             first_leader_seen: false,
             leader_changes: 0,
             elections: 0,
+            last_candidate_term: 0,
             max_term: 0,
             episode: None,
             failovers_s: Vec::new(),
@@ -89,6 +94,8 @@ impl Recorder {
             heartbeat_send_failures: 0,
             warnings: BTreeMap::new(),
             timeline: Vec::new(),
+            actions: 0,
+            skipped_actions: 0,
             open_election: None,
             elections_table: Vec::new(),
             last_fault: vec![None; n],
@@ -135,7 +142,10 @@ impl Recorder {
         if self.last_role[m] == Some((role, term)) {
             return;
         }
-        if role == RoleKind::Candidate && self.last_role[m].map(|r| r.0) != Some(role) {
+        // An election is a term in which some member stood as candidate (split votes in one
+        // term count once; every new term of candidacy counts again).
+        if role == RoleKind::Candidate && term > self.last_candidate_term {
+            self.last_candidate_term = term;
             self.elections += 1;
         }
         self.last_role[m] = Some((role, term));

@@ -346,7 +346,7 @@ impl<'s> World<'s> {
                 member.on_save_done(now, &mut out)
             }
             Ev::WriteArrives { req, .. } => {
-                let deadline = now + self.sc.workload.request_timeout_ns;
+                let deadline = now.saturating_add(self.sc.workload.request_timeout_ns);
                 self.timeouts
                     .push_back((deadline, m, req.id, self.epochs[m]));
                 if !self.timeouts_scheduled {
@@ -421,7 +421,7 @@ impl<'s> World<'s> {
                 Output::Reply { request_id, error } => {
                     // The open-loop client reacts to nothing, so the reply's arrival needs no
                     // event: file it at the time it will arrive.
-                    let arrives_at = now + self.client_delay();
+                    let arrives_at = now.saturating_add(self.client_delay());
                     self.finish_write_at(request_id, error, arrives_at);
                 }
                 Output::RoleChanged { role, term, leader } => self.on_role(m, role, term, leader),
@@ -548,8 +548,10 @@ impl<'s> World<'s> {
         let rate = self.sc.workload.writes_per_s;
         // Poisson arrivals: exponential gaps.
         let gap_s = -(1.0 - unit_f64(&mut self.workload_rng)).ln() / rate;
-        self.q
-            .schedule_in((gap_s * 1e9).round() as Nanos + 1, Ev::NextWrite);
+        self.q.schedule_in(
+            ((gap_s * 1e9).round() as Nanos).saturating_add(1),
+            Ev::NextWrite,
+        );
         let now = self.q.now();
         let id = self.next_request_id;
         self.next_request_id += 1;
@@ -624,6 +626,7 @@ impl<'s> World<'s> {
 
     fn on_action(&mut self, index: usize, occurrence: u32) {
         let action = self.sc.timeline[index].action.clone();
+        self.rec.actions += 1;
         let now = self.q.now();
         let _ = occurrence;
         match action {
@@ -634,6 +637,10 @@ impl<'s> World<'s> {
                 let Some(m) = self.resolve(&member, "pause") else {
                     return;
                 };
+                if !matches!(self.slots[m], Slot::Running(_)) {
+                    self.no_effect(&member, m, "pause", "not running");
+                    return;
+                }
                 self.rec
                     .fault_on(now, m, format!("pause {}", self.describe(&member, m)));
                 self.pause(m);
@@ -643,6 +650,10 @@ impl<'s> World<'s> {
                 let Some(m) = self.resolve(&member, "resume") else {
                     return;
                 };
+                if !matches!(self.slots[m], Slot::Paused(..)) {
+                    self.no_effect(&member, m, "resume", "not paused");
+                    return;
+                }
                 self.rec
                     .timeline(now, format!("resume {}", self.describe(&member, m)));
                 self.resume(m);
@@ -654,6 +665,10 @@ impl<'s> World<'s> {
                 let Some(m) = self.resolve(&member, "crash") else {
                     return;
                 };
+                if matches!(self.slots[m], Slot::Down { .. }) {
+                    self.no_effect(&member, m, "crash", "already down");
+                    return;
+                }
                 self.rec
                     .fault_on(now, m, format!("crash {}", self.describe(&member, m)));
                 self.crash(m);
@@ -663,6 +678,21 @@ impl<'s> World<'s> {
                 let Some(m) = self.resolve(&member, "restart") else {
                     return;
                 };
+                if !matches!(
+                    self.slots[m],
+                    Slot::Down {
+                        restarting: false,
+                        ..
+                    }
+                ) {
+                    self.no_effect(
+                        &member,
+                        m,
+                        "restart",
+                        "not down (running or already restarting)",
+                    );
+                    return;
+                }
                 self.rec
                     .timeline(now, format!("restart {}", self.describe(&member, m)));
                 self.start_restart(m);
@@ -783,6 +813,14 @@ impl<'s> World<'s> {
         }
     }
 
+    /// An action that changes nothing (its target is not in the state it acts on): say so.
+    fn no_effect(&mut self, r: &MemberRef, m: usize, what: &str, why: &str) {
+        let now = self.q.now();
+        let text = format!("{what} {}: {why}, no effect", self.describe(r, m));
+        self.rec.timeline(now, text);
+        self.rec.skipped_actions += 1;
+    }
+
     fn partition_fault(&mut self, now: Nanos, links: &[(usize, usize)], text: String) {
         // A partition that cuts the leader off is a fault on the leader (for failover times).
         match self.rec.cluster_leader() {
@@ -852,6 +890,7 @@ impl<'s> World<'s> {
                 if l.is_none() {
                     self.rec
                         .timeline(now, format!("{what} leader skipped: no leader"));
+                    self.rec.skipped_actions += 1;
                 }
                 l
             }
@@ -861,8 +900,9 @@ impl<'s> World<'s> {
                     .filter(|m| Some(*m) != leader && matches!(self.slots[*m], Slot::Running(_)))
                     .collect();
                 if followers.is_empty() {
-                    self.rec
-                        .timeline(now, format!("{what} follower skipped: none running"));
+                    let text = format!("{what} follower skipped: no running follower");
+                    self.rec.timeline(now, text);
+                    self.rec.skipped_actions += 1;
                     return None;
                 }
                 let i = below(&mut self.faults_rng, followers.len() as u64) as usize;

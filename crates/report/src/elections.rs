@@ -10,9 +10,12 @@ pub(crate) fn section(out: &mut String, record: &RunRecord) {
         return;
     }
     out.push_str("## Why each election happened\n\n");
+    out.push_str(
+        "One row per leader change: what the old leader was doing when the first follower's election timer fired. \"Campaigns\" counts every candidacy (pre-vote or vote) until the new leader won.\n\n",
+    );
     let _ = writeln!(out, "{}\n", summary(record));
     out.push_str(
-        "| # | Campaign at | Old leader | Old leader's loop | Timer fired | Its timeout | New leader (term) | Election took | Campaigns |\n",
+        "| # | Campaign at | Old leader | Old leader's loop | Timer fired | Its timeout | New leader (term) | First campaign to new leader | Campaigns |\n",
     );
     out.push_str("| ---: | --- | --- | --- | --- | ---: | --- | ---: | ---: |\n");
     let names = &record.member_names;
@@ -70,13 +73,13 @@ pub(crate) fn summary(record: &RunRecord) -> String {
     sorted.sort_by(f64::total_cmp);
     let first = if long.is_empty() {
         format!(
-            "None of the {} elections followed a leader fsync longer than the {} s election timeout.",
+            "None of the {} leader changes followed a leader fsync longer than the {} s election timeout.",
             all.len(),
             num(threshold_s, 3)
         )
     } else {
         format!(
-            "{} of {} elections followed a leader fsync longer than the {} s election timeout (median {} s, longest {} s): the leader's loop was blocked, so it sent no heartbeat while a follower's timer ran out.",
+            "{} of {} leader changes followed a leader fsync longer than the {} s election timeout (median {} s, longest {} s): the leader's loop was blocked, so it sent no heartbeat while a follower's timer ran out.",
             long.len(),
             all.len(),
             num(threshold_s, 3),

@@ -57,6 +57,7 @@ pub fn empty_record() -> RunRecord {
     RunRecord {
         summary: Summary {
             scenario: "empty".into(),
+            scenario_file: String::new(),
             seed: 1,
             overrides: Vec::new(),
             simulated_seconds: 0.0,

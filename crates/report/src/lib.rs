@@ -115,6 +115,9 @@ pub struct ElectionCause {
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
     pub scenario: String,
+    /// The scenario file as the run was given it (relative), for the replay command; empty
+    /// when unknown.
+    pub scenario_file: String,
     pub seed: u64,
     /// `--set` overrides applied to the scenario file (the seed aside), in order.
     pub overrides: Vec<String>,

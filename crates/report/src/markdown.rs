@@ -51,7 +51,10 @@ fn results(out: &mut String, s: &Summary) {
             "Leader changes per hour".into(),
             num(s.leader_changes_per_hour, 2),
         ),
-        ("Elections".into(), s.elections.to_string()),
+        (
+            "Elections (terms with a candidate)".into(),
+            s.elections.to_string(),
+        ),
         ("Max term".into(), s.max_term.to_string()),
         ("Writes ok".into(), w.ok.to_string()),
         ("Writes failed".into(), w.failed.to_string()),
@@ -65,7 +68,10 @@ fn results(out: &mut String, s: &Summary) {
             "Write latency p50 / p99 / max".into(),
             triple(lat.p50, lat.p99, lat.max, " ms"),
         ),
-        ("Failovers".into(), f.count.to_string()),
+        (
+            "Failovers (from a fault on the leader, or its step-down, to the next leader)".into(),
+            f.count.to_string(),
+        ),
         (
             "Failover min / median / max".into(),
             triple(f.min, f.median, f.max, " s"),
@@ -209,10 +215,15 @@ fn reproduce(out: &mut String, s: &Summary) {
         .iter()
         .map(|o| format!(" --set {}", shell_quote(o)))
         .collect();
+    let file = if s.scenario_file.is_empty() {
+        format!("scenarios/{}.toml", s.scenario)
+    } else {
+        shell_quote(&s.scenario_file)
+    };
     let _ = writeln!(
         out,
-        "```sh\netcdlab run scenarios/{}.toml --seed {}{sets}\n```",
-        s.scenario, s.seed
+        "```sh\netcdlab run {file} --seed {}{sets}\n```",
+        s.seed
     );
 }
 

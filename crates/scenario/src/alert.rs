@@ -35,7 +35,23 @@ pub(crate) fn read_alert_rules(f: Field<'_>) -> R<Vec<AlertRuleSpec>> {
     if f.array().is_err() {
         return Err(f.expected("an array of tables; write each one as [[alert]]"));
     }
-    f.each(|entry| read_alert_rule(&entry.table()?))
+    let builtin = etcdlab_alerts::builtin_rules();
+    let mut seen = std::collections::BTreeSet::new();
+    f.each(|entry| {
+        let t = entry.table()?;
+        let rule = read_alert_rule(&t)?;
+        let clash = if builtin.iter().any(|b| b.name == rule.name) {
+            Some("is a built-in rule, evaluated in every run; give your rule another name")
+        } else if !seen.insert(rule.name.clone()) {
+            Some("names a second [[alert]]; alert names must be unique")
+        } else {
+            None
+        };
+        match (clash, t.get("name")) {
+            (Some(why), Some(field)) => Err(field.fail(format!("`{}` {why}", rule.name))),
+            _ => Ok(rule),
+        }
+    })
 }
 
 fn read_alert_rule(t: &Table<'_>) -> R<AlertRuleSpec> {
@@ -47,6 +63,16 @@ fn read_alert_rule(t: &Table<'_>) -> R<AlertRuleSpec> {
         let expr = non_empty(&f, "a PromQL expression")?;
         promql_parser::parser::parse(&expr)
             .map_err(|e| f.fail(format!("invalid PromQL `{expr}`: {}", e.trim())))?;
+        // Valid PromQL may still use what the lab's evaluator does not support: say so here,
+        // with the line, rather than after the run.
+        let probe = etcdlab_alerts::AlertRule::new("check", &expr, 0, "none");
+        etcdlab_alerts::parse_rule(&probe).map_err(|e| {
+            let why = e
+                .strip_prefix("alert rule check: ")
+                .unwrap_or(&e)
+                .to_string();
+            f.fail(why)
+        })?;
         Ok(expr)
     })?;
     let for_ns = t.opt("for", |f| f.duration())?.unwrap_or(0);

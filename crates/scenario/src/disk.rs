@@ -108,7 +108,7 @@ fn read_array(f: Field<'_>) -> R<ArraySpec> {
     let t = f.table()?;
     t.check_keys(ARRAY_KEYS)?;
     Ok(ArraySpec {
-        iops: t.req("iops", |f| f.positive())?,
+        iops: t.req("iops", |f| f.number_in(1.0, 1e9))?,
         bandwidth_bytes_per_s: t
             .opt("bandwidth_bytes_per_s", |f| f.positive())?
             .unwrap_or(500e6),
@@ -136,8 +136,12 @@ fn read_neighbours(f: Field<'_>) -> R<Vec<NeighbourSpec>> {
                 .unwrap_or_default(),
             count: t.req("count", |f| f.u64_in(0..=1000, "count"))? as u32,
             idle_iops: num("idle_iops")?,
-            burst_outstanding_ios: num("burst_outstanding_ios")?,
-            burst_outstanding_sigma: num("burst_outstanding_sigma")?,
+            burst_outstanding_ios: t
+                .opt("burst_outstanding_ios", |f| f.number_in(0.0, 1e7))?
+                .unwrap_or(0.0),
+            burst_outstanding_sigma: t
+                .opt("burst_outstanding_sigma", |f| f.number_in(0.0, 5.0))?
+                .unwrap_or(0.0),
             idle_mean_s: mean("idle_mean_s", 60.0)?,
             burst_mean_s: mean("burst_mean_s", 10.0)?,
         })

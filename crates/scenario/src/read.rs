@@ -194,7 +194,17 @@ impl<'a> Field<'a> {
         if range.contains(&v) {
             Ok(v)
         } else {
-            Err(self.fail(format!("{v} is out of range: {what}")))
+            // `what` is either a sentence explaining the range or just the field's name.
+            let message = if what.contains(' ') {
+                format!("{v} is out of range: {what}")
+            } else {
+                format!(
+                    "{v} is out of range for {what}: expected {}..={}",
+                    range.start(),
+                    range.end()
+                )
+            };
+            Err(self.fail(message))
         }
     }
 
@@ -245,6 +255,15 @@ impl<'a> Field<'a> {
     }
 
     /// A duration string that is not zero.
+    /// A number in `lo..=hi` (limits that keep a run's time and memory sane are documented).
+    pub fn number_in(&self, lo: f64, hi: f64) -> R<f64> {
+        let v = self.number()?;
+        if v < lo || v > hi {
+            return Err(self.fail(format!("{v} is out of range: expected {lo} to {hi}")));
+        }
+        Ok(v)
+    }
+
     /// A duration that falls before the end of a run lasting `run_ns`.
     pub fn duration_before(&self, run_ns: Nanos) -> R<Nanos> {
         let ns = self.duration()?;

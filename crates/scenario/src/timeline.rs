@@ -129,7 +129,7 @@ fn read_action(name: &str, t: &Table<'_>, size: usize) -> R<Action> {
         },
         "disk_slow" => Action::DiskSlow {
             member: member()?,
-            factor: t.req("factor", |f| f.positive())?,
+            factor: t.req("factor", |f| f.number_in(1e-3, 1e6))?,
             duration_ns: required_window()?,
         },
         other => return Err(t.fail(format!("unknown action {other:?}"))),
@@ -189,9 +189,7 @@ fn action_window(action: &Action) -> Option<Nanos> {
 fn read_repeat(f: &Field<'_>, window: Option<Nanos>) -> R<Repeat> {
     let t = f.table()?;
     t.check_keys(&["count", "every"])?;
-    let count = t.req("count", |f| {
-        f.u64_in(1..=u32::MAX as u64, "count must be at least 1")
-    })?;
+    let count = t.req("count", |f| f.u64_in(1..=100_000, "repeat.count"))?;
     let every_ns = t.req("every", |f| {
         let every = f.positive_duration()?;
         match window {

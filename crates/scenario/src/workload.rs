@@ -6,6 +6,12 @@ use crate::names::parse_member_name;
 use crate::read::{Field, Table};
 use crate::{Dist, MetricsConfig, Nanos, Target, Workload};
 
+/// Open-loop writes per second a run accepts.
+pub(crate) const MAX_WRITES_PER_S: f64 = 100_000.0;
+/// Writes a whole run may make: raft logs are kept in full in memory (snapshots and log
+/// compaction are not modelled yet), about 200 bytes per write across a 3-member cluster.
+pub(crate) const MAX_RUN_WRITES: f64 = 50_000_000.0;
+
 const KEYS: &[&str] = &[
     "writes_per_s",
     "value_size_bytes",
@@ -26,7 +32,18 @@ pub(crate) fn read_workload(
     let mut w = defaults(election_timeout_ms);
     let Some(t) = t else { return Ok(w) };
     t.check_keys(KEYS)?;
-    w.writes_per_s = t.opt("writes_per_s", |f| f.non_negative())?.unwrap_or(0.0);
+    w.writes_per_s = t
+        .opt("writes_per_s", |f| {
+            let rate = f.number_in(0.0, MAX_WRITES_PER_S)?;
+            let total = rate * run_ns as f64 / 1e9;
+            if total > MAX_RUN_WRITES {
+                return Err(f.fail(format!(
+                    "{rate} writes/s for the whole run is {total:.0} writes, over the {MAX_RUN_WRITES:.0} a run can hold in memory (raft logs are not compacted yet); shorten the run or lower the rate"
+                )));
+            }
+            Ok(rate)
+        })?
+        .unwrap_or(0.0);
     if let Some(d) = t.opt("value_size_bytes", read_dist)? {
         w.value_size_bytes = d;
     }
@@ -81,7 +98,13 @@ pub(crate) fn read_metrics(t: Option<Table<'_>>) -> R<MetricsConfig> {
         });
     };
     t.check_keys(&["scrape_interval"])?;
-    let scrape = t.opt("scrape_interval", |f| f.positive_duration())?;
+    let scrape = t.opt("scrape_interval", |f| {
+        let ns = f.positive_duration()?;
+        if ns < 1_000_000_000 {
+            return Err(f.fail("the scrape interval must be at least 1s"));
+        }
+        Ok(ns)
+    })?;
     Ok(MetricsConfig {
         scrape_interval_ns: scrape.unwrap_or(DEFAULT),
     })

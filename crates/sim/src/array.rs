@@ -120,7 +120,8 @@ impl Array {
         let wait_s = self.wait_s(t);
         let own_s = self.params.ios_per_fsync / self.params.iops
             + bytes as f64 / self.params.bandwidth_bytes_per_s;
-        t + ((wait_s + own_s) * NANOS_PER_S as f64).round() as Nanos
+        // Saturating: an absurd wait means "never within this run", not a wrap-around.
+        t.saturating_add(((wait_s + own_s) * NANOS_PER_S as f64).round() as Nanos)
     }
 
     /// Time an I/O arriving at `t` waits before service.

@@ -87,7 +87,7 @@ impl Disk {
     pub fn save(&mut self, now: Nanos, bytes: u64, sync: bool, arrays: &mut [Array]) -> SaveTiming {
         let factor = self.slow_factor(now);
         let write_ns = ms_to_ns(self.params.write_latency_ms.sample(&mut self.rng) * factor);
-        let written_at = now + write_ns;
+        let written_at = now.saturating_add(write_ns);
         if !sync {
             return SaveTiming {
                 done_at: written_at,
@@ -98,7 +98,7 @@ impl Disk {
         let mut service_ns = self.service_ns(bytes, factor);
         if let Some(a) = self.array {
             // Queue at the array (neighbours' backlog, then our own I/Os), plus the round trip.
-            service_ns += arrays[a].fsync(start, bytes) - start;
+            service_ns = service_ns.saturating_add(arrays[a].fsync(start, bytes) - start);
         }
         let done_at = self.skip_stalls(start, service_ns);
         self.busy_until = done_at;
@@ -113,23 +113,24 @@ impl Disk {
         let latency_ns = ms_to_ns(self.params.fsync_latency_ms.sample(&mut self.rng) * factor);
         let transfer_ns =
             (bytes as f64 * NANOS_PER_S as f64 / self.params.write_bandwidth_bytes_per_s) * factor;
-        latency_ns + transfer_ns.round() as Nanos
+        latency_ns.saturating_add(transfer_ns.round() as Nanos)
     }
 
     /// The device makes no progress during stalls: stretch `service_ns` over them.
     fn skip_stalls(&self, start: Nanos, service_ns: Nanos) -> Nanos {
         let (mut t, mut remaining) = (start, service_ns);
+        // (Arithmetic saturates: a save that never ends within the run is just "never".)
         for w in &self.stalls {
             if w.end <= t {
                 continue;
             }
-            if w.start >= t + remaining {
+            if w.start >= t.saturating_add(remaining) {
                 break;
             }
             remaining -= w.start.saturating_sub(t);
             t = w.end;
         }
-        t + remaining
+        t.saturating_add(remaining)
     }
 
     fn slow_factor(&self, now: Nanos) -> f64 {

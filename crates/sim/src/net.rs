@@ -141,9 +141,9 @@ impl Net {
         let latency_ns = ms_to_ns(latency.sample(&mut self.rng));
         let transfer = (size_bytes as f64 * NANOS_PER_S as f64 / link.params.bandwidth_bytes_per_s)
             .round() as Nanos;
-        let departed = now.max(link.busy_until) + transfer;
+        let departed = now.max(link.busy_until).saturating_add(transfer);
         link.busy_until = departed;
-        let arrival = (departed + latency_ns).max(link.last_arrival);
+        let arrival = departed.saturating_add(latency_ns).max(link.last_arrival);
         link.last_arrival = arrival;
         if chance(&mut self.rng, link.params.duplicate) {
             return Delivery::Twice(arrival, arrival);

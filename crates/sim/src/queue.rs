@@ -83,7 +83,7 @@ impl<E> EventQueue<E> {
     }
 
     pub fn schedule_in(&mut self, delay: Nanos, event: E) {
-        self.schedule_at(self.now + delay, event);
+        self.schedule_at(self.now.saturating_add(delay), event);
     }
 
     /// Pop the next event if it is due at or before `until`, advancing the clock to it.
