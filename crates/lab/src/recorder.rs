@@ -2,7 +2,6 @@
 //! and failovers, client write latencies, WAL fsync latencies, warnings and the timeline.
 
 use etcdlab_member::WARN_HEARTBEAT_LATE;
-use etcdlab_raft::Role;
 use etcdlab_report::{
     ElectionCause, LeaderSpan, RoleChange, RoleKind, TimelineEntry, WarningCount,
 };
@@ -21,7 +20,6 @@ struct Episode {
 }
 
 pub struct Recorder {
-    members: usize,
     pub role_changes: Vec<RoleChange>,
     last_role: Vec<Option<(RoleKind, u64)>>,
     pub leader_spans: Vec<LeaderSpan>,
@@ -71,7 +69,6 @@ impl Recorder {
     pub fn new(sc: &Scenario) -> Recorder {
         let n = sc.cluster.size;
         Recorder {
-            members: n,
             role_changes: Vec::new(),
             last_role: vec![None; n],
             leader_spans: Vec::new(),
@@ -190,7 +187,7 @@ impl Recorder {
         }
     }
 
-    pub fn leader_lost(&mut self, now: Nanos, _m: usize) {
+    pub fn leader_lost(&mut self, now: Nanos) {
         self.close_span(now);
         self.cluster_leader = None;
         if self.first_leader_seen && self.episode.is_none() {
@@ -284,10 +281,8 @@ impl Recorder {
     }
 
     /// Close the leader timeline at the end of the run.
-    pub fn finish(&mut self, end: Nanos, roles: &[Option<(Role, u64)>]) {
+    pub fn finish(&mut self, end: Nanos) {
         self.close_span(end);
-        let _ = roles;
-        debug_assert_eq!(roles.len(), self.members);
     }
 
     pub fn warning_counts(&self) -> Vec<WarningCount> {

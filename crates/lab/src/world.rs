@@ -6,7 +6,7 @@ use crate::invariants::{EntryId, Invariants, Violation};
 use crate::metrics::{self, PromHistogram, Series, FSYNC_BUCKETS_S, RTT_BUCKETS_S};
 use crate::recorder::{LeaderState, Recorder};
 use etcdlab_member::{Durable, Member, MemberConfig, Msg, Output, Request};
-use etcdlab_raft::{EntryData, NodeId, Role};
+use etcdlab_raft::{EntryData, Role};
 use etcdlab_report::RoleKind;
 use etcdlab_scenario::{Action, MemberRef, Scenario, Target};
 use etcdlab_sim::array::{Array, ArrayParams, NeighbourGroup};
@@ -252,7 +252,7 @@ impl<'s> World<'s> {
         if !end.is_multiple_of(self.sc.metrics.scrape_interval_ns) {
             self.scrape();
         }
-        self.rec.finish(end, &self.slots_roles());
+        self.rec.finish(end);
         Ok(())
     }
 
@@ -301,7 +301,7 @@ impl<'s> World<'s> {
             Ev::RequestTimeout { m, id, epoch } => {
                 self.if_current(m, epoch, Ev::RequestTimeout { m, id, epoch })
             }
-            Ev::Action { index, occurrence } => self.on_action(index, occurrence),
+            Ev::Action { index, .. } => self.on_action(index),
             Ev::ActionEnd { token } => self.on_action_end(token),
             Ev::RestartDone { m, epoch } => self.on_restart_done(m, epoch),
             Ev::TimeoutsDue => self.on_timeouts_due(),
@@ -424,7 +424,7 @@ impl<'s> World<'s> {
                     let arrives_at = now.saturating_add(self.client_delay());
                     self.finish_write_at(request_id, error, arrives_at);
                 }
-                Output::RoleChanged { role, term, leader } => self.on_role(m, role, term, leader),
+                Output::RoleChanged { role, term, .. } => self.on_role(m, role, term),
                 Output::LeaderChangeSeen { .. } => {}
                 Output::HeartbeatLate { to, exceeded_ns } => {
                     self.rec.heartbeat_late(now, m, to, exceeded_ns)
@@ -481,7 +481,7 @@ impl<'s> World<'s> {
         }
     }
 
-    fn on_role(&mut self, m: usize, role: Role, term: u64, leader: NodeId) {
+    fn on_role(&mut self, m: usize, role: Role, term: u64) {
         let now = self.q.now();
         self.rec.role(now, m, role_kind(role), term);
         if matches!(role, Role::Candidate | Role::PreCandidate) {
@@ -506,9 +506,8 @@ impl<'s> World<'s> {
             }
             self.rec.leader_elected(now, m, term);
         } else if self.rec.is_cluster_leader(m) {
-            self.rec.leader_lost(now, m);
+            self.rec.leader_lost(now);
         }
-        let _ = leader;
     }
 
     /// Record what the cluster's leader was doing when `m` campaigned.
@@ -624,11 +623,10 @@ impl<'s> World<'s> {
 
     // ------------------------------------------------------------------ faults
 
-    fn on_action(&mut self, index: usize, occurrence: u32) {
+    fn on_action(&mut self, index: usize) {
         let action = self.sc.timeline[index].action.clone();
         self.rec.actions += 1;
         let now = self.q.now();
-        let _ = occurrence;
         match action {
             Action::Pause {
                 member,
@@ -919,20 +917,14 @@ impl<'s> World<'s> {
         }
     }
 
+    /// SIGSTOP a running member (the action checked that it runs).
     fn pause(&mut self, m: usize) {
         let now = self.q.now();
-        match std::mem::replace(&mut self.slots[m], Slot::Empty) {
-            Slot::Running(member) => {
-                self.rec.role(now, m, RoleKind::Down, member.raft().term());
-                self.slots[m] = Slot::Paused(member, Vec::new());
-            }
-            other => {
-                // Pausing a stopped or crashed process changes nothing (kill -STOP is idempotent).
-                self.slots[m] = other;
-                self.rec
-                    .timeline(now, format!("pause m{}: not running, no effect", m + 1));
-            }
-        }
+        let Slot::Running(member) = std::mem::replace(&mut self.slots[m], Slot::Empty) else {
+            unreachable!("pause of m{}, which is not running", m + 1)
+        };
+        self.rec.role(now, m, RoleKind::Down, member.raft().term());
+        self.slots[m] = Slot::Paused(member, Vec::new());
     }
 
     fn resume(&mut self, m: usize) {
@@ -967,7 +959,7 @@ impl<'s> World<'s> {
         self.disks[m].reset_queue(now);
         self.rec.role(now, m, RoleKind::Down, member.raft().term());
         if self.rec.is_cluster_leader(m) {
-            self.rec.leader_lost(now, m);
+            self.rec.leader_lost(now);
         }
         self.fsync_hist[m] = PromHistogram::new(&FSYNC_BUCKETS_S);
         let durable = member.crash();
@@ -1020,16 +1012,6 @@ impl<'s> World<'s> {
     }
 
     // ------------------------------------------------------------------ metrics
-
-    fn slots_roles(&self) -> Vec<Option<(Role, u64)>> {
-        self.slots
-            .iter()
-            .map(|s| match s {
-                Slot::Running(m) => Some((m.role(), m.raft().term())),
-                _ => None,
-            })
-            .collect()
-    }
 
     fn scrape(&mut self) {
         let now = self.q.now();
