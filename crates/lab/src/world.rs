@@ -9,7 +9,7 @@ use etcdlab_member::{Durable, Member, MemberConfig, Msg, Output, Request};
 use etcdlab_raft::{EntryData, Role};
 use etcdlab_report::RoleKind;
 use etcdlab_scenario::{Action, MemberRef, Scenario, Target};
-use etcdlab_sim::array::{Array, ArrayParams, NeighbourGroup};
+use etcdlab_sim::array::{Array, ArrayParams};
 use etcdlab_sim::disk::{Disk, DiskParams};
 use etcdlab_sim::net::{Delivery, LinkParams, Net};
 use etcdlab_sim::rng::{below, unit_f64};
@@ -1171,18 +1171,7 @@ fn build_disks(sc: &Scenario) -> (Vec<Disk>, Vec<Array>) {
                 iops: a.iops,
                 bandwidth_bytes_per_s: a.bandwidth_bytes_per_s,
                 ios_per_fsync: a.ios_per_fsync,
-                neighbours: a
-                    .neighbours
-                    .iter()
-                    .map(|g| NeighbourGroup {
-                        count: g.count,
-                        idle_iops: g.idle_iops,
-                        burst_outstanding_ios: g.burst_outstanding_ios,
-                        burst_outstanding_sigma: g.burst_outstanding_sigma,
-                        idle_mean_s: g.idle_mean_s,
-                        burst_mean_s: g.burst_mean_s,
-                    })
-                    .collect(),
+                neighbours: a.neighbours.clone(),
             };
             let index = match (a.shared_by_members, shared) {
                 (true, Some(index)) => index,

@@ -124,17 +124,8 @@ pub struct ArraySpec {
 }
 
 /// A group of neighbour VMs on the array: idle with light open-loop I/O, or bursting with
-/// many I/Os outstanding (closed loop).
-#[derive(Clone, Debug, PartialEq)]
-pub struct NeighbourSpec {
-    pub name: String,
-    pub count: u32,
-    pub idle_iops: f64,
-    pub burst_outstanding_ios: f64,
-    pub burst_outstanding_sigma: f64,
-    pub idle_mean_s: f64,
-    pub burst_mean_s: f64,
-}
+/// many I/Os outstanding (closed loop). The simulator's own type: read as is.
+pub use etcdlab_sim::array::NeighbourGroup as NeighbourSpec;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Network {

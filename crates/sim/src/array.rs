@@ -32,6 +32,8 @@ pub struct ArrayParams {
 /// A group of alike neighbour VMs (e.g. "six database VMs", "one backup server").
 #[derive(Clone, Debug, PartialEq)]
 pub struct NeighbourGroup {
+    /// A label for reports, e.g. "backup VM".
+    pub name: String,
     pub count: u32,
     /// Open-loop IOPS a neighbour offers while idle.
     pub idle_iops: f64,
@@ -184,6 +186,7 @@ mod tests {
             bandwidth_bytes_per_s: 1e9,
             ios_per_fsync: 1.0,
             neighbours: vec![NeighbourGroup {
+                name: String::new(),
                 count,
                 idle_iops: 0.0,
                 burst_outstanding_ios: outstanding,
