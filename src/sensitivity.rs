@@ -120,11 +120,7 @@ fn spread(values: &[f64], decimals: usize) -> String {
     }
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
-    let median = if v.len() % 2 == 1 {
-        v[v.len() / 2]
-    } else {
-        (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0
-    };
+    let median = etcdlab_lab::median_of_sorted(&v).expect("values are not empty");
     let (lo, hi) = (v[0], v[v.len() - 1]);
     if v.len() == 1 {
         return format!("{median:.decimals$}");

@@ -8,7 +8,7 @@ mod recorder;
 mod world;
 
 pub use invariants::Violation;
-pub use outcome::outcome_metric;
+pub use outcome::{median_of_sorted, outcome_metric};
 pub use world::Injection;
 
 use etcdlab_report::RunRecord;

@@ -129,17 +129,20 @@ fn evaluate(e: &Expectation, s: &Summary) -> ExpectationResult {
     ExpectationResult { name, ok, actual }
 }
 
+/// The median of sorted values (the mean of the middle two for an even count); None if empty.
+pub fn median_of_sorted(sorted: &[f64]) -> Option<f64> {
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
+}
+
 fn failover_stats(samples: &[f64]) -> Failover {
     let mut v: Vec<f64> = samples.to_vec();
     v.sort_by(f64::total_cmp);
-    let median = (!v.is_empty()).then(|| {
-        let n = v.len();
-        if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            (v[n / 2 - 1] + v[n / 2]) / 2.0
-        }
-    });
+    let median = median_of_sorted(&v);
     Failover {
         count: v.len() as u64,
         min: v.first().copied().map(round6),

@@ -79,11 +79,7 @@ fn stats(v: &mut [f64]) -> Option<(f64, f64, f64)> {
     }
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    let median = if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    };
+    let median = etcdlab_lab::median_of_sorted(v)?;
     let rank = ((0.9 * n as f64).ceil() as usize).clamp(1, n);
     Some((round(median), round(v[rank - 1]), round(v[n - 1])))
 }
