@@ -68,6 +68,10 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         expectations: Vec::new(),
         alerts,
         notes: notes(sc, rec.actions, rec.skipped_actions),
+        // filled by the MVCC wiring
+        nospace_at_s: None,
+        write_downtime_s: None,
+        db_size_alert_lead_s: None,
     };
     summary.outcome = OUTCOME_METRICS
         .iter()
@@ -87,6 +91,11 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         elections: rec.elections_table.clone(),
         election_timeout_s: sc.cluster.election_timeout_ms as f64 / 1000.0,
         sections: Vec::new(),
+        // filled by the MVCC wiring
+        db_size: Vec::new(),
+        quota_bytes: Vec::new(),
+        operator_steps: Vec::new(),
+        alarms: Vec::new(),
         summary,
     }
 }

@@ -89,6 +89,9 @@ pub fn empty_record() -> RunRecord {
             expectations: vec![],
             alerts: vec![],
             notes: vec![],
+            nospace_at_s: None,
+            write_downtime_s: None,
+            db_size_alert_lead_s: None,
         },
         inputs: vec![],
         member_names: vec!["m1".into()],
@@ -102,6 +105,10 @@ pub fn empty_record() -> RunRecord {
         elections: vec![],
         election_timeout_s: 1.0,
         sections: vec![],
+        db_size: vec![],
+        quota_bytes: vec![],
+        operator_steps: vec![],
+        alarms: vec![],
     }
 }
 

@@ -85,6 +85,47 @@ pub struct RunRecord {
     pub election_timeout_s: f64,
     /// Extra report sections (title, Markdown body), e.g. a sensitivity table.
     pub sections: Vec<(String, String)>,
+    /// Backend sizes per scrape and member (empty when the run has no MVCC store).
+    pub db_size: Vec<DbSizeSample>,
+    /// quota-backend-bytes over time: (from, bytes); changes when a member restarts with a new quota.
+    pub quota_bytes: Vec<(Nanos, u64)>,
+    /// Operator commands run from the scenario (etcdctl/kubectl), in start order.
+    pub operator_steps: Vec<OperatorStep>,
+    /// Alarm raises and disarms as applied through raft.
+    pub alarms: Vec<AlarmChange>,
+}
+
+/// One member's backend size at one scrape (`etcd_mvcc_db_total_size_in_bytes` and
+/// `etcd_mvcc_db_total_size_in_use_in_bytes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct DbSizeSample {
+    pub t_ns: Nanos,
+    pub member: usize,
+    pub size_bytes: u64,
+    pub in_use_bytes: u64,
+}
+
+/// One operator command (etcdctl/kubectl) as run from the scenario, with its terminal output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OperatorStep {
+    pub started_ns: Nanos,
+    pub finished_ns: Nanos,
+    /// The command line as typed, e.g. "etcdctl alarm disarm".
+    pub command: String,
+    /// What the command printed (stdout then stderr), verbatim.
+    pub output: String,
+    pub ok: bool,
+}
+
+/// An alarm raised or disarmed on a member, at the time raft applied it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AlarmChange {
+    pub at_ns: Nanos,
+    pub member: usize,
+    /// etcd's alarm name, e.g. "NOSPACE".
+    pub alarm: String,
+    /// true = raised, false = disarmed.
+    pub raised: bool,
 }
 
 /// One election, reconstructed from the trace: what the old leader was doing when a follower's
@@ -140,6 +181,18 @@ pub struct Summary {
     pub alerts: Vec<AlertEpisode>,
     /// Where the model knowingly differs from the reference material (shown in the report).
     pub notes: Vec<String>,
+    // The NOSPACE figures are omitted when None so that runs without an MVCC store keep their
+    // summary.json byte for byte.
+    /// When the first NOSPACE alarm was raised (seconds into the run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nospace_at_s: Option<f64>,
+    /// How long writes were refused because of the alarm, in all (seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write_downtime_s: Option<f64>,
+    /// How long before the NOSPACE alarm the EtcdDatabaseSizeHigh alert first fired (seconds;
+    /// negative when it fired after the alarm).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_size_alert_lead_s: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
