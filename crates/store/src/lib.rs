@@ -5,6 +5,11 @@
 //! - [`backend`]: a bbolt-like page model of the `key` bucket that reports what etcd reports
 //!   (`Size()` = high-water mark, `SizeInUse()`), batches commits and defragments.
 //! - [`quota`]: etcd's request cost and the `available` check against `Size()`.
+//! - [`lease`]: the lessor: grant / revoke (the caller deletes the returned keys at one
+//!   revision with [`Store::delete_keys`]), keys attached by puts, expiry on the primary only.
+//! - [`watch`]: synced / unsynced watchers fed by [`Watchers::notify`] after each write and
+//!   caught up from [`Store::events`] by [`Watchers::sync_unsynced`]; [`WatchStreamChecker`]
+//!   checks a delivered stream (ordered, no duplicates, nothing lost).
 //!
 //! No clock, no I/O, no randomness: the caller drives time (when to commit) and charges the
 //! fsyncs a commit reports on its simulated disk. Values are synthetic ([`Value`]) so that
@@ -28,13 +33,18 @@
 pub mod backend;
 pub mod crc32c;
 pub mod key_index;
+pub mod lease;
 pub mod mvcc;
 pub mod quota;
+pub mod watch;
 
 pub use backend::{Backend, CommitStats, DefragStats, RevKey};
 pub use key_index::{Generation, KeyIndex};
+pub use lease::{min_ttl_s, Lease, LeaseError, Lessor};
 pub use mvcc::{
-    CompactStats, Compare, CompareResult, CompareTarget, DeleteResult, KeyValue, Op, OpResult,
-    PutResult, RangeOptions, RangeResult, Revision, Store, StoreError, TxnResult, Value,
+    key_in_range, CompactStats, Compare, CompareResult, CompareTarget, DeleteResult, Event,
+    EventKind, KeyValue, Op, OpResult, PutResult, RangeOptions, RangeResult, Revision, Store,
+    StoreError, TxnResult, Value,
 };
 pub use quota::{Quota, QuotaRequest};
+pub use watch::{SyncReport, WatchError, WatchStreamChecker, Watchers};

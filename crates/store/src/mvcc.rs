@@ -189,6 +189,35 @@ pub struct CompactStats {
     pub keys_removed: u64,
 }
 
+/// `mvccpb.Event` type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EventKind {
+    Put,
+    Delete,
+}
+
+/// One change as a watcher sees it (`mvccpb.Event`, without the value bytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub kind: EventKind,
+    pub key: Vec<u8>,
+    pub rev: Revision,
+    /// 0 for a delete.
+    pub value_size_bytes: u32,
+}
+
+/// True if `k` is in `[key, range_end)` with etcd's conventions (`range_end` empty: just
+/// `key`; `[0]`: every key >= `key`).
+pub fn key_in_range(k: &[u8], key: &[u8], range_end: &[u8]) -> bool {
+    if range_end.is_empty() {
+        k == key
+    } else if range_end == [0] {
+        k >= key
+    } else {
+        k >= key && k < range_end
+    }
+}
+
 /// `range_end` for all keys with prefix `key` (etcd `GetPrefixRangeEnd`).
 pub fn prefix_end(key: &[u8]) -> Vec<u8> {
     let mut end = key.to_vec();
@@ -457,6 +486,67 @@ impl Store {
         self.end(&w);
         r.rev = self.current_rev;
         r
+    }
+
+    /// Deletes each of `keys` (those live) at one main revision, subs 0, 1, … in the given
+    /// order: what a lease revoke applies (etcd sorts the keys first so that every member
+    /// writes the same revisions). Nothing live: the revision does not move.
+    pub fn delete_keys(&mut self, keys: &[Vec<u8>]) -> DeleteResult {
+        let mut w = self.begin();
+        let mut res = DeleteResult::default();
+        for k in keys {
+            let r = self.do_delete(&mut w, k, b"");
+            res.deleted += r.deleted;
+            res.prev_kvs.extend(r.prev_kvs);
+        }
+        self.end(&w);
+        res.rev = self.current_rev;
+        res
+    }
+
+    /// The history of `[key, range_end)` in main revisions `from_rev..=to_rev`, in revision
+    /// order: what a catching-up watcher reads (etcd reads the revision keys from the backend
+    /// and filters them by key). `from_rev < compact_rev` is `Compacted` (`== compact_rev`
+    /// is allowed), `to_rev > current_rev` is `FutureRev`.
+    pub fn events(
+        &self,
+        from_rev: i64,
+        to_rev: i64,
+        key: &[u8],
+        range_end: &[u8],
+    ) -> Result<Vec<Event>, StoreError> {
+        if from_rev < self.compact_rev {
+            return Err(StoreError::Compacted);
+        }
+        if to_rev > self.current_rev {
+            return Err(StoreError::FutureRev);
+        }
+        if from_rev > to_rev {
+            return Ok(Vec::new());
+        }
+        let lo = Revision {
+            main: from_rev,
+            sub: 0,
+        };
+        let hi = Revision {
+            main: to_rev,
+            sub: i64::MAX,
+        };
+        Ok(self
+            .revs
+            .range(lo..=hi)
+            .filter(|(_, (kv, _))| key_in_range(&kv.key, key, range_end))
+            .map(|(r, (kv, tomb))| Event {
+                kind: if *tomb {
+                    EventKind::Delete
+                } else {
+                    EventKind::Put
+                },
+                key: kv.key.clone(),
+                rev: *r,
+                value_size_bytes: if *tomb { 0 } else { kv.value.size_bytes },
+            })
+            .collect())
     }
 
     fn compare(&self, c: &Compare) -> bool {
