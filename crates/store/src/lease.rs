@@ -347,8 +347,9 @@ impl Lessor {
         self.queued_at.clear();
     }
 
-    /// On the primary, up to `limit` leases whose expiry has passed, earliest expiry first
-    /// (then id): the leases to propose a `LeaseRevoke` for. A lease handed out is not handed
+    /// On the primary, up to `limit` leases whose expiry has passed, in the order they fell
+    /// due (earliest expiry first, then id; a lease handed out before is due again at its
+    /// retry time): the leases to propose a `LeaseRevoke` for. A lease handed out is not handed
     /// out again for [`EXPIRED_LEASE_RETRY_NS`] (the revoke is in flight). Empty on a
     /// follower.
     pub fn expired(&mut self, now_ns: u64, limit: usize) -> Vec<i64> {
