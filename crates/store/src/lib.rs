@@ -29,6 +29,12 @@
 //!   [`mvcc::COMPACTION_BATCH_LIMIT`] every [`mvcc::COMPACTION_SLEEP_NS`] until done.
 //! - Defrag ([`Backend::defrag`]) blocks applies and reads for its duration; charge
 //!   `bytes_copied` of writes plus an fsync.
+//! - Leases: apply grant / revoke / puts / deletes on every member's [`Lessor`]; on the leader
+//!   call [`Lessor::promote`] once its term's first entry applies, [`Lessor::demote`] when it
+//!   steps down, and every 500 ms propose a revoke for [`Lessor::expired`].
+//! - Watches: after each applied write, [`Watchers::notify`] with the write's events
+//!   ([`Store::events`] at its revision); every 100 ms [`Watchers::sync_unsynced`] with
+//!   [`watch::MAX_WATCHERS_PER_SYNC`].
 
 pub mod backend;
 pub mod crc32c;
