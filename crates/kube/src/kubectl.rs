@@ -108,11 +108,6 @@ pub fn parse_kubectl(line: &str) -> Result<KubectlCommand, String> {
         ["create", "namespace" | "ns", name] => Ok(KubectlCommand::CreateNamespace {
             name: name.to_string(),
         }),
-        ["scale", kind, name, replicas] if is_deployment(kind) => Ok(KubectlCommand::Scale {
-            deployment: name.to_string(),
-            namespace: ns_or_default(&namespace),
-            replicas: parse_replicas(replicas)?,
-        }),
         ["scale", kind, replicas, name]
             if is_deployment(kind) && replicas.starts_with("--replicas") =>
         {
@@ -122,6 +117,11 @@ pub fn parse_kubectl(line: &str) -> Result<KubectlCommand, String> {
                 replicas: parse_replicas(replicas)?,
             })
         }
+        ["scale", kind, name, replicas] if is_deployment(kind) => Ok(KubectlCommand::Scale {
+            deployment: name.to_string(),
+            namespace: ns_or_default(&namespace),
+            replicas: parse_replicas(replicas)?,
+        }),
         [] => Err(format!("empty command: {USAGE}")),
         _ => Err(format!("unsupported command \"{}\": {USAGE}", line.trim())),
     }

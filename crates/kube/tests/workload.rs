@@ -293,10 +293,6 @@ fn put_bytes_per_s(cfg: &KubeWorkloadConfig, seed: u64, end_ns: u64) -> f64 {
 fn mean_put_bytes_per_s_matches_the_generated_bytes() {
     let cfg = KubeWorkloadConfig::default();
     let expected = cfg.mean_put_bytes_per_s();
-    eprintln!(
-        "default: expected {expected} B/s, seed 1 {}",
-        put_bytes_per_s(&cfg, 1, DAY_NS)
-    );
     assert!((1_500.0..4_000.0).contains(&expected), "{expected}");
     for seed in [1, 2] {
         within(
