@@ -141,6 +141,56 @@ pub const FAMILIES: &[(&str, MetricType, &str)] = &[
         MetricType::Histogram,
         "Round-Trip-Time histogram between peers",
     ),
+    (
+        "etcd_disk_backend_commit_duration_seconds",
+        MetricType::Histogram,
+        "The latency distributions of commit called by backend.",
+    ),
+    (
+        "etcd_disk_backend_defrag_duration_seconds",
+        MetricType::Histogram,
+        "The latency distribution of backend defragmentation.",
+    ),
+    (
+        "etcd_mvcc_db_total_size_in_bytes",
+        MetricType::Gauge,
+        "Total size of the underlying database physically allocated in bytes.",
+    ),
+    (
+        "etcd_mvcc_db_total_size_in_use_in_bytes",
+        MetricType::Gauge,
+        "Total size of the underlying database logically in use in bytes.",
+    ),
+    (
+        "etcd_server_quota_backend_bytes",
+        MetricType::Gauge,
+        "Current backend storage quota size in bytes.",
+    ),
+    (
+        "etcd_debugging_mvcc_current_revision",
+        MetricType::Gauge,
+        "The current revision of store.",
+    ),
+    (
+        "etcd_debugging_mvcc_compact_revision",
+        MetricType::Gauge,
+        "The revision of the last compaction in store.",
+    ),
+    (
+        "etcd_debugging_mvcc_keys_total",
+        MetricType::Gauge,
+        "Total number of keys.",
+    ),
+    (
+        "etcd_debugging_mvcc_db_compaction_keys",
+        MetricType::Counter,
+        "Total number of db keys compacted.",
+    ),
+    (
+        "etcd_disk_defrag_inflight",
+        MetricType::Gauge,
+        "Whether or not defrag is active on the member. 1 means active, 0 means not.",
+    ),
 ];
 
 /// Samples collected during a run, one list per family (same order as [`FAMILIES`]).
@@ -212,6 +262,20 @@ pub const FAILED: usize = 6;
 pub const HEARTBEAT_FAILURES: usize = 7;
 pub const WAL_FSYNC: usize = 8;
 pub const PEER_RTT: usize = 9;
+pub const BACKEND_COMMIT: usize = 10;
+pub const DEFRAG_DURATION: usize = 11;
+pub const DB_SIZE: usize = 12;
+pub const DB_SIZE_IN_USE: usize = 13;
+pub const QUOTA: usize = 14;
+pub const CURRENT_REVISION: usize = 15;
+pub const COMPACT_REVISION: usize = 16;
+pub const KEYS: usize = 17;
+pub const COMPACTION_KEYS: usize = 18;
+pub const DEFRAG_INFLIGHT: usize = 19;
+/// etcd's defrag histogram: `ExponentialBuckets(.1, 2, 13)`.
+pub const DEFRAG_BUCKETS_S: [f64; 13] = [
+    0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6,
+];
 
 #[cfg(test)]
 mod tests {

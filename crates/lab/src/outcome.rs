@@ -2,7 +2,7 @@
 
 use crate::world::World;
 use etcdlab_report::{
-    ExpectationResult, Failover, LatencyMs, MinuteLatency, Quantiles, RunRecord, Summary, Writes,
+    AlarmChange, DbSizeSample, OperatorStep, ExpectationResult, Failover, LatencyMs, MinuteLatency, Quantiles, RunRecord, Summary, Writes,
 };
 use etcdlab_scenario::{EtcdVersion, Expectation, Scenario, OUTCOME_METRICS};
 use hdrhistogram::Histogram;
@@ -11,7 +11,13 @@ use indexmap::IndexMap;
 pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
     let events = world.events();
     let trace_hash = world.trace_hex();
-    let World { rec, series, .. } = world;
+    let World {
+        rec,
+        series,
+        storage,
+        operator,
+        ..
+    } = world;
     let families = series.into_families();
     let rules = crate::check_alert_rules(sc).expect("alert rules are checked before the run");
     let alerts = etcdlab_alerts::evaluate(
@@ -68,11 +74,11 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         expectations: Vec::new(),
         alerts,
         notes: notes(sc, rec.actions, rec.skipped_actions),
-        // filled by the MVCC wiring
         nospace_at_s: None,
         write_downtime_s: None,
         db_size_alert_lead_s: None,
     };
+    nospace_figures(&mut summary, &storage);
     summary.outcome = OUTCOME_METRICS
         .iter()
         .map(|name| (name.to_string(), outcome_metric(&summary, name)))
@@ -91,13 +97,60 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         elections: rec.elections_table.clone(),
         election_timeout_s: sc.cluster.election_timeout_ms as f64 / 1000.0,
         sections: Vec::new(),
-        // filled by the MVCC wiring
-        db_size: Vec::new(),
-        quota_bytes: Vec::new(),
-        operator_steps: Vec::new(),
-        alarms: Vec::new(),
+        db_size: storage
+            .db_size
+            .iter()
+            .map(|&(t_ns, member, size_bytes, in_use_bytes)| DbSizeSample {
+                t_ns,
+                member,
+                size_bytes,
+                in_use_bytes,
+            })
+            .collect(),
+        quota_bytes: storage.quota.clone(),
+        operator_steps: operator
+            .steps
+            .into_iter()
+            .map(|s| OperatorStep {
+                started_ns: s.started_ns,
+                finished_ns: s.finished_ns,
+                command: s.command,
+                output: s.output,
+                ok: s.ok,
+            })
+            .collect(),
+        alarms: storage
+            .alarms
+            .iter()
+            .map(|a| AlarmChange {
+                at_ns: a.at_ns,
+                member: a.member,
+                alarm: a.alarm.to_string(),
+                raised: a.raised,
+            })
+            .collect(),
         summary,
     }
+}
+
+/// The NOSPACE figures: when the alarm fired, how long writes were down, and how long before
+/// it EtcdDatabaseSizeHigh had fired (None when the run had no NOSPACE alarm).
+fn nospace_figures(summary: &mut Summary, storage: &crate::world::StorageRecord) {
+    let Some(nospace_ns) = storage.nospace_at_ns else {
+        return;
+    };
+    let nospace_s = nospace_ns as f64 / 1e9;
+    summary.nospace_at_s = Some(round6(nospace_s));
+    summary.write_downtime_s = storage
+        .writes_back_ns
+        .map(|back| round6((back - nospace_ns) as f64 / 1e9));
+    summary.db_size_alert_lead_s = summary
+        .alerts
+        .iter()
+        .filter(|a| a.name == "EtcdDatabaseSizeHigh" && a.first_fired_s <= nospace_s)
+        .map(|a| a.first_fired_s)
+        .reduce(f64::min)
+        .map(|first| round6(nospace_s - first));
 }
 
 /// The value of an outcome figure by its `[[expect]]` name.

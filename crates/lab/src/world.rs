@@ -5,7 +5,7 @@
 use crate::invariants::{EntryId, Invariants, Violation};
 use crate::metrics::{self, PromHistogram, Series, FSYNC_BUCKETS_S, RTT_BUCKETS_S};
 use crate::recorder::{LeaderState, Recorder};
-use etcdlab_member::{Durable, Member, MemberConfig, Msg, Output, Request};
+use etcdlab_member::{AlarmKind, Durable, Member, MemberConfig, Msg, Op, Output, Request};
 use etcdlab_raft::{EntryData, Role};
 use etcdlab_report::RoleKind;
 use etcdlab_scenario::{Action, MemberRef, Scenario, Target};
@@ -17,6 +17,9 @@ use etcdlab_sim::{ms_to_ns, stream, EventQueue, Nanos, Rng, TraceHash, NANOS_PER
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
+mod storage;
+pub(crate) use storage::StorageRecord;
+
 /// Error text when a client's connection to a member is cut by its crash.
 pub const ERR_CONNECTION_LOST: &str = "rpc error: code = Unavailable desc = transport is closing";
 /// Error text when no member accepts connections.
@@ -24,6 +27,9 @@ pub const ERR_CONNECTION_REFUSED: &str = "connection refused";
 
 /// Peer RTT probes run every 30 s in etcd.
 const RTT_PROBE_INTERVAL_NS: Nanos = 30 * NANOS_PER_S;
+/// etcd's backend batch interval.
+const BACKEND_BATCH_INTERVAL_NS: Nanos = etcdlab_store::backend::BATCH_INTERVAL_NS;
+const COMPACTION_SLEEP_NS: Nanos = etcdlab_store::mvcc::COMPACTION_SLEEP_NS;
 /// How many trailing entries of each pair of logs the log-matching check compares per scrape.
 const LOG_MATCHING_WINDOW: u64 = 64;
 
@@ -67,6 +73,28 @@ enum Ev {
     TimeoutsDue,
     Scrape,
     RttProbe,
+    /// The backend's 100 ms batch interval of member `m`.
+    BackendTick {
+        m: usize,
+        epoch: u64,
+    },
+    /// The next compaction batch of member `m` (etcd sleeps 10 ms between batches).
+    CompactionStep {
+        m: usize,
+        epoch: u64,
+    },
+    /// A defrag of member `m` has finished copying.
+    DefragDone {
+        m: usize,
+        epoch: u64,
+    },
+    /// A reply to an operator's request reaches the terminal.
+    OperatorReply {
+        id: u64,
+        error: Option<&'static str>,
+    },
+    /// The operator's current command is done (or the next one may start).
+    OperatorWake,
 }
 
 impl Ev {
@@ -85,6 +113,11 @@ impl Ev {
             Ev::Scrape => (11, 0),
             Ev::TimeoutsDue => (13, 0),
             Ev::RttProbe => (12, 0),
+            Ev::BackendTick { m, .. } => (14, *m as u64),
+            Ev::CompactionStep { m, .. } => (15, *m as u64),
+            Ev::DefragDone { m, .. } => (16, *m as u64),
+            Ev::OperatorReply { id, .. } => (17 + (id << 8), 0),
+            Ev::OperatorWake => (18, 0),
         }
     }
 }
@@ -151,6 +184,8 @@ pub struct World<'s> {
     /// The first broken invariant stops the run.
     violation: Option<Violation>,
     inject: Option<Injection>,
+    pub(crate) storage: storage::StorageRecord,
+    pub(crate) operator: storage::Operator,
 }
 
 /// A deliberate bug, to prove that the invariant checks catch what they claim to catch (tests
@@ -189,6 +224,7 @@ impl<'s> World<'s> {
                 heartbeat_interval_ns: sc.cluster.heartbeat_interval_ms * 1_000_000,
                 election_timeout_ns: sc.cluster.election_timeout_ms * 1_000_000,
                 pre_vote: sc.cluster.pre_vote,
+                quota_backend_bytes: sc.cluster.quota_backend_bytes as i64,
             })
             .collect();
         let slots = member_cfg
@@ -225,6 +261,8 @@ impl<'s> World<'s> {
             timeouts_scheduled: false,
             saving: vec![None; n],
             inject: None,
+            storage: storage::StorageRecord::new(n, sc.cluster.quota_backend_bytes),
+            operator: storage::Operator::default(),
         }
     }
 
@@ -271,6 +309,10 @@ impl<'s> World<'s> {
             // Members start their tickers at unrelated instants, as separate processes do.
             let phase = below(&mut phase_rng, hb);
             self.q.schedule_at(phase, Ev::Tick { m, epoch: 0 });
+            self.q.schedule_at(
+                phase + BACKEND_BATCH_INTERVAL_NS,
+                Ev::BackendTick { m, epoch: 0 },
+            );
             self.rec.role(0, m, RoleKind::Follower, 0);
         }
         if self.sc.workload.writes_per_s > 0.0 {
@@ -314,6 +356,11 @@ impl<'s> World<'s> {
                 self.probe_rtt();
                 self.q.schedule_in(RTT_PROBE_INTERVAL_NS, Ev::RttProbe);
             }
+            Ev::BackendTick { m, epoch } => self.on_backend_tick(m, epoch),
+            Ev::CompactionStep { m, epoch } => self.on_compaction_step(m, epoch),
+            Ev::DefragDone { m, epoch } => self.on_defrag_done(m, epoch),
+            Ev::OperatorReply { id, error } => self.on_operator_reply(id, error),
+            Ev::OperatorWake => self.on_operator_wake(),
         }
     }
 
@@ -428,6 +475,17 @@ impl<'s> World<'s> {
                 Output::LeaderChangeSeen { .. } => {}
                 Output::HeartbeatLate { to, exceeded_ns } => {
                     self.rec.heartbeat_late(now, m, to, exceeded_ns)
+                }
+                Output::BackendCommit(stats) => self.charge_backend_commit(m, stats),
+                Output::AlarmChanged {
+                    member_id,
+                    alarm,
+                    raised,
+                } => self.on_alarm_applied(m, member_id, alarm, raised),
+                Output::CompactionScheduled => {
+                    let epoch = self.epochs[m];
+                    self.q
+                        .schedule_in(COMPACTION_SLEEP_NS, Ev::CompactionStep { m, epoch });
                 }
             }
         }
@@ -544,6 +602,9 @@ impl<'s> World<'s> {
     }
 
     fn on_next_write(&mut self) {
+        if self.sc.workload.stop_ns.is_some_and(|stop| self.q.now() >= stop) {
+            return;
+        }
         let rate = self.sc.workload.writes_per_s;
         // Poisson arrivals: exponential gaps.
         let gap_s = -(1.0 - unit_f64(&mut self.workload_rng)).ln() / rate;
@@ -562,8 +623,11 @@ impl<'s> World<'s> {
             .sample(&mut self.workload_rng);
         let req = Rc::new(Request {
             id,
-            key,
-            value_size_bytes: size.round() as u32,
+            op: Op::Put {
+                key: lab_key(key),
+                value: etcdlab_store::Value::new(size.round() as u32, id),
+                lease: 0,
+            },
         });
         self.writes.insert(id, ClientWrite { sent_ns: now });
         let Some(m) = self.pick_target() else {
@@ -618,6 +682,11 @@ impl<'s> World<'s> {
     fn finish_write_at(&mut self, id: u64, error: Option<&'static str>, at: Nanos) {
         if let Some(w) = self.writes.remove(&id) {
             self.rec.write_done(w.sent_ns, at, error);
+            if error.is_none() {
+                self.note_write_ok(at);
+            }
+        } else {
+            self.operator_reply_at(id, error, at);
         }
     }
 
@@ -808,6 +877,7 @@ impl<'s> World<'s> {
                 self.rec.fault_on(now, m, text);
                 self.disks[m].slow_down(now, duration_ns, factor);
             }
+            Action::Operator { text, command } => self.run_operator_command(text, command),
         }
     }
 
@@ -1008,7 +1078,10 @@ impl<'s> World<'s> {
             self.sc.cluster.heartbeat_interval_ns(),
             Ev::Tick { m, epoch },
         );
+        self.q
+            .schedule_in(BACKEND_BATCH_INTERVAL_NS, Ev::BackendTick { m, epoch });
         self.rec.fault_window_end(now, m);
+        self.on_member_restarted(m);
     }
 
     // ------------------------------------------------------------------ metrics
@@ -1046,7 +1119,7 @@ impl<'s> World<'s> {
                 "",
                 &name,
                 now,
-                member.kv().applied_index() as f64,
+                member.state().applied_index() as f64,
             );
             s.push(
                 metrics::PENDING,
@@ -1070,6 +1143,7 @@ impl<'s> World<'s> {
                     h.samples(&labels, now, &mut s.families[metrics::PEER_RTT]);
                 }
             }
+            self.scrape_storage(m, now);
         }
         self.check_log_matching();
     }
@@ -1114,6 +1188,11 @@ impl<'s> World<'s> {
             }
         }
     }
+}
+
+/// The plain workload's keys: `/lab/key-0000042` (16 bytes, as the raft entry sizes assume).
+fn lab_key(n: u64) -> Rc<[u8]> {
+    Rc::from(format!("/lab/key-{n:07}").into_bytes())
 }
 
 fn entry_id(m: &Member, index: u64) -> Option<EntryId> {

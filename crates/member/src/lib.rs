@@ -8,14 +8,18 @@
 //! Ready. The world (the lab) feeds inputs and carries out [`Output`]s: sending messages,
 //! running the WAL save on the member's simulated disk, replying to clients.
 
-mod kv;
+mod server;
 
-pub use kv::{Kv, StateMachine};
+pub use server::{
+    AlarmKind, ApplyEffects, ApplyResult, Op, Request, ServerState, ERR_COMPACTED, ERR_FUTURE_REV,
+    ERR_NOSPACE,
+};
 
 use etcdlab_raft::{
     Config, Entry, EntryData, HardState, Message, MessageType, NodeId, ProposeError, Raft,
     Recovered, Role, NONE,
 };
+use etcdlab_store::{CommitStats, DefragStats, Quota};
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
@@ -34,27 +38,16 @@ pub const ERR_TIMEOUT_LEADER_FAIL: &str =
 /// The log line (and counter) etcd emits when a leader's heartbeat to a follower went out late.
 pub const WARN_HEARTBEAT_LATE: &str = "leader failed to send out heartbeat on time; took too long, leader is overloaded likely from slow disk";
 
-/// A client write as it travels through raft. Shared by pointer: replicating it to six
-/// followers clones an `Rc`, not the value.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Request {
-    /// Unique per run.
-    pub id: u64,
-    pub key: u64,
-    pub value_size_bytes: u32,
-}
-
-/// Key bytes as etcd would see them (`/lab/key-<n>`).
-pub const KEY_BYTES: u64 = 16;
-/// Protobuf framing of an InternalRaftRequest with a PutRequest.
-pub const REQUEST_OVERHEAD_BYTES: u64 = 24;
+/// Ids of requests a member proposes on its own (alarms): this bit plus member and counter, so
+/// they never collide with the world's client request ids.
+pub const INTERNAL_REQUEST_ID_BIT: u64 = 1 << 62;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Proposal(pub Rc<Request>);
 
 impl etcdlab_raft::Payload for Proposal {
     fn size_bytes(&self) -> u64 {
-        KEY_BYTES + REQUEST_OVERHEAD_BYTES + u64::from(self.0.value_size_bytes)
+        self.0.op.size_bytes()
     }
 }
 
@@ -68,6 +61,8 @@ pub struct MemberConfig {
     pub heartbeat_interval_ns: Nanos,
     pub election_timeout_ns: Nanos,
     pub pre_vote: bool,
+    /// `--quota-backend-bytes` (0: etcd's 2 GiB default; negative: no quota).
+    pub quota_backend_bytes: i64,
 }
 
 impl MemberConfig {
@@ -114,13 +109,23 @@ pub enum Output {
         to: NodeId,
         exceeded_ns: Nanos,
     },
+    /// The backend committed a batch: charge its writes and fsyncs on the member's disk.
+    BackendCommit(CommitStats),
+    /// An alarm was raised or disarmed as this member applied it.
+    AlarmChanged {
+        member_id: u64,
+        alarm: AlarmKind,
+        raised: bool,
+    },
+    /// A compaction was scheduled: call [`Member::compaction_step`] every 10 ms until done.
+    CompactionScheduled,
 }
 
 /// What survives a crash: the fsynced WAL, and the applied state (the backend).
 pub struct Durable {
     pub hard_state: HardState,
     pub entries: Vec<Entry<Proposal>>,
-    pub kv: Kv,
+    pub state: ServerState,
     /// WAL bytes the restart has to replay.
     pub wal_bytes: u64,
 }
@@ -139,7 +144,13 @@ struct InSave {
 pub struct Member {
     cfg: MemberConfig,
     raft: Raft<Proposal>,
-    kv: Kv,
+    state: ServerState,
+    /// Committed entries waiting to be applied (etcd's apply goroutine runs behind the raft
+    /// loop; a defrag holds it up).
+    to_apply: VecDeque<Entry<Proposal>>,
+    /// A defrag holds the backend's locks: no apply and no read until it finishes.
+    defragging: bool,
+    next_internal_id: u64,
     in_save: Option<InSave>,
     pending_tick: bool,
     /// Messages of a follower/candidate, sent once its WAL save is done.
@@ -166,26 +177,30 @@ pub struct Member {
 impl Member {
     pub fn new(cfg: MemberConfig, rng: rand_chacha::ChaCha8Rng) -> Member {
         let raft = Raft::new(cfg.raft_config(), rng);
-        Self::with_raft(cfg, raft, Kv::default(), HardState::default(), 0)
+        let state = ServerState::new(Quota::new(cfg.quota_backend_bytes));
+        Self::with_raft(cfg, raft, state, HardState::default(), 0)
     }
 
     /// Restart from what survived a crash (WAL replay is timed by the world beforehand).
     pub fn restart(cfg: MemberConfig, durable: Durable, rng: rand_chacha::ChaCha8Rng) -> Member {
         let last = durable.entries.last().map_or(0, |e| e.index);
-        let applied = durable.kv.applied_index().min(last);
+        let applied = durable.state.applied_index().min(last);
         let recovered = Recovered {
             hard_state: durable.hard_state,
             entries: durable.entries,
             applied,
         };
         let raft = Raft::restart(cfg.raft_config(), recovered, rng);
-        Self::with_raft(cfg, raft, durable.kv, durable.hard_state, last)
+        let mut state = durable.state;
+        // A restart reads --quota-backend-bytes anew (how operators raise it).
+        state.quota = Quota::new(cfg.quota_backend_bytes);
+        Self::with_raft(cfg, raft, state, durable.hard_state, last)
     }
 
     fn with_raft(
         cfg: MemberConfig,
         raft: Raft<Proposal>,
-        kv: Kv,
+        state: ServerState,
         hs: HardState,
         durable_last_index: u64,
     ) -> Member {
@@ -194,7 +209,10 @@ impl Member {
             term: raft.term(),
             cfg,
             raft,
-            kv,
+            state,
+            to_apply: VecDeque::new(),
+            defragging: false,
+            next_internal_id: 0,
             in_save: None,
             pending_tick: false,
             held: Vec::new(),
@@ -226,7 +244,7 @@ impl Member {
         Durable {
             hard_state: self.durable_hard_state,
             entries,
-            kv: self.kv,
+            state: self.state,
             wal_bytes,
         }
     }
@@ -251,11 +269,91 @@ impl Member {
         self.drive(now, out);
     }
 
-    /// A client write arrived at this member.
+    /// A client request arrived at this member. A put the member's own backend has no room for
+    /// is refused at the gRPC layer (`api/v3rpc/quota.go`): the member proposes a NOSPACE alarm
+    /// for itself and the client's put fails once that alarm applies.
     pub fn on_client_write(&mut self, now: Nanos, req: Rc<Request>, out: &mut Vec<Output>) {
         self.waiters.insert(req.id, Waiter { start_ns: now });
-        self.propose(Proposal(req));
+        let proposal = if self.state.quota_allows(&req.op) {
+            req
+        } else {
+            Rc::new(Request {
+                id: req.id,
+                op: self.nospace_alarm(true),
+            })
+        };
+        self.propose(Proposal(proposal));
         self.drive(now, out);
+    }
+
+    /// The member's raft id, which etcd's alarms name as the member id.
+    pub fn member_id(&self) -> u64 {
+        self.cfg.index as u64 + 1
+    }
+
+    fn nospace_alarm(&self, for_rejected_put: bool) -> Op {
+        Op::Alarm {
+            activate: true,
+            member_id: self.member_id(),
+            alarm: AlarmKind::NoSpace,
+            for_rejected_put,
+        }
+    }
+
+    /// Propose a request of the member's own (nobody waits for its reply).
+    fn propose_internal(&mut self, op: Op) {
+        self.next_internal_id += 1;
+        let id = INTERNAL_REQUEST_ID_BIT | ((self.cfg.index as u64) << 40) | self.next_internal_id;
+        self.propose(Proposal(Rc::new(Request { id, op })));
+    }
+
+    /// The backend's batch interval (100 ms) elapsed: commit what is pending.
+    pub fn on_backend_batch_interval(&mut self, out: &mut Vec<Output>) {
+        if self.state.store.backend().pending_ops() > 0 {
+            self.commit_backend(out);
+        }
+    }
+
+    fn commit_backend(&mut self, out: &mut Vec<Output>) {
+        let stats = self.state.store.backend_mut().commit();
+        out.push(Output::BackendCommit(stats));
+    }
+
+    /// One compaction batch (1000 revision keys, etcd's `compactionBatchLimit`). Returns true
+    /// while more remain; the caller waits 10 ms between batches, as etcd sleeps.
+    pub fn compaction_step(&mut self, out: &mut Vec<Output>) -> bool {
+        if self.defragging {
+            return true; // the batch tx is locked: try again later
+        }
+        self.state
+            .store
+            .compaction_step(etcdlab_store::mvcc::COMPACTION_BATCH_LIMIT);
+        if self.state.store.backend().batch_full() {
+            self.commit_backend(out);
+        }
+        self.state.store.compaction_pending() > 0
+    }
+
+    /// Start a defrag: applies and reads stop until [`Member::finish_defrag`]. Returns the bytes
+    /// the defrag will copy (the live pages), for the world to time on the member's disk.
+    pub fn start_defrag(&mut self, out: &mut Vec<Output>) -> u64 {
+        assert!(!self.defragging, "defrag already running");
+        // etcd commits the pending batch before copying.
+        self.on_backend_batch_interval(out);
+        self.defragging = true;
+        self.state.store.backend().size_in_use_bytes()
+    }
+
+    pub fn finish_defrag(&mut self, out: &mut Vec<Output>) -> DefragStats {
+        assert!(self.defragging, "no defrag running");
+        let stats = self.state.store.backend_mut().defrag();
+        self.defragging = false;
+        self.apply_pending(out);
+        stats
+    }
+
+    pub fn is_defragging(&self) -> bool {
+        self.defragging
     }
 
     /// The server-side request timeout of `request_id` expired.
@@ -393,29 +491,61 @@ impl Member {
     }
 
     fn apply(&mut self, entries: &[Entry<Proposal>], out: &mut Vec<Output>) {
-        for e in entries {
-            if e.index <= self.kv.applied_index() {
-                continue; // already in the backend before a restart (etcd's consistent index)
-            }
-            let request = match &e.data {
-                EntryData::Normal(p) => Some(&p.0),
-                EntryData::Empty => None,
+        self.to_apply.extend(entries.iter().cloned());
+        self.apply_pending(out);
+    }
+
+    fn apply_pending(&mut self, out: &mut Vec<Output>) {
+        while !self.defragging {
+            let Some(e) = self.to_apply.pop_front() else {
+                break;
             };
-            self.kv.apply(e.index, request.map(|r| r.as_ref()));
-            let request_id = request.map(|r| r.id);
-            out.push(Output::Applied {
-                index: e.index,
-                term: e.term,
-                request_id,
-            });
-            if let Some(id) = request_id {
-                if self.waiters.remove(&id).is_some() {
-                    out.push(Output::Reply {
-                        request_id: id,
-                        error: None,
-                    });
-                }
+            self.apply_entry(&e, out);
+        }
+    }
+
+    fn apply_entry(&mut self, e: &Entry<Proposal>, out: &mut Vec<Output>) {
+        if e.index <= self.state.applied_index() {
+            return; // already in the backend before a restart (etcd's consistent index)
+        }
+        let request = match &e.data {
+            EntryData::Normal(p) => Some(&p.0),
+            EntryData::Empty => None,
+        };
+        let mut effects = ApplyEffects::default();
+        let result = self
+            .state
+            .apply(e.index, request.map(|r| &r.op), &mut effects);
+        let request_id = request.map(|r| r.id);
+        out.push(Output::Applied {
+            index: e.index,
+            term: e.term,
+            request_id,
+        });
+        if let Some(id) = request_id {
+            if self.waiters.remove(&id).is_some() {
+                out.push(Output::Reply {
+                    request_id: id,
+                    error: result.err(),
+                });
             }
+        }
+        for (member_id, alarm, raised) in effects.alarms {
+            out.push(Output::AlarmChanged {
+                member_id,
+                alarm,
+                raised,
+            });
+        }
+        if effects.compaction.is_some() {
+            out.push(Output::CompactionScheduled);
+        }
+        if effects.raise_nospace {
+            // "message exceeded backend quota; raising alarm"
+            self.propose_internal(self.nospace_alarm(false));
+        }
+        if self.state.store.backend().batch_full() {
+            self.commit_backend(out);
         }
     }
 
@@ -457,8 +587,12 @@ impl Member {
     pub fn raft(&self) -> &Raft<Proposal> {
         &self.raft
     }
-    pub fn kv(&self) -> &Kv {
-        &self.kv
+    pub fn state(&self) -> &ServerState {
+        &self.state
+    }
+    /// Entries committed but not applied yet (held up by a defrag).
+    pub fn apply_backlog(&self) -> usize {
+        self.to_apply.len()
     }
     pub fn is_saving(&self) -> bool {
         self.in_save.is_some()

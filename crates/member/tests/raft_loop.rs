@@ -1,6 +1,7 @@
 //! The member's raft loop, scripted: inputs in, outputs out (etcd-internals.md §1).
 
-use etcdlab_member::{Member, MemberConfig, Msg, Output, Request, WARN_HEARTBEAT_LATE};
+use etcdlab_member::{Member, MemberConfig, Msg, Op, Output, Request, WARN_HEARTBEAT_LATE};
+use etcdlab_store::Value;
 use etcdlab_raft::{MessageType, Role};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -15,6 +16,7 @@ fn member(index: usize, size: usize) -> Member {
         heartbeat_interval_ns: HB_NS,
         election_timeout_ns: 10 * HB_NS,
         pre_vote: false,
+        quota_backend_bytes: 0,
     };
     Member::new(cfg, ChaCha8Rng::seed_from_u64(index as u64))
 }
@@ -32,8 +34,11 @@ fn sends(out: &[Output]) -> Vec<&Msg> {
 fn write(id: u64, value_size_bytes: u32) -> Rc<Request> {
     Rc::new(Request {
         id,
-        key: id,
-        value_size_bytes,
+        op: Op::Put {
+            key: Rc::from(format!("/lab/key-{id:07}").as_bytes()),
+            value: Value::new(value_size_bytes, id),
+            lease: 0,
+        },
     })
 }
 
@@ -197,7 +202,7 @@ fn single_member_commits_and_replies() {
             error: None
         }
     )));
-    assert_eq!(m.kv().len(), 1);
+    assert_eq!(m.state().store.index_len(), 1);
 }
 
 #[test]

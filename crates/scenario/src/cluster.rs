@@ -12,7 +12,13 @@ const KEYS: &[&str] = &[
     "pre_vote",
     "restart_base_ms",
     "wal_replay_bytes_per_s",
+    "quota_backend_bytes",
 ];
+
+/// etcd's default `--quota-backend-bytes` (what 0 means).
+pub const DEFAULT_QUOTA_BACKEND_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+/// The largest quota the lab accepts (etcd only warns above 8 GiB).
+const MAX_QUOTA_BACKEND_BYTES: u64 = 1 << 40;
 
 /// etcd refuses an election timeout above this (ms).
 const MAX_ELECTION_TIMEOUT_MS: u64 = 50_000;
@@ -41,7 +47,18 @@ pub(crate) fn read_cluster(t: Option<Table<'_>>) -> R<Cluster> {
         wal_replay_bytes_per_s: t
             .opt("wal_replay_bytes_per_s", |f| f.positive())?
             .unwrap_or(200e6),
+        quota_backend_bytes: t
+            .opt("quota_backend_bytes", quota)?
+            .unwrap_or(DEFAULT_QUOTA_BACKEND_BYTES),
     })
+}
+
+fn quota(f: Field<'_>) -> R<u64> {
+    let q = f.u64_in(
+        0..=MAX_QUOTA_BACKEND_BYTES,
+        "it must be 0..=1099511627776 (0 means etcd's default, 2 GiB)",
+    )?;
+    Ok(if q == 0 { DEFAULT_QUOTA_BACKEND_BYTES } else { q })
 }
 
 fn defaults() -> Cluster {
@@ -53,6 +70,7 @@ fn defaults() -> Cluster {
         pre_vote: default_pre_vote(EtcdVersion::V3_4),
         restart_base_ms: 200.0,
         wal_replay_bytes_per_s: 200e6,
+        quota_backend_bytes: DEFAULT_QUOTA_BACKEND_BYTES,
     }
 }
 

@@ -23,6 +23,7 @@ mod error;
 mod expect;
 mod names;
 mod network;
+mod operator;
 mod overrides;
 mod read;
 mod scenario;
@@ -35,6 +36,7 @@ pub use alert::AlertRuleSpec;
 pub use disk::disk_profile;
 pub use duration::{format_duration, parse_duration};
 pub use error::ScenarioError;
+pub use operator::{parse_operator_command, CompactTo, OperatorCommand, Runbook};
 pub use names::{member_index, member_name, parse_member_name, parse_member_ref};
 pub use scenario::{load, parse_str};
 pub use sensitivity::SensitivitySpec;
@@ -68,6 +70,8 @@ pub struct Scenario {
     pub notes: Vec<String>,
     /// Extra runs whose table `etcdlab run` adds to the report (`[sensitivity]`).
     pub sensitivity: Option<SensitivitySpec>,
+    /// What the operator does after an alarm (`[runbook]`).
+    pub runbook: Option<Runbook>,
     /// The `--set PATH=VALUE` overrides applied, in order (reports show them so a run can be
     /// replayed).
     pub overrides: Vec<String>,
@@ -92,6 +96,8 @@ pub struct Cluster {
     /// `wal_replay_bytes_per_s`.
     pub restart_base_ms: f64,
     pub wal_replay_bytes_per_s: f64,
+    /// `--quota-backend-bytes` of every member (0 in the file means etcd's 2 GiB default).
+    pub quota_backend_bytes: u64,
 }
 
 pub use etcdlab_sim::Dist;
@@ -169,6 +175,8 @@ pub struct Workload {
     pub key_count: u64,
     pub target: Target,
     pub start_ns: Nanos,
+    /// No new writes from this time on (`stop`); None = until the end of the run.
+    pub stop_ns: Option<Nanos>,
     /// Default: etcd 3.4's 5 s + 2 x election timeout.
     pub request_timeout_ns: Nanos,
 }
@@ -238,6 +246,11 @@ pub enum Action {
         member: MemberRef,
         factor: f64,
         duration_ns: Nanos,
+    },
+    /// An operator command (`action = "etcdctl"`), as typed (`text`) and as understood.
+    Operator {
+        text: String,
+        command: OperatorCommand,
     },
 }
 

@@ -31,6 +31,7 @@ const KEYS: &[&str] = &[
     "sweep",
     "sensitivity",
     "notes",
+    "runbook",
 ];
 
 /// Reads the scenario at `path`, applies `--set PATH=VALUE` overrides, fills defaults and
@@ -103,6 +104,7 @@ fn read_scenario(source: &str, file_name: &str, overrides: &[String]) -> R<Scena
                 f.each(|f| f.str().map(String::from))
             })?
             .unwrap_or_default(),
+        runbook: t.opt("runbook", |f| crate::operator::read_runbook(f, size))?,
         overrides: overrides.to_vec(),
     })
 }

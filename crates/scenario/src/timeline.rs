@@ -34,6 +34,7 @@ const ACTIONS: &[(&str, &[&str])] = &[
     ),
     ("disk_stall", &["member", "duration"]),
     ("disk_slow", &["member", "factor", "duration"]),
+    ("etcdctl", &["command"]),
 ];
 
 pub(crate) fn read_timeline(f: Field<'_>, size: usize, run_ns: Nanos) -> R<Vec<TimelineEvent>> {
@@ -132,6 +133,15 @@ fn read_action(name: &str, t: &Table<'_>, size: usize) -> R<Action> {
             factor: t.req("factor", |f| f.number_in(1e-3, 1e6))?,
             duration_ns: required_window()?,
         },
+        "etcdctl" => {
+            let (text, command) = t.req("command", |f| {
+                let text = f.str()?;
+                crate::operator::parse_operator_command(text, size)
+                    .map(|c| (text.to_string(), c))
+                    .map_err(|e| f.fail(e))
+            })?;
+            Action::Operator { text, command }
+        }
         other => return Err(t.fail(format!("unknown action {other:?}"))),
     })
 }
@@ -182,7 +192,10 @@ fn action_window(action: &Action) -> Option<Nanos> {
         Action::DiskStall { duration_ns, .. } | Action::DiskSlow { duration_ns, .. } => {
             Some(*duration_ns)
         }
-        Action::Resume { .. } | Action::Restart { .. } | Action::Heal => None,
+        Action::Resume { .. }
+        | Action::Restart { .. }
+        | Action::Heal
+        | Action::Operator { .. } => None,
     }
 }
 

@@ -18,6 +18,7 @@ const KEYS: &[&str] = &[
     "key_count",
     "target",
     "start",
+    "stop",
     "request_timeout",
 ];
 const NS_PER_S: Nanos = 1_000_000_000;
@@ -53,6 +54,13 @@ pub(crate) fn read_workload(
         .opt("target", |f| target(f, size))?
         .unwrap_or(Target::RoundRobin);
     w.start_ns = t.opt("start", |f| f.duration_before(run_ns))?.unwrap_or(0);
+    w.stop_ns = t.opt("stop", |f| {
+        let stop = f.duration()?;
+        if stop <= w.start_ns {
+            return Err(f.fail("must be after workload.start"));
+        }
+        Ok(stop)
+    })?;
     if let Some(ns) = t.opt("request_timeout", |f| f.positive_duration())? {
         w.request_timeout_ns = ns;
     }
@@ -66,6 +74,7 @@ fn defaults(election_timeout_ms: u64) -> Workload {
         key_count: 1000,
         target: Target::RoundRobin,
         start_ns: 0,
+        stop_ns: None,
         request_timeout_ns: default_request_timeout(election_timeout_ms),
     }
 }

@@ -1,0 +1,661 @@
+//! The storage side of the world: backend commits on the member's disk, compaction batches,
+//! defrag, alarms, and the operator running etcdctl commands (timeline actions and the
+//! `[runbook]`).
+
+use super::*;
+use etcdlab_scenario::{CompactTo, OperatorCommand};
+use etcdlab_store::CommitStats;
+use std::collections::BTreeSet;
+
+/// bbolt writes a meta page after the data pages (and fsyncs again).
+const META_PAGE_BYTES: u64 = 4096;
+
+/// An alarm change as one member applied it.
+#[derive(Clone, Debug)]
+pub(crate) struct AlarmLog {
+    pub at_ns: Nanos,
+    pub member: usize,
+    pub alarm: &'static str,
+    pub raised: bool,
+}
+
+/// One operator command as it ran.
+#[derive(Clone, Debug)]
+pub(crate) struct StepLog {
+    pub started_ns: Nanos,
+    pub finished_ns: Nanos,
+    pub command: String,
+    pub output: String,
+    pub ok: bool,
+}
+
+/// What a running operator command waits for.
+#[derive(Debug)]
+enum Waiting {
+    /// Replies to these requests.
+    Replies(BTreeSet<u64>),
+    /// The defrag of `current`, then the members in `rest`, one after another.
+    Defrag { current: usize, rest: Vec<usize> },
+    /// Member `m` to finish restarting.
+    Restart(usize),
+    /// Every running member to finish the scheduled compaction (`--physical`).
+    Compaction,
+    /// Nothing: the command's answer is back at this time.
+    Until(Nanos),
+}
+
+#[derive(Debug)]
+pub(crate) struct OpRun {
+    text: String,
+    command: OperatorCommand,
+    started_ns: Nanos,
+    output: String,
+    ok: bool,
+    from_runbook: bool,
+    waiting: Waiting,
+}
+
+/// The operator: commands in flight and what the runbook does next.
+#[derive(Debug, Default)]
+pub(crate) struct Operator {
+    runs: BTreeMap<u64, OpRun>,
+    next_run: u64,
+    /// Request id -> run.
+    requests: BTreeMap<u64, u64>,
+    runbook_next_step: usize,
+    runbook_due_ns: Option<Nanos>,
+    runbook_running: bool,
+    pub steps: Vec<StepLog>,
+}
+
+/// Per-member storage metrics and logs kept by the world.
+pub(crate) struct StorageRecord {
+    pub backend_commit_hist: Vec<PromHistogram>,
+    pub defrag_hist: Vec<PromHistogram>,
+    pub compaction_keys_total: Vec<u64>,
+    pub defrag_started_ns: Vec<Option<Nanos>>,
+    pub alarms: Vec<AlarmLog>,
+    /// Alarms active in the cluster as first applied anywhere.
+    cluster_alarms: BTreeSet<(u64, AlarmKind)>,
+    /// (time, member, size, in use) per scrape.
+    pub db_size: Vec<(Nanos, usize, u64, u64)>,
+    /// quota-backend-bytes over time (from, bytes).
+    pub quota: Vec<(Nanos, u64)>,
+    /// When a NOSPACE alarm was first applied anywhere.
+    pub nospace_at_ns: Option<Nanos>,
+    /// The last time every alarm was gone, after one had been raised.
+    pub alarms_cleared_ns: Option<Nanos>,
+    /// The first successful client write after the alarms were cleared.
+    pub writes_back_ns: Option<Nanos>,
+}
+
+impl StorageRecord {
+    pub fn new(n: usize, quota_bytes: u64) -> Self {
+        StorageRecord {
+            backend_commit_hist: vec![PromHistogram::new(&FSYNC_BUCKETS_S); n],
+            defrag_hist: vec![PromHistogram::new(&metrics::DEFRAG_BUCKETS_S); n],
+            compaction_keys_total: vec![0; n],
+            defrag_started_ns: vec![None; n],
+            alarms: Vec::new(),
+            cluster_alarms: BTreeSet::new(),
+            db_size: Vec::new(),
+            quota: vec![(0, quota_bytes)],
+            nospace_at_ns: None,
+            alarms_cleared_ns: None,
+            writes_back_ns: None,
+        }
+    }
+}
+
+impl World<'_> {
+    pub(super) fn on_backend_tick(&mut self, m: usize, epoch: u64) {
+        if self.epochs[m] != epoch {
+            return;
+        }
+        self.q
+            .schedule_in(BACKEND_BATCH_INTERVAL_NS, Ev::BackendTick { m, epoch });
+        let mut out = std::mem::take(&mut self.out);
+        if let Slot::Running(member) = &mut self.slots[m] {
+            member.on_backend_batch_interval(&mut out);
+        }
+        self.route(m, &mut out);
+        self.out = out;
+    }
+
+    /// bbolt's commit: the dirty pages with one fdatasync, then the meta page with another,
+    /// queued on the member's disk with its WAL fsyncs.
+    pub(super) fn charge_backend_commit(&mut self, m: usize, stats: CommitStats) {
+        if stats.fsyncs == 0 {
+            return;
+        }
+        let now = self.q.now();
+        let data_bytes = stats.bytes_written.saturating_sub(META_PAGE_BYTES);
+        let pages = self.disks[m].save(now, data_bytes, true, &mut self.arrays);
+        let meta = self.disks[m].save(pages.done_at, META_PAGE_BYTES, true, &mut self.arrays);
+        let took_s = (meta.done_at - now) as f64 / 1e9;
+        self.storage.backend_commit_hist[m].observe(took_s);
+    }
+
+    pub(super) fn on_compaction_step(&mut self, m: usize, epoch: u64) {
+        if self.epochs[m] != epoch {
+            return;
+        }
+        let mut out = std::mem::take(&mut self.out);
+        let more = match &mut self.slots[m] {
+            Slot::Running(member) => {
+                let before = member.state().store.compaction_pending();
+                let more = member.compaction_step(&mut out);
+                let after = member.state().store.compaction_pending();
+                self.storage.compaction_keys_total[m] += (before - after) as u64;
+                more
+            }
+            // A stopped process resumes its compaction when continued.
+            Slot::Paused(..) => true,
+            _ => false,
+        };
+        self.route(m, &mut out);
+        self.out = out;
+        if more {
+            self.q
+                .schedule_in(COMPACTION_SLEEP_NS, Ev::CompactionStep { m, epoch });
+        } else {
+            self.wake_compaction_waiters();
+        }
+    }
+
+    pub(super) fn on_alarm_applied(
+        &mut self,
+        m: usize,
+        member_id: u64,
+        alarm: AlarmKind,
+        raised: bool,
+    ) {
+        let now = self.q.now();
+        // Every member applies the change: log it once, when the first one does.
+        let key = (member_id, alarm);
+        let first = if raised {
+            self.storage.cluster_alarms.insert(key)
+        } else {
+            self.storage.cluster_alarms.remove(&key)
+        };
+        if first {
+            self.storage.alarms.push(AlarmLog {
+                at_ns: now,
+                member: (member_id - 1) as usize,
+                alarm: alarm.as_str(),
+                raised,
+            });
+        }
+        if raised && alarm == AlarmKind::NoSpace && self.storage.nospace_at_ns.is_none() {
+            self.storage.nospace_at_ns = Some(now);
+            self.rec.timeline(
+                now,
+                format!("alarm raised: NOSPACE for member {member_id} (applied on m{})", m + 1),
+            );
+        }
+        if raised {
+            self.maybe_start_runbook(alarm);
+        } else if self.storage.cluster_alarms.is_empty() {
+            self.storage.alarms_cleared_ns = Some(now);
+        }
+    }
+
+    /// A client write succeeded at `at`: the first one after the alarms were cleared ends the
+    /// write downtime.
+    pub(super) fn note_write_ok(&mut self, at: Nanos) {
+        let s = &mut self.storage;
+        if s.nospace_at_ns.is_some() && s.alarms_cleared_ns.is_some() && s.writes_back_ns.is_none()
+        {
+            s.writes_back_ns = Some(at);
+        }
+    }
+
+    // -------------------------------------------------------------- operator
+
+    fn maybe_start_runbook(&mut self, alarm: AlarmKind) {
+        let Some(rb) = &self.sc.runbook else { return };
+        let first = self.operator.runbook_next_step == 0
+            && self.operator.runbook_due_ns.is_none()
+            && !self.operator.runbook_running;
+        if first && rb.after_alarm == alarm.as_str() {
+            let due = self.q.now().saturating_add(rb.diagnosis_ns);
+            self.operator.runbook_due_ns = Some(due);
+            self.q.schedule_at(due, Ev::OperatorWake);
+        }
+    }
+
+    /// A timeline `etcdctl` action.
+    pub(super) fn run_operator_command(&mut self, text: String, command: OperatorCommand) {
+        self.start_run(text, command, false);
+    }
+
+    fn start_run(&mut self, text: String, command: OperatorCommand, from_runbook: bool) {
+        let now = self.q.now();
+        self.operator.next_run += 1;
+        let id = self.operator.next_run;
+        self.rec.timeline(now, format!("$ {text}"));
+        let mut run = OpRun {
+            text,
+            command: command.clone(),
+            started_ns: now,
+            output: String::new(),
+            ok: true,
+            from_runbook,
+            waiting: Waiting::Until(now),
+        };
+        run.waiting = match command {
+            OperatorCommand::EndpointStatus => {
+                run.output = self.endpoint_status();
+                Waiting::Until(now.saturating_add(self.client_round_trip()))
+            }
+            OperatorCommand::AlarmList => self.send_operator_requests(id, vec![Op::AlarmList]),
+            OperatorCommand::AlarmDisarm => {
+                let ops = self
+                    .any_member_state()
+                    .map(|s| s.active_alarms())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(member_id, alarm)| Op::Alarm {
+                        activate: false,
+                        member_id,
+                        alarm,
+                        for_rejected_put: false,
+                    })
+                    .collect::<Vec<_>>();
+                if ops.is_empty() {
+                    Waiting::Until(now.saturating_add(self.client_round_trip()))
+                } else {
+                    for op in &ops {
+                        if let Op::Alarm {
+                            member_id, alarm, ..
+                        } = op
+                        {
+                            run.output.push_str(&alarm_line(*member_id, *alarm));
+                        }
+                    }
+                    self.send_operator_requests(id, ops)
+                }
+            }
+            OperatorCommand::Compact { rev, .. } => {
+                let rev = match rev {
+                    CompactTo::Revision(r) => r,
+                    CompactTo::Current => {
+                        self.any_member_state().map_or(1, |s| s.store.current_rev())
+                    }
+                };
+                self.send_operator_requests(id, vec![Op::Compact { rev }])
+            }
+            OperatorCommand::Defrag { members } => self.next_defrag(&mut run, members),
+            OperatorCommand::Restart {
+                member,
+                quota_backend_bytes,
+            } => {
+                if let Some(q) = quota_backend_bytes {
+                    self.member_cfg[member].quota_backend_bytes = q as i64;
+                    self.storage.quota.push((now, q));
+                }
+                self.crash(member);
+                self.start_restart(member);
+                Waiting::Restart(member)
+            }
+        };
+        self.operator.runs.insert(id, run);
+        self.q.schedule_in(0, Ev::OperatorWake);
+    }
+
+    fn client_round_trip(&mut self) -> Nanos {
+        let a = self.client_delay();
+        a.saturating_add(self.client_delay())
+    }
+
+    fn any_member_state(&self) -> Option<&etcdlab_member::ServerState> {
+        let leader = self.rec.cluster_leader();
+        let order = leader.into_iter().chain(0..self.slots.len());
+        for m in order {
+            if let Slot::Running(member) = &self.slots[m] {
+                return Some(member.state());
+            }
+        }
+        None
+    }
+
+    /// Send requests to the leader (else the first running member), as etcdctl's balancer would.
+    fn send_operator_requests(&mut self, run: u64, ops: Vec<Op>) -> Waiting {
+        let target = self
+            .rec
+            .cluster_leader()
+            .filter(|m| matches!(self.slots[*m], Slot::Running(_)))
+            .or_else(|| (0..self.slots.len()).find(|m| matches!(self.slots[*m], Slot::Running(_))));
+        let mut ids = BTreeSet::new();
+        for op in ops {
+            let id = self.next_request_id;
+            self.next_request_id += 1;
+            ids.insert(id);
+            self.operator.requests.insert(id, run);
+            let req = Rc::new(Request { id, op });
+            match target {
+                Some(m) => {
+                    let delay = self.client_delay();
+                    let epoch = self.epochs[m];
+                    self.q
+                        .schedule_in(delay, Ev::WriteArrives { m, req, epoch });
+                }
+                None => {
+                    let now = self.q.now();
+                    self.q.schedule_at(
+                        now,
+                        Ev::OperatorReply {
+                            id,
+                            error: Some(ERR_CONNECTION_REFUSED),
+                        },
+                    );
+                }
+            }
+        }
+        Waiting::Replies(ids)
+    }
+
+    /// Called for every request reply; true if it was an operator's.
+    pub(super) fn operator_reply_at(&mut self, id: u64, error: Option<&'static str>, at: Nanos) -> bool {
+        if !self.operator.requests.contains_key(&id) {
+            return false;
+        }
+        self.q.schedule_at(at, Ev::OperatorReply { id, error });
+        true
+    }
+
+    pub(super) fn on_operator_reply(&mut self, id: u64, error: Option<&'static str>) {
+        let Some(run_id) = self.operator.requests.remove(&id) else {
+            return;
+        };
+        let alarms_text = self.alarm_list_text();
+        let Some(run) = self.operator.runs.get_mut(&run_id) else {
+            return;
+        };
+        if let Waiting::Replies(ids) = &mut run.waiting {
+            ids.remove(&id);
+            if let Some(e) = error {
+                run.ok = false;
+                run.output.push_str(&format!("Error: {e}\n"));
+            }
+            if !ids.is_empty() {
+                return;
+            }
+        }
+        if run.ok {
+            match &run.command {
+                OperatorCommand::AlarmList => run.output.push_str(&alarms_text),
+                OperatorCommand::Compact { .. } => {}
+                _ => {}
+            }
+        }
+        let physical = matches!(run.command, OperatorCommand::Compact { physical: true, .. });
+        if let OperatorCommand::Compact { .. } = run.command {
+            if run.ok {
+                let rev = self.any_member_state().map_or(0, |s| s.store.compact_rev());
+                let run = self.operator.runs.get_mut(&run_id).expect("run");
+                run.output.push_str(&format!("compacted revision {rev}\n"));
+                if physical {
+                    run.waiting = Waiting::Compaction;
+                    self.wake_compaction_waiters();
+                    return;
+                }
+            }
+        }
+        self.finish_run(run_id);
+    }
+
+    fn alarm_list_text(&self) -> String {
+        self.any_member_state()
+            .map(|s| {
+                s.active_alarms()
+                    .into_iter()
+                    .map(|(id, a)| alarm_line(id, a))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn wake_compaction_waiters(&mut self) {
+        let pending = (0..self.slots.len()).any(|m| match &self.slots[m] {
+            Slot::Running(mm) | Slot::Paused(mm, _) => mm.state().store.compaction_pending() > 0,
+            _ => false,
+        });
+        if pending {
+            return;
+        }
+        let done: Vec<u64> = self
+            .operator
+            .runs
+            .iter()
+            .filter(|(_, r)| matches!(r.waiting, Waiting::Compaction))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in done {
+            self.finish_run(id);
+        }
+    }
+
+    /// Start the defrag of the first of `members` that answers; the rest follow in turn.
+    fn next_defrag(&mut self, run: &mut OpRun, mut members: Vec<usize>) -> Waiting {
+        let now = self.q.now();
+        while !members.is_empty() {
+            let m = members.remove(0);
+            let mut out = std::mem::take(&mut self.out);
+            let bytes = match &mut self.slots[m] {
+                Slot::Running(member) if !member.is_defragging() => {
+                    Some(member.start_defrag(&mut out))
+                }
+                _ => None,
+            };
+            self.route(m, &mut out);
+            self.out = out;
+            let Some(bytes) = bytes else {
+                run.ok = false;
+                run.output.push_str(&format!(
+                    "Failed to defragment etcd member[m{}] (context deadline exceeded)\n",
+                    m + 1
+                ));
+                continue;
+            };
+            // Defrag writes the live pages into a new file and fsyncs it, on this member's disk.
+            let t = self.disks[m].save(now, bytes, true, &mut self.arrays);
+            let epoch = self.epochs[m];
+            self.q.schedule_at(t.done_at, Ev::DefragDone { m, epoch });
+            self.rec.timeline(now, format!("defrag of m{} started", m + 1));
+            self.storage.defrag_started_ns[m] = Some(now);
+            return Waiting::Defrag {
+                current: m,
+                rest: members,
+            };
+        }
+        Waiting::Until(now)
+    }
+
+    pub(super) fn on_defrag_done(&mut self, m: usize, epoch: u64) {
+        let now = self.q.now();
+        let mut out = std::mem::take(&mut self.out);
+        let finished = match &mut self.slots[m] {
+            Slot::Running(member) if self.epochs[m] == epoch && member.is_defragging() => {
+                Some(member.finish_defrag(&mut out))
+            }
+            _ => None,
+        };
+        self.route(m, &mut out);
+        self.out = out;
+        let run_id = self
+            .operator
+            .runs
+            .iter()
+            .find(|(_, r)| matches!(r.waiting, Waiting::Defrag { current, .. } if current == m))
+            .map(|(id, _)| *id);
+        let Some(run_id) = run_id else { return };
+        let mut run = self.operator.runs.remove(&run_id).expect("run");
+        let Waiting::Defrag { rest, .. } = std::mem::replace(&mut run.waiting, Waiting::Until(now))
+        else {
+            unreachable!()
+        };
+        match finished {
+            Some(_) => {
+                if let Some(started) = self.storage.defrag_started_ns[m].take() {
+                    self.storage.defrag_hist[m].observe((now - started) as f64 / 1e9);
+                }
+                run.output
+                    .push_str(&format!("Finished defragmenting etcd member[m{}]\n", m + 1));
+                self.rec.timeline(now, format!("defrag of m{} finished", m + 1));
+            }
+            None => {
+                run.ok = false;
+                run.output.push_str(&format!(
+                    "Failed to defragment etcd member[m{}] (member went down)\n",
+                    m + 1
+                ));
+            }
+        }
+        run.waiting = self.next_defrag(&mut run, rest);
+        self.operator.runs.insert(run_id, run);
+        self.q.schedule_in(0, Ev::OperatorWake);
+    }
+
+    pub(super) fn on_member_restarted(&mut self, m: usize) {
+        let done: Vec<u64> = self
+            .operator
+            .runs
+            .iter()
+            .filter(|(_, r)| matches!(r.waiting, Waiting::Restart(x) if x == m))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in done {
+            self.finish_run(id);
+        }
+    }
+
+    /// Finish runs whose time has come and start the runbook's next step when it is due.
+    pub(super) fn on_operator_wake(&mut self) {
+        let now = self.q.now();
+        let due: Vec<u64> = self
+            .operator
+            .runs
+            .iter()
+            .filter(|(_, r)| matches!(r.waiting, Waiting::Until(t) if t <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            self.finish_run(id);
+        }
+        for (_, r) in &self.operator.runs {
+            if let Waiting::Until(t) = r.waiting {
+                if t > now {
+                    self.q.schedule_at(t, Ev::OperatorWake);
+                }
+            }
+        }
+        let Some(rb) = &self.sc.runbook else { return };
+        if self.operator.runbook_running {
+            return;
+        }
+        let Some(due) = self.operator.runbook_due_ns else {
+            return;
+        };
+        if due > now {
+            return;
+        }
+        let Some((text, command)) = rb.steps.get(self.operator.runbook_next_step).cloned() else {
+            return;
+        };
+        self.operator.runbook_next_step += 1;
+        self.operator.runbook_due_ns = None;
+        self.operator.runbook_running = true;
+        self.start_run(text, command, true);
+    }
+
+    fn finish_run(&mut self, id: u64) {
+        let Some(run) = self.operator.runs.remove(&id) else {
+            return;
+        };
+        let now = self.q.now();
+        self.operator.steps.push(StepLog {
+            started_ns: run.started_ns,
+            finished_ns: now,
+            command: run.text,
+            output: run.output,
+            ok: run.ok,
+        });
+        if run.from_runbook {
+            self.operator.runbook_running = false;
+            let think = self.sc.runbook.as_ref().map_or(0, |r| r.think_time_ns);
+            let due = now.saturating_add(think);
+            self.operator.runbook_due_ns = Some(due);
+            self.q.schedule_at(due, Ev::OperatorWake);
+        }
+    }
+
+    /// `etcdctl endpoint status -w table` as the members answer right now.
+    fn endpoint_status(&self) -> String {
+        let mut out = String::new();
+        for m in 0..self.slots.len() {
+            match &self.slots[m] {
+                Slot::Running(member) => {
+                    let s = member.state();
+                    let errors: Vec<String> = s
+                        .active_alarms()
+                        .iter()
+                        .map(|(id, a)| format!("memberID:{id} alarm:{}", a.as_str()))
+                        .collect();
+                    out.push_str(&format!(
+                        "m{}: db size {} (in use {}), leader {}, raft term {}, raft index {}, applied {}, revision {}{}\n",
+                        m + 1,
+                        s.store.backend().size_bytes(),
+                        s.store.backend().size_in_use_bytes(),
+                        member.role() == Role::Leader,
+                        member.raft().term(),
+                        member.raft().commit_index(),
+                        s.applied_index(),
+                        s.store.current_rev(),
+                        if errors.is_empty() { String::new() } else { format!(", errors {}", errors.join(" ")) }
+                    ));
+                }
+                _ => out.push_str(&format!(
+                    "Failed to get the status of endpoint m{} (context deadline exceeded)\n",
+                    m + 1
+                )),
+            }
+        }
+        out
+    }
+
+    /// Storage gauges of one member at a scrape.
+    pub(super) fn scrape_storage(&mut self, m: usize, now: Nanos) {
+        let Slot::Running(member) = &self.slots[m] else {
+            return;
+        };
+        let name = format!("m{}", m + 1);
+        let s = member.state();
+        let b = s.store.backend();
+        let (size, in_use) = (b.size_bytes(), b.size_in_use_bytes());
+        self.storage.db_size.push((now, m, size, in_use));
+        let quota = s.quota.bytes().unwrap_or(0) as f64;
+        let (rev, compact_rev) = (s.store.current_rev(), s.store.compact_rev());
+        let keys = s.store.index_len() as f64;
+        let defrag = f64::from(member.is_defragging());
+        let series = &mut self.series;
+        series.push(metrics::DB_SIZE, "", &name, now, size as f64);
+        series.push(metrics::DB_SIZE_IN_USE, "", &name, now, in_use as f64);
+        series.push(metrics::QUOTA, "", &name, now, quota);
+        series.push(metrics::CURRENT_REVISION, "", &name, now, rev as f64);
+        series.push(metrics::COMPACT_REVISION, "", &name, now, compact_rev as f64);
+        series.push(metrics::KEYS, "", &name, now, keys);
+        let compacted = self.storage.compaction_keys_total[m] as f64;
+        series.push(metrics::COMPACTION_KEYS, "_total", &name, now, compacted);
+        series.push(metrics::DEFRAG_INFLIGHT, "", &name, now, defrag);
+        let labels = vec![("member".to_string(), name)];
+        let fams = &mut series.families;
+        self.storage.backend_commit_hist[m].samples(&labels, now, &mut fams[metrics::BACKEND_COMMIT]);
+        self.storage.defrag_hist[m].samples(&labels, now, &mut fams[metrics::DEFRAG_DURATION]);
+    }
+}
+
+/// One line of `etcdctl alarm list` (with etcdctl's trailing space).
+fn alarm_line(member_id: u64, alarm: AlarmKind) -> String {
+    format!("memberID:{member_id} alarm:{} \n", alarm.as_str())
+}

@@ -1,0 +1,289 @@
+//! What a member applies committed entries to: etcd's server state behind the raft loop.
+//!
+//! The MVCC store and its backend ([`etcdlab_store::Store`]), the quota, and the alarms
+//! (`etcdserver/apply.go`, `quota.go`, `alarm/alarms.go`). Applying follows etcd 3.4's applier
+//! chain: with an alarm active the capped applier refuses what would grow the database;
+//! otherwise the quota applier applies a put and *then* reports "no space" if the member's
+//! backend was already over quota (etcd-internals.md §6).
+
+use etcdlab_store::quota::QuotaRequest;
+use etcdlab_store::{CompactStats, Quota, Store, StoreError, Value};
+use std::collections::BTreeSet;
+use std::rc::Rc;
+
+/// What a client or operator sees when a request grows a database that is over quota.
+pub const ERR_NOSPACE: &str = "etcdserver: mvcc: database space exceeded";
+pub const ERR_COMPACTED: &str = "etcdserver: mvcc: required revision has been compacted";
+pub const ERR_FUTURE_REV: &str = "etcdserver: mvcc: required revision is a future revision";
+
+/// etcd's alarm types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AlarmKind {
+    NoSpace,
+    Corrupt,
+}
+
+impl AlarmKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlarmKind::NoSpace => "NOSPACE",
+            AlarmKind::Corrupt => "CORRUPT",
+        }
+    }
+}
+
+/// One operation of a request, as it is proposed and applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    Put {
+        key: Rc<[u8]>,
+        value: Value,
+        lease: i64,
+    },
+    /// `[key, range_end)`; an empty `range_end` deletes just `key`.
+    DeleteRange { key: Rc<[u8]>, range_end: Rc<[u8]> },
+    Compact { rev: i64 },
+    /// `AlarmRequest`. `for_rejected_put` marks the ACTIVATE a member proposes when it refuses
+    /// a put at its gRPC layer: the client's put fails with "no space" once it applies.
+    Alarm {
+        activate: bool,
+        member_id: u64,
+        alarm: AlarmKind,
+        for_rejected_put: bool,
+    },
+    /// `alarm list` (a GET through raft: it costs a raft index, as measured).
+    AlarmList,
+}
+
+impl Op {
+    /// etcd's quota cost class of this operation.
+    pub fn quota_request(&self) -> QuotaRequest {
+        match self {
+            Op::Put { key, value, .. } => QuotaRequest::Put {
+                key_len: key.len(),
+                value_len: value.size_bytes as usize,
+            },
+            _ => QuotaRequest::Free,
+        }
+    }
+
+    /// Bytes of the request as it travels in raft (an `InternalRaftRequest`).
+    pub fn size_bytes(&self) -> u64 {
+        const FRAMING: u64 = 24;
+        FRAMING
+            + match self {
+                Op::Put { key, value, .. } => key.len() as u64 + u64::from(value.size_bytes),
+                Op::DeleteRange { key, range_end } => (key.len() + range_end.len()) as u64,
+                Op::Compact { .. } | Op::Alarm { .. } | Op::AlarmList => 16,
+            }
+    }
+}
+
+/// A request as it travels through raft. Shared by pointer: replicating it clones an `Rc`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Request {
+    /// Unique per run.
+    pub id: u64,
+    pub op: Op,
+}
+
+/// What applying one entry gave: None on success, else etcd's error text.
+pub type ApplyResult = Result<(), &'static str>;
+
+/// What the member has to act on after an apply.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApplyEffects {
+    /// Alarm changes applied: (member id, alarm, raised).
+    pub alarms: Vec<(u64, AlarmKind, bool)>,
+    /// The member should propose a NOSPACE alarm for itself (the quota applier found the
+    /// backend over quota and no NOSPACE alarm exists yet).
+    pub raise_nospace: bool,
+    /// A compaction was scheduled: the store now deletes revisions in batches.
+    pub compaction: Option<CompactStats>,
+}
+
+/// The state behind a member's raft loop: the store, the quota and the alarms.
+#[derive(Clone, Debug)]
+pub struct ServerState {
+    pub store: Store,
+    pub quota: Quota,
+    /// Active alarms, as applied through raft (etcd persists them in the `alarm` bucket).
+    alarms: BTreeSet<(u64, AlarmKind)>,
+    /// etcd's consistent index: the last applied raft index, persisted with the backend.
+    applied_index: u64,
+}
+
+impl ServerState {
+    pub fn new(quota: Quota) -> Self {
+        ServerState {
+            store: Store::new(),
+            quota,
+            alarms: BTreeSet::new(),
+            applied_index: 0,
+        }
+    }
+
+    pub fn applied_index(&self) -> u64 {
+        self.applied_index
+    }
+
+    pub fn alarms(&self) -> impl Iterator<Item = (u64, AlarmKind)> + '_ {
+        self.alarms.iter().copied()
+    }
+
+    pub fn has_alarm(&self, kind: AlarmKind) -> bool {
+        self.alarms.iter().any(|(_, k)| *k == kind)
+    }
+
+    /// The gRPC-layer quota check (`api/v3rpc/quota.go`): only puts (and txns, lease grants)
+    /// cost anything; the check reads the backend's `Size()` as of its last commit.
+    pub fn quota_allows(&self, op: &Op) -> bool {
+        self.quota
+            .available(self.store.backend().size_bytes(), &op.quota_request())
+    }
+
+    /// Apply the entry at `index` (None: an empty entry of a new leader).
+    pub fn apply(&mut self, index: u64, op: Option<&Op>, effects: &mut ApplyEffects) -> ApplyResult {
+        assert!(
+            index > self.applied_index,
+            "apply went back: {index} <= {}",
+            self.applied_index
+        );
+        self.applied_index = index;
+        // The consistent index lives in the backend's meta bucket: every entry dirties it.
+        self.store.backend_mut().touch_meta();
+        match op {
+            None => Ok(()),
+            Some(op) => self.apply_op(op, effects),
+        }
+    }
+
+    fn apply_op(&mut self, op: &Op, effects: &mut ApplyEffects) -> ApplyResult {
+        match op {
+            Op::Put { key, value, lease } => {
+                if self.has_alarm(AlarmKind::NoSpace) {
+                    // applierV3Capped: refused, nothing written.
+                    return Err(ERR_NOSPACE);
+                }
+                let fits = self.quota_allows(op);
+                self.store.put(key, *value, *lease);
+                if fits {
+                    return Ok(());
+                }
+                // quotaApplierV3: applied anyway, reported as no space.
+                effects.raise_nospace = !self.has_alarm(AlarmKind::NoSpace);
+                Err(ERR_NOSPACE)
+            }
+            Op::DeleteRange { key, range_end } => {
+                self.store.delete_range(key, range_end);
+                Ok(())
+            }
+            Op::Compact { rev } => match self.store.schedule_compaction(*rev) {
+                Ok(stats) => {
+                    effects.compaction = Some(stats);
+                    Ok(())
+                }
+                Err(StoreError::Compacted) => Err(ERR_COMPACTED),
+                Err(StoreError::FutureRev) => Err(ERR_FUTURE_REV),
+            },
+            Op::Alarm {
+                activate,
+                member_id,
+                alarm,
+                for_rejected_put,
+            } => {
+                let changed = if *activate {
+                    self.alarms.insert((*member_id, *alarm))
+                } else {
+                    self.alarms.remove(&(*member_id, *alarm))
+                };
+                if changed {
+                    effects.alarms.push((*member_id, *alarm, *activate));
+                }
+                if *for_rejected_put {
+                    Err(ERR_NOSPACE)
+                } else {
+                    Ok(())
+                }
+            }
+            Op::AlarmList => Ok(()),
+        }
+    }
+
+    /// `alarm disarm` deactivates every active alarm (etcdctl sends one DEACTIVATE per alarm).
+    pub fn active_alarms(&self) -> Vec<(u64, AlarmKind)> {
+        self.alarms.iter().copied().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(key: &str, size: u32) -> Op {
+        Op::Put {
+            key: Rc::from(key.as_bytes()),
+            value: Value::new(size, 1),
+            lease: 0,
+        }
+    }
+
+    #[test]
+    fn a_put_over_quota_is_applied_then_reported_as_no_space() {
+        let mut s = ServerState::new(Quota::new(30_000));
+        let mut fx = ApplyEffects::default();
+        assert_eq!(s.apply(1, Some(&put("/a", 100)), &mut fx), Ok(()));
+        s.store.backend_mut().commit();
+        // 24576-byte fresh backend + 256 + 2 + 8000 >= 30000: over quota.
+        let before = s.store.current_rev();
+        let r = s.apply(2, Some(&put("/b", 8000)), &mut fx);
+        assert_eq!(r, Err(ERR_NOSPACE));
+        assert_eq!(s.store.current_rev(), before + 1, "applied anyway");
+        assert!(fx.raise_nospace);
+    }
+
+    #[test]
+    fn the_capped_applier_refuses_puts_but_not_deletes_or_compaction() {
+        let mut s = ServerState::new(Quota::new(0));
+        let mut fx = ApplyEffects::default();
+        s.apply(1, Some(&put("/a", 10)), &mut fx).unwrap();
+        let alarm = Op::Alarm {
+            activate: true,
+            member_id: 7,
+            alarm: AlarmKind::NoSpace,
+            for_rejected_put: false,
+        };
+        s.apply(2, Some(&alarm), &mut fx).unwrap();
+        assert_eq!(fx.alarms, vec![(7, AlarmKind::NoSpace, true)]);
+        let rev = s.store.current_rev();
+        assert_eq!(s.apply(3, Some(&put("/b", 10)), &mut fx), Err(ERR_NOSPACE));
+        assert_eq!(s.store.current_rev(), rev, "refused: nothing written");
+        let del = Op::DeleteRange {
+            key: Rc::from(&b"/a"[..]),
+            range_end: Rc::from(&b""[..]),
+        };
+        assert_eq!(s.apply(4, Some(&del), &mut fx), Ok(()));
+        assert_eq!(s.store.current_rev(), rev + 1);
+        let compact = Op::Compact { rev: rev + 1 };
+        assert_eq!(s.apply(5, Some(&compact), &mut fx), Ok(()));
+        assert!(fx.compaction.is_some());
+        let again = Op::Compact { rev: rev + 1 };
+        assert_eq!(s.apply(6, Some(&again), &mut fx), Err(ERR_COMPACTED));
+        let future = Op::Compact { rev: rev + 50 };
+        assert_eq!(s.apply(7, Some(&future), &mut fx), Err(ERR_FUTURE_REV));
+    }
+
+    #[test]
+    fn the_gate_reads_size_as_of_the_last_commit() {
+        let mut s = ServerState::new(Quota::new(24_576 + 1_000));
+        let mut fx = ApplyEffects::default();
+        // Not committed yet: Size() is still the fresh 24576 bytes, so 256+2+600 fits.
+        assert!(s.quota_allows(&put("/a", 600)));
+        for i in 1..=50 {
+            s.apply(i, Some(&put("/a", 600)), &mut fx).ok();
+        }
+        assert!(s.quota_allows(&put("/a", 600)), "no commit, no new size");
+        s.store.backend_mut().commit();
+        assert!(!s.quota_allows(&put("/a", 600)));
+    }
+}
