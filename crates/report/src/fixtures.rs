@@ -46,6 +46,104 @@ pub fn synthetic_record(members: usize, seconds: u64) -> RunRecord {
     record
 }
 
+/// The NOSPACE incident in 15 minutes (quota 16 MiB, as in ground truth A): three members fill
+/// up until m1 crosses the quota at 600 s, then the operator lists the alarms, tries a put,
+/// compacts, defragments and disarms (all alarms cleared at 690 s).
+pub fn nospace_record() -> RunRecord {
+    nospace_record_sized(900, 15)
+}
+
+/// [`nospace_record`] over `seconds` with a scrape every `scrape_s` (for chart load tests).
+pub fn nospace_record_sized(seconds: u64, scrape_s: u64) -> RunRecord {
+    const QUOTA: u64 = 16_777_216;
+    let mut record = synthetic_record(3, seconds);
+    record.summary.scenario = "nospace".into();
+    record.quota_bytes = vec![(0, QUOTA)];
+    let (hit, defrag) = (seconds * 2 / 3, seconds * 23 / 30);
+    // Sizes at the alarm and the peak (per member), then after compaction and defrag.
+    let at_hit = [16_961_536u64, 16_584_704, 16_551_936];
+    let peak = [16_990_208u64, 16_961_536, 16_928_768];
+    for t in (0..=seconds).step_by(scrape_s.max(1) as usize) {
+        for m in 0..3 {
+            let (size, in_use) = if t < hit {
+                let size = 24_576 + (at_hit[m] - 24_576) * t / hit;
+                (size, size.saturating_sub(500_000).max(16_384))
+            } else if t < defrag {
+                let size = if t >= hit + 15 { peak[m] } else { at_hit[m] };
+                (size, 16_449_536)
+            } else {
+                (94_208, 86_016)
+            };
+            record.db_size.push(DbSizeSample {
+                t_ns: t * S,
+                member: m,
+                size_bytes: size,
+                in_use_bytes: in_use,
+            });
+        }
+    }
+    for (m, delay) in [(0, 0), (1, 2), (2, 5)] {
+        record.alarms.push(AlarmChange {
+            at_ns: (hit + delay) * S,
+            member: m,
+            alarm: "NOSPACE".into(),
+            raised: true,
+        });
+    }
+    for m in 0..3 {
+        record.alarms.push(AlarmChange {
+            at_ns: defrag * S,
+            member: m,
+            alarm: "NOSPACE".into(),
+            raised: false,
+        });
+    }
+    let step = |at_s: u64, took_ms: u64, command: &str, output: &str, ok: bool| OperatorStep {
+        started_ns: at_s * S,
+        finished_ns: at_s * S + took_ms * MS,
+        command: command.into(),
+        output: output.into(),
+        ok,
+    };
+    record.operator_steps = vec![
+        step(
+            hit + 30,
+            12,
+            "etcdctl alarm list",
+            "memberID:12039400956499283717 alarm:NOSPACE \n\
+             memberID:11989071595905774276 alarm:NOSPACE \n\
+             memberID:11963082378825790384 alarm:NOSPACE \n",
+            true,
+        ),
+        step(
+            hit + 40,
+            4,
+            "etcdctl put k v",
+            "Error: etcdserver: mvcc: database space exceeded",
+            false,
+        ),
+        step(
+            hit + 50,
+            39,
+            "etcdctl compaction 1603",
+            "compacted revision 1603\n",
+            true,
+        ),
+        step(
+            hit + 60,
+            30,
+            "etcdctl defrag",
+            "Finished defragmenting etcd member[127.0.0.1:12379]\n",
+            true,
+        ),
+        step(defrag, 15, "etcdctl alarm disarm", "", true),
+    ];
+    record.summary.nospace_at_s = Some(hit as f64);
+    record.summary.write_downtime_s = Some(95.5);
+    record.summary.db_size_alert_lead_s = Some(240.0);
+    record
+}
+
 /// A record with nothing in it: one member, no writes, no faults, no metrics.
 pub fn empty_record() -> RunRecord {
     let none4 = Quantiles {

@@ -11,9 +11,11 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 mod charts;
+mod database;
 /// Fonts for every chart (DejaVu Sans, embedded): register once before drawing.
 pub use charts::{register_fonts, FONT};
 mod elections;
+pub mod etcdctl;
 pub mod fixtures;
 mod format;
 mod json;
@@ -30,6 +32,8 @@ pub use promtool::{promtool_check, PromtoolCheck};
 pub const LEADER_TIMELINE_PNG: &str = "leader-timeline.png";
 pub const WRITE_LATENCY_PNG: &str = "write-latency.png";
 pub const WAL_FSYNC_PNG: &str = "wal-fsync.png";
+/// Written only for runs with backend size samples.
+pub const DB_SIZE_PNG: &str = "db-size.png";
 
 /// Writes every report file of `record` into `out_dir` (created if missing) and returns their
 /// names relative to `out_dir`, sorted.

@@ -3,7 +3,9 @@
 use std::fmt::Write;
 
 use crate::format::{hms_millis, member_name, num, opt_num};
-use crate::{RunRecord, Summary, LEADER_TIMELINE_PNG, WAL_FSYNC_PNG, WRITE_LATENCY_PNG};
+use crate::{
+    RunRecord, Summary, DB_SIZE_PNG, LEADER_TIMELINE_PNG, WAL_FSYNC_PNG, WRITE_LATENCY_PNG,
+};
 
 /// The whole report as Markdown.
 pub fn markdown(record: &RunRecord) -> String {
@@ -15,10 +17,12 @@ pub fn markdown(record: &RunRecord) -> String {
     expectations(&mut out, s);
     alerts(&mut out, s);
     crate::elections::section(&mut out, record);
+    crate::database::database_section(&mut out, record);
+    crate::database::operator_steps_section(&mut out, record);
     for (title, body) in &record.sections {
         let _ = writeln!(out, "## {title}\n\n{body}\n");
     }
-    charts(&mut out);
+    charts(&mut out, record);
     timeline(&mut out, record);
     warnings(&mut out, record);
     notes(&mut out, &s.notes);
@@ -147,11 +151,14 @@ fn expectations(out: &mut String, s: &Summary) {
     out.push('\n');
 }
 
-fn charts(out: &mut String) {
+fn charts(out: &mut String, record: &RunRecord) {
     out.push_str("## Charts\n\n");
     let _ = writeln!(out, "![leader timeline]({LEADER_TIMELINE_PNG})\n");
     let _ = writeln!(out, "![write latency]({WRITE_LATENCY_PNG})\n");
     let _ = writeln!(out, "![WAL fsync latency]({WAL_FSYNC_PNG})\n");
+    if !record.db_size.is_empty() {
+        let _ = writeln!(out, "![database size]({DB_SIZE_PNG})\n");
+    }
 }
 
 /// The numbers in the first column match the markers on the charts.
