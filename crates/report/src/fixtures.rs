@@ -50,13 +50,23 @@ pub fn synthetic_record(members: usize, seconds: u64) -> RunRecord {
 /// up until m1 crosses the quota at 600 s, then the operator lists the alarms, tries a put,
 /// compacts, defragments and disarms (all alarms cleared at 690 s).
 pub fn nospace_record() -> RunRecord {
-    nospace_record_sized(900, 15)
+    let mut record = synthetic_record(3, 900);
+    add_nospace(&mut record, 900, 15);
+    record
 }
 
-/// [`nospace_record`] over `seconds` with a scrape every `scrape_s` (for chart load tests).
+/// Only the NOSPACE data of [`nospace_record`] (no elections, writes or metrics), over
+/// `seconds` with a scrape every `scrape_s`: cheap to build for months-long chart tests.
 pub fn nospace_record_sized(seconds: u64, scrape_s: u64) -> RunRecord {
+    let mut record = empty_record();
+    record.member_names = vec!["m1".into(), "m2".into(), "m3".into()];
+    record.summary.simulated_seconds = seconds as f64;
+    add_nospace(&mut record, seconds, scrape_s);
+    record
+}
+
+fn add_nospace(record: &mut RunRecord, seconds: u64, scrape_s: u64) {
     const QUOTA: u64 = 16_777_216;
-    let mut record = synthetic_record(3, seconds);
     record.summary.scenario = "nospace".into();
     record.quota_bytes = vec![(0, QUOTA)];
     let (hit, defrag) = (seconds * 2 / 3, seconds * 23 / 30);
@@ -141,7 +151,6 @@ pub fn nospace_record_sized(seconds: u64, scrape_s: u64) -> RunRecord {
     record.summary.nospace_at_s = Some(hit as f64);
     record.summary.write_downtime_s = Some(95.5);
     record.summary.db_size_alert_lead_s = Some(240.0);
-    record
 }
 
 /// A record with nothing in it: one member, no writes, no faults, no metrics.

@@ -53,6 +53,10 @@ pub fn write_run(record: &RunRecord, out_dir: &Path) -> io::Result<Vec<PathBuf>>
     charts::write_latency(record, &out_dir.join(WRITE_LATENCY_PNG))?;
     charts::wal_fsync(record, &out_dir.join(WAL_FSYNC_PNG))?;
     names.extend([LEADER_TIMELINE_PNG, WRITE_LATENCY_PNG, WAL_FSYNC_PNG].map(PathBuf::from));
+    if !record.db_size.is_empty() {
+        charts::db_size(record, &out_dir.join(DB_SIZE_PNG))?;
+        names.push(PathBuf::from(DB_SIZE_PNG));
+    }
     names.sort();
     Ok(names)
 }

@@ -4,7 +4,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use etcdlab_report::fixtures::{empty_record, synthetic_record};
+use etcdlab_report::fixtures::{
+    empty_record, nospace_record, nospace_record_sized, synthetic_record,
+};
 use etcdlab_report::{promtool_check, write_run, PromtoolCheck, RunRecord};
 
 /// A fresh scratch directory under target/ (relative to this crate, removed first).
@@ -64,6 +66,43 @@ fn same_record_same_bytes() {
     for f in files {
         let (x, y) = (fs::read(a.join(&f)).unwrap(), fs::read(b.join(&f)).unwrap());
         assert!(x == y, "{f:?} differs between two renders");
+    }
+}
+
+#[test]
+fn nospace_runs_add_the_db_size_chart() {
+    let (dir, files) = write(&nospace_record(), "nospace");
+    assert_eq!(files.len(), 7);
+    assert!(files.contains(&PathBuf::from("db-size.png")), "{files:?}");
+    let (w, h) = png_size(&fs::read(dir.join("db-size.png")).unwrap());
+    assert_eq!((w, h), (1200, 500));
+    let md = fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("![database size](db-size.png)"));
+    // Same record, same pixels.
+    let (again, _) = write(&nospace_record(), "nospace-again");
+    assert!(
+        fs::read(dir.join("db-size.png")).unwrap() == fs::read(again.join("db-size.png")).unwrap()
+    );
+}
+
+#[test]
+fn db_size_chart_of_a_long_run_is_fast() {
+    // 10,001 scrapes per member over 41 hours (x axis in hours), and again over 35 days.
+    for (name, scrape_s) in [("hours", 15), ("days", 300)] {
+        let record = nospace_record_sized(10_000 * scrape_s, scrape_s);
+        assert_eq!(record.db_size.len(), 3 * 10_001);
+        let start = std::time::Instant::now();
+        let (dir, files) = write(&record, &format!("long-{name}"));
+        // Generous, for debug builds too; drawing every sample is what this guards against.
+        assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+        assert!(files.contains(&PathBuf::from("db-size.png")));
+        let md = fs::read_to_string(dir.join("report.md")).unwrap();
+        if name == "days" {
+            assert!(
+                md.contains("| 1 | 23d 3:33 | `etcdctl alarm list` |"),
+                "{md}"
+            );
+        }
     }
 }
 

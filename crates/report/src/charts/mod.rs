@@ -12,10 +12,12 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontStyle;
 
+mod dbsize;
 mod fsync;
 mod latency;
 mod timeline;
 
+pub use dbsize::db_size;
 pub use fsync::wal_fsync;
 pub use latency::write_latency;
 pub use timeline::leader_timeline;
