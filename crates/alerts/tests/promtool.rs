@@ -253,6 +253,45 @@ fn synthetic_series_agree_with_promtool() {
     );
 }
 
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// 20 minutes of `etcd_mvcc_db_total_size_in_bytes`, three members. m1 crosses 6 GiB at 300 s
+/// and stays above; m2 sits at 5.9 GiB throughout; m3 goes above 6 GiB from 300 s to 525 s
+/// (less than the rule's 5 minutes), then drops (a defrag) and never fires.
+fn db_size() -> Vec<MetricFamily> {
+    let mut samples = vec![];
+    for m in ["m1", "m2", "m3"] {
+        for t in (15..=1200).step_by(15) {
+            let gib = match m {
+                "m1" if t >= 300 => 6.0 + 0.001 * (t - 300) as f64 / 15.0,
+                "m1" => 5.0 + t as f64 / 300.0,
+                "m2" => 5.9,
+                _ if (300..=525).contains(&t) => 6.2,
+                _ => 2.0,
+            };
+            // Whole bytes, as etcd reports them.
+            samples.push(sample("", &[("member", m)], t, (gib * GIB).round()));
+        }
+    }
+    vec![family(
+        "etcd_mvcc_db_total_size_in_bytes",
+        MetricType::Gauge,
+        samples,
+    )]
+}
+
+#[test]
+fn db_size_high_agrees_with_promtool() {
+    let e = check_case("db-size", &db_size(), 1200 * S);
+    let s = |n: &str, m: &str, f: u64, r: Option<u64>| (n.to_string(), m.to_string(), f, r);
+    assert_eq!(
+        summary(&e),
+        // m1: exactly 6 GiB at 300 s is not above 6, 6.001 GiB at 315 s is: pending from 315 s,
+        // firing 5 minutes later. m2 (5.9 GiB) and m3 (above for 225 s) never fire.
+        vec![s("EtcdDatabaseSizeHigh", "m1", 615, None)]
+    );
+}
+
 // ---- series of real runs ----
 
 /// Reads OpenMetrics text as written by etcdlab (`name{labels} value timestamp`); each series
