@@ -148,7 +148,19 @@ impl Node {
     }
 
     fn size(&self) -> usize {
-        PAGE_HEADER + self.elem_sizes().iter().sum::<usize>()
+        // Same sum as elem_sizes(), without the allocation (this runs for every child of
+        // every dirty branch at every commit).
+        let elems: usize = match &self.kind {
+            Kind::Leaf(items) => items
+                .iter()
+                .map(|i| ELEM_HEADER + i.key.len() + i.value_len as usize)
+                .sum(),
+            Kind::Branch(children) => children
+                .iter()
+                .map(|c| ELEM_HEADER + c.sep.map_or(17, |k| k.len()))
+                .sum(),
+        };
+        PAGE_HEADER + elems
     }
 
     fn pages(&self) -> u64 {
@@ -580,8 +592,8 @@ fn rebalance(node: &mut Node, pager: &mut Pager) {
     let mut i = 0;
     while i < children.len() {
         let c = &children[i];
-        let small = c.size() < PAGE_SIZE as usize / 4 || c.len() < c.min_keys();
-        if !(c.unbalanced && small) {
+        // Only nodes that lost elements are candidates (checked first: size() is not free).
+        if !(c.unbalanced && (c.size() < PAGE_SIZE as usize / 4 || c.len() < c.min_keys())) {
             i += 1;
             continue;
         }
@@ -653,9 +665,12 @@ fn spill(mut node: Node, pager: &mut Pager, fill: f64) -> Vec<Node> {
         return vec![node];
     }
     if let Kind::Branch(children) = &mut node.kind {
-        let old = std::mem::take(children);
-        for c in old {
-            children.extend(spill(c, pager, fill));
+        // Usually one child per level is dirty: spill those in place (back to front, so the
+        // indexes stay valid) instead of moving every clean sibling.
+        let dirty: Vec<usize> = (0..children.len()).filter(|&i| children[i].dirty).collect();
+        for &i in dirty.iter().rev() {
+            let c = std::mem::replace(&mut children[i], Node::leaf());
+            children.splice(i..=i, spill(c, pager, fill));
         }
     }
     let old_page = node.page.take();
