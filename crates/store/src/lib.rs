@@ -42,6 +42,7 @@ pub mod key_index;
 pub mod lease;
 pub mod mvcc;
 pub mod quota;
+mod rev_log;
 pub mod watch;
 
 pub use backend::{Backend, CommitStats, DefragStats, RevKey};

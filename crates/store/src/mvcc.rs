@@ -10,6 +10,7 @@ use std::fmt;
 use crate::backend::{Backend, RevKey};
 use crate::crc32c;
 use crate::key_index::KeyIndex;
+use crate::rev_log::RevLog;
 
 /// `revision{main, sub}`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -235,7 +236,7 @@ pub fn prefix_end(key: &[u8]) -> Vec<u8> {
 pub struct Store {
     index: BTreeMap<Vec<u8>, KeyIndex>,
     /// The `key` bucket's contents: revision -> (kv, tombstone).
-    revs: BTreeMap<Revision, (KeyValue, bool)>,
+    revs: RevLog,
     current_rev: i64,
     /// -1 until the first compaction (etcd `compactMainRev`).
     compact_rev: i64,
@@ -266,7 +267,7 @@ impl Store {
     pub fn new() -> Self {
         Store {
             index: BTreeMap::new(),
-            revs: BTreeMap::new(),
+            revs: RevLog::default(),
             current_rev: 1,
             compact_rev: -1,
             backend: Backend::new(),
@@ -311,7 +312,7 @@ impl Store {
             .values()
             .filter_map(|ki| ki.get(self.current_rev))
             .map(|at| {
-                let (kv, _) = &self.revs[&at.modified];
+                let kv = self.revs.get(at.modified).expect("indexed revision is stored");
                 (kv.key.len() + kv.value.size_bytes as usize) as u64
             })
             .sum()
@@ -371,7 +372,7 @@ impl Store {
                 res.more = true;
                 continue;
             }
-            let mut kv = self.revs[&at.modified].0.clone();
+            let mut kv = self.stored(at.modified).to_kv();
             if opts.keys_only {
                 kv.value = Value::default();
             }
@@ -387,7 +388,7 @@ impl Store {
         };
         w.sub += 1;
         let prev = self.index.get(key).and_then(|ki| ki.get(w.main));
-        let prev_kv = prev.map(|at| self.revs[&at.modified].0.clone());
+        let prev_kv = prev.map(|at| self.stored(at.modified).to_kv());
         let (created, version) = match prev {
             Some(at) => (at.created.main, at.version + 1),
             None => (rev.main, 1),
@@ -408,7 +409,7 @@ impl Store {
             },
             kv.encoded_len() as u32,
         );
-        self.revs.insert(rev, (kv, false));
+        self.revs.insert(rev, &kv, false);
         self.index
             .entry(key.to_vec())
             .or_insert_with(|| KeyIndex::new(key.to_vec()))
@@ -441,7 +442,7 @@ impl Store {
                 },
                 kv.encoded_len() as u32,
             );
-            self.revs.insert(rev, (kv, true));
+            self.revs.insert(rev, &kv, true);
             let ok = self.index.get_mut(&k).expect("live key").tombstone(rev);
             debug_assert!(ok);
             res.deleted += 1;
@@ -450,9 +451,13 @@ impl Store {
         res
     }
 
+    fn stored(&self, rev: Revision) -> crate::rev_log::StoredRef<'_> {
+        self.revs.get(rev).expect("indexed revision is stored")
+    }
+
     fn get_kv_at(&self, key: &[u8], at: i64) -> Option<KeyValue> {
         let at = self.index.get(key)?.get(at)?;
-        Some(self.revs[&at.modified].0.clone())
+        Some(self.stored(at.modified).to_kv())
     }
 
     fn begin(&self) -> TxnWriter {
@@ -535,16 +540,20 @@ impl Store {
         Ok(self
             .revs
             .range(lo..=hi)
-            .filter(|(_, (kv, _))| key_in_range(&kv.key, key, range_end))
-            .map(|(r, (kv, tomb))| Event {
-                kind: if *tomb {
+            .filter(|kv| key_in_range(kv.key, key, range_end))
+            .map(|kv| Event {
+                kind: if kv.tombstone {
                     EventKind::Delete
                 } else {
                     EventKind::Put
                 },
-                key: kv.key.clone(),
-                rev: *r,
-                value_size_bytes: if *tomb { 0 } else { kv.value.size_bytes },
+                key: kv.key.to_vec(),
+                rev: kv.rev,
+                value_size_bytes: if kv.tombstone {
+                    0
+                } else {
+                    kv.value.size_bytes
+                },
             })
             .collect())
     }
@@ -660,16 +669,16 @@ impl Store {
         let doomed: Vec<(Revision, bool)> = self
             .revs
             .range(
-                ..=Revision {
+                Revision::default()..=Revision {
                     main: rev,
                     sub: i64::MAX,
                 },
             )
-            .filter(|(r, _)| !keep.contains(r))
-            .map(|(r, (_, t))| (*r, *t))
+            .filter(|kv| !keep.contains(&kv.rev))
+            .map(|kv| (kv.rev, kv.tombstone))
             .collect();
         for (r, tomb) in doomed {
-            self.revs.remove(&r);
+            self.revs.remove(r);
             self.compaction_queue.push_back(RevKey {
                 main: r.main,
                 sub: r.sub,
@@ -705,20 +714,21 @@ impl Store {
     pub fn hash_kv(&self, rev: i64) -> Result<(u32, i64, i64), StoreError> {
         let rev = self.check_rev(rev)?;
         let mut h = 0u32;
-        for (r, (kv, tomb)) in self.revs.range(
-            ..=Revision {
+        for kv in self.revs.range(
+            Revision::default()..=Revision {
                 main: rev,
                 sub: i64::MAX,
             },
         ) {
             let rk = RevKey {
-                main: r.main,
-                sub: r.sub,
-                tombstone: *tomb,
+                main: kv.rev.main,
+                sub: kv.rev.sub,
+                tombstone: kv.tombstone,
             };
             h = crc32c::update(h, &rk.to_bytes());
-            h = crc32c::update(h, &kv.key);
-            for v in [kv.create_revision, kv.mod_revision, kv.version, kv.lease] {
+            h = crc32c::update(h, kv.key);
+            let mod_revision = if kv.tombstone { 0 } else { kv.rev.main };
+            for v in [kv.create_revision, mod_revision, kv.version, kv.lease] {
                 h = crc32c::update(h, &v.to_le_bytes());
             }
             h = crc32c::update(h, &kv.value.size_bytes.to_le_bytes());
