@@ -2,7 +2,8 @@
 
 use crate::world::World;
 use etcdlab_report::{
-    AlarmChange, DbSizeSample, OperatorStep, ExpectationResult, Failover, LatencyMs, MinuteLatency, Quantiles, RunRecord, Summary, Writes,
+    AlarmChange, DbSizeSample, ExpectationResult, Failover, LatencyMs, MinuteLatency, OperatorStep,
+    Quantiles, RunRecord, Summary, Writes,
 };
 use etcdlab_scenario::{EtcdVersion, Expectation, Scenario, OUTCOME_METRICS};
 use hdrhistogram::Histogram;

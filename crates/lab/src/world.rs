@@ -602,7 +602,12 @@ impl<'s> World<'s> {
     }
 
     fn on_next_write(&mut self) {
-        if self.sc.workload.stop_ns.is_some_and(|stop| self.q.now() >= stop) {
+        if self
+            .sc
+            .workload
+            .stop_ns
+            .is_some_and(|stop| self.q.now() >= stop)
+        {
             return;
         }
         let rate = self.sc.workload.writes_per_s;

@@ -41,8 +41,13 @@ pub enum Op {
         lease: i64,
     },
     /// `[key, range_end)`; an empty `range_end` deletes just `key`.
-    DeleteRange { key: Rc<[u8]>, range_end: Rc<[u8]> },
-    Compact { rev: i64 },
+    DeleteRange {
+        key: Rc<[u8]>,
+        range_end: Rc<[u8]>,
+    },
+    Compact {
+        rev: i64,
+    },
     /// `AlarmRequest`. `for_rejected_put` marks the ACTIVATE a member proposes when it refuses
     /// a put at its gRPC layer: the client's put fails with "no space" once it applies.
     Alarm {
@@ -143,7 +148,12 @@ impl ServerState {
     }
 
     /// Apply the entry at `index` (None: an empty entry of a new leader).
-    pub fn apply(&mut self, index: u64, op: Option<&Op>, effects: &mut ApplyEffects) -> ApplyResult {
+    pub fn apply(
+        &mut self,
+        index: u64,
+        op: Option<&Op>,
+        effects: &mut ApplyEffects,
+    ) -> ApplyResult {
         assert!(
             index > self.applied_index,
             "apply went back: {index} <= {}",
@@ -166,7 +176,7 @@ impl ServerState {
                     return Err(ERR_NOSPACE);
                 }
                 let fits = self.quota_allows(op);
-                self.store.put(key, *value, *lease);
+                self.store.put_without_prev(key, *value, *lease);
                 if fits {
                     return Ok(());
                 }

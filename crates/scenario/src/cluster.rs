@@ -58,7 +58,11 @@ fn quota(f: Field<'_>) -> R<u64> {
         0..=MAX_QUOTA_BACKEND_BYTES,
         "it must be 0..=1099511627776 (0 means etcd's default, 2 GiB)",
     )?;
-    Ok(if q == 0 { DEFAULT_QUOTA_BACKEND_BYTES } else { q })
+    Ok(if q == 0 {
+        DEFAULT_QUOTA_BACKEND_BYTES
+    } else {
+        q
+    })
 }
 
 fn defaults() -> Cluster {

@@ -43,7 +43,11 @@ pub fn parse_operator_command(line: &str, size: usize) -> Result<OperatorCommand
     let unknown = || format!("unknown command {line:?}; use one of: {COMMANDS}");
     match words.as_slice() {
         ["etcdctl", "endpoint", "status", rest @ ..] => {
-            no_flags(rest, line, &["--cluster", "-w", "table", "--write-out=table"])?;
+            no_flags(
+                rest,
+                line,
+                &["--cluster", "-w", "table", "--write-out=table"],
+            )?;
             Ok(OperatorCommand::EndpointStatus)
         }
         ["etcdctl", "alarm", "list"] => Ok(OperatorCommand::AlarmList),
@@ -58,7 +62,11 @@ pub fn parse_operator_command(line: &str, size: usize) -> Result<OperatorCommand
             let physical = match rest {
                 [] => false,
                 ["--physical"] | ["--physical=true"] => true,
-                _ => return Err(format!("{line:?}: the only flag compact takes is --physical")),
+                _ => {
+                    return Err(format!(
+                        "{line:?}: the only flag compact takes is --physical"
+                    ))
+                }
             };
             Ok(OperatorCommand::Compact { rev, physical })
         }
@@ -188,10 +196,7 @@ pub struct Runbook {
     pub steps: Vec<(String, OperatorCommand)>,
 }
 
-pub(crate) fn read_runbook(
-    f: crate::read::Field<'_>,
-    size: usize,
-) -> crate::error::R<Runbook> {
+pub(crate) fn read_runbook(f: crate::read::Field<'_>, size: usize) -> crate::error::R<Runbook> {
     let t = f.table()?;
     t.check_keys(&["after_alarm", "diagnosis", "think_time", "steps"])?;
     let after_alarm = t.req("after_alarm", |f| match f.str()? {

@@ -192,10 +192,9 @@ fn action_window(action: &Action) -> Option<Nanos> {
         Action::DiskStall { duration_ns, .. } | Action::DiskSlow { duration_ns, .. } => {
             Some(*duration_ns)
         }
-        Action::Resume { .. }
-        | Action::Restart { .. }
-        | Action::Heal
-        | Action::Operator { .. } => None,
+        Action::Resume { .. } | Action::Restart { .. } | Action::Heal | Action::Operator { .. } => {
+            None
+        }
     }
 }
 

@@ -30,6 +30,8 @@ impl Generation {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyIndex {
     pub key: Vec<u8>,
+    /// The same bytes, shared with every stored revision of the key.
+    pub(crate) shared_key: std::rc::Rc<[u8]>,
     /// The last revision that touched the key (put or tombstone).
     pub modified: Revision,
     pub generations: Vec<Generation>,
@@ -46,6 +48,7 @@ pub struct KeyAt {
 impl KeyIndex {
     pub fn new(key: Vec<u8>) -> Self {
         KeyIndex {
+            shared_key: std::rc::Rc::from(key.as_slice()),
             key,
             modified: Revision::default(),
             generations: vec![Generation::default()],
@@ -87,6 +90,16 @@ impl KeyIndex {
     /// The live revision of the key at main revision `at`, or None if absent/deleted then.
     pub fn get(&self, at: i64) -> Option<KeyAt> {
         let last = self.generations.len() - 1;
+        if at >= self.modified.main {
+            // The common case (a read or write at the current revision): the newest revision,
+            // unless the key's last operation was a delete (then the open generation is empty).
+            let g = &self.generations[last];
+            return g.revs.last().map(|&modified| KeyAt {
+                modified,
+                created: g.created,
+                version: g.ver,
+            });
+        }
         for (i, g) in self.generations.iter().enumerate().rev() {
             if g.is_empty() {
                 continue;

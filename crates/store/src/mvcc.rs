@@ -49,6 +49,15 @@ fn varint_len(v: u64) -> usize {
     bits.div_ceil(7).max(1)
 }
 
+/// Protobuf bytes of a length-delimited field of `len` bytes (0 when empty: omitted).
+fn encoded_bytes_len(len: usize) -> usize {
+    if len == 0 {
+        0
+    } else {
+        1 + varint_len(len as u64) + len
+    }
+}
+
 impl KeyValue {
     /// Size of the protobuf encoding etcd stores as the bbolt value (fields left at zero are
     /// omitted, as proto3 does).
@@ -312,7 +321,10 @@ impl Store {
             .values()
             .filter_map(|ki| ki.get(self.current_rev))
             .map(|at| {
-                let kv = self.revs.get(at.modified).expect("indexed revision is stored");
+                let kv = self
+                    .revs
+                    .get(at.modified)
+                    .expect("indexed revision is stored");
                 (kv.key.len() + kv.value.size_bytes as usize) as u64
             })
             .sum()
@@ -381,39 +393,56 @@ impl Store {
         Ok(res)
     }
 
-    fn do_put(&mut self, w: &mut TxnWriter, key: &[u8], value: Value, lease: i64) -> PutResult {
+    fn do_put(
+        &mut self,
+        w: &mut TxnWriter,
+        key: &[u8],
+        value: Value,
+        lease: i64,
+        with_prev: bool,
+    ) -> PutResult {
         let rev = Revision {
             main: w.main,
             sub: w.sub,
         };
         w.sub += 1;
-        let prev = self.index.get(key).and_then(|ki| ki.get(w.main));
-        let prev_kv = prev.map(|at| self.stored(at.modified).to_kv());
+        // One index lookup (keys are copied only when new).
+        let ki = match self.index.get_mut(key) {
+            Some(ki) => ki,
+            None => self
+                .index
+                .entry(key.to_vec())
+                .or_insert_with(|| KeyIndex::new(key.to_vec())),
+        };
+        let prev = ki.get(w.main);
+        ki.put(rev);
+        let shared_key = ki.shared_key.clone();
+        // Reading the previous value is a lookup in the whole history: only when asked for.
+        let prev_kv = prev
+            .filter(|_| with_prev)
+            .map(|at| self.stored(at.modified).to_kv());
         let (created, version) = match prev {
             Some(at) => (at.created.main, at.version + 1),
             None => (rev.main, 1),
         };
         let kv = KeyValue {
-            key: key.to_vec(),
+            key: Vec::new(), // the shared key is stored; its length is counted below
             create_revision: created,
             mod_revision: rev.main,
             version,
             value,
             lease,
         };
+        let encoded_len = kv.encoded_len() + encoded_bytes_len(key.len());
         self.backend.put(
             RevKey {
                 main: rev.main,
                 sub: rev.sub,
                 tombstone: false,
             },
-            kv.encoded_len() as u32,
+            encoded_len as u32,
         );
-        self.revs.insert(rev, &kv, false);
-        self.index
-            .entry(key.to_vec())
-            .or_insert_with(|| KeyIndex::new(key.to_vec()))
-            .put(rev);
+        self.revs.insert(rev, shared_key, &kv, false);
         PutResult { rev, prev_kv }
     }
 
@@ -442,7 +471,8 @@ impl Store {
                 },
                 kv.encoded_len() as u32,
             );
-            self.revs.insert(rev, &kv, true);
+            let shared_key = self.index[&k].shared_key.clone();
+            self.revs.insert(rev, shared_key, &kv, true);
             let ok = self.index.get_mut(&k).expect("live key").tombstone(rev);
             debug_assert!(ok);
             res.deleted += 1;
@@ -478,9 +508,18 @@ impl Store {
     /// Puts `key`; returns its revision and the previous key-value (prev_kv).
     pub fn put(&mut self, key: &[u8], value: Value, lease: i64) -> PutResult {
         let mut w = self.begin();
-        let r = self.do_put(&mut w, key, value, lease);
+        let r = self.do_put(&mut w, key, value, lease, true);
         self.end(&w);
         r
+    }
+
+    /// A put whose caller does not want the previous key-value (`prev_kv = false`, as
+    /// kube-apiserver's and most clients' puts): cheaper, the history is not read.
+    pub fn put_without_prev(&mut self, key: &[u8], value: Value, lease: i64) -> Revision {
+        let mut w = self.begin();
+        let r = self.do_put(&mut w, key, value, lease, false);
+        self.end(&w);
+        r.rev
     }
 
     /// Deletes `[key, range_end)`; returns how many keys were deleted, the revision after the
@@ -549,11 +588,7 @@ impl Store {
                 },
                 key: kv.key.to_vec(),
                 rev: kv.rev,
-                value_size_bytes: if kv.tombstone {
-                    0
-                } else {
-                    kv.value.size_bytes
-                },
+                value_size_bytes: if kv.tombstone { 0 } else { kv.value.size_bytes },
             })
             .collect())
     }
@@ -588,7 +623,7 @@ impl Store {
         for op in ops {
             results.push(match op {
                 Op::Put { key, value, lease } => {
-                    OpResult::Put(self.do_put(&mut w, key, *value, *lease))
+                    OpResult::Put(self.do_put(&mut w, key, *value, *lease, true))
                 }
                 Op::DeleteRange { key, range_end } => {
                     OpResult::DeleteRange(self.do_delete(&mut w, key, range_end))

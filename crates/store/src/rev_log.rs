@@ -2,7 +2,6 @@
 //! per member, so an entry is a sorted-vector slot (revisions only ever grow) with the key
 //! shared by reference, not a B-tree node with its own copy of the key.
 
-use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 use std::rc::Rc;
 
@@ -50,24 +49,14 @@ impl StoredRef<'_> {
 pub(crate) struct RevLog {
     entries: Vec<Stored>,
     removed: usize,
-    /// One shared copy of each key that has stored revisions.
-    keys: BTreeMap<Vec<u8>, Rc<[u8]>>,
 }
 
 impl RevLog {
-    /// Appends `kv` at `rev` (revisions arrive in increasing order).
-    pub fn insert(&mut self, rev: Revision, kv: &KeyValue, tombstone: bool) {
+    /// Appends a revision (revisions arrive in increasing order).
+    pub fn insert(&mut self, rev: Revision, key: Rc<[u8]>, kv: &KeyValue, tombstone: bool) {
         if let Some(last) = self.entries.last() {
             assert!(rev > last.rev, "revision {rev:?} not after {:?}", last.rev);
         }
-        let key = match self.keys.get(kv.key.as_slice()) {
-            Some(k) => k.clone(),
-            None => {
-                let k: Rc<[u8]> = Rc::from(kv.key.as_slice());
-                self.keys.insert(kv.key.clone(), k.clone());
-                k
-            }
-        };
         self.entries.push(Stored {
             rev,
             key,
@@ -100,11 +89,6 @@ impl RevLog {
         };
         let e = &mut self.entries[i];
         e.live = false;
-        // The interner and this entry hold the key: it was the key's last revision.
-        if Rc::strong_count(&e.key) == 2 {
-            let key = e.key.clone();
-            self.keys.remove(&key[..]);
-        }
         e.key = Rc::from(&[][..]);
         self.removed += 1;
         if self.removed * 2 > self.entries.len() {

@@ -190,7 +190,10 @@ impl World<'_> {
             self.storage.nospace_at_ns = Some(now);
             self.rec.timeline(
                 now,
-                format!("alarm raised: NOSPACE for member {member_id} (applied on m{})", m + 1),
+                format!(
+                    "alarm raised: NOSPACE for member {member_id} (applied on m{})",
+                    m + 1
+                ),
             );
         }
         if raised {
@@ -356,7 +359,12 @@ impl World<'_> {
     }
 
     /// Called for every request reply; true if it was an operator's.
-    pub(super) fn operator_reply_at(&mut self, id: u64, error: Option<&'static str>, at: Nanos) -> bool {
+    pub(super) fn operator_reply_at(
+        &mut self,
+        id: u64,
+        error: Option<&'static str>,
+        at: Nanos,
+    ) -> bool {
         if !self.operator.requests.contains_key(&id) {
             return false;
         }
@@ -462,7 +470,8 @@ impl World<'_> {
             let t = self.disks[m].save(now, bytes, true, &mut self.arrays);
             let epoch = self.epochs[m];
             self.q.schedule_at(t.done_at, Ev::DefragDone { m, epoch });
-            self.rec.timeline(now, format!("defrag of m{} started", m + 1));
+            self.rec
+                .timeline(now, format!("defrag of m{} started", m + 1));
             self.storage.defrag_started_ns[m] = Some(now);
             return Waiting::Defrag {
                 current: m,
@@ -502,7 +511,8 @@ impl World<'_> {
                 }
                 run.output
                     .push_str(&format!("Finished defragmenting etcd member[m{}]\n", m + 1));
-                self.rec.timeline(now, format!("defrag of m{} finished", m + 1));
+                self.rec
+                    .timeline(now, format!("defrag of m{} finished", m + 1));
             }
             None => {
                 run.ok = false;
@@ -543,7 +553,7 @@ impl World<'_> {
         for id in due {
             self.finish_run(id);
         }
-        for (_, r) in &self.operator.runs {
+        for r in self.operator.runs.values() {
             if let Waiting::Until(t) = r.waiting {
                 if t > now {
                     self.q.schedule_at(t, Ev::OperatorWake);
@@ -643,14 +653,24 @@ impl World<'_> {
         series.push(metrics::DB_SIZE_IN_USE, "", &name, now, in_use as f64);
         series.push(metrics::QUOTA, "", &name, now, quota);
         series.push(metrics::CURRENT_REVISION, "", &name, now, rev as f64);
-        series.push(metrics::COMPACT_REVISION, "", &name, now, compact_rev as f64);
+        series.push(
+            metrics::COMPACT_REVISION,
+            "",
+            &name,
+            now,
+            compact_rev as f64,
+        );
         series.push(metrics::KEYS, "", &name, now, keys);
         let compacted = self.storage.compaction_keys_total[m] as f64;
         series.push(metrics::COMPACTION_KEYS, "_total", &name, now, compacted);
         series.push(metrics::DEFRAG_INFLIGHT, "", &name, now, defrag);
         let labels = vec![("member".to_string(), name)];
         let fams = &mut series.families;
-        self.storage.backend_commit_hist[m].samples(&labels, now, &mut fams[metrics::BACKEND_COMMIT]);
+        self.storage.backend_commit_hist[m].samples(
+            &labels,
+            now,
+            &mut fams[metrics::BACKEND_COMMIT],
+        );
         self.storage.defrag_hist[m].samples(&labels, now, &mut fams[metrics::DEFRAG_DURATION]);
     }
 }
