@@ -17,6 +17,7 @@ use etcdlab_sim::{ms_to_ns, stream, EventQueue, Nanos, Rng, TraceHash, NANOS_PER
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
+mod kube;
 mod storage;
 pub(crate) use storage::StorageRecord;
 
@@ -95,6 +96,17 @@ enum Ev {
     },
     /// The operator's current command is done (or the next one may start).
     OperatorWake,
+    /// The Kubernetes workload's next write is due.
+    KubeNext,
+    /// kube-apiserver's compactor round.
+    ApiserverCompactor,
+    /// etcd's auto-compactor check.
+    AutoCompaction,
+    /// The lessor loop of member `m` (revokes expired leases on the leader).
+    LeaseTick {
+        m: usize,
+        epoch: u64,
+    },
 }
 
 impl Ev {
@@ -118,6 +130,10 @@ impl Ev {
             Ev::DefragDone { m, .. } => (16, *m as u64),
             Ev::OperatorReply { id, .. } => (17 + (id << 8), 0),
             Ev::OperatorWake => (18, 0),
+            Ev::KubeNext => (19, 0),
+            Ev::ApiserverCompactor => (20, 0),
+            Ev::AutoCompaction => (21, 0),
+            Ev::LeaseTick { m, .. } => (22, *m as u64),
         }
     }
 }
@@ -186,6 +202,9 @@ pub struct World<'s> {
     inject: Option<Injection>,
     pub(crate) storage: storage::StorageRecord,
     pub(crate) operator: storage::Operator,
+    pub(crate) kube: Option<kube::KubeState>,
+    /// (time, revision) samples of the periodic auto-compactor.
+    auto_compaction_samples: VecDeque<(Nanos, i64)>,
 }
 
 /// A deliberate bug, to prove that the invariant checks catch what they claim to catch (tests
@@ -263,6 +282,8 @@ impl<'s> World<'s> {
             inject: None,
             storage: storage::StorageRecord::new(n, sc.cluster.quota_backend_bytes),
             operator: storage::Operator::default(),
+            kube: kube::KubeState::new(sc),
+            auto_compaction_samples: VecDeque::new(),
         }
     }
 
@@ -272,7 +293,9 @@ impl<'s> World<'s> {
 
     /// Run to the scenario's end. Returns the first invariant violation, if any.
     pub fn run(&mut self) -> Result<(), Violation> {
-        self.schedule_start();
+        let start = self.fast_forward();
+        self.q.advance_to(start);
+        self.schedule_start(start);
         let end = self.sc.duration_ns;
         while let Some((at, ev)) = self.q.pop_until(end) {
             let (code, who) = ev.trace_words();
@@ -302,22 +325,29 @@ impl<'s> World<'s> {
         self.trace.hex()
     }
 
-    fn schedule_start(&mut self) {
+    /// Schedule the members, workloads, timeline and periodic work from `start` (0, or where a
+    /// fast-forward ended).
+    fn schedule_start(&mut self, start: Nanos) {
         let hb = self.sc.cluster.heartbeat_interval_ms * 1_000_000;
         let mut phase_rng = stream(self.sc.seed, "ticker-phase");
         for m in 0..self.slots.len() {
             // Members start their tickers at unrelated instants, as separate processes do.
-            let phase = below(&mut phase_rng, hb);
+            let phase = start + below(&mut phase_rng, hb);
             self.q.schedule_at(phase, Ev::Tick { m, epoch: 0 });
             self.q.schedule_at(
                 phase + BACKEND_BATCH_INTERVAL_NS,
                 Ev::BackendTick { m, epoch: 0 },
             );
-            self.rec.role(0, m, RoleKind::Follower, 0);
+            self.q
+                .schedule_at(phase + kube::LEASE_TICK_NS, Ev::LeaseTick { m, epoch: 0 });
+            self.rec.role(start, m, RoleKind::Follower, 0);
         }
         if self.sc.workload.writes_per_s > 0.0 {
-            self.q.schedule_at(self.sc.workload.start_ns, Ev::NextWrite);
+            let at = self.sc.workload.start_ns.max(start);
+            self.q.schedule_at(at, Ev::NextWrite);
         }
+        self.schedule_kube(start);
+        self.schedule_auto_compaction(start);
         for (index, t) in self.sc.timeline.iter().enumerate() {
             let count = t.repeat.as_ref().map_or(1, |r| r.count);
             let every = t.repeat.as_ref().map_or(0, |r| r.every_ns);
@@ -326,9 +356,11 @@ impl<'s> World<'s> {
                 self.q.schedule_at(at, Ev::Action { index, occurrence });
             }
         }
+        // The first scrape on the scrape grid after the start.
+        let every = self.sc.metrics.scrape_interval_ns;
+        self.q.schedule_at((start / every + 1) * every, Ev::Scrape);
         self.q
-            .schedule_at(self.sc.metrics.scrape_interval_ns, Ev::Scrape);
-        self.q.schedule_at(RTT_PROBE_INTERVAL_NS, Ev::RttProbe);
+            .schedule_at(start + RTT_PROBE_INTERVAL_NS, Ev::RttProbe);
     }
 
     // ------------------------------------------------------------------ dispatch
@@ -361,6 +393,10 @@ impl<'s> World<'s> {
             Ev::DefragDone { m, epoch } => self.on_defrag_done(m, epoch),
             Ev::OperatorReply { id, error } => self.on_operator_reply(id, error),
             Ev::OperatorWake => self.on_operator_wake(),
+            Ev::KubeNext => self.on_kube_next(),
+            Ev::ApiserverCompactor => self.on_apiserver_compactor(),
+            Ev::AutoCompaction => self.on_auto_compaction(),
+            Ev::LeaseTick { m, epoch } => self.on_lease_tick(m, epoch),
         }
     }
 
@@ -634,6 +670,15 @@ impl<'s> World<'s> {
                 lease: 0,
             },
         });
+        let _ = now;
+        self.send_client_request(req);
+    }
+
+    /// Send a client request (the plain workload's, Kubernetes') to a member, as a write whose
+    /// latency and outcome the run records.
+    fn send_client_request(&mut self, req: Rc<Request>) {
+        let now = self.q.now();
+        let id = req.id;
         self.writes.insert(id, ClientWrite { sent_ns: now });
         let Some(m) = self.pick_target() else {
             self.finish_write(id, Some(ERR_CONNECTION_REFUSED));
@@ -685,6 +730,7 @@ impl<'s> World<'s> {
     }
 
     fn finish_write_at(&mut self, id: u64, error: Option<&'static str>, at: Nanos) {
+        self.on_kube_reply(id, error);
         if let Some(w) = self.writes.remove(&id) {
             self.rec.write_done(w.sent_ns, at, error);
             if error.is_none() {
@@ -1085,6 +1131,8 @@ impl<'s> World<'s> {
         );
         self.q
             .schedule_in(BACKEND_BATCH_INTERVAL_NS, Ev::BackendTick { m, epoch });
+        self.q
+            .schedule_in(kube::LEASE_TICK_NS, Ev::LeaseTick { m, epoch });
         self.rec.fault_window_end(now, m);
         self.on_member_restarted(m);
     }

@@ -66,6 +66,14 @@ pub struct MemberConfig {
 }
 
 impl MemberConfig {
+    /// etcd's minimum lease TTL: 1.5 x the election timeout, in whole seconds.
+    pub fn min_lease_ttl_s(&self) -> i64 {
+        etcdlab_store::min_ttl_s(
+            self.election_timeout_ns / 1_000_000,
+            self.heartbeat_interval_ns / 1_000_000,
+        )
+    }
+
     fn raft_config(&self) -> Config {
         let voters = (1..=self.cluster_size as NodeId).collect();
         let mut c = Config::etcd_defaults(self.index as NodeId + 1, voters);
@@ -177,7 +185,18 @@ pub struct Member {
 impl Member {
     pub fn new(cfg: MemberConfig, rng: rand_chacha::ChaCha8Rng) -> Member {
         let raft = Raft::new(cfg.raft_config(), rng);
-        let state = ServerState::new(Quota::new(cfg.quota_backend_bytes));
+        let state = ServerState::new(Quota::new(cfg.quota_backend_bytes), cfg.min_lease_ttl_s());
+        Self::with_raft(cfg, raft, state, HardState::default(), 0)
+    }
+
+    /// A new member whose store already holds `state` (history fast-forwarded by the lab);
+    /// raft starts empty, as after a snapshot restore.
+    pub fn with_state(
+        cfg: MemberConfig,
+        state: ServerState,
+        rng: rand_chacha::ChaCha8Rng,
+    ) -> Member {
+        let raft = Raft::new(cfg.raft_config(), rng);
         Self::with_raft(cfg, raft, state, HardState::default(), 0)
     }
 
@@ -344,12 +363,32 @@ impl Member {
         self.state.store.backend().size_in_use_bytes()
     }
 
-    pub fn finish_defrag(&mut self, out: &mut Vec<Output>) -> DefragStats {
+    pub fn finish_defrag(&mut self, now: Nanos, out: &mut Vec<Output>) -> DefragStats {
         assert!(self.defragging, "no defrag running");
         let stats = self.state.store.backend_mut().defrag();
         self.defragging = false;
-        self.apply_pending(out);
+        self.apply_pending(now, out);
         stats
+    }
+
+    /// The leader's lessor loop (every 500 ms): propose a revoke for each expired lease.
+    pub fn revoke_expired_leases(&mut self, now: Nanos, out: &mut Vec<Output>) {
+        if self.role != Role::Leader || !self.state.lessor.is_primary() {
+            return;
+        }
+        let expired = self
+            .state
+            .lessor
+            .expired(now, etcdlab_store::lease::REVOKE_LIMIT_PER_LOOP);
+        for id in expired {
+            self.propose_internal(Op::LeaseRevoke { id });
+        }
+        self.drive(now, out);
+    }
+
+    /// A client's keepalive reached this member: only the leader renews (without raft).
+    pub fn renew_lease(&mut self, now: Nanos, id: i64) -> bool {
+        self.role == Role::Leader && self.state.lessor.renew(id, now).is_ok()
     }
 
     pub fn is_defragging(&self) -> bool {
@@ -390,7 +429,7 @@ impl Member {
             self.on_soft_state(now, ss.leader, ss.role, out);
         }
         self.note_term(out);
-        self.apply(&rd.committed_entries, out);
+        self.apply(now, &rd.committed_entries, out);
         let bytes = wal_bytes(&rd.entries, rd.hard_state.is_some());
         if let Some(first) = rd.entries.first() {
             // A conflicting tail being overwritten is no longer what the WAL will hold.
@@ -437,9 +476,17 @@ impl Member {
             self.leader_elected_ns = Some(now);
             out.push(Output::LeaderChangeSeen { leader });
         }
+        let was_leader = self.role == Role::Leader;
         self.leader = leader;
         self.role = role;
         self.term = self.raft.term();
+        // Only the leader's lessor expires leases; a new leader extends them by an election
+        // timeout first (etcd promotes once it applies its term's first entry; close enough).
+        if role == Role::Leader && !was_leader {
+            self.state.lessor.promote(now, self.cfg.election_timeout_ns);
+        } else if role != Role::Leader && was_leader {
+            self.state.lessor.demote();
+        }
         // etcd resets the heartbeat timeout detector on every soft-state change.
         self.last_heartbeat_ns.iter_mut().for_each(|t| *t = None);
         out.push(Output::RoleChanged {
@@ -490,21 +537,21 @@ impl Member {
         *slot = Some(now);
     }
 
-    fn apply(&mut self, entries: &[Entry<Proposal>], out: &mut Vec<Output>) {
+    fn apply(&mut self, now: Nanos, entries: &[Entry<Proposal>], out: &mut Vec<Output>) {
         self.to_apply.extend(entries.iter().cloned());
-        self.apply_pending(out);
+        self.apply_pending(now, out);
     }
 
-    fn apply_pending(&mut self, out: &mut Vec<Output>) {
+    fn apply_pending(&mut self, now: Nanos, out: &mut Vec<Output>) {
         while !self.defragging {
             let Some(e) = self.to_apply.pop_front() else {
                 break;
             };
-            self.apply_entry(&e, out);
+            self.apply_entry(now, &e, out);
         }
     }
 
-    fn apply_entry(&mut self, e: &Entry<Proposal>, out: &mut Vec<Output>) {
+    fn apply_entry(&mut self, now: Nanos, e: &Entry<Proposal>, out: &mut Vec<Output>) {
         if e.index <= self.state.applied_index() {
             return; // already in the backend before a restart (etcd's consistent index)
         }
@@ -515,7 +562,7 @@ impl Member {
         let mut effects = ApplyEffects::default();
         let result = self
             .state
-            .apply(e.index, request.map(|r| &r.op), &mut effects);
+            .apply(e.index, request.map(|r| &r.op), now, &mut effects);
         let request_id = request.map(|r| r.id);
         out.push(Output::Applied {
             index: e.index,

@@ -7,7 +7,7 @@
 //! backend was already over quota (etcd-internals.md §6).
 
 use etcdlab_store::quota::QuotaRequest;
-use etcdlab_store::{CompactStats, Quota, Store, StoreError, Value};
+use etcdlab_store::{CompactStats, Lessor, Quota, Store, StoreError, Value};
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
@@ -15,6 +15,16 @@ use std::rc::Rc;
 pub const ERR_NOSPACE: &str = "etcdserver: mvcc: database space exceeded";
 pub const ERR_COMPACTED: &str = "etcdserver: mvcc: required revision has been compacted";
 pub const ERR_FUTURE_REV: &str = "etcdserver: mvcc: required revision is a future revision";
+
+pub const ERR_LEASE_NOT_FOUND: &str = "etcdserver: requested lease not found";
+
+fn lease_error(e: etcdlab_store::LeaseError) -> &'static str {
+    match e {
+        etcdlab_store::LeaseError::Exists => "etcdserver: lease already exists",
+        etcdlab_store::LeaseError::TtlTooLarge => "etcdserver: too large lease TTL",
+        _ => ERR_LEASE_NOT_FOUND,
+    }
+}
 
 /// etcd's alarm types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -58,6 +68,15 @@ pub enum Op {
     },
     /// `alarm list` (a GET through raft: it costs a raft index, as measured).
     AlarmList,
+    /// `LeaseGrant` with the id the server chose.
+    LeaseGrant {
+        id: i64,
+        ttl_s: i64,
+    },
+    /// `LeaseRevoke`: the lease's keys are deleted at one revision.
+    LeaseRevoke {
+        id: i64,
+    },
 }
 
 impl Op {
@@ -68,6 +87,7 @@ impl Op {
                 key_len: key.len(),
                 value_len: value.size_bytes as usize,
             },
+            Op::LeaseGrant { .. } => QuotaRequest::LeaseGrant,
             _ => QuotaRequest::Free,
         }
     }
@@ -79,7 +99,11 @@ impl Op {
             + match self {
                 Op::Put { key, value, .. } => key.len() as u64 + u64::from(value.size_bytes),
                 Op::DeleteRange { key, range_end } => (key.len() + range_end.len()) as u64,
-                Op::Compact { .. } | Op::Alarm { .. } | Op::AlarmList => 16,
+                Op::Compact { .. }
+                | Op::Alarm { .. }
+                | Op::AlarmList
+                | Op::LeaseGrant { .. }
+                | Op::LeaseRevoke { .. } => 16,
             }
     }
 }
@@ -112,6 +136,10 @@ pub struct ApplyEffects {
 pub struct ServerState {
     pub store: Store,
     pub quota: Quota,
+    /// Leases; only the leader's is primary (expires leases).
+    pub lessor: Lessor,
+    /// etcd's minimum lease TTL for this cluster's timing (1.5 x election timeout).
+    min_lease_ttl_s: i64,
     /// Active alarms, as applied through raft (etcd persists them in the `alarm` bucket).
     alarms: BTreeSet<(u64, AlarmKind)>,
     /// etcd's consistent index: the last applied raft index, persisted with the backend.
@@ -119,10 +147,12 @@ pub struct ServerState {
 }
 
 impl ServerState {
-    pub fn new(quota: Quota) -> Self {
+    pub fn new(quota: Quota, min_lease_ttl_s: i64) -> Self {
         ServerState {
             store: Store::new(),
             quota,
+            lessor: Lessor::new(),
+            min_lease_ttl_s,
             alarms: BTreeSet::new(),
             applied_index: 0,
         }
@@ -152,6 +182,7 @@ impl ServerState {
         &mut self,
         index: u64,
         op: Option<&Op>,
+        now_ns: u64,
         effects: &mut ApplyEffects,
     ) -> ApplyResult {
         assert!(
@@ -164,19 +195,32 @@ impl ServerState {
         self.store.backend_mut().touch_meta();
         match op {
             None => Ok(()),
-            Some(op) => self.apply_op(op, effects),
+            Some(op) => self.apply_op(op, now_ns, effects),
         }
     }
 
-    fn apply_op(&mut self, op: &Op, effects: &mut ApplyEffects) -> ApplyResult {
+    /// Apply `op` outside raft (fast-forwarded history): same rules, no consistent index.
+    pub fn apply_direct(&mut self, op: &Op, now_ns: u64) -> ApplyResult {
+        let mut effects = ApplyEffects::default();
+        self.apply_op(op, now_ns, &mut effects)
+    }
+
+    fn apply_op(&mut self, op: &Op, now_ns: u64, effects: &mut ApplyEffects) -> ApplyResult {
         match op {
             Op::Put { key, value, lease } => {
                 if self.has_alarm(AlarmKind::NoSpace) {
                     // applierV3Capped: refused, nothing written.
                     return Err(ERR_NOSPACE);
                 }
+                // A put names a lease that must exist; it attaches (or moves, or detaches) the key.
+                if *lease != 0 && self.lessor.lookup(*lease).is_none() {
+                    return Err(ERR_LEASE_NOT_FOUND);
+                }
                 let fits = self.quota_allows(op);
                 self.store.put_without_prev(key, *value, *lease);
+                self.lessor
+                    .attach(*lease, key)
+                    .expect("lease checked above");
                 if fits {
                     return Ok(());
                 }
@@ -185,7 +229,31 @@ impl ServerState {
                 Err(ERR_NOSPACE)
             }
             Op::DeleteRange { key, range_end } => {
-                self.store.delete_range(key, range_end);
+                let r = self.store.delete_range(key, range_end);
+                for kv in &r.prev_kvs {
+                    self.lessor.detach(&kv.key);
+                }
+                Ok(())
+            }
+            Op::LeaseGrant { id, ttl_s } => {
+                if self.has_alarm(AlarmKind::NoSpace) {
+                    return Err(ERR_NOSPACE);
+                }
+                let fits = self.quota_allows(op);
+                self.lessor
+                    .grant(*id, *ttl_s, self.min_lease_ttl_s, now_ns)
+                    .map_err(lease_error)?;
+                if fits {
+                    return Ok(());
+                }
+                effects.raise_nospace = true;
+                Err(ERR_NOSPACE)
+            }
+            Op::LeaseRevoke { id } => {
+                let keys = self.lessor.revoke(*id).map_err(lease_error)?;
+                if !keys.is_empty() {
+                    self.store.delete_keys(&keys);
+                }
                 Ok(())
             }
             Op::Compact { rev } => match self.store.schedule_compaction(*rev) {
@@ -240,13 +308,13 @@ mod tests {
 
     #[test]
     fn a_put_over_quota_is_applied_then_reported_as_no_space() {
-        let mut s = ServerState::new(Quota::new(30_000));
+        let mut s = ServerState::new(Quota::new(30_000), 2);
         let mut fx = ApplyEffects::default();
-        assert_eq!(s.apply(1, Some(&put("/a", 100)), &mut fx), Ok(()));
+        assert_eq!(s.apply(1, Some(&put("/a", 100)), 0, &mut fx), Ok(()));
         s.store.backend_mut().commit();
         // 24576-byte fresh backend + 256 + 2 + 8000 >= 30000: over quota.
         let before = s.store.current_rev();
-        let r = s.apply(2, Some(&put("/b", 8000)), &mut fx);
+        let r = s.apply(2, Some(&put("/b", 8000)), 0, &mut fx);
         assert_eq!(r, Err(ERR_NOSPACE));
         assert_eq!(s.store.current_rev(), before + 1, "applied anyway");
         assert!(fx.raise_nospace);
@@ -254,43 +322,46 @@ mod tests {
 
     #[test]
     fn the_capped_applier_refuses_puts_but_not_deletes_or_compaction() {
-        let mut s = ServerState::new(Quota::new(0));
+        let mut s = ServerState::new(Quota::new(0), 2);
         let mut fx = ApplyEffects::default();
-        s.apply(1, Some(&put("/a", 10)), &mut fx).unwrap();
+        s.apply(1, Some(&put("/a", 10)), 0, &mut fx).unwrap();
         let alarm = Op::Alarm {
             activate: true,
             member_id: 7,
             alarm: AlarmKind::NoSpace,
             for_rejected_put: false,
         };
-        s.apply(2, Some(&alarm), &mut fx).unwrap();
+        s.apply(2, Some(&alarm), 0, &mut fx).unwrap();
         assert_eq!(fx.alarms, vec![(7, AlarmKind::NoSpace, true)]);
         let rev = s.store.current_rev();
-        assert_eq!(s.apply(3, Some(&put("/b", 10)), &mut fx), Err(ERR_NOSPACE));
+        assert_eq!(
+            s.apply(3, Some(&put("/b", 10)), 0, &mut fx),
+            Err(ERR_NOSPACE)
+        );
         assert_eq!(s.store.current_rev(), rev, "refused: nothing written");
         let del = Op::DeleteRange {
             key: Rc::from(&b"/a"[..]),
             range_end: Rc::from(&b""[..]),
         };
-        assert_eq!(s.apply(4, Some(&del), &mut fx), Ok(()));
+        assert_eq!(s.apply(4, Some(&del), 0, &mut fx), Ok(()));
         assert_eq!(s.store.current_rev(), rev + 1);
         let compact = Op::Compact { rev: rev + 1 };
-        assert_eq!(s.apply(5, Some(&compact), &mut fx), Ok(()));
+        assert_eq!(s.apply(5, Some(&compact), 0, &mut fx), Ok(()));
         assert!(fx.compaction.is_some());
         let again = Op::Compact { rev: rev + 1 };
-        assert_eq!(s.apply(6, Some(&again), &mut fx), Err(ERR_COMPACTED));
+        assert_eq!(s.apply(6, Some(&again), 0, &mut fx), Err(ERR_COMPACTED));
         let future = Op::Compact { rev: rev + 50 };
-        assert_eq!(s.apply(7, Some(&future), &mut fx), Err(ERR_FUTURE_REV));
+        assert_eq!(s.apply(7, Some(&future), 0, &mut fx), Err(ERR_FUTURE_REV));
     }
 
     #[test]
     fn the_gate_reads_size_as_of_the_last_commit() {
-        let mut s = ServerState::new(Quota::new(24_576 + 1_000));
+        let mut s = ServerState::new(Quota::new(24_576 + 1_000), 2);
         let mut fx = ApplyEffects::default();
         // Not committed yet: Size() is still the fresh 24576 bytes, so 256+2+600 fits.
         assert!(s.quota_allows(&put("/a", 600)));
         for i in 1..=50 {
-            s.apply(i, Some(&put("/a", 600)), &mut fx).ok();
+            s.apply(i, Some(&put("/a", 600)), 0, &mut fx).ok();
         }
         assert!(s.quota_allows(&put("/a", 600)), "no commit, no new size");
         s.store.backend_mut().commit();

@@ -13,6 +13,8 @@ const KEYS: &[&str] = &[
     "restart_base_ms",
     "wal_replay_bytes_per_s",
     "quota_backend_bytes",
+    "auto_compaction_mode",
+    "auto_compaction_retention",
 ];
 
 /// etcd's default `--quota-backend-bytes` (what 0 means).
@@ -50,6 +52,7 @@ pub(crate) fn read_cluster(t: Option<Table<'_>>) -> R<Cluster> {
         quota_backend_bytes: t
             .opt("quota_backend_bytes", quota)?
             .unwrap_or(DEFAULT_QUOTA_BACKEND_BYTES),
+        auto_compaction: crate::kube::read_auto_compaction(&t)?,
     })
 }
 
@@ -75,6 +78,7 @@ fn defaults() -> Cluster {
         restart_base_ms: 200.0,
         wal_replay_bytes_per_s: 200e6,
         quota_backend_bytes: DEFAULT_QUOTA_BACKEND_BYTES,
+        auto_compaction: None,
     }
 }
 

@@ -10,11 +10,12 @@ const UNITS: &[(&str, u128)] = &[
     ("s", 1_000_000_000),
     ("m", 60_000_000_000),
     ("h", 3_600_000_000_000),
+    ("d", 86_400_000_000_000),
 ];
 
 /// Parses a duration such as "250ms", "1.5s", "10m", "1h30m", "500us" or "0s".
 ///
-/// Each part is a non-negative decimal number followed by a unit (ns, us, ms, s, m, h); parts
+/// Each part is a non-negative decimal number followed by a unit (ns, us, ms, s, m, h, d); parts
 /// add up. A bare "0" is accepted. Integer arithmetic keeps "0.1s" exact.
 pub fn parse_duration(s: &str) -> Result<Nanos, String> {
     let text = s.trim();
@@ -55,13 +56,13 @@ fn parse_part(s: &str) -> Result<(u128, &str), String> {
 
 fn unit_scale(unit: &str) -> Result<u128, String> {
     if unit.is_empty() {
-        return Err("missing unit (use ns, us, ms, s, m or h)".into());
+        return Err("missing unit (use ns, us, ms, s, m, h or d)".into());
     }
     UNITS
         .iter()
         .find(|(name, _)| *name == unit)
         .map(|(_, scale)| *scale)
-        .ok_or_else(|| format!("unknown unit {unit:?} (use ns, us, ms, s, m or h)"))
+        .ok_or_else(|| format!("unknown unit {unit:?} (use ns, us, ms, s, m, h or d)"))
 }
 
 /// `number` (digits with an optional fraction) times `scale`, rounded to whole nanoseconds.

@@ -21,6 +21,7 @@ mod doc;
 mod duration;
 mod error;
 mod expect;
+mod kube;
 mod names;
 mod network;
 mod operator;
@@ -36,6 +37,7 @@ pub use alert::AlertRuleSpec;
 pub use disk::disk_profile;
 pub use duration::{format_duration, parse_duration};
 pub use error::ScenarioError;
+pub use kube::{AutoCompaction, FastForward, KubeSpec};
 pub use names::{member_index, member_name, parse_member_name, parse_member_ref};
 pub use operator::{parse_operator_command, CompactTo, OperatorCommand, Runbook};
 pub use scenario::{load, parse_str};
@@ -72,6 +74,10 @@ pub struct Scenario {
     pub sensitivity: Option<SensitivitySpec>,
     /// What the operator does after an alarm (`[runbook]`).
     pub runbook: Option<Runbook>,
+    /// A Kubernetes control plane as etcd's client (`[kube]`).
+    pub kube: Option<KubeSpec>,
+    /// History applied without simulating every message (`[fast_forward]`).
+    pub fast_forward: Option<FastForward>,
     /// The `--set PATH=VALUE` overrides applied, in order (reports show them so a run can be
     /// replayed).
     pub overrides: Vec<String>,
@@ -98,6 +104,8 @@ pub struct Cluster {
     pub wal_replay_bytes_per_s: f64,
     /// `--quota-backend-bytes` of every member (0 in the file means etcd's 2 GiB default).
     pub quota_backend_bytes: u64,
+    /// `--auto-compaction-mode`/`-retention`; None = off (etcd's default).
+    pub auto_compaction: Option<AutoCompaction>,
 }
 
 pub use etcdlab_sim::Dist;

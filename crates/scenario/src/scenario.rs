@@ -32,6 +32,8 @@ const KEYS: &[&str] = &[
     "sensitivity",
     "notes",
     "runbook",
+    "kube",
+    "fast_forward",
 ];
 
 /// Reads the scenario at `path`, applies `--set PATH=VALUE` overrides, fills defaults and
@@ -105,6 +107,10 @@ fn read_scenario(source: &str, file_name: &str, overrides: &[String]) -> R<Scena
             })?
             .unwrap_or_default(),
         runbook: t.opt("runbook", |f| crate::operator::read_runbook(f, size))?,
+        kube: t.opt("kube", crate::kube::read_kube)?,
+        fast_forward: t.opt("fast_forward", |f| {
+            crate::kube::read_fast_forward(f, duration_ns)
+        })?,
         overrides: overrides.to_vec(),
     })
 }

@@ -311,7 +311,7 @@ impl World<'_> {
         a.saturating_add(self.client_delay())
     }
 
-    fn any_member_state(&self) -> Option<&etcdlab_member::ServerState> {
+    pub(super) fn any_member_state(&self) -> Option<&etcdlab_member::ServerState> {
         let leader = self.rec.cluster_leader();
         let order = leader.into_iter().chain(0..self.slots.len());
         for m in order {
@@ -486,7 +486,7 @@ impl World<'_> {
         let mut out = std::mem::take(&mut self.out);
         let finished = match &mut self.slots[m] {
             Slot::Running(member) if self.epochs[m] == epoch && member.is_defragging() => {
-                Some(member.finish_defrag(&mut out))
+                Some(member.finish_defrag(now, &mut out))
             }
             _ => None,
         };

@@ -1,0 +1,420 @@
+//! Kubernetes as etcd's client: the workload's writes through raft, kube-apiserver's
+//! 5-minute compaction, etcd's own auto-compaction and lessor loop, and the fast-forward that
+//! applies months of history straight to the stores before the simulation proper begins.
+
+use super::*;
+use etcdlab_kube::{ApiServer, KubeAction, KubeOp, KubeWorkload};
+use etcdlab_member::ServerState;
+use etcdlab_scenario::AutoCompaction;
+
+/// etcd's lessor loop runs every 500 ms.
+pub(super) const LEASE_TICK_NS: Nanos = 500_000_000;
+/// The key kube-apiserver's compactor writes before each compaction (`compact_rev_key`).
+const COMPACT_REV_KEY: &[u8] = b"compact_rev_key";
+/// etcd's revision compactor checks every 5 minutes.
+const REVISION_COMPACTOR_INTERVAL_NS: Nanos = 300 * NANOS_PER_S;
+
+/// What a request on behalf of Kubernetes was.
+#[derive(Debug)]
+enum KubeRequest {
+    /// A workload write: feeds the watch cache once it succeeds.
+    Write {
+        key: Rc<[u8]>,
+        is_delete: bool,
+        size_bytes: u32,
+    },
+    /// The apiserver compactor's put of `compact_rev_key`, then its compaction.
+    CompactorPut { compact_to: i64 },
+    /// A lease grant; the Events waiting for it go out once it is answered.
+    Grant { lease: i64 },
+}
+
+pub(crate) struct KubeState {
+    workload: KubeWorkload,
+    /// Added to every op's time (`[kube] start`).
+    start_ns: Nanos,
+    /// Grants in flight: kube-apiserver's lease manager waits for the grant before it sends
+    /// the Events that use the lease.
+    granting: BTreeMap<i64, Vec<Rc<Request>>>,
+    next: Option<KubeOp>,
+    pub api: ApiServer,
+    requests: BTreeMap<u64, KubeRequest>,
+    /// The revision the apiserver compactor saw at its previous round (compacted to next).
+    compactor_last_rev: i64,
+    /// Writes applied by the fast-forward, and when it ended.
+    pub fast_forward_writes: u64,
+    pub fast_forward_end_ns: Option<Nanos>,
+}
+
+impl KubeState {
+    pub fn new(sc: &Scenario) -> Option<KubeState> {
+        let spec = sc.kube.as_ref()?;
+        let mut workload = KubeWorkload::new(spec.config.clone(), stream(sc.seed, "kube"));
+        let mut next = workload.next_op();
+        next.at_ns += spec.start_ns;
+        let next = Some(next);
+        Some(KubeState {
+            workload,
+            start_ns: spec.start_ns,
+            granting: BTreeMap::new(),
+            next,
+            api: ApiServer::new(),
+            requests: BTreeMap::new(),
+            compactor_last_rev: 0,
+            fast_forward_writes: 0,
+            fast_forward_end_ns: None,
+        })
+    }
+}
+
+/// The etcd request a Kubernetes write becomes.
+fn kube_op(op: &KubeOp, tag: u64) -> (Op, Rc<[u8]>, bool, u32) {
+    match &op.action {
+        KubeAction::Put {
+            key,
+            value_size_bytes,
+            lease_id,
+        } => {
+            let key: Rc<[u8]> = Rc::from(key.as_bytes());
+            let put = Op::Put {
+                key: key.clone(),
+                value: etcdlab_store::Value::new(*value_size_bytes, tag),
+                lease: lease_id.unwrap_or(0),
+            };
+            (put, key, false, *value_size_bytes)
+        }
+        KubeAction::Delete { key } => {
+            let key: Rc<[u8]> = Rc::from(key.as_bytes());
+            let del = Op::DeleteRange {
+                key: key.clone(),
+                range_end: Rc::from(&b""[..]),
+            };
+            (del, key, true, 0)
+        }
+        KubeAction::LeaseGrant { lease_id, ttl_s } => (
+            Op::LeaseGrant {
+                id: *lease_id,
+                ttl_s: *ttl_s,
+            },
+            Rc::from(&b""[..]),
+            false,
+            0,
+        ),
+    }
+}
+
+impl World<'_> {
+    /// Apply the workload's history straight to one store until the fast-forward ends, then
+    /// give every member a copy. Returns when the simulation proper starts.
+    pub(super) fn fast_forward(&mut self) -> Nanos {
+        let (Some(ff), Some(kube)) = (self.sc.fast_forward.clone(), self.kube.as_mut()) else {
+            return 0;
+        };
+        let cfg = &self.member_cfg[0];
+        let mut state = ServerState::new(
+            etcdlab_store::Quota::new(cfg.quota_backend_bytes),
+            cfg.min_lease_ttl_s(),
+        );
+        state.lessor.promote(0, 0);
+        let quota = self.sc.cluster.quota_backend_bytes;
+        let spec = self.sc.kube.as_ref().expect("kube");
+        let mut next_scrape = ff.scrape_interval_ns;
+        let mut next_compactor = spec.apiserver_compaction_interval_ns;
+        let mut last_batch = u64::MAX;
+        let mut end = ff.until_ns;
+        let mut tag = 0u64;
+        let mut samples = Vec::new();
+        let mut compactor_last_rev = 0;
+        while let Some(op) = kube.next.take() {
+            if op.at_ns >= ff.until_ns {
+                kube.next = Some(op);
+                break;
+            }
+            let t = op.at_ns;
+            // The backend commits every 100 ms when something is pending.
+            let batch = t / BACKEND_BATCH_INTERVAL_NS;
+            if batch != last_batch && state.store.backend().pending_ops() > 0 {
+                state.store.backend_mut().commit();
+            }
+            last_batch = batch;
+            while next_scrape <= t {
+                let b = state.store.backend();
+                samples.push((
+                    next_scrape,
+                    b.size_bytes(),
+                    b.size_in_use_bytes(),
+                    state.store.current_rev(),
+                ));
+                next_scrape += ff.scrape_interval_ns;
+            }
+            if spec.apiserver_compaction {
+                while next_compactor <= t {
+                    let rev = state.store.current_rev();
+                    if compactor_last_rev > 0 {
+                        state
+                            .apply_direct(
+                                &Op::Compact {
+                                    rev: compactor_last_rev,
+                                },
+                                t,
+                            )
+                            .ok();
+                        while state.store.compaction_pending() > 0 {
+                            state
+                                .store
+                                .compaction_step(etcdlab_store::mvcc::COMPACTION_BATCH_LIMIT);
+                        }
+                    }
+                    compactor_last_rev = rev;
+                    next_compactor += spec.apiserver_compaction_interval_ns;
+                }
+            }
+            for id in state.lessor.expired(t, usize::MAX) {
+                state.apply_direct(&Op::LeaseRevoke { id }, t).ok();
+            }
+            tag += 1;
+            let (req, key, is_delete, size) = kube_op(&op, tag);
+            if state.apply_direct(&req, t).is_ok() && !key.is_empty() {
+                let rev = state.store.current_rev();
+                kube.api.on_event(
+                    std::str::from_utf8(&key).unwrap_or(""),
+                    is_delete,
+                    rev,
+                    size,
+                );
+            }
+            kube.fast_forward_writes += 1;
+            let mut next = kube.workload.next_op();
+            next.at_ns += kube.start_ns;
+            kube.next = Some(next);
+            let size_now = state.store.backend().size_bytes();
+            if size_now.saturating_add(ff.stop_before_quota_bytes) >= quota {
+                end = t + 1;
+                break;
+            }
+        }
+        state.store.backend_mut().commit();
+        state.lessor.demote();
+        kube.fast_forward_end_ns = Some(end);
+        kube.compactor_last_rev = compactor_last_rev;
+        for (t, size, in_use, rev) in samples {
+            for m in 0..self.slots.len() {
+                let name = format!("m{}", m + 1);
+                self.storage.db_size.push((t, m, size, in_use));
+                self.series
+                    .push(metrics::DB_SIZE, "", &name, t, size as f64);
+                self.series
+                    .push(metrics::DB_SIZE_IN_USE, "", &name, t, in_use as f64);
+                self.series.push(metrics::QUOTA, "", &name, t, quota as f64);
+                self.series
+                    .push(metrics::CURRENT_REVISION, "", &name, t, rev as f64);
+            }
+        }
+        for m in 0..self.slots.len() {
+            let member = Member::with_state(
+                self.member_cfg[m].clone(),
+                state.clone(),
+                raft_rng(self.sc.seed, m, 0),
+            );
+            self.slots[m] = Slot::Running(Box::new(member));
+        }
+        end
+    }
+
+    pub(super) fn schedule_kube(&mut self, start_ns: Nanos) {
+        let Some(kube) = &self.kube else { return };
+        if let Some(op) = &kube.next {
+            self.q.schedule_at(op.at_ns.max(start_ns), Ev::KubeNext);
+        }
+        let spec = self.sc.kube.as_ref().expect("kube");
+        if spec.apiserver_compaction {
+            let at = start_ns + spec.apiserver_compaction_interval_ns;
+            self.q.schedule_at(at, Ev::ApiserverCompactor);
+        }
+    }
+
+    pub(super) fn schedule_auto_compaction(&mut self, start_ns: Nanos) {
+        if let Some(ac) = self.sc.cluster.auto_compaction {
+            self.q
+                .schedule_at(start_ns + auto_compaction_check_ns(ac), Ev::AutoCompaction);
+        }
+    }
+
+    /// The next Kubernetes write goes to etcd as a client request.
+    pub(super) fn on_kube_next(&mut self) {
+        let now = self.q.now();
+        let Some(kube) = self.kube.as_mut() else {
+            return;
+        };
+        let Some(op) = kube.next.take() else { return };
+        let mut next = kube.workload.next_op();
+        next.at_ns += kube.start_ns;
+        let at = next.at_ns.max(now);
+        kube.next = Some(next);
+        self.q.schedule_at(at, Ev::KubeNext);
+        let id = self.next_request_id;
+        self.next_request_id += 1;
+        let (req, key, is_delete, size_bytes) = kube_op(&op, id);
+        let kube = self.kube.as_mut().expect("kube");
+        kube.requests.insert(
+            id,
+            KubeRequest::Write {
+                key,
+                is_delete,
+                size_bytes,
+            },
+        );
+        let req = Rc::new(Request { id, op: req });
+        match &req.op {
+            Op::LeaseGrant { id: lease, .. } => {
+                kube.granting.insert(*lease, Vec::new());
+                kube.requests
+                    .insert(id, KubeRequest::Grant { lease: *lease });
+            }
+            Op::Put { lease, .. } if *lease != 0 => {
+                if let Some(waiting) = kube.granting.get_mut(lease) {
+                    waiting.push(req);
+                    return;
+                }
+            }
+            _ => {}
+        }
+        self.send_client_request(req);
+    }
+
+    /// A reply to a Kubernetes request; true if it was one.
+    pub(super) fn on_kube_reply(&mut self, id: u64, error: Option<&'static str>) -> bool {
+        let Some(kube) = self.kube.as_mut() else {
+            return false;
+        };
+        let Some(req) = kube.requests.remove(&id) else {
+            return false;
+        };
+        match req {
+            KubeRequest::Write {
+                key,
+                is_delete,
+                size_bytes,
+            } => {
+                if error.is_none() && !key.is_empty() {
+                    let rev = self.any_member_state().map_or(0, |s| s.store.current_rev());
+                    let kube = self.kube.as_mut().expect("kube");
+                    let key = std::str::from_utf8(&key).unwrap_or("");
+                    kube.api.on_event(key, is_delete, rev, size_bytes);
+                }
+            }
+            KubeRequest::Grant { lease } => {
+                let waiting = kube.granting.remove(&lease).unwrap_or_default();
+                for req in waiting {
+                    self.send_client_request(req);
+                }
+            }
+            KubeRequest::CompactorPut { compact_to } => {
+                if error.is_none() && compact_to > 0 {
+                    let id = self.next_request_id;
+                    self.next_request_id += 1;
+                    let op = Op::Compact { rev: compact_to };
+                    self.send_client_request(Rc::new(Request { id, op }));
+                }
+            }
+        }
+        true
+    }
+
+    /// kube-apiserver's compactor: write `compact_rev_key`, then compact to the revision of the
+    /// previous round. Under NOSPACE the put fails and nothing is compacted.
+    pub(super) fn on_apiserver_compactor(&mut self) {
+        let interval = self
+            .sc
+            .kube
+            .as_ref()
+            .map_or(0, |k| k.apiserver_compaction_interval_ns);
+        self.q.schedule_in(interval, Ev::ApiserverCompactor);
+        let rev = self.any_member_state().map_or(0, |s| s.store.current_rev());
+        let Some(kube) = self.kube.as_mut() else {
+            return;
+        };
+        let compact_to = kube.compactor_last_rev;
+        kube.compactor_last_rev = rev;
+        let id = self.next_request_id;
+        self.next_request_id += 1;
+        kube.requests
+            .insert(id, KubeRequest::CompactorPut { compact_to });
+        let op = Op::Put {
+            key: Rc::from(COMPACT_REV_KEY),
+            value: etcdlab_store::Value::new(8, id),
+            lease: 0,
+        };
+        self.send_client_request(Rc::new(Request { id, op }));
+    }
+
+    /// etcd's auto-compactor (run by the leader): periodic keeps `retention` of history,
+    /// revision keeps `retention` revisions.
+    pub(super) fn on_auto_compaction(&mut self) {
+        let Some(ac) = self.sc.cluster.auto_compaction else {
+            return;
+        };
+        let now = self.q.now();
+        self.q
+            .schedule_in(auto_compaction_check_ns(ac), Ev::AutoCompaction);
+        let Some(state) = self.leader_state() else {
+            return;
+        };
+        let (rev, compacted) = (state.store.current_rev(), state.store.compact_rev());
+        let target = match ac {
+            AutoCompaction::Periodic { retention_ns } => {
+                let samples = &mut self.auto_compaction_samples;
+                samples.push_back((now, rev));
+                let cutoff = now.saturating_sub(retention_ns);
+                let mut target = None;
+                while let Some(&(t, r)) = samples.front() {
+                    if t > cutoff {
+                        break;
+                    }
+                    target = Some(r);
+                    samples.pop_front();
+                }
+                target
+            }
+            AutoCompaction::Revision { retention } => Some(rev - retention),
+        };
+        if let Some(target) = target.filter(|t| *t > compacted && *t > 0) {
+            let id = self.next_request_id;
+            self.next_request_id += 1;
+            let op = Op::Compact { rev: target };
+            self.send_client_request(Rc::new(Request { id, op }));
+        }
+    }
+
+    fn leader_state(&self) -> Option<&ServerState> {
+        let m = self.rec.cluster_leader()?;
+        match &self.slots[m] {
+            Slot::Running(member) => Some(member.state()),
+            _ => None,
+        }
+    }
+
+    pub(super) fn on_lease_tick(&mut self, m: usize, epoch: u64) {
+        if self.epochs[m] != epoch {
+            return;
+        }
+        self.q
+            .schedule_in(LEASE_TICK_NS, Ev::LeaseTick { m, epoch });
+        let now = self.q.now();
+        let mut out = std::mem::take(&mut self.out);
+        if let Slot::Running(member) = &mut self.slots[m] {
+            member.revoke_expired_leases(now, &mut out);
+        }
+        self.route(m, &mut out);
+        self.out = out;
+    }
+}
+
+/// How often the auto-compactor acts: periodic compacts every retention, at most hourly
+/// (samples every retention/10 in etcd; hourly is what `1h` gives); revision every 5 minutes.
+fn auto_compaction_check_ns(ac: AutoCompaction) -> Nanos {
+    match ac {
+        AutoCompaction::Periodic { retention_ns } => (retention_ns / 10).max(NANOS_PER_S),
+        AutoCompaction::Revision { .. } => REVISION_COMPACTOR_INTERVAL_NS,
+    }
+}

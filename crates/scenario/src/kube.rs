@@ -1,0 +1,178 @@
+//! `[kube]` (a Kubernetes control plane writing to etcd), `[fast_forward]` (months of history
+//! applied without simulating every message) and `[cluster]`'s auto-compaction.
+
+use crate::error::R;
+use crate::read::{Field, Table};
+use crate::Nanos;
+use etcdlab_kube::KubeWorkloadConfig;
+
+/// `[kube]`: the workload generator's configuration and the apiserver's own compaction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KubeSpec {
+    pub config: KubeWorkloadConfig,
+    /// kube-apiserver compacts etcd every `--etcd-compaction-interval` (5 min); false = `0`.
+    pub apiserver_compaction: bool,
+    pub apiserver_compaction_interval_ns: Nanos,
+    /// The control plane's first write (its clock's zero): e.g. once etcd has a leader.
+    pub start_ns: Nanos,
+}
+
+/// `[fast_forward]`: apply the Kubernetes workload's writes straight to every member's store
+/// (no raft messages, no disk timing, nothing faulted) until `until_ns`, or until a member's
+/// backend is within `stop_before_quota_bytes` of its quota; simulate everything after.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FastForward {
+    pub until_ns: Nanos,
+    pub stop_before_quota_bytes: u64,
+    /// Storage gauges are sampled this often while fast-forwarding.
+    pub scrape_interval_ns: Nanos,
+}
+
+/// etcd's `--auto-compaction-mode` / `--auto-compaction-retention`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AutoCompaction {
+    /// Keep this much history: compact every retention (every hour once retention > 1 h).
+    Periodic { retention_ns: Nanos },
+    /// Keep this many revisions (checked every 5 minutes).
+    Revision { retention: i64 },
+}
+
+const KUBE_KEYS: &[&str] = &[
+    "nodes",
+    "app_namespaces",
+    "pods_per_node",
+    "replicas_per_deployment",
+    "configmaps",
+    "secrets",
+    "node_lease_renew_interval_s",
+    "node_status_update_interval_s",
+    "control_plane_lease_renew_interval_s",
+    "pod_churn_per_hour",
+    "events_per_hour",
+    "event_ttl_s",
+    "configmap_updates_per_hour",
+    "secret_updates_per_hour",
+    "deployment_updates_per_hour",
+    "apiserver_compaction",
+    "apiserver_compaction_interval",
+    "start",
+];
+
+pub(crate) fn read_kube(f: Field<'_>) -> R<KubeSpec> {
+    let t = f.table()?;
+    t.check_keys(KUBE_KEYS)?;
+    let mut c = KubeWorkloadConfig::default();
+    let count = |t: &Table<'_>, key: &str, v: &mut u32| -> R<()> {
+        if let Some(n) = t.opt(key, |f| f.u64_in(0..=100_000, "0..=100000"))? {
+            *v = n as u32;
+        }
+        Ok(())
+    };
+    count(&t, "nodes", &mut c.nodes)?;
+    count(&t, "app_namespaces", &mut c.app_namespaces)?;
+    count(&t, "pods_per_node", &mut c.pods_per_node)?;
+    count(
+        &t,
+        "replicas_per_deployment",
+        &mut c.replicas_per_deployment,
+    )?;
+    count(&t, "configmaps", &mut c.configmaps)?;
+    count(&t, "secrets", &mut c.secrets)?;
+    count(&t, "event_ttl_s", &mut c.event_ttl_s)?;
+    let rate = |t: &Table<'_>, key: &str, v: &mut f64| -> R<()> {
+        if let Some(x) = t.opt(key, |f| f.number_in(0.0, 1e6))? {
+            *v = x;
+        }
+        Ok(())
+    };
+    rate(
+        &t,
+        "node_lease_renew_interval_s",
+        &mut c.node_lease_renew_interval_s,
+    )?;
+    rate(
+        &t,
+        "node_status_update_interval_s",
+        &mut c.node_status_update_interval_s,
+    )?;
+    rate(
+        &t,
+        "control_plane_lease_renew_interval_s",
+        &mut c.control_plane_lease_renew_interval_s,
+    )?;
+    rate(&t, "pod_churn_per_hour", &mut c.pod_churn_per_hour)?;
+    rate(&t, "events_per_hour", &mut c.events_per_hour)?;
+    rate(
+        &t,
+        "configmap_updates_per_hour",
+        &mut c.configmap_updates_per_hour,
+    )?;
+    rate(
+        &t,
+        "secret_updates_per_hour",
+        &mut c.secret_updates_per_hour,
+    )?;
+    rate(
+        &t,
+        "deployment_updates_per_hour",
+        &mut c.deployment_updates_per_hour,
+    )?;
+    c.validate().map_err(|e| t.fail(e))?;
+    Ok(KubeSpec {
+        config: c,
+        apiserver_compaction: t.opt("apiserver_compaction", |f| f.bool())?.unwrap_or(true),
+        apiserver_compaction_interval_ns: t
+            .opt("apiserver_compaction_interval", |f| f.positive_duration())?
+            .unwrap_or(etcdlab_kube::apiserver::COMPACTION_INTERVAL_NS),
+        start_ns: t.opt("start", |f| f.duration())?.unwrap_or(0),
+    })
+}
+
+pub(crate) fn read_fast_forward(f: Field<'_>, run_ns: Nanos) -> R<FastForward> {
+    let t = f.table()?;
+    t.check_keys(&["until", "stop_before_quota_bytes", "scrape_interval"])?;
+    Ok(FastForward {
+        until_ns: t.req("until", |f| f.duration_before(run_ns))?,
+        stop_before_quota_bytes: t
+            .opt("stop_before_quota_bytes", |f| f.u64())?
+            .unwrap_or(64 * 1024 * 1024),
+        scrape_interval_ns: t
+            .opt("scrape_interval", |f| f.positive_duration())?
+            .unwrap_or(300 * 1_000_000_000),
+    })
+}
+
+/// `auto_compaction_mode` and `auto_compaction_retention` of `[cluster]`.
+pub(crate) fn read_auto_compaction(t: &Table<'_>) -> R<Option<AutoCompaction>> {
+    let mode = t.opt("auto_compaction_mode", |f| match f.str()? {
+        m @ ("periodic" | "revision") => Ok(m),
+        other => Err(f.fail(format!(
+            "unknown mode {other:?}; use \"periodic\" or \"revision\""
+        ))),
+    })?;
+    let Some(mode) = mode else {
+        if t.opt("auto_compaction_retention", |f| f.str().map(|_| ()))?
+            .is_some()
+        {
+            return Err(t.fail("auto_compaction_retention needs auto_compaction_mode"));
+        }
+        return Ok(None);
+    };
+    let retention = t.req("auto_compaction_retention", |f| {
+        let text = f.str()?;
+        if mode == "periodic" {
+            crate::duration::parse_duration(text)
+                .ok()
+                .filter(|ns| *ns > 0)
+                .map(|retention_ns| AutoCompaction::Periodic { retention_ns })
+                .ok_or_else(|| f.fail(format!("{text:?} is not a duration like \"1h\"")))
+        } else {
+            text.parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|retention| AutoCompaction::Revision { retention })
+                .ok_or_else(|| f.fail(format!("{text:?} is not a positive revision count")))
+        }
+    })?;
+    Ok(Some(retention))
+}
