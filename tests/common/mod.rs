@@ -10,8 +10,9 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// The six files every run writes.
-pub const REPORT_FILES: [&str; 6] = [
+/// The seven files every run writes.
+pub const REPORT_FILES: [&str; 7] = [
+    "db-size.png",
     "leader-timeline.png",
     "metrics.om",
     "report.md",

@@ -130,7 +130,12 @@ pub fn evaluate(
     end_ns: u64,
     interval_ns: u64,
 ) -> Vec<AlertEpisode> {
-    evaluate_detailed(families, rules, end_ns, interval_ns)
+    summarize(evaluate_detailed(families, rules, end_ns, interval_ns))
+}
+
+/// Episodes as the report lists them (first firing and resolution in seconds).
+pub fn summarize(episodes: Vec<Episode>) -> Vec<AlertEpisode> {
+    episodes
         .into_iter()
         .map(|e| AlertEpisode {
             member: e.label("member").map(str::to_string),
@@ -149,11 +154,21 @@ pub fn evaluate_detailed(
     interval_ns: u64,
 ) -> Vec<Episode> {
     assert!(interval_ns > 0, "the evaluation interval must be > 0");
+    let times = (1..=end_ns / interval_ns).map(|i| i * interval_ns);
+    evaluate_at(families, rules, times)
+}
+
+/// Evaluates `rules` at each of `times` (ascending), e.g. a coarse interval over fast-forwarded
+/// history and the scrape interval afterwards.
+pub fn evaluate_at(
+    families: &[MetricFamily],
+    rules: &[CompiledRule],
+    times: impl Iterator<Item = u64>,
+) -> Vec<Episode> {
     let store = eval::Store::new(families);
     let mut states: Vec<RuleState> = rules.iter().map(|_| RuleState::default()).collect();
     let mut episodes = Vec::new();
-    let mut t_ns = interval_ns;
-    while t_ns <= end_ns {
+    for t_ns in times {
         for (rule, state) in rules.iter().zip(&mut states) {
             // A failed evaluation (e.g. many-to-many matching) leaves the state as it was, as in
             // Prometheus.
@@ -161,7 +176,6 @@ pub fn evaluate_detailed(
                 state.step(rule, vector, t_ns, &mut episodes);
             }
         }
-        t_ns += interval_ns;
     }
     episodes.sort_by(|a, b| {
         (a.first_fired_ns, &a.name, a.label("member"), &a.labels).cmp(&(

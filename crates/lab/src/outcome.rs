@@ -12,6 +12,7 @@ use indexmap::IndexMap;
 pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
     let events = world.events();
     let trace_hash = world.trace_hex();
+    let fast_forward_end_ns = world.kube.as_ref().and_then(|k| k.fast_forward_end_ns);
     let World {
         rec,
         series,
@@ -21,12 +22,11 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
     } = world;
     let families = series.into_families();
     let rules = crate::check_alert_rules(sc).expect("alert rules are checked before the run");
-    let alerts = etcdlab_alerts::evaluate(
+    let alerts = etcdlab_alerts::summarize(etcdlab_alerts::evaluate_at(
         &families,
         &rules,
-        sc.duration_ns,
-        sc.metrics.scrape_interval_ns,
-    );
+        evaluation_times(sc, fast_forward_end_ns),
+    ));
     let simulated_seconds = sc.duration_ns as f64 / 1e9;
     let hours = simulated_seconds / 3600.0;
     let failover = failover_stats(&rec.failovers_s);
@@ -134,6 +134,19 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
     }
 }
 
+/// When alert rules are evaluated: every fast-forward scrape over fast-forwarded history (only
+/// storage gauges exist there), then every scrape interval, as Prometheus would.
+fn evaluation_times(sc: &Scenario, fast_forward_end_ns: Option<u64>) -> impl Iterator<Item = u64> {
+    let every = sc.metrics.scrape_interval_ns;
+    let (ff_every, ff_end) = match (&sc.fast_forward, fast_forward_end_ns) {
+        (Some(ff), Some(end)) => (ff.scrape_interval_ns, end),
+        _ => (every, 0),
+    };
+    let coarse = (1..=ff_end / ff_every).map(move |i| i * ff_every);
+    let fine = (ff_end / every + 1..=sc.duration_ns / every).map(move |i| i * every);
+    coarse.chain(fine)
+}
+
 /// The NOSPACE figures: when the alarm fired, how long writes were down, and how long before
 /// it EtcdDatabaseSizeHigh had fired (None when the run had no NOSPACE alarm).
 fn nospace_figures(summary: &mut Summary, storage: &crate::world::StorageRecord) {
@@ -174,6 +187,9 @@ pub fn outcome_metric(s: &Summary, name: &str) -> Option<f64> {
         "wal_fsync_ms_p99" => return s.wal_fsync_ms.p99,
         "wal_fsync_ms_p999" => return s.wal_fsync_ms.p999,
         "max_term" => s.max_term as f64,
+        "nospace_at_s" => return s.nospace_at_s,
+        "write_downtime_s" => return s.write_downtime_s,
+        "db_size_alert_lead_s" => return s.db_size_alert_lead_s,
         _ => return None,
     })
 }

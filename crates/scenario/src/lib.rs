@@ -308,4 +308,7 @@ pub const OUTCOME_METRICS: &[&str] = &[
     "wal_fsync_ms_p99",
     "wal_fsync_ms_p999",
     "max_term",
+    "nospace_at_s",
+    "write_downtime_s",
+    "db_size_alert_lead_s",
 ];

@@ -22,6 +22,9 @@ pub enum OperatorCommand {
         member: usize,
         quota_backend_bytes: Option<u64>,
     },
+    /// A kubectl command against kube-apiserver (`kubectl get pods -A`, `kubectl apply -f
+    /// web.yaml`, `kubectl create namespace x`, `kubectl scale deployment web --replicas=3`).
+    Kubectl(etcdlab_kube::KubectlCommand),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,7 +38,7 @@ pub enum CompactTo {
 pub const COMMANDS: &str = "\"etcdctl endpoint status\", \"etcdctl alarm list\", \
 \"etcdctl alarm disarm\", \"etcdctl compact <revision|current> [--physical]\", \
 \"etcdctl defrag [--endpoints=m1,m2 | --cluster]\", \
-\"etcd restart m1 [--quota-backend-bytes=N]\"";
+\"etcd restart m1 [--quota-backend-bytes=N]\", \"kubectl get|apply|create namespace|scale ...\"";
 
 /// Parse one command line. The error says what was wrong and what is accepted.
 pub fn parse_operator_command(line: &str, size: usize) -> Result<OperatorCommand, String> {
@@ -106,6 +109,9 @@ pub fn parse_operator_command(line: &str, size: usize) -> Result<OperatorCommand
                 quota_backend_bytes,
             })
         }
+        ["kubectl", ..] => etcdlab_kube::parse_kubectl(line)
+            .map(OperatorCommand::Kubectl)
+            .map_err(|e| format!("{line:?}: {e}")),
         _ => Err(unknown()),
     }
 }

@@ -125,6 +125,9 @@ impl World<'_> {
         let mut tag = 0u64;
         let mut samples = Vec::new();
         let mut compactor_last_rev = 0;
+        let auto = self.sc.cluster.auto_compaction;
+        let mut next_auto = auto.map_or(u64::MAX, auto_compaction_check_ns);
+        let mut auto_samples: VecDeque<(Nanos, i64)> = VecDeque::new();
         while let Some(op) = kube.next.take() {
             if op.at_ns >= ff.until_ns {
                 kube.next = Some(op);
@@ -169,6 +172,23 @@ impl World<'_> {
                     next_compactor += spec.apiserver_compaction_interval_ns;
                 }
             }
+            while next_auto <= t {
+                let ac = auto.expect("auto-compaction");
+                let rev = state.store.current_rev();
+                if let Some(target) = auto_compaction_target(ac, next_auto, rev, &mut auto_samples)
+                {
+                    if target > state.store.compact_rev() {
+                        state.apply_direct(&Op::Compact { rev: target }, t).ok();
+                        while state.store.compaction_pending() > 0 {
+                            state
+                                .store
+                                .compaction_step(etcdlab_store::mvcc::COMPACTION_BATCH_LIMIT);
+                            state.store.backend_mut().commit();
+                        }
+                    }
+                }
+                next_auto += auto_compaction_check_ns(ac);
+            }
             for id in state.lessor.expired(t, usize::MAX) {
                 state.apply_direct(&Op::LeaseRevoke { id }, t).ok();
             }
@@ -210,12 +230,17 @@ impl World<'_> {
                     .push(metrics::CURRENT_REVISION, "", &name, t, rev as f64);
             }
         }
-        for m in 0..self.slots.len() {
-            let member = Member::with_state(
-                self.member_cfg[m].clone(),
-                state.clone(),
-                raft_rng(self.sc.seed, m, 0),
-            );
+        // Every member gets a copy; the last takes the original (one copy less in memory).
+        let n = self.slots.len();
+        let mut state = Some(state);
+        for m in 0..n {
+            let st = if m + 1 == n {
+                state.take().expect("state")
+            } else {
+                state.as_ref().expect("state").clone()
+            };
+            let member =
+                Member::with_state(self.member_cfg[m].clone(), st, raft_rng(self.sc.seed, m, 0));
             self.slots[m] = Slot::Running(Box::new(member));
         }
         end
@@ -361,23 +386,7 @@ impl World<'_> {
             return;
         };
         let (rev, compacted) = (state.store.current_rev(), state.store.compact_rev());
-        let target = match ac {
-            AutoCompaction::Periodic { retention_ns } => {
-                let samples = &mut self.auto_compaction_samples;
-                samples.push_back((now, rev));
-                let cutoff = now.saturating_sub(retention_ns);
-                let mut target = None;
-                while let Some(&(t, r)) = samples.front() {
-                    if t > cutoff {
-                        break;
-                    }
-                    target = Some(r);
-                    samples.pop_front();
-                }
-                target
-            }
-            AutoCompaction::Revision { retention } => Some(rev - retention),
-        };
+        let target = auto_compaction_target(ac, now, rev, &mut self.auto_compaction_samples);
         if let Some(target) = target.filter(|t| *t > compacted && *t > 0) {
             let id = self.next_request_id;
             self.next_request_id += 1;
@@ -407,6 +416,33 @@ impl World<'_> {
         }
         self.route(m, &mut out);
         self.out = out;
+    }
+}
+
+/// The revision the auto-compactor compacts to at `now`, if any: periodic keeps the revision
+/// of one retention ago (from samples taken at each check), revision keeps `retention`
+/// revisions.
+fn auto_compaction_target(
+    ac: AutoCompaction,
+    now: Nanos,
+    rev: i64,
+    samples: &mut VecDeque<(Nanos, i64)>,
+) -> Option<i64> {
+    match ac {
+        AutoCompaction::Periodic { retention_ns } => {
+            samples.push_back((now, rev));
+            let cutoff = now.saturating_sub(retention_ns);
+            let mut target = None;
+            while let Some(&(t, r)) = samples.front() {
+                if t > cutoff {
+                    break;
+                }
+                target = Some(r);
+                samples.pop_front();
+            }
+            target
+        }
+        AutoCompaction::Revision { retention } => Some(rev - retention),
     }
 }
 

@@ -3,6 +3,8 @@
 //! `[runbook]`).
 
 use super::*;
+use etcdlab_kube::{ApiServer, EtcdRequest};
+use etcdlab_report::etcdctl;
 use etcdlab_scenario::{CompactTo, OperatorCommand};
 use etcdlab_store::CommitStats;
 use std::collections::BTreeSet;
@@ -53,6 +55,8 @@ pub(crate) struct OpRun {
     ok: bool,
     from_runbook: bool,
     waiting: Waiting,
+    /// The first error a request of this command got (kubectl shows it as the apiserver does).
+    first_error: Option<&'static str>,
 }
 
 /// The operator: commands in flight and what the runbook does next.
@@ -245,6 +249,7 @@ impl World<'_> {
             ok: true,
             from_runbook,
             waiting: Waiting::Until(now),
+            first_error: None,
         };
         run.waiting = match command {
             OperatorCommand::EndpointStatus => {
@@ -301,9 +306,41 @@ impl World<'_> {
                 self.start_restart(member);
                 Waiting::Restart(member)
             }
+            OperatorCommand::Kubectl(cmd) => {
+                // Reads are served by kube-apiserver (its watch cache, or etcd, which still
+                // serves reads under NOSPACE); writes go to etcd through raft.
+                let puts: Vec<Op> = cmd
+                    .etcd_requests(KUBECTL_OBJECT_BYTES, KUBECTL_NAMESPACE_BYTES)
+                    .into_iter()
+                    .filter_map(|r| match r {
+                        EtcdRequest::Put {
+                            key,
+                            value_size_bytes,
+                        } => Some(Op::Put {
+                            key: Rc::from(key.as_bytes()),
+                            value: etcdlab_store::Value::new(value_size_bytes, now),
+                            lease: 0,
+                        }),
+                        EtcdRequest::Range { .. } => None,
+                    })
+                    .collect();
+                if puts.is_empty() {
+                    run.output = cmd.success_output(self.api());
+                    Waiting::Until(now.saturating_add(self.client_round_trip()))
+                } else {
+                    self.send_operator_requests(id, puts)
+                }
+            }
         };
         self.operator.runs.insert(id, run);
         self.q.schedule_in(0, Ev::OperatorWake);
+    }
+
+    fn api(&self) -> &ApiServer {
+        match &self.kube {
+            Some(k) => &k.api,
+            None => &EMPTY_API,
+        }
     }
 
     fn client_round_trip(&mut self) -> Nanos {
@@ -380,15 +417,36 @@ impl World<'_> {
         let Some(run) = self.operator.runs.get_mut(&run_id) else {
             return;
         };
+        let kubectl = matches!(run.command, OperatorCommand::Kubectl(_));
         if let Waiting::Replies(ids) = &mut run.waiting {
             ids.remove(&id);
             if let Some(e) = error {
                 run.ok = false;
-                run.output.push_str(&format!("Error: {e}\n"));
+                run.first_error.get_or_insert(e);
+                if !kubectl {
+                    run.output.push_str(&format!("Error: {e}\n"));
+                }
             }
             if !ids.is_empty() {
                 return;
             }
+        }
+        if let OperatorCommand::Kubectl(cmd) = &run.command {
+            let now = self.q.now();
+            let elapsed = now - run.started_ns;
+            let api: &ApiServer = match &self.kube {
+                Some(k) => &k.api,
+                None => &EMPTY_API,
+            };
+            run.output = match run.first_error {
+                None => cmd.success_output(api),
+                Some(e) => {
+                    let (status, _) = etcdlab_kube::write_error(etcd_error(e), elapsed);
+                    cmd.error_output(api, &status)
+                }
+            };
+            self.finish_run(run_id);
+            return;
         }
         if run.ok {
             match &run.command {
@@ -402,7 +460,7 @@ impl World<'_> {
             if run.ok {
                 let rev = self.any_member_state().map_or(0, |s| s.store.compact_rev());
                 let run = self.operator.runs.get_mut(&run_id).expect("run");
-                run.output.push_str(&format!("compacted revision {rev}\n"));
+                run.output.push_str(&etcdctl::compacted(rev));
                 if physical {
                     run.waiting = Waiting::Compaction;
                     self.wake_compaction_waiters();
@@ -461,8 +519,8 @@ impl World<'_> {
             let Some(bytes) = bytes else {
                 run.ok = false;
                 run.output.push_str(&format!(
-                    "Failed to defragment etcd member[m{}] (context deadline exceeded)\n",
-                    m + 1
+                    "Failed to defragment etcd member[{}] (context deadline exceeded)\n",
+                    endpoint(m)
                 ));
                 continue;
             };
@@ -509,16 +567,15 @@ impl World<'_> {
                 if let Some(started) = self.storage.defrag_started_ns[m].take() {
                     self.storage.defrag_hist[m].observe((now - started) as f64 / 1e9);
                 }
-                run.output
-                    .push_str(&format!("Finished defragmenting etcd member[m{}]\n", m + 1));
+                run.output.push_str(&etcdctl::defrag_finished(&endpoint(m)));
                 self.rec
                     .timeline(now, format!("defrag of m{} finished", m + 1));
             }
             None => {
                 run.ok = false;
                 run.output.push_str(&format!(
-                    "Failed to defragment etcd member[m{}] (member went down)\n",
-                    m + 1
+                    "Failed to defragment etcd member[{}] (member went down)\n",
+                    endpoint(m)
                 ));
             }
         }
@@ -602,36 +659,35 @@ impl World<'_> {
 
     /// `etcdctl endpoint status -w table` as the members answer right now.
     fn endpoint_status(&self) -> String {
-        let mut out = String::new();
+        let mut rows = Vec::new();
+        let mut failed = String::new();
         for m in 0..self.slots.len() {
-            match &self.slots[m] {
-                Slot::Running(member) => {
-                    let s = member.state();
-                    let errors: Vec<String> = s
-                        .active_alarms()
-                        .iter()
-                        .map(|(id, a)| format!("memberID:{id} alarm:{}", a.as_str()))
-                        .collect();
-                    out.push_str(&format!(
-                        "m{}: db size {} (in use {}), leader {}, raft term {}, raft index {}, applied {}, revision {}{}\n",
-                        m + 1,
-                        s.store.backend().size_bytes(),
-                        s.store.backend().size_in_use_bytes(),
-                        member.role() == Role::Leader,
-                        member.raft().term(),
-                        member.raft().commit_index(),
-                        s.applied_index(),
-                        s.store.current_rev(),
-                        if errors.is_empty() { String::new() } else { format!(", errors {}", errors.join(" ")) }
-                    ));
-                }
-                _ => out.push_str(&format!(
-                    "Failed to get the status of endpoint m{} (context deadline exceeded)\n",
-                    m + 1
-                )),
-            }
+            let Slot::Running(member) = &self.slots[m] else {
+                failed.push_str(&format!(
+                    "Failed to get the status of endpoint {} (context deadline exceeded)\n",
+                    endpoint(m)
+                ));
+                continue;
+            };
+            let s = member.state();
+            rows.push(etcdctl::EndpointStatusRow {
+                endpoint: endpoint(m),
+                member_id: display_member_id(member.member_id()),
+                version: ETCD_VERSION.to_string(),
+                db_size: s.store.backend().size_bytes(),
+                is_leader: member.role() == Role::Leader,
+                is_learner: false,
+                raft_term: member.raft().term(),
+                raft_index: member.raft().commit_index(),
+                raft_applied_index: s.applied_index(),
+                errors: s
+                    .active_alarms()
+                    .iter()
+                    .map(|(id, a)| etcdctl::alarm_error(display_member_id(*id), a.as_str()))
+                    .collect(),
+            });
         }
-        out
+        failed + &etcdctl::endpoint_status_table(&rows)
     }
 
     /// Storage gauges of one member at a scrape.
@@ -677,5 +733,39 @@ impl World<'_> {
 
 /// One line of `etcdctl alarm list` (with etcdctl's trailing space).
 fn alarm_line(member_id: u64, alarm: AlarmKind) -> String {
-    format!("memberID:{member_id} alarm:{} \n", alarm.as_str())
+    etcdctl::alarm_list(&[(display_member_id(member_id), alarm.as_str())])
+}
+
+/// Stored sizes of what kubectl writes: a Deployment and a Namespace (etcdlab-kube's medians).
+const KUBECTL_OBJECT_BYTES: u32 = 3072;
+const KUBECTL_NAMESPACE_BYTES: u32 = 300;
+
+/// The apiserver of a run without `[kube]`: nothing cached.
+static EMPTY_API: std::sync::LazyLock<ApiServer> = std::sync::LazyLock::new(ApiServer::new);
+
+/// The etcd error kube-apiserver's client sees for an etcd reply text.
+fn etcd_error(text: &str) -> etcdlab_kube::EtcdError {
+    use etcdlab_kube::EtcdError;
+    match text {
+        etcdlab_member::ERR_NOSPACE => EtcdError::NoSpace,
+        ERR_CONNECTION_REFUSED | ERR_CONNECTION_LOST => EtcdError::ConnectionRefused,
+        _ => EtcdError::RequestTimedOut,
+    }
+}
+
+/// The version `endpoint status` reports (the behaviour modelled is etcd 3.4's).
+const ETCD_VERSION: &str = "3.4.23";
+
+/// A member's client endpoint as etcdctl prints it.
+fn endpoint(m: usize) -> String {
+    format!("10.0.0.{}:2379", 10 + m)
+}
+
+/// etcd's member IDs are 64-bit hashes of the peer URLs and cluster token; this stands in with
+/// a fixed 64-bit mix of the raft id, so IDs look like etcd's and never change between runs.
+pub(crate) fn display_member_id(raft_id: u64) -> u64 {
+    let mut z = raft_id.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
