@@ -78,6 +78,7 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         nospace_at_s: None,
         write_downtime_s: None,
         db_size_alert_lead_s: None,
+        max_write_gap_s: max_gap_s(&rec.ok_done_ns),
     };
     nospace_figures(&mut summary, &storage);
     summary.outcome = OUTCOME_METRICS
@@ -132,6 +133,16 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
             .collect(),
         summary,
     }
+}
+
+/// The longest gap between two successful writes' replies, in seconds.
+fn max_gap_s(done_ns: &[u64]) -> Option<f64> {
+    let mut t = done_ns.to_vec();
+    t.sort_unstable();
+    t.windows(2)
+        .map(|w| w[1] - w[0])
+        .max()
+        .map(|gap| round6(gap as f64 / 1e9))
 }
 
 /// When alert rules are evaluated: every fast-forward scrape over fast-forwarded history (only
@@ -190,6 +201,7 @@ pub fn outcome_metric(s: &Summary, name: &str) -> Option<f64> {
         "nospace_at_s" => return s.nospace_at_s,
         "write_downtime_s" => return s.write_downtime_s,
         "db_size_alert_lead_s" => return s.db_size_alert_lead_s,
+        "max_write_gap_s" => return s.max_write_gap_s,
         _ => return None,
     })
 }

@@ -33,6 +33,8 @@ pub struct Recorder {
     episode: Option<Episode>,
     pub failovers_s: Vec<f64>,
     pub writes_ok: u64,
+    /// When each successful write's reply arrived (unsorted: replies are filed ahead).
+    pub ok_done_ns: Vec<Nanos>,
     pub writes_failed: u64,
     pub errors: BTreeMap<&'static str, u64>,
     pub latency_us: Histogram<u64>,
@@ -82,6 +84,7 @@ impl Recorder {
             episode: None,
             failovers_s: Vec::new(),
             writes_ok: 0,
+            ok_done_ns: Vec::new(),
             writes_failed: 0,
             errors: BTreeMap::new(),
             latency_us: histogram(),
@@ -253,6 +256,7 @@ impl Recorder {
             None => {
                 let us = ((now - sent_ns) / 1000).max(1);
                 self.writes_ok += 1;
+                self.ok_done_ns.push(now);
                 self.latency_us.saturating_record(us);
                 slot.0.saturating_record(us);
                 slot.1 += 1;

@@ -199,6 +199,7 @@ pub fn empty_record() -> RunRecord {
             nospace_at_s: None,
             write_downtime_s: None,
             db_size_alert_lead_s: None,
+            max_write_gap_s: None,
         },
         inputs: vec![],
         member_names: vec!["m1".into()],

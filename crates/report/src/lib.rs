@@ -201,6 +201,9 @@ pub struct Summary {
     /// negative when it fired after the alarm).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub db_size_alert_lead_s: Option<f64>,
+    /// The longest time between two successful client writes (seconds), None with fewer than
+    /// two: how long writes were unavailable at worst.
+    pub max_write_gap_s: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]

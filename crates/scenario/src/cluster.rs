@@ -20,7 +20,7 @@ const KEYS: &[&str] = &[
 /// etcd's default `--quota-backend-bytes` (what 0 means).
 pub const DEFAULT_QUOTA_BACKEND_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 /// The largest quota the lab accepts (etcd only warns above 8 GiB).
-const MAX_QUOTA_BACKEND_BYTES: u64 = 1 << 40;
+pub(crate) const MAX_QUOTA_BACKEND_BYTES: u64 = 1 << 40;
 
 /// etcd refuses an election timeout above this (ms).
 const MAX_ELECTION_TIMEOUT_MS: u64 = 50_000;

@@ -117,7 +117,14 @@ pub(crate) fn read_kube(f: Field<'_>) -> R<KubeSpec> {
         "deployment_updates_per_hour",
         &mut c.deployment_updates_per_hour,
     )?;
-    c.validate().map_err(|e| t.fail(e))?;
+    // The messages start with the key at fault; point at it when the file has it.
+    c.validate().map_err(|e| {
+        let key = e.split_whitespace().next().unwrap_or_default();
+        match t.get(key) {
+            Some(f) => f.fail(e),
+            None => t.fail(e),
+        }
+    })?;
     Ok(KubeSpec {
         config: c,
         apiserver_compaction: t.opt("apiserver_compaction", |f| f.bool())?.unwrap_or(true),
@@ -151,12 +158,12 @@ pub(crate) fn read_auto_compaction(t: &Table<'_>) -> R<Option<AutoCompaction>> {
         ))),
     })?;
     let Some(mode) = mode else {
-        if t.opt("auto_compaction_retention", |f| f.str().map(|_| ()))?
-            .is_some()
-        {
-            return Err(t.fail("auto_compaction_retention needs auto_compaction_mode"));
-        }
-        return Ok(None);
+        return match t.get("auto_compaction_retention") {
+            Some(f) => Err(f.fail(
+                "auto_compaction_retention needs auto_compaction_mode (\"periodic\" or \"revision\")",
+            )),
+            None => Ok(None),
+        };
     };
     let retention = t.req("auto_compaction_retention", |f| {
         let text = f.str()?;

@@ -311,4 +311,5 @@ pub const OUTCOME_METRICS: &[&str] = &[
     "nospace_at_s",
     "write_downtime_s",
     "db_size_alert_lead_s",
+    "max_write_gap_s",
 ];

@@ -94,9 +94,18 @@ pub fn parse_operator_command(line: &str, size: usize) -> Result<OperatorCommand
                 [] => None,
                 [flag] if flag.starts_with("--quota-backend-bytes=") => {
                     let v = &flag["--quota-backend-bytes=".len()..];
-                    Some(v.parse::<u64>().ok().filter(|q| *q > 0).ok_or_else(|| {
-                        format!("{line:?}: --quota-backend-bytes needs a positive number of bytes")
-                    })?)
+                    let max = crate::cluster::MAX_QUOTA_BACKEND_BYTES;
+                    Some(
+                        v.parse::<u64>()
+                            .ok()
+                            .filter(|q| (1..=max).contains(q))
+                            .ok_or_else(|| {
+                                format!(
+                                    "{line:?}: --quota-backend-bytes needs a number of bytes in \
+                                     1..={max} (as cluster.quota_backend_bytes)"
+                                )
+                            })?,
+                    )
                 }
                 _ => {
                     return Err(format!(

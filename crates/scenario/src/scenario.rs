@@ -77,7 +77,7 @@ fn read_scenario(source: &str, file_name: &str, overrides: &[String]) -> R<Scena
         cluster.election_timeout_ms,
         duration_ns,
     )?;
-    Ok(Scenario {
+    let scenario = Scenario {
         name: t.opt("name", name)?.unwrap_or_else(|| file_stem(file_name)),
         description: t
             .opt("description", |f| f.str().map(String::from))?
@@ -112,7 +112,36 @@ fn read_scenario(source: &str, file_name: &str, overrides: &[String]) -> R<Scena
             crate::kube::read_fast_forward(f, duration_ns)
         })?,
         overrides: overrides.to_vec(),
-    })
+    };
+    check_fast_forward(&t, &scenario)?;
+    Ok(scenario)
+}
+
+/// `[fast_forward]` replays the `[kube]` workload's history, and nothing else happens while it
+/// does: no timeline action may fire before `fast_forward.until`.
+fn check_fast_forward(t: &Table<'_>, sc: &Scenario) -> R<()> {
+    let (Some(ff), Some(ff_field)) = (&sc.fast_forward, t.get("fast_forward")) else {
+        return Ok(());
+    };
+    if sc.kube.is_none() {
+        return Err(ff_field
+            .fail("fast_forward needs [kube]: it applies the Kubernetes workload's history"));
+    }
+    let Some(timeline) = t.get("timeline") else {
+        return Ok(());
+    };
+    let events = timeline.each(|f| Ok(f.table()?.get("at")))?;
+    for (event, at) in sc.timeline.iter().zip(events) {
+        if let Some(at) = at.filter(|_| event.at_ns < ff.until_ns) {
+            return Err(at.fail(format!(
+                "{} is before fast_forward.until ({}): nothing but the Kubernetes workload's \
+                 history runs during the fast-forward, so actions must come at or after it",
+                crate::format_duration(event.at_ns),
+                crate::format_duration(ff.until_ns)
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn name(f: Field<'_>) -> R<String> {

@@ -108,6 +108,14 @@ impl Disk {
         }
     }
 
+    /// A long background write (a defrag writing its new file through the page cache, synced
+    /// once at the end), started at `now`: how long it takes. It does not hold the fsync queue:
+    /// WAL fsyncs meanwhile are served as usual.
+    pub fn background_write_ns(&mut self, now: Nanos, bytes: u64) -> Nanos {
+        let factor = self.slow_factor(now);
+        self.service_ns(bytes, factor)
+    }
+
     /// Device time for one fsync of `bytes`: latency plus transfer at the disk's bandwidth.
     fn service_ns(&mut self, bytes: u64, factor: f64) -> Nanos {
         let latency_ns = ms_to_ns(self.params.fsync_latency_ms.sample(&mut self.rng) * factor);
