@@ -183,3 +183,41 @@ pub(crate) fn read_auto_compaction(t: &Table<'_>) -> R<Option<AutoCompaction>> {
     })?;
     Ok(Some(retention))
 }
+
+/// `[[watch]]`: a client watching a key prefix on one member, consuming at most
+/// `events_per_s` (None: as fast as they come). A watcher that falls behind a compaction gets
+/// "required revision has been compacted" and relists.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WatchSpec {
+    pub name: String,
+    pub member: usize,
+    pub prefix: String,
+    pub start_ns: Nanos,
+    pub events_per_s: Option<f64>,
+}
+
+pub(crate) fn read_watches(f: Field<'_>, size: usize, run_ns: Nanos) -> R<Vec<WatchSpec>> {
+    f.each(|w| {
+        let t = w.table()?;
+        t.check_keys(&["name", "member", "prefix", "start", "events_per_s"])?;
+        Ok(WatchSpec {
+            name: t.req("name", |f| f.str().map(String::from))?,
+            member: t.req("member", |f| {
+                let name = f.str()?;
+                crate::names::member_index(name, size).map_err(|e| f.fail(e))
+            })?,
+            prefix: t.req("prefix", |f| match f.str()? {
+                "" => Err(f.fail("must not be empty (\"/registry/\" watches everything Kubernetes stores)")),
+                p => Ok(p.to_string()),
+            })?,
+            start_ns: t.opt("start", |f| f.duration_before(run_ns))?.unwrap_or(0),
+            events_per_s: t.opt("events_per_s", |f| {
+                let r = f.number_in(0.0, 1e9)?;
+                if r <= 0.0 {
+                    return Err(f.fail("must be > 0"));
+                }
+                Ok(r)
+            })?,
+        })
+    })
+}

@@ -34,6 +34,7 @@ const KEYS: &[&str] = &[
     "runbook",
     "kube",
     "fast_forward",
+    "watch",
 ];
 
 /// Reads the scenario at `path`, applies `--set PATH=VALUE` overrides, fills defaults and
@@ -108,6 +109,9 @@ fn read_scenario(source: &str, file_name: &str, overrides: &[String]) -> R<Scena
             .unwrap_or_default(),
         runbook: t.opt("runbook", |f| crate::operator::read_runbook(f, size))?,
         kube: t.opt("kube", crate::kube::read_kube)?,
+        watches: t
+            .opt("watch", |f| crate::kube::read_watches(f, size, duration_ns))?
+            .unwrap_or_default(),
         fast_forward: t.opt("fast_forward", |f| {
             crate::kube::read_fast_forward(f, duration_ns)
         })?,

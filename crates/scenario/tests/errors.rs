@@ -342,3 +342,695 @@ fn link_fault_needs_a_change() {
     );
     assert_error(&src, 9, "timeline.0.to", "in both from and to");
 }
+
+#[test]
+fn quota_backend_bytes() {
+    assert_error(
+        &with("quota_backend_bytes = 1099511627777\n"),
+        5,
+        "cluster.quota_backend_bytes",
+        "1099511627777 is out of range: it must be 0..=1099511627776",
+    );
+    assert_error(
+        &with("quota_backend_bytes = -1\n"),
+        5,
+        "cluster.quota_backend_bytes",
+        "-1 is negative",
+    );
+    assert_error(
+        &with("quota_backend_bytes = \"8GiB\"\n"),
+        5,
+        "cluster.quota_backend_bytes",
+        "expected an integer, found string",
+    );
+    assert_error(
+        &with("quota_backend_bytes = 8.5e9\n"),
+        5,
+        "cluster.quota_backend_bytes",
+        "expected an integer",
+    );
+    let e = assert_error(
+        &with("quota_bytes = 1\n"),
+        5,
+        "cluster.quota_bytes",
+        "unknown key `quota_bytes`",
+    );
+    assert!(e.message.contains("quota_backend_bytes"), "{e}");
+}
+
+#[test]
+fn auto_compaction() {
+    let e = assert_error(
+        &with("auto_compaction_mode = \"hourly\"\nauto_compaction_retention = \"1h\"\n"),
+        5,
+        "cluster.auto_compaction_mode",
+        "unknown mode \"hourly\"",
+    );
+    assert!(e.message.contains("\"periodic\" or \"revision\""), "{e}");
+    assert_error(
+        &with("auto_compaction_mode = 1\n"),
+        5,
+        "cluster.auto_compaction_mode",
+        "expected a string",
+    );
+    assert_error(
+        &with("auto_compaction_mode = \"periodic\"\nauto_compaction_retention = \"1000\"\n"),
+        6,
+        "cluster.auto_compaction_retention",
+        "\"1000\" is not a duration like \"1h\"",
+    );
+    assert_error(
+        &with("auto_compaction_mode = \"periodic\"\nauto_compaction_retention = \"0s\"\n"),
+        6,
+        "cluster.auto_compaction_retention",
+        "not a duration",
+    );
+    for bad in ["1h", "0", "-5", "1e3", "99999999999999999999"] {
+        let src = with(&format!(
+            "auto_compaction_mode = \"revision\"\nauto_compaction_retention = \"{bad}\"\n"
+        ));
+        assert_error(
+            &src,
+            6,
+            "cluster.auto_compaction_retention",
+            "not a positive revision count",
+        );
+    }
+    assert_error(
+        &with("auto_compaction_mode = \"revision\"\nauto_compaction_retention = 1000\n"),
+        6,
+        "cluster.auto_compaction_retention",
+        "expected a string, found integer 1000",
+    );
+    // A mode without retention: missing key at the table's line.
+    assert_error(
+        &with("auto_compaction_mode = \"periodic\"\n"),
+        3,
+        "cluster.auto_compaction_retention",
+        "required key `auto_compaction_retention` is missing",
+    );
+    // Retention without a mode points at the retention.
+    assert_error(
+        &with("auto_compaction_retention = \"1h\"\n"),
+        5,
+        "cluster.auto_compaction_retention",
+        "needs auto_compaction_mode",
+    );
+    assert_error(
+        &with("election_timeout_ms = 1000\nauto_compaction_retention = 1000\n"),
+        6,
+        "cluster.auto_compaction_retention",
+        "needs auto_compaction_mode",
+    );
+}
+
+#[test]
+fn workload_stop() {
+    assert_error(
+        &with("[workload]\nstart = \"10m\"\nstop = \"5m\"\n"),
+        7,
+        "workload.stop",
+        "must be after workload.start",
+    );
+    assert_error(
+        &with("[workload]\nstart = \"10m\"\nstop = \"10m\"\n"),
+        7,
+        "workload.stop",
+        "must be after workload.start",
+    );
+    assert_error(
+        &with("[workload]\nstop = \"0s\"\n"),
+        6,
+        "workload.stop",
+        "must be after workload.start",
+    );
+    assert_error(
+        &with("[workload]\nstop = \"5 minutes\"\n"),
+        6,
+        "workload.stop",
+        "bad duration",
+    );
+    assert_error(
+        &with("[workload]\nstop = 300\n"),
+        6,
+        "workload.stop",
+        "expected a duration string",
+    );
+}
+
+#[test]
+fn durations_in_days() {
+    assert_error(
+        "duration = \"1day\"\n",
+        1,
+        "duration",
+        "bad duration \"1day\": unknown unit \"day\" (use ns, us, ms, s, m, h or d)",
+    );
+    assert_error("duration = \"d\"\n", 1, "duration", "expected a number");
+    assert_error(
+        "duration = \"1d\"\n[[timeline]]\nat = \"1d\"\naction = \"heal\"\n",
+        3,
+        "timeline.0.at",
+        "24h is not before the end of the run (duration = 24h)",
+    );
+    assert_error(
+        &format!("duration = \"{}d\"\n", "9".repeat(20)),
+        1,
+        "duration",
+        "too long",
+    );
+}
+
+/// `HEAD` plus one `etcdctl` timeline entry; its `command` is on line 8.
+fn etcdctl(command: &str) -> String {
+    with(&format!(
+        "[[timeline]]\nat = \"1m\"\naction = \"etcdctl\"\ncommand = \"{command}\"\n"
+    ))
+}
+
+#[test]
+fn etcdctl_unknown_command() {
+    for bad in [
+        "etcdctl snapshot save x",
+        "etcdctl alarm",
+        "etcdctl alarm list --cluster",
+        "etcdctl",
+        "",
+        "etcd stop m1",
+        "systemctl restart etcd",
+    ] {
+        let e = assert_error(&etcdctl(bad), 8, "timeline.0.command", "unknown command");
+        assert!(e.message.contains("etcdctl endpoint status"), "{e}");
+    }
+    assert_error(
+        &etcdctl("kubectl delete pod x"),
+        8,
+        "timeline.0.command",
+        "\"kubectl delete pod x\": unsupported command",
+    );
+    assert_error(
+        &etcdctl("kubectl get widgets"),
+        8,
+        "timeline.0.command",
+        "unknown resource type",
+    );
+}
+
+#[test]
+fn etcdctl_bad_arguments() {
+    let cases = [
+        (
+            "etcdctl endpoint status --verbose",
+            "unexpected \"--verbose\"",
+        ),
+        (
+            "etcdctl compact -5",
+            "the revision must be a positive integer or \"current\"",
+        ),
+        ("etcdctl compact 0", "positive integer"),
+        ("etcdctl compact latest", "positive integer"),
+        (
+            "etcdctl compact 10 --hard",
+            "the only flag compact takes is --physical",
+        ),
+        (
+            "etcdctl defrag m1",
+            "defrag takes --endpoints=m1,m2 or --cluster",
+        ),
+        ("etcdctl defrag --cluster --endpoints=m1", "defrag takes"),
+        (
+            "etcd restart m1 --quota=5",
+            "restart takes only --quota-backend-bytes=N",
+        ),
+        (
+            "etcd restart m1 --quota-backend-bytes=0",
+            "--quota-backend-bytes needs",
+        ),
+        (
+            "etcd restart m1 --quota-backend-bytes=8GB",
+            "--quota-backend-bytes needs",
+        ),
+        (
+            "etcd restart m1 --quota-backend-bytes=1099511627777",
+            "1..=1099511627776",
+        ),
+        ("kubectl scale deployment web --replicas=-1", "--replicas"),
+        (
+            "kubectl get pods -A -n kube-system",
+            "-A and -n cannot be used together",
+        ),
+    ];
+    for (command, text) in cases {
+        let e = assert_error(&etcdctl(command), 8, "timeline.0.command", text);
+        assert!(e.message.starts_with(&format!("{command:?}")), "{e}");
+    }
+}
+
+#[test]
+fn etcdctl_member_out_of_range() {
+    for (command, name) in [
+        ("etcdctl defrag --endpoints=m4", "\"m4\""),
+        ("etcdctl defrag --endpoints=m1,m0", "\"m0\""),
+        ("etcdctl defrag --endpoints m2,x", "\"x\""),
+        ("etcdctl defrag --endpoints=", "\"\""),
+        ("etcd restart m4", "\"m4\""),
+        ("etcd restart leader", "\"leader\""),
+    ] {
+        let e = assert_error(
+            &etcdctl(command),
+            8,
+            "timeline.0.command",
+            "is not a member of this 3-member cluster (m1..m3)",
+        );
+        assert!(e.message.contains(name), "{e}");
+    }
+    // The range follows cluster.size.
+    let src = "duration = \"1h\"\n[cluster]\nsize = 1\n[[timeline]]\nat = \"1s\"\n\
+               action = \"etcdctl\"\ncommand = \"etcd restart m2\"\n";
+    assert_error(
+        src,
+        7,
+        "timeline.0.command",
+        "not a member of this 1-member cluster (m1..m1)",
+    );
+}
+
+#[test]
+fn etcdctl_action_keys() {
+    assert_error(
+        &with("[[timeline]]\nat = \"1m\"\naction = \"etcdctl\"\n"),
+        5,
+        "timeline.0.command",
+        "required key `command` is missing",
+    );
+    assert_error(
+        &with("[[timeline]]\nat = \"1m\"\naction = \"etcdctl\"\ncommand = [\"etcdctl\", \"alarm\", \"list\"]\n"),
+        8,
+        "timeline.0.command",
+        "expected a string",
+    );
+    let e = assert_error(
+        &with(
+            "[[timeline]]\nat = \"1m\"\naction = \"etcdctl\"\ncommand = \"etcdctl defrag\"\n\
+             member = \"m1\"\n",
+        ),
+        9,
+        "timeline.0.member",
+        "unknown key `member` for action \"etcdctl\"",
+    );
+    assert!(
+        e.message
+            .contains("accepted keys: at, action, repeat, command"),
+        "{e}"
+    );
+    assert_error(
+        &with("[[timeline]]\nat = \"1m\"\naction = \"pause\"\nmember = \"m1\"\ncommand = \"etcdctl defrag\"\n"),
+        9,
+        "timeline.0.command",
+        "unknown key `command` for action \"pause\"",
+    );
+}
+
+/// `HEAD` plus a `[runbook]` on line 5 with `body` from line 6 on.
+fn runbook(body: &str) -> String {
+    with(&format!("[runbook]\n{body}"))
+}
+
+#[test]
+fn runbook_keys() {
+    let e = assert_error(
+        &runbook(
+            "after_alarm = \"NOSPACE\"\nsteps = [\"etcdctl alarm list\"]\nthinktime = \"1m\"\n",
+        ),
+        8,
+        "runbook.thinktime",
+        "unknown key `thinktime`",
+    );
+    assert!(e.message.contains("did you mean `think_time`"), "{e}");
+    assert!(
+        e.message
+            .contains("accepted keys: after_alarm, diagnosis, think_time, steps"),
+        "{e}"
+    );
+    assert_error(
+        "duration = \"1h\"\nrunbook = \"etcdctl alarm list\"\n",
+        2,
+        "runbook",
+        "expected a table",
+    );
+    assert_error(
+        &runbook("steps = [\"etcdctl alarm list\"]\n"),
+        5,
+        "runbook.after_alarm",
+        "required key `after_alarm` is missing",
+    );
+    assert_error(
+        &runbook("after_alarm = \"NOSPACE\"\n"),
+        5,
+        "runbook.steps",
+        "required key `steps` is missing",
+    );
+}
+
+#[test]
+fn runbook_values() {
+    let e = assert_error(
+        &runbook("after_alarm = \"nospace\"\nsteps = [\"etcdctl alarm list\"]\n"),
+        6,
+        "runbook.after_alarm",
+        "unknown alarm \"nospace\"",
+    );
+    assert!(e.message.contains("\"NOSPACE\" or \"CORRUPT\""), "{e}");
+    assert_error(
+        &runbook("after_alarm = 1\nsteps = [\"etcdctl alarm list\"]\n"),
+        6,
+        "runbook.after_alarm",
+        "expected a string",
+    );
+    assert_error(
+        &runbook("after_alarm = \"NOSPACE\"\nsteps = []\n"),
+        7,
+        "runbook.steps",
+        "a runbook needs at least one step",
+    );
+    assert_error(
+        &runbook("after_alarm = \"NOSPACE\"\nsteps = \"etcdctl alarm list\"\n"),
+        7,
+        "runbook.steps",
+        "expected an array of command strings",
+    );
+    assert_error(
+        &runbook("after_alarm = \"NOSPACE\"\nsteps = [\"etcdctl alarm list\", 2]\n"),
+        7,
+        "runbook.steps.1",
+        "expected a string, found integer 2",
+    );
+    assert_error(
+        &runbook(
+            "after_alarm = \"NOSPACE\"\nsteps = [\"etcdctl alarm list\"]\ndiagnosis = \"half an hour\"\n",
+        ),
+        8,
+        "runbook.diagnosis",
+        "bad duration",
+    );
+    assert_error(
+        &runbook("after_alarm = \"NOSPACE\"\nsteps = [\"etcdctl alarm list\"]\nthink_time = 180\n"),
+        8,
+        "runbook.think_time",
+        "expected a duration string",
+    );
+}
+
+#[test]
+fn runbook_bad_step_names_its_line() {
+    let src = runbook(
+        "after_alarm = \"NOSPACE\"\nsteps = [\n  \"etcdctl alarm list\",\n  \
+         \"etcdctl compact current --physical\",\n  \"etcdctl defrag --endpoints=m4\",\n  \
+         \"etcdctl alarm disarm\",\n]\n",
+    );
+    assert_error(
+        &src,
+        10,
+        "runbook.steps.2",
+        "\"etcdctl defrag --endpoints=m4\": \"m4\" is not a member",
+    );
+    let src = runbook(
+        "after_alarm = \"NOSPACE\"\nsteps = [\n  \"etcdctl alarm list\",\n  \
+         \"etcdctl snapshot restore\",\n]\n",
+    );
+    assert_error(
+        &src,
+        9,
+        "runbook.steps.1",
+        "unknown command \"etcdctl snapshot restore\"",
+    );
+}
+
+/// `HEAD` plus a `[kube]` on line 5 with `body` from line 6 on.
+fn kube(body: &str) -> String {
+    with(&format!("[kube]\n{body}"))
+}
+
+#[test]
+fn kube_keys_and_types() {
+    let e = assert_error(&kube("nodez = 3\n"), 6, "kube.nodez", "unknown key `nodez`");
+    assert!(e.message.contains("did you mean `nodes`"), "{e}");
+    assert!(
+        e.message.contains("accepted keys: nodes, app_namespaces"),
+        "{e}"
+    );
+    assert_error(
+        "duration = \"1h\"\nkube = true\n",
+        2,
+        "kube",
+        "expected a table",
+    );
+    assert_error(
+        &kube("nodes = \"ten\"\n"),
+        6,
+        "kube.nodes",
+        "expected an integer, found string \"ten\"",
+    );
+    assert_error(
+        &kube("nodes = 2.5\n"),
+        6,
+        "kube.nodes",
+        "expected an integer",
+    );
+    assert_error(&kube("secrets = -1\n"), 6, "kube.secrets", "negative");
+    assert_error(
+        &kube("pods_per_node = 100001\n"),
+        6,
+        "kube.pods_per_node",
+        "100001 is out of range",
+    );
+    assert_error(
+        &kube("events_per_hour = \"lots\"\n"),
+        6,
+        "kube.events_per_hour",
+        "expected a number",
+    );
+    assert_error(
+        &kube("pod_churn_per_hour = -1\n"),
+        6,
+        "kube.pod_churn_per_hour",
+        "-1 is out of range: expected 0 to 1000000",
+    );
+    assert_error(
+        &kube("events_per_hour = 2e6\n"),
+        6,
+        "kube.events_per_hour",
+        "out of range",
+    );
+    assert_error(
+        &kube("node_lease_renew_interval_s = nan\n"),
+        6,
+        "kube.node_lease_renew_interval_s",
+        "not a finite number",
+    );
+    assert_error(
+        &kube("apiserver_compaction = \"yes\"\n"),
+        6,
+        "kube.apiserver_compaction",
+        "expected a boolean",
+    );
+    assert_error(
+        &kube("apiserver_compaction_interval = \"0s\"\n"),
+        6,
+        "kube.apiserver_compaction_interval",
+        "must be longer than 0s",
+    );
+    assert_error(&kube("start = \"soon\"\n"), 6, "kube.start", "bad duration");
+}
+
+#[test]
+fn kube_invalid_combinations() {
+    // A rule about one key points at that key.
+    assert_error(
+        &kube("nodes = 3\nreplicas_per_deployment = 0\n"),
+        7,
+        "kube.replicas_per_deployment",
+        "replicas_per_deployment must be >= 1",
+    );
+    assert_error(
+        &kube("app_namespaces = 101\n"),
+        6,
+        "kube.app_namespaces",
+        "app_namespaces must be <= 100",
+    );
+    assert_error(
+        &kube("node_lease_renew_interval_s = 0\n"),
+        6,
+        "kube.node_lease_renew_interval_s",
+        "node_lease_renew_interval_s must be > 0",
+    );
+    assert_error(
+        &kube("node_status_update_interval_s = 0\n"),
+        6,
+        "kube.node_status_update_interval_s",
+        "must be > 0",
+    );
+    assert_error(
+        &kube("configmaps = 0\nconfigmap_updates_per_hour = 5\n"),
+        7,
+        "kube.configmap_updates_per_hour",
+        "configmap_updates_per_hour > 0 needs configmaps > 0",
+    );
+    // A rule about keys left at their defaults points at the table.
+    assert_error(
+        &kube("configmaps = 0\n"),
+        5,
+        "kube",
+        "configmap_updates_per_hour > 0 needs configmaps > 0",
+    );
+    assert_error(
+        &kube("secrets = 0\n"),
+        5,
+        "kube",
+        "secret_updates_per_hour > 0 needs secrets > 0",
+    );
+    assert_error(
+        &kube("nodes = 0\n"),
+        5,
+        "kube",
+        "pod churn and events need pods",
+    );
+    assert_error(
+        &kube("pods_per_node = 0\npod_churn_per_hour = 0\n"),
+        5,
+        "kube",
+        "pod churn and events need pods",
+    );
+}
+
+#[test]
+fn fast_forward_values() {
+    let ff = |body: &str| with(&format!("[kube]\n[fast_forward]\n{body}"));
+    assert_error(
+        &ff("stop_before_quota_bytes = 0\n"),
+        6,
+        "fast_forward.until",
+        "required key `until` is missing",
+    );
+    assert_error(
+        &ff("until = \"1h\"\n"),
+        7,
+        "fast_forward.until",
+        "1h is not before the end of the run (duration = 1h)",
+    );
+    assert_error(
+        &ff("until = 60\n"),
+        7,
+        "fast_forward.until",
+        "expected a duration string",
+    );
+    let e = assert_error(
+        &ff("until = \"30m\"\nscrape = \"1m\"\n"),
+        8,
+        "fast_forward.scrape",
+        "unknown key `scrape`",
+    );
+    assert!(
+        e.message
+            .contains("accepted keys: until, stop_before_quota_bytes, scrape_interval"),
+        "{e}"
+    );
+    assert_error(
+        &ff("until = \"30m\"\nscrape_interval = \"0s\"\n"),
+        8,
+        "fast_forward.scrape_interval",
+        "must be longer than 0s",
+    );
+    assert_error(
+        &ff("until = \"30m\"\nstop_before_quota_bytes = -1\n"),
+        8,
+        "fast_forward.stop_before_quota_bytes",
+        "negative",
+    );
+    assert_error(
+        &ff("until = \"30m\"\nstop_before_quota_bytes = \"64MiB\"\n"),
+        8,
+        "fast_forward.stop_before_quota_bytes",
+        "expected an integer",
+    );
+    assert_error(
+        &with("[kube]\nfast_forward = \"30m\"\n"),
+        6,
+        "kube.fast_forward",
+        "unknown key",
+    );
+}
+
+#[test]
+fn fast_forward_needs_kube() {
+    let e = assert_error(
+        &with("[fast_forward]\nuntil = \"30m\"\n"),
+        5,
+        "fast_forward",
+        "fast_forward needs [kube]: it applies the Kubernetes workload's history",
+    );
+    assert_eq!(
+        e.to_string(),
+        "scenarios/x.toml:5: fast_forward: fast_forward needs [kube]: it applies the Kubernetes \
+         workload's history"
+    );
+    // Inline table too.
+    assert_error(
+        &with(
+            "[workload]\nwrites_per_s = 1\n[metrics]\nscrape_interval = \"15s\"\n\
+               [fast_forward]\nuntil = \"1m\"\n",
+        ),
+        9,
+        "fast_forward",
+        "needs [kube]",
+    );
+}
+
+#[test]
+fn timeline_before_fast_forward_until() {
+    let src = with(
+        "[kube]\n[fast_forward]\nuntil = \"30m\"\n\
+         [[timeline]]\nat = \"40m\"\naction = \"heal\"\n\
+         [[timeline]]\nat = \"29m59s\"\naction = \"etcdctl\"\ncommand = \"etcdctl alarm list\"\n",
+    );
+    let e = assert_error(
+        &src,
+        12,
+        "timeline.1.at",
+        "29m59s is before fast_forward.until (30m)",
+    );
+    assert!(e.message.contains("at or after"), "{e}");
+    // The first firing counts, even if the repeats come after `until`.
+    let src = with(
+        "[[timeline]]\nat = \"0s\"\naction = \"pause\"\nmember = \"m1\"\n\
+         repeat = { count = 3, every = \"20m\" }\n[kube]\n[fast_forward]\nuntil = \"1m\"\n",
+    );
+    assert_error(
+        &src,
+        6,
+        "timeline.0.at",
+        "0s is before fast_forward.until (1m)",
+    );
+}
+
+#[test]
+fn fast_forward_until_from_set() {
+    let src = with(
+        "[kube]\n[fast_forward]\nuntil = \"10m\"\n[[timeline]]\nat = \"20m\"\naction = \"heal\"\n",
+    );
+    assert!(parse_str(&src, FILE, &[]).is_ok());
+    let e = parse_str(&src, FILE, &["fast_forward.until=30m".into()]).unwrap_err();
+    assert_eq!(
+        (e.line, e.field.as_deref()),
+        (Some(9), Some("timeline.0.at")),
+        "{e}"
+    );
+    assert!(e.message.contains("before fast_forward.until (30m)"), "{e}");
+    let e = parse_str(&src, FILE, &["timeline.0.at=5m".into()]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "scenarios/x.toml:9: timeline.0.at: 5m is before fast_forward.until (10m): nothing but \
+         the Kubernetes workload's history runs during the fast-forward, so actions must come at \
+         or after it (value from --set)"
+    );
+}

@@ -342,7 +342,10 @@ fn workload_stop() {
     assert_eq!(s.workload.start_ns, 30 * S);
     assert_eq!(s.workload.stop_ns, Some(600 * S));
     let s = minimal("[workload]\nstop = \"1ms\"");
-    assert_eq!((s.workload.start_ns, s.workload.stop_ns), (0, Some(S / 1000)));
+    assert_eq!(
+        (s.workload.start_ns, s.workload.stop_ns),
+        (0, Some(S / 1000))
+    );
 }
 
 #[test]
