@@ -347,3 +347,213 @@ fn clap_usage_errors() {
         );
     }
 }
+
+/// `BASE` with `section` (several lines) inserted before `[[expect]]`.
+fn with_section(section: &str) -> String {
+    edit("[[expect]]", &format!("{section}\n\n[[expect]]"))
+}
+
+/// Like `check`, for a broken copy of `BASE` with `section` added.
+fn check_section(case: &str, section: &str, bad_line: &str, field: &str, message: &str) {
+    let text = with_section(section);
+    let line = line_of(&text, bad_line);
+    let (_dir, path) = write_case(case, &text);
+    let file = path.file_name().unwrap().to_string_lossy().into_owned();
+    assert_invalid(
+        &path,
+        &[],
+        &[format!("{file}:{line}: {field}: "), message.to_string()],
+    );
+}
+
+#[test]
+fn the_new_keys_are_valid_together() {
+    let text = edit(
+        "size = 3",
+        "size = 3\nquota_backend_bytes = 8589934592\nauto_compaction_mode = \"revision\"\n\
+         auto_compaction_retention = \"1000\"",
+    );
+    let text = text.replace("start = \"1s\"", "start = \"1s\"\nstop = \"20s\"");
+    let text = text.replace(
+        "[[expect]]",
+        "[[timeline]]\nat = \"10s\"\naction = \"etcdctl\"\ncommand = \"etcdctl endpoint status\"\n\n\
+         [runbook]\nafter_alarm = \"NOSPACE\"\ndiagnosis = \"1d\"\nsteps = [\"etcdctl alarm disarm\"]\n\n\
+         [kube]\nnodes = 3\n\n[fast_forward]\nuntil = \"2s\"\n\n[[expect]]",
+    );
+    let (_dir, path) = write_case("new-keys", &text);
+    let o = run(etcdlab().arg("validate").arg(&path));
+    o.assert_code(0);
+    assert!(o.stdout.contains("2 timeline events"), "{}", o.describe());
+}
+
+#[test]
+fn quota_backend_bytes_out_of_range() {
+    check(
+        "quota",
+        "size = 3",
+        "size = 3\nquota_backend_bytes = 1099511627777",
+        "quota_backend_bytes = 1099511627777",
+        "cluster.quota_backend_bytes",
+        "out of range",
+    );
+}
+
+#[test]
+fn auto_compaction_retention_not_a_duration() {
+    check(
+        "auto-compaction-retention",
+        "size = 3",
+        "size = 3\nauto_compaction_mode = \"periodic\"\nauto_compaction_retention = \"1000\"",
+        "auto_compaction_retention = \"1000\"",
+        "cluster.auto_compaction_retention",
+        "is not a duration like \"1h\"",
+    );
+}
+
+#[test]
+fn auto_compaction_retention_without_mode() {
+    check(
+        "auto-compaction-no-mode",
+        "size = 3",
+        "size = 3\nauto_compaction_retention = \"1h\"",
+        "auto_compaction_retention = \"1h\"",
+        "cluster.auto_compaction_retention",
+        "needs auto_compaction_mode",
+    );
+}
+
+#[test]
+fn workload_stop_not_after_start() {
+    check(
+        "workload-stop",
+        "start = \"1s\"",
+        "start = \"1s\"\nstop = \"1s\"",
+        "stop = \"1s\"",
+        "workload.stop",
+        "must be after workload.start",
+    );
+}
+
+#[test]
+fn duration_with_an_unknown_day_unit() {
+    check(
+        "days",
+        "duration = \"30s\"",
+        "duration = \"2days\"",
+        "duration = \"2days\"",
+        "duration",
+        "unknown unit \"days\"",
+    );
+}
+
+#[test]
+fn etcdctl_unknown_command() {
+    check_section(
+        "etcdctl-unknown",
+        "[[timeline]]\nat = \"10s\"\naction = \"etcdctl\"\ncommand = \"etcdctl snapshot save x\"",
+        "command = \"etcdctl snapshot save x\"",
+        "timeline.1.command",
+        "unknown command",
+    );
+}
+
+#[test]
+fn etcdctl_member_outside_the_cluster() {
+    check_section(
+        "etcdctl-member",
+        "[[timeline]]\nat = \"10s\"\naction = \"etcdctl\"\ncommand = \"etcdctl defrag --endpoints=m2,m4\"",
+        "command = \"etcdctl defrag --endpoints=m2,m4\"",
+        "timeline.1.command",
+        "\"m4\" is not a member of this 3-member cluster",
+    );
+}
+
+#[test]
+fn runbook_without_steps() {
+    check_section(
+        "runbook-empty",
+        "[runbook]\nafter_alarm = \"NOSPACE\"\nsteps = []",
+        "steps = []",
+        "runbook.steps",
+        "at least one step",
+    );
+}
+
+#[test]
+fn runbook_bad_step_names_its_line() {
+    check_section(
+        "runbook-step",
+        "[runbook]\nafter_alarm = \"NOSPACE\"\nsteps = [\n  \"etcdctl alarm list\",\n  \
+         \"etcd restart m7\",\n  \"etcdctl alarm disarm\",\n]",
+        "  \"etcd restart m7\",",
+        "runbook.steps.1",
+        "\"m7\" is not a member",
+    );
+}
+
+#[test]
+fn runbook_unknown_alarm() {
+    check_section(
+        "runbook-alarm",
+        "[runbook]\nafter_alarm = \"NOSPAC\"\nsteps = [\"etcdctl alarm list\"]",
+        "after_alarm = \"NOSPAC\"",
+        "runbook.after_alarm",
+        "unknown alarm",
+    );
+}
+
+#[test]
+fn kube_unknown_key() {
+    check_section(
+        "kube-key",
+        "[kube]\nnodes = 3\npod_per_node = 10",
+        "pod_per_node = 10",
+        "kube.pod_per_node",
+        "did you mean `pods_per_node`",
+    );
+}
+
+#[test]
+fn kube_invalid_combination() {
+    check_section(
+        "kube-combination",
+        "[kube]\nconfigmaps = 0\nconfigmap_updates_per_hour = 5",
+        "configmap_updates_per_hour = 5",
+        "kube.configmap_updates_per_hour",
+        "needs configmaps > 0",
+    );
+}
+
+#[test]
+fn fast_forward_without_kube() {
+    check_section(
+        "fast-forward-no-kube",
+        "[fast_forward]\nuntil = \"2s\"",
+        "[fast_forward]",
+        "fast_forward",
+        "fast_forward needs [kube]: it applies the Kubernetes workload's history",
+    );
+}
+
+#[test]
+fn fast_forward_until_past_the_end() {
+    check_section(
+        "fast-forward-end",
+        "[kube]\n\n[fast_forward]\nuntil = \"30s\"",
+        "until = \"30s\"",
+        "fast_forward.until",
+        "not before the end of the run",
+    );
+}
+
+#[test]
+fn timeline_action_during_the_fast_forward() {
+    // The base's pause at 5s falls inside a fast-forward to 10s.
+    check_section(
+        "fast-forward-timeline",
+        "[kube]\n\n[fast_forward]\nuntil = \"10s\"",
+        "at = \"5s\"",
+        "timeline.0.at",
+        "5s is before fast_forward.until (10s)",
+    );
+}
