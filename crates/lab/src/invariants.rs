@@ -30,6 +30,7 @@ pub const ONE_LEADER_PER_TERM: &str = "at most one leader per term";
 pub const LOG_MATCHING: &str = "log matching";
 pub const COMMITTED_NEVER_LOST: &str = "a committed entry is never lost or changed";
 pub const APPLIED_MONOTONIC: &str = "applied index never goes back";
+pub const REVISION_MONOTONIC: &str = "a member's revision and compact revision never go back";
 
 /// What identifies an entry's content: its term and the request it carries (None = empty).
 pub type EntryId = (u64, Option<u64>);
@@ -40,14 +41,41 @@ pub struct Invariants {
     /// The cluster's committed log as first applied anywhere; index i at position i-1.
     committed: Vec<EntryId>,
     applied: Vec<u64>,
+    /// Per member, the (revision, compact revision) last seen.
+    revisions: Vec<(i64, i64)>,
 }
 
 impl Invariants {
     pub fn new(members: usize) -> Invariants {
         Invariants {
             applied: vec![0; members],
+            revisions: vec![(0, -1); members],
             ..Default::default()
         }
+    }
+
+    /// A member's store is at `revision`, compacted at `compact_revision` (checked at every
+    /// scrape): neither may go back (no restore from an older snapshot is modelled yet).
+    pub fn on_revisions(
+        &mut self,
+        at_ns: u64,
+        member: usize,
+        revision: i64,
+        compact_revision: i64,
+    ) -> Result<(), Violation> {
+        let (rev, compact) = self.revisions[member];
+        if revision < rev || compact_revision < compact {
+            return Err(Violation {
+                invariant: REVISION_MONOTONIC,
+                at_ns,
+                detail: format!(
+                    "m{}: revision {rev} -> {revision}, compact revision {compact} -> {compact_revision}",
+                    member + 1
+                ),
+            });
+        }
+        self.revisions[member] = (revision, compact_revision);
+        Ok(())
     }
 
     /// `member` became leader of `term`.

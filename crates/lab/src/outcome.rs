@@ -18,6 +18,8 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         series,
         storage,
         operator,
+        watches,
+        relists,
         ..
     } = world;
     let families = series.into_families();
@@ -79,6 +81,7 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         write_downtime_s: None,
         db_size_alert_lead_s: None,
         max_write_gap_s: max_gap_s(&rec.ok_done_ns),
+        watch_relists: (!sc.watches.is_empty()).then_some(relists.len() as u64),
     };
     nospace_figures(&mut summary, &storage);
     summary.outcome = OUTCOME_METRICS
@@ -98,7 +101,7 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         metrics: families,
         elections: rec.elections_table.clone(),
         election_timeout_s: sc.cluster.election_timeout_ms as f64 / 1000.0,
-        sections: Vec::new(),
+        sections: watch_section(sc, &watches, &relists),
         db_size: storage
             .db_size
             .iter()
@@ -133,6 +136,61 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
             .collect(),
         summary,
     }
+}
+
+/// The report section on watch clients: what each received, how far behind it fell, and every
+/// relist a compaction forced.
+fn watch_section(
+    sc: &Scenario,
+    watches: &[crate::world::WatchState],
+    relists: &[crate::world::Relist],
+) -> Vec<(String, String)> {
+    if sc.watches.is_empty() {
+        return Vec::new();
+    }
+    let mut md = String::from(
+        "| Watcher | Member | Prefix | Consumes | Events received | Max lag (revisions) | Relists |\n\
+         | --- | --- | --- | ---: | ---: | ---: | ---: |\n",
+    );
+    for (spec, w) in sc.watches.iter().zip(watches) {
+        let rate = spec
+            .events_per_s
+            .map_or("all".to_string(), |r| format!("{r} rev/s"));
+        let n = relists.iter().filter(|r| r.watcher == spec.name).count();
+        md.push_str(&format!(
+            "| {} | m{} | `{}` | {} | {} | {} | {} |\n",
+            spec.name,
+            spec.member + 1,
+            spec.prefix,
+            rate,
+            w.delivered,
+            w.max_lag_revisions,
+            n
+        ));
+    }
+    if relists.is_empty() {
+        md.push_str("\nNo watcher fell behind a compaction.\n");
+    } else {
+        md.push_str(&format!(
+            "\nEach relist below followed `{}`: the watcher's next revision had been compacted, so \
+             it read its whole prefix again and resumed from the current revision.\n\n\
+             | At | Watcher | Needed revision | Compacted at | Keys relisted | Bytes relisted |\n\
+             | --- | --- | ---: | ---: | ---: | ---: |\n",
+            crate::world::ERR_WATCH_COMPACTED
+        ));
+        for r in relists {
+            md.push_str(&format!(
+                "| {:.3} s | {} | {} | {} | {} | {} |\n",
+                r.at_ns as f64 / 1e9,
+                r.watcher,
+                r.needed_rev,
+                r.compact_rev,
+                r.keys,
+                r.bytes
+            ));
+        }
+    }
+    vec![("Watches".to_string(), md)]
 }
 
 /// The longest gap between two successful writes' replies, in seconds.
@@ -202,6 +260,7 @@ pub fn outcome_metric(s: &Summary, name: &str) -> Option<f64> {
         "write_downtime_s" => return s.write_downtime_s,
         "db_size_alert_lead_s" => return s.db_size_alert_lead_s,
         "max_write_gap_s" => return s.max_write_gap_s,
+        "watch_relists" => return s.watch_relists.map(|n| n as f64),
         _ => return None,
     })
 }

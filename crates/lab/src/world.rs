@@ -19,7 +19,9 @@ use std::rc::Rc;
 
 mod kube;
 mod storage;
+mod watch;
 pub(crate) use storage::StorageRecord;
+pub(crate) use watch::{Relist, WatchState, ERR_WATCH_COMPACTED};
 
 /// Error text when a client's connection to a member is cut by its crash.
 pub const ERR_CONNECTION_LOST: &str = "rpc error: code = Unavailable desc = transport is closing";
@@ -107,6 +109,8 @@ enum Ev {
         m: usize,
         epoch: u64,
     },
+    /// Watch clients read what is new (every 100 ms).
+    WatchSync,
 }
 
 impl Ev {
@@ -134,6 +138,7 @@ impl Ev {
             Ev::ApiserverCompactor => (20, 0),
             Ev::AutoCompaction => (21, 0),
             Ev::LeaseTick { m, .. } => (22, *m as u64),
+            Ev::WatchSync => (23, 0),
         }
     }
 }
@@ -205,6 +210,8 @@ pub struct World<'s> {
     pub(crate) kube: Option<kube::KubeState>,
     /// (time, revision) samples of the periodic auto-compactor.
     auto_compaction_samples: VecDeque<(Nanos, i64)>,
+    pub(crate) watches: Vec<watch::WatchState>,
+    pub(crate) relists: Vec<Relist>,
 }
 
 /// A deliberate bug, to prove that the invariant checks catch what they claim to catch (tests
@@ -284,6 +291,8 @@ impl<'s> World<'s> {
             operator: storage::Operator::default(),
             kube: kube::KubeState::new(sc),
             auto_compaction_samples: VecDeque::new(),
+            watches: sc.watches.iter().map(watch::WatchState::new).collect(),
+            relists: Vec::new(),
         }
     }
 
@@ -348,6 +357,7 @@ impl<'s> World<'s> {
         }
         self.schedule_kube(start);
         self.schedule_auto_compaction(start);
+        self.schedule_watches(start);
         for (index, t) in self.sc.timeline.iter().enumerate() {
             let count = t.repeat.as_ref().map_or(1, |r| r.count);
             let every = t.repeat.as_ref().map_or(0, |r| r.every_ns);
@@ -397,6 +407,7 @@ impl<'s> World<'s> {
             Ev::ApiserverCompactor => self.on_apiserver_compactor(),
             Ev::AutoCompaction => self.on_auto_compaction(),
             Ev::LeaseTick { m, epoch } => self.on_lease_tick(m, epoch),
+            Ev::WatchSync => self.on_watch_sync(),
         }
     }
 

@@ -200,6 +200,7 @@ pub fn empty_record() -> RunRecord {
             write_downtime_s: None,
             db_size_alert_lead_s: None,
             max_write_gap_s: None,
+            watch_relists: None,
         },
         inputs: vec![],
         member_names: vec!["m1".into()],

@@ -204,6 +204,10 @@ pub struct Summary {
     /// The longest time between two successful client writes (seconds), None with fewer than
     /// two: how long writes were unavailable at worst.
     pub max_write_gap_s: Option<f64>,
+    /// Relists forced on watch clients by "required revision has been compacted" (None: the
+    /// run has no watch clients).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch_relists: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize)]

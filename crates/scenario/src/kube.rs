@@ -207,7 +207,9 @@ pub(crate) fn read_watches(f: Field<'_>, size: usize, run_ns: Nanos) -> R<Vec<Wa
                 crate::names::member_index(name, size).map_err(|e| f.fail(e))
             })?,
             prefix: t.req("prefix", |f| match f.str()? {
-                "" => Err(f.fail("must not be empty (\"/registry/\" watches everything Kubernetes stores)")),
+                "" => Err(f.fail(
+                    "must not be empty (\"/registry/\" watches everything Kubernetes stores)",
+                )),
                 p => Ok(p.to_string()),
             })?,
             start_ns: t.opt("start", |f| f.duration_before(run_ns))?.unwrap_or(0),

@@ -37,7 +37,7 @@ pub use alert::AlertRuleSpec;
 pub use disk::disk_profile;
 pub use duration::{format_duration, parse_duration};
 pub use error::ScenarioError;
-pub use kube::{AutoCompaction, FastForward, KubeSpec};
+pub use kube::{AutoCompaction, FastForward, KubeSpec, WatchSpec};
 pub use names::{member_index, member_name, parse_member_name, parse_member_ref};
 pub use operator::{parse_operator_command, CompactTo, OperatorCommand, Runbook};
 pub use scenario::{load, parse_str};
@@ -78,6 +78,8 @@ pub struct Scenario {
     pub kube: Option<KubeSpec>,
     /// History applied without simulating every message (`[fast_forward]`).
     pub fast_forward: Option<FastForward>,
+    /// Watch clients (`[[watch]]`).
+    pub watches: Vec<WatchSpec>,
     /// The `--set PATH=VALUE` overrides applied, in order (reports show them so a run can be
     /// replayed).
     pub overrides: Vec<String>,
@@ -312,4 +314,5 @@ pub const OUTCOME_METRICS: &[&str] = &[
     "write_downtime_s",
     "db_size_alert_lead_s",
     "max_write_gap_s",
+    "watch_relists",
 ];

@@ -704,8 +704,10 @@ impl World<'_> {
         self.storage.db_size.push((now, m, size, in_use));
         let quota = s.quota.bytes().unwrap_or(0) as f64;
         let (rev, compact_rev) = (s.store.current_rev(), s.store.compact_rev());
+        let r = self.invariants.on_revisions(now, m, rev, compact_rev);
         let keys = s.store.index_len() as f64;
         let defrag = f64::from(member.is_defragging());
+        self.note(r);
         let series = &mut self.series;
         series.push(metrics::DB_SIZE, "", &name, now, size as f64);
         series.push(metrics::DB_SIZE_IN_USE, "", &name, now, in_use as f64);

@@ -1,0 +1,168 @@
+//! Watch clients (`[[watch]]`): each reads its prefix's events from one member's store every
+//! 100 ms (etcd's watcher sync interval), at most as fast as it consumes them. Every delivered
+//! event is checked against the store's history (in order, no duplicates, none lost). A
+//! watcher whose next revision was compacted gets etcd's compacted error and relists.
+
+use super::*;
+use etcdlab_scenario::WatchSpec;
+use etcdlab_store::{mvcc::prefix_end, RangeOptions, StoreError, WatchStreamChecker};
+
+/// etcd's `syncWatchersLoop` interval.
+pub(super) const WATCH_SYNC_NS: Nanos = 100_000_000;
+/// What a watcher that fell behind a compaction is told.
+pub(crate) const ERR_WATCH_COMPACTED: &str =
+    "etcdserver: mvcc: required revision has been compacted";
+
+/// A relist after a compacted watch: what the client had to read again.
+#[derive(Clone, Debug)]
+pub(crate) struct Relist {
+    pub at_ns: Nanos,
+    pub watcher: String,
+    /// The revision the watcher needed next, and the compaction that removed it.
+    pub needed_rev: i64,
+    pub compact_rev: i64,
+    pub keys: usize,
+    pub bytes: u64,
+}
+
+pub(crate) struct WatchState {
+    spec: WatchSpec,
+    range_end: Vec<u8>,
+    /// The next revision the watcher wants (0: not started).
+    next_rev: i64,
+    checker: Option<WatchStreamChecker>,
+    /// Fractional events the consumer may still take.
+    budget: f64,
+    pub delivered: u64,
+    /// The largest backlog (revisions behind the member) seen.
+    pub max_lag_revisions: i64,
+}
+
+impl WatchState {
+    pub fn new(spec: &WatchSpec) -> WatchState {
+        WatchState {
+            range_end: prefix_end(spec.prefix.as_bytes()),
+            spec: spec.clone(),
+            next_rev: 0,
+            checker: None,
+            budget: 0.0,
+            delivered: 0,
+            max_lag_revisions: 0,
+        }
+    }
+}
+
+impl World<'_> {
+    pub(super) fn schedule_watches(&mut self, start: Nanos) {
+        if !self.watches.is_empty() {
+            self.q.schedule_at(start + WATCH_SYNC_NS, Ev::WatchSync);
+        }
+    }
+
+    pub(super) fn on_watch_sync(&mut self) {
+        let now = self.q.now();
+        self.q.schedule_in(WATCH_SYNC_NS, Ev::WatchSync);
+        for w in 0..self.watches.len() {
+            if let Err(v) = self.sync_watch(w, now) {
+                self.note(Err(v));
+            }
+        }
+    }
+
+    fn sync_watch(&mut self, w: usize, now: Nanos) -> Result<(), Violation> {
+        let ws = &mut self.watches[w];
+        if now < ws.spec.start_ns {
+            return Ok(());
+        }
+        let m = ws.spec.member;
+        let Slot::Running(member) = &self.slots[m] else {
+            return Ok(()); // the connection is gone; the client resumes from next_rev later
+        };
+        if member.is_defragging() {
+            return Ok(()); // the store is locked
+        }
+        let store = &member.state().store;
+        let current = store.current_rev();
+        if ws.next_rev == 0 {
+            // A new watcher lists first, then watches from the list's revision + 1.
+            ws.next_rev = current + 1;
+            ws.checker = Some(new_checker(w, ws, current + 1));
+            return Ok(());
+        }
+        ws.max_lag_revisions = ws.max_lag_revisions.max(current + 1 - ws.next_rev);
+        if ws.next_rev > current {
+            return Ok(());
+        }
+        let mut to = current;
+        if let Some(rate) = ws.spec.events_per_s {
+            ws.budget = (ws.budget + rate * WATCH_SYNC_NS as f64 / 1e9).min(rate.max(1.0) * 10.0);
+            // Whole revisions only (a txn's events arrive together); at least one if any budget.
+            let take = ws.budget.floor() as i64;
+            if take < 1 {
+                return Ok(());
+            }
+            to = to.min(ws.next_rev + take - 1);
+        }
+        let prefix = ws.spec.prefix.clone();
+        match store.events(ws.next_rev, to, prefix.as_bytes(), &ws.range_end) {
+            Ok(events) => {
+                if ws.spec.events_per_s.is_some() {
+                    ws.budget -= (to - ws.next_rev + 1) as f64;
+                }
+                ws.delivered += events.len() as u64;
+                let checker = ws.checker.as_mut().expect("started");
+                let seen = checker
+                    .observe(&events)
+                    .and_then(|_| checker.verify(store, to));
+                ws.next_rev = to + 1;
+                seen.map_err(|detail| Violation {
+                    invariant: "watch events in order, unique and complete",
+                    at_ns: now,
+                    detail: format!("watcher {}: {detail}", ws.spec.name),
+                })
+            }
+            Err(StoreError::Compacted) => {
+                let compact_rev = store.compact_rev();
+                let needed_rev = ws.next_rev;
+                let list = store
+                    .range(prefix.as_bytes(), &ws.range_end, &RangeOptions::default())
+                    .expect("a range at the current revision");
+                let keys = list.kvs.len();
+                let bytes = list
+                    .kvs
+                    .iter()
+                    .map(|kv| (kv.key.len() + kv.value.size_bytes as usize) as u64)
+                    .sum();
+                ws.next_rev = current + 1;
+                ws.budget = 0.0;
+                ws.checker = Some(new_checker(w, ws, current + 1));
+                let name = ws.spec.name.clone();
+                self.rec.timeline(
+                    now,
+                    format!(
+                        "watcher {name}: {ERR_WATCH_COMPACTED} (needed {needed_rev}, compacted at {compact_rev}); relisted {keys} keys"
+                    ),
+                );
+                self.relists.push(Relist {
+                    at_ns: now,
+                    watcher: name,
+                    needed_rev,
+                    compact_rev,
+                    keys,
+                    bytes,
+                });
+                Ok(())
+            }
+            Err(StoreError::FutureRev) => Ok(()),
+        }
+    }
+}
+
+fn new_checker(w: usize, ws: &WatchState, start_rev: i64) -> WatchStreamChecker {
+    WatchStreamChecker::new(
+        w as i64,
+        ws.spec.prefix.as_bytes(),
+        &ws.range_end,
+        start_rev,
+    )
+}
