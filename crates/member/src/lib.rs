@@ -340,6 +340,12 @@ impl Member {
 
     /// One compaction batch (1000 revision keys, etcd's `compactionBatchLimit`). Returns true
     /// while more remain; the caller waits 10 ms between batches, as etcd sleeps.
+    ///
+    /// etcd's `scheduleCompaction` force-commits the backend after every batch but the last
+    /// ("commit the compaction deletes immediately"); the last one is left to the batch
+    /// interval. So once compacted, the pages of all but the last batch are free and only the
+    /// last batch's stay pending (counted in use) until a later commit: real 3.4.23 went from
+    /// 16,449,536 bytes in use to 6,205,440 after compacting 1595 revisions (ground truth A).
     pub fn compaction_step(&mut self, out: &mut Vec<Output>) -> bool {
         if self.defragging {
             return true; // the batch tx is locked: try again later
@@ -347,10 +353,11 @@ impl Member {
         self.state
             .store
             .compaction_step(etcdlab_store::mvcc::COMPACTION_BATCH_LIMIT);
-        if self.state.store.backend().batch_full() {
+        let more = self.state.store.compaction_pending() > 0;
+        if more || self.state.store.backend().batch_full() {
             self.commit_backend(out);
         }
-        self.state.store.compaction_pending() > 0
+        more
     }
 
     /// Start a defrag: applies and reads stop until [`Member::finish_defrag`]. Returns the bytes
