@@ -97,8 +97,12 @@ pub fn format_duration(ns: Nanos) -> String {
     if ns < S {
         return sub_second(ns);
     }
-    let (h, m, rest) = (ns / (3600 * S), ns / (60 * S) % 60, ns % (60 * S));
+    let (d, h) = (ns / (86_400 * S), ns / (3600 * S) % 24);
+    let (m, rest) = (ns / (60 * S) % 60, ns % (60 * S));
     let mut out = String::new();
+    if d > 0 {
+        out.push_str(&format!("{d}d"));
+    }
     if h > 0 {
         out.push_str(&format!("{h}h"));
     }

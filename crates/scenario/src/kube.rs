@@ -80,7 +80,14 @@ pub(crate) fn read_kube(f: Field<'_>) -> R<KubeSpec> {
     count(&t, "secrets", &mut c.secrets)?;
     count(&t, "event_ttl_s", &mut c.event_ttl_s)?;
     let rate = |t: &Table<'_>, key: &str, v: &mut f64| -> R<()> {
-        if let Some(x) = t.opt(key, |f| f.number_in(0.0, 1e6))? {
+        if let Some(x) = t.opt(key, |f| {
+            let x = f.number_in(0.0, 1e6)?;
+            // An interval of microseconds would generate millions of writes per second.
+            if key.ends_with("_interval_s") && x > 0.0 && x < 0.1 {
+                return Err(f.fail(format!("{x} s is too short; use 0 (off) or at least 0.1")));
+            }
+            Ok(x)
+        })? {
             *v = x;
         }
         Ok(())

@@ -491,7 +491,7 @@ fn durations_in_days() {
         "duration = \"1d\"\n[[timeline]]\nat = \"1d\"\naction = \"heal\"\n",
         3,
         "timeline.0.at",
-        "24h is not before the end of the run (duration = 24h)",
+        "1d is not before the end of the run (duration = 1d)",
     );
     assert_error(
         &format!("duration = \"{}d\"\n", "9".repeat(20)),
