@@ -1,4 +1,11 @@
 //! Backend growth against etcd-ground-truth.md experiment A, from the page model alone.
+//!
+//! No per-size constants exist: nothing in `crates/store/src/backend.rs` or `mvcc.rs` depends
+//! on the value size. The 8 KiB / 1 KiB / 256 B ratios below emerge from bbolt's layout rules
+//! only (4096-byte pages, 16-byte page and element headers, overflow pages, splits at fill
+//! 0.5 or 0.9 keeping at least 2 elements, copy-on-write with an array freelist whose freed
+//! pages stay pending for one commit) and the protobuf size of each stored `KeyValue`. The
+//! writer's rate (puts per 100 ms commit) is the one input besides the value size.
 
 use etcdlab_store::quota::{Quota, QuotaRequest};
 use etcdlab_store::{Store, Value};
