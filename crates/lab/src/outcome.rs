@@ -444,7 +444,7 @@ fn notes(sc: &Scenario, actions: u64, skipped: u64) -> Vec<String> {
     }
     notes.extend(sc.notes.iter().cloned());
     notes.extend([
-        "Apply is instantaneous and the key-value store is a plain map (MVCC, the backend and its commits come later); the applied state survives a crash as if the backend were committed at every apply.".into(),
+        "Apply takes no simulated CPU time (only a defrag holds it back); backend commits are charged on the member's disk, but an apply never waits for one. The applied state survives a crash as if the backend were committed at every apply (etcd replays the rest from the WAL: same result).".into(),
         "Leader changes count every leader elected in a new term after the run's first leader; etcd's per-member counter also counts the first.".into(),
         "Raft snapshots and WAL truncation are not modelled yet: a restart replays the whole WAL.".into(),
     ]);
