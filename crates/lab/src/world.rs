@@ -164,6 +164,8 @@ struct ClientWrite {
 
 /// What a timed fault has to undo when its window ends.
 enum Undo {
+    /// Space was freed on the member's volume: restart it if it died of ENOSPC.
+    DiskFreed(usize),
     Resume(usize),
     Restart(usize),
     Unblock(Vec<(usize, usize)>),
@@ -212,6 +214,8 @@ pub struct World<'s> {
     auto_compaction_samples: VecDeque<(Nanos, i64)>,
     pub(crate) watches: Vec<watch::WatchState>,
     pub(crate) relists: Vec<Relist>,
+    /// Until when each member's data volume is full (ENOSPC).
+    disk_full: Vec<Option<Nanos>>,
 }
 
 /// A deliberate bug, to prove that the invariant checks catch what they claim to catch (tests
@@ -293,6 +297,7 @@ impl<'s> World<'s> {
             auto_compaction_samples: VecDeque::new(),
             watches: sc.watches.iter().map(watch::WatchState::new).collect(),
             relists: Vec::new(),
+            disk_full: vec![None; n],
         }
     }
 
@@ -495,6 +500,12 @@ impl<'s> World<'s> {
     fn route(&mut self, m: usize, out: &mut Vec<Output>) {
         let now = self.q.now();
         for o in out.drain(..) {
+            if !matches!(self.slots[m], Slot::Running(_) | Slot::Paused(..)) {
+                continue; // the process died of a failed write: the rest never happens
+            }
+            if self.write_fails(m, &o) {
+                continue;
+            }
             match o {
                 Output::Send(msg) => self.send(m, msg),
                 Output::Save { bytes } => {
@@ -536,6 +547,26 @@ impl<'s> World<'s> {
                 }
             }
         }
+    }
+
+    /// On a full volume a WAL save or a backend commit fails, and etcd exits on either
+    /// (`failed to save Raft hard state and entries`, `failed to commit tx`: both fatal).
+    fn write_fails(&mut self, m: usize, o: &Output) -> bool {
+        let now = self.q.now();
+        if !self.disk_full[m].is_some_and(|until| now < until) {
+            return false;
+        }
+        let what = match o {
+            Output::Save { .. } => "failed to save Raft hard state and entries",
+            Output::BackendCommit(stats) if stats.fsyncs > 0 => "failed to commit tx",
+            _ => return false,
+        };
+        self.rec.timeline(
+            now,
+            format!("m{}: {what}: no space left on device; etcd exits", m + 1),
+        );
+        self.crash(m);
+        true
     }
 
     fn on_applied(&mut self, m: usize, index: u64, mut entry: EntryId) {
@@ -940,6 +971,18 @@ impl<'s> World<'s> {
                 self.disks[m].slow_down(now, duration_ns, factor);
             }
             Action::Operator { text, command } => self.run_operator_command(text, command),
+            Action::DiskFull {
+                member,
+                duration_ns,
+            } => {
+                let Some(m) = self.resolve(&member, "disk_full") else {
+                    return;
+                };
+                let text = format!("data volume of {} full (ENOSPC)", self.describe(&member, m));
+                self.rec.fault_on(now, m, text);
+                self.disk_full[m] = Some(duration_ns.map_or(Nanos::MAX, |d| now.saturating_add(d)));
+                self.after(duration_ns, Undo::DiskFreed(m));
+            }
         }
     }
 
@@ -985,6 +1028,15 @@ impl<'s> World<'s> {
         };
         let now = self.q.now();
         match undo {
+            Undo::DiskFreed(m) => {
+                self.disk_full[m] = None;
+                self.rec.timeline(now, format!("space freed on m{}", m + 1));
+                if matches!(self.slots[m], Slot::Down { .. }) {
+                    self.rec.timeline(now, format!("restart m{}", m + 1));
+                    self.start_restart(m);
+                }
+                self.rec.fault_window_end(now, m);
+            }
             Undo::Resume(m) => {
                 self.rec.timeline(now, format!("resume m{}", m + 1));
                 self.resume(m);

@@ -257,6 +257,13 @@ pub enum Action {
         factor: f64,
         duration_ns: Nanos,
     },
+    /// The member's data volume is full (ENOSPC), e.g. a runaway log on a shared root disk:
+    /// its next WAL write or backend commit fails and etcd exits. With `duration_ns`, space is
+    /// freed after it and the process is restarted (a supervisor's restart loop).
+    DiskFull {
+        member: MemberRef,
+        duration_ns: Option<Nanos>,
+    },
     /// An operator command (`action = "etcdctl"`), as typed (`text`) and as understood.
     Operator {
         text: String,

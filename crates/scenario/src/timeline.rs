@@ -35,6 +35,7 @@ const ACTIONS: &[(&str, &[&str])] = &[
     ("disk_stall", &["member", "duration"]),
     ("disk_slow", &["member", "factor", "duration"]),
     ("etcdctl", &["command"]),
+    ("disk_full", &["member", "duration"]),
 ];
 
 pub(crate) fn read_timeline(f: Field<'_>, size: usize, run_ns: Nanos) -> R<Vec<TimelineEvent>> {
@@ -128,6 +129,10 @@ fn read_action(name: &str, t: &Table<'_>, size: usize) -> R<Action> {
             member: member()?,
             duration_ns: required_window()?,
         },
+        "disk_full" => Action::DiskFull {
+            member: member()?,
+            duration_ns: window()?,
+        },
         "disk_slow" => Action::DiskSlow {
             member: member()?,
             factor: t.req("factor", |f| f.number_in(1e-3, 1e6))?,
@@ -188,7 +193,8 @@ fn action_window(action: &Action) -> Option<Nanos> {
         | Action::Isolate { duration_ns, .. }
         | Action::Partition { duration_ns, .. }
         | Action::PartitionOneWay { duration_ns, .. }
-        | Action::LinkFault { duration_ns, .. } => *duration_ns,
+        | Action::LinkFault { duration_ns, .. }
+        | Action::DiskFull { duration_ns, .. } => *duration_ns,
         Action::DiskStall { duration_ns, .. } | Action::DiskSlow { duration_ns, .. } => {
             Some(*duration_ns)
         }

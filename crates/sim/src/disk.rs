@@ -116,6 +116,19 @@ impl Disk {
         self.service_ns(bytes, factor)
     }
 
+    /// An fsync by another writer of the same process (bbolt's commit of the backend file),
+    /// issued at `now`: how long it takes. The device serves it alongside the WAL's (its own
+    /// queue slot, stalls and slow-downs apply, the array's wait too) without holding the WAL's
+    /// fsync queue: different files, several I/Os in flight.
+    pub fn concurrent_fsync_ns(&mut self, now: Nanos, bytes: u64, arrays: &mut [Array]) -> Nanos {
+        let factor = self.slow_factor(now);
+        let mut service_ns = self.service_ns(bytes, factor);
+        if let Some(a) = self.array {
+            service_ns = service_ns.saturating_add(arrays[a].fsync(now, bytes) - now);
+        }
+        self.skip_stalls(now, service_ns) - now
+    }
+
     /// Device time for one fsync of `bytes`: latency plus transfer at the disk's bandwidth.
     fn service_ns(&mut self, bytes: u64, factor: f64) -> Nanos {
         let latency_ns = ms_to_ns(self.params.fsync_latency_ms.sample(&mut self.rng) * factor);
