@@ -20,7 +20,7 @@ use std::rc::Rc;
 mod kube;
 mod storage;
 mod watch;
-pub(crate) use storage::StorageRecord;
+pub(crate) use storage::{StepLog, StorageRecord};
 pub(crate) use watch::{Relist, WatchState, ERR_WATCH_COMPACTED};
 
 /// Error text when a client's connection to a member is cut by its crash.
@@ -553,7 +553,7 @@ impl<'s> World<'s> {
     /// (`failed to save Raft hard state and entries`, `failed to commit tx`: both fatal).
     fn write_fails(&mut self, m: usize, o: &Output) -> bool {
         let now = self.q.now();
-        if !self.disk_full[m].is_some_and(|until| now < until) {
+        if self.disk_full[m].is_none_or(|until| now >= until) {
             return false;
         }
         let what = match o {

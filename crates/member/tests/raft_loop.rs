@@ -1,8 +1,8 @@
 //! The member's raft loop, scripted: inputs in, outputs out (etcd-internals.md §1).
 
 use etcdlab_member::{Member, MemberConfig, Msg, Op, Output, Request, WARN_HEARTBEAT_LATE};
-use etcdlab_store::Value;
 use etcdlab_raft::{MessageType, Role};
+use etcdlab_store::Value;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::rc::Rc;
