@@ -82,6 +82,20 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         db_size_alert_lead_s: None,
         max_write_gap_s: max_gap_s(&rec.ok_done_ns),
         watch_relists: (!sc.watches.is_empty()).then_some(relists.len() as u64),
+        reads: (sc.workload.reads_per_s > 0.0).then(|| Writes {
+            ok: rec.reads_ok,
+            failed: rec.reads_failed,
+            errors: rec
+                .read_errors
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            latency_ms: LatencyMs {
+                p50: quantile_ms(&rec.read_latency_us, 0.50),
+                p99: quantile_ms(&rec.read_latency_us, 0.99),
+                max: max_ms(&rec.read_latency_us),
+            },
+        }),
     };
     nospace_figures(&mut summary, &storage);
     summary.outcome = OUTCOME_METRICS
@@ -340,6 +354,8 @@ pub fn outcome_metric(s: &Summary, name: &str) -> Option<f64> {
         "db_size_alert_lead_s" => return s.db_size_alert_lead_s,
         "max_write_gap_s" => return s.max_write_gap_s,
         "watch_relists" => return s.watch_relists.map(|n| n as f64),
+        "reads_failed" => return s.reads.as_ref().map(|r| r.failed as f64),
+        "read_latency_ms_p99" => return s.reads.as_ref().and_then(|r| r.latency_ms.p99),
         _ => return None,
     })
 }
@@ -460,6 +476,17 @@ fn inputs(sc: &Scenario) -> Vec<String> {
         ));
     } else if sc.kube.is_none() {
         lines.push("workload: none".into());
+    }
+    if w.reads_per_s > 0.0 {
+        lines.push(format!(
+            "reads: {} per second (Poisson), {}",
+            w.reads_per_s,
+            if w.read_linearizable {
+                "linearizable (ReadIndex: a heartbeat round confirms the leader, then the member waits to apply that index)"
+            } else {
+                "serializable (the member's local state)"
+            }
+        ));
     }
     lines.extend(storage_inputs(sc));
     lines

@@ -35,6 +35,10 @@ pub struct Recorder {
     pub writes_ok: u64,
     /// When each successful write's reply arrived (unsorted: replies are filed ahead).
     pub ok_done_ns: Vec<Nanos>,
+    pub reads_ok: u64,
+    pub reads_failed: u64,
+    pub read_errors: BTreeMap<&'static str, u64>,
+    pub read_latency_us: Histogram<u64>,
     pub writes_failed: u64,
     pub errors: BTreeMap<&'static str, u64>,
     pub latency_us: Histogram<u64>,
@@ -85,6 +89,10 @@ impl Recorder {
             failovers_s: Vec::new(),
             writes_ok: 0,
             ok_done_ns: Vec::new(),
+            reads_ok: 0,
+            reads_failed: 0,
+            read_errors: BTreeMap::new(),
+            read_latency_us: histogram(),
             writes_failed: 0,
             errors: BTreeMap::new(),
             latency_us: histogram(),
@@ -265,6 +273,20 @@ impl Recorder {
                 self.writes_failed += 1;
                 *self.errors.entry(text).or_insert(0) += 1;
                 slot.2 += 1;
+            }
+        }
+    }
+
+    pub fn read_done(&mut self, sent_ns: Nanos, now: Nanos, error: Option<&'static str>) {
+        match error {
+            None => {
+                self.reads_ok += 1;
+                self.read_latency_us
+                    .saturating_record(((now - sent_ns) / 1000).max(1));
+            }
+            Some(text) => {
+                self.reads_failed += 1;
+                *self.read_errors.entry(text).or_insert(0) += 1;
             }
         }
     }

@@ -111,6 +111,13 @@ enum Ev {
     },
     /// Watch clients read what is new (every 100 ms).
     WatchSync,
+    /// The plain workload's next read.
+    NextRead,
+    ReadArrives {
+        m: usize,
+        id: u64,
+        epoch: u64,
+    },
 }
 
 impl Ev {
@@ -139,6 +146,8 @@ impl Ev {
             Ev::AutoCompaction => (21, 0),
             Ev::LeaseTick { m, .. } => (22, *m as u64),
             Ev::WatchSync => (23, 0),
+            Ev::NextRead => (24, 0),
+            Ev::ReadArrives { m, id, .. } => (25 + (id << 8), *m as u64),
         }
     }
 }
@@ -216,6 +225,9 @@ pub struct World<'s> {
     pub(crate) relists: Vec<Relist>,
     /// Until when each member's data volume is full (ENOSPC).
     disk_full: Vec<Option<Nanos>>,
+    /// Reads in flight: id -> sent at.
+    reads: BTreeMap<u64, Nanos>,
+    reads_rng: Rng,
 }
 
 /// A deliberate bug, to prove that the invariant checks catch what they claim to catch (tests
@@ -298,6 +310,8 @@ impl<'s> World<'s> {
             watches: sc.watches.iter().map(watch::WatchState::new).collect(),
             relists: Vec::new(),
             disk_full: vec![None; n],
+            reads: BTreeMap::new(),
+            reads_rng: stream(seed, "reads"),
         }
     }
 
@@ -360,6 +374,10 @@ impl<'s> World<'s> {
             let at = self.sc.workload.start_ns.max(start);
             self.q.schedule_at(at, Ev::NextWrite);
         }
+        if self.sc.workload.reads_per_s > 0.0 {
+            let at = self.sc.workload.start_ns.max(start);
+            self.q.schedule_at(at, Ev::NextRead);
+        }
         self.schedule_kube(start);
         self.schedule_auto_compaction(start);
         self.schedule_watches(start);
@@ -413,6 +431,14 @@ impl<'s> World<'s> {
             Ev::AutoCompaction => self.on_auto_compaction(),
             Ev::LeaseTick { m, epoch } => self.on_lease_tick(m, epoch),
             Ev::WatchSync => self.on_watch_sync(),
+            Ev::NextRead => self.on_next_read(),
+            Ev::ReadArrives { m, id, epoch } => {
+                if self.epochs[m] != epoch || matches!(self.slots[m], Slot::Down { .. }) {
+                    self.finish_write(id, Some(ERR_CONNECTION_LOST));
+                } else {
+                    self.member_event(m, Ev::ReadArrives { m, id, epoch });
+                }
+            }
         }
     }
 
@@ -455,6 +481,16 @@ impl<'s> World<'s> {
                 member.on_client_write(now, req, &mut out);
             }
             Ev::RequestTimeout { id, .. } => member.on_request_timeout(id, &mut out),
+            Ev::ReadArrives { id, .. } => {
+                let deadline = now.saturating_add(self.sc.workload.request_timeout_ns);
+                self.timeouts.push_back((deadline, m, id, self.epochs[m]));
+                if !self.timeouts_scheduled {
+                    self.timeouts_scheduled = true;
+                    self.q.schedule_at(deadline, Ev::TimeoutsDue);
+                }
+                let linearizable = self.sc.workload.read_linearizable;
+                member.on_client_read(now, id, linearizable, &mut out)
+            }
             other => unreachable!("not a member event: {other:?}"),
         }
         self.route(m, &mut out);
@@ -771,7 +807,36 @@ impl<'s> World<'s> {
         self.finish_write_at(id, error, self.q.now());
     }
 
+    /// A Poisson read from the plain workload's client (its own random stream, so adding reads
+    /// leaves the writes' draws alone).
+    fn on_next_read(&mut self) {
+        let now = self.q.now();
+        if self.sc.workload.stop_ns.is_some_and(|stop| now >= stop) {
+            return;
+        }
+        let rate = self.sc.workload.reads_per_s;
+        let gap_s = -(1.0 - unit_f64(&mut self.reads_rng)).ln() / rate;
+        self.q.schedule_in(
+            ((gap_s * 1e9).round() as Nanos).saturating_add(1),
+            Ev::NextRead,
+        );
+        let id = self.next_request_id;
+        self.next_request_id += 1;
+        self.reads.insert(id, now);
+        let Some(m) = self.pick_target() else {
+            self.finish_write(id, Some(ERR_CONNECTION_REFUSED));
+            return;
+        };
+        let delay = self.client_delay();
+        let epoch = self.epochs[m];
+        self.q.schedule_in(delay, Ev::ReadArrives { m, id, epoch });
+    }
+
     fn finish_write_at(&mut self, id: u64, error: Option<&'static str>, at: Nanos) {
+        if let Some(sent_ns) = self.reads.remove(&id) {
+            self.rec.read_done(sent_ns, at, error);
+            return;
+        }
         self.on_kube_reply(id, error);
         if let Some(w) = self.writes.remove(&id) {
             self.rec.write_done(w.sent_ns, at, error);

@@ -143,6 +143,15 @@ struct Waiter {
     start_ns: Nanos,
 }
 
+/// A read waiting for its read index or for the apply to reach it.
+struct ReadWait {
+    requested_ns: Nanos,
+    index: Option<u64>,
+}
+
+/// etcd retries a ReadIndex that got no answer after this long.
+const READ_INDEX_RETRY_NS: Nanos = 500_000_000;
+
 /// The save the loop is blocked in.
 struct InSave {
     last_index: Option<u64>,
@@ -169,6 +178,9 @@ pub struct Member {
     waiters: BTreeMap<u64, Waiter>,
     /// Proposals made while no leader is known: etcd blocks them until one appears.
     blocked: VecDeque<Proposal>,
+    /// Reads in progress: id -> when the read index was last asked for, and the index to
+    /// wait for once raft confirmed it (serializable reads wait for nothing but a defrag).
+    reads: BTreeMap<u64, ReadWait>,
     // Mirrors of what etcd's server tracks from soft state.
     leader: NodeId,
     role: Role,
@@ -239,6 +251,7 @@ impl Member {
             durable_hard_state: hs,
             waiters: BTreeMap::new(),
             blocked: VecDeque::new(),
+            reads: BTreeMap::new(),
             leader: NONE,
             role: Role::Follower,
             leader_elected_ns: None,
@@ -272,6 +285,7 @@ impl Member {
 
     /// The ticker fired. Dropped (beyond one pending tick) while the loop is blocked.
     pub fn on_tick(&mut self, now: Nanos, out: &mut Vec<Output>) {
+        self.retry_reads(now);
         self.pending_tick = true;
         self.drive(now, out);
     }
@@ -303,6 +317,65 @@ impl Member {
         };
         self.propose(Proposal(proposal));
         self.drive(now, out);
+    }
+
+    /// A client read arrived. Serializable: answered from local state (after a defrag, if one
+    /// runs). Linearizable: etcd's read loop asks raft for a read index, waits until it is
+    /// applied, then reads locally; with no answer it asks again every 500 ms.
+    pub fn on_client_read(
+        &mut self,
+        now: Nanos,
+        id: u64,
+        linearizable: bool,
+        out: &mut Vec<Output>,
+    ) {
+        self.waiters.insert(id, Waiter { start_ns: now });
+        let index = (!linearizable).then_some(0);
+        self.reads.insert(
+            id,
+            ReadWait {
+                requested_ns: now,
+                index,
+            },
+        );
+        if linearizable {
+            // No leader: retried at the next ticks.
+            let _ = self.raft.read_index(id);
+        }
+        self.serve_reads(out);
+        self.drive(now, out);
+    }
+
+    /// Answer every read whose index has been applied.
+    fn serve_reads(&mut self, out: &mut Vec<Output>) {
+        if self.defragging {
+            return;
+        }
+        let applied = self.state.applied_index();
+        let ready: Vec<u64> = self
+            .reads
+            .iter()
+            .filter(|(_, r)| r.index.is_some_and(|i| i <= applied))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ready {
+            self.reads.remove(&id);
+            if self.waiters.remove(&id).is_some() {
+                out.push(Output::Reply {
+                    request_id: id,
+                    error: None,
+                });
+            }
+        }
+    }
+
+    fn retry_reads(&mut self, now: Nanos) {
+        for (id, r) in self.reads.iter_mut() {
+            if r.index.is_none() && now.saturating_sub(r.requested_ns) >= READ_INDEX_RETRY_NS {
+                r.requested_ns = now;
+                let _ = self.raft.read_index(*id);
+            }
+        }
     }
 
     /// The member's raft id, which etcd's alarms name as the member id.
@@ -404,6 +477,7 @@ impl Member {
 
     /// The server-side request timeout of `request_id` expired.
     pub fn on_request_timeout(&mut self, request_id: u64, out: &mut Vec<Output>) {
+        self.reads.remove(&request_id);
         let Some(w) = self.waiters.remove(&request_id) else {
             return;
         };
@@ -436,6 +510,11 @@ impl Member {
             self.on_soft_state(now, ss.leader, ss.role, out);
         }
         self.note_term(out);
+        for rs in &rd.read_states {
+            if let Some(r) = self.reads.get_mut(&rs.ctx) {
+                r.index = Some(rs.index);
+            }
+        }
         self.apply(now, &rd.committed_entries, out);
         let bytes = wal_bytes(&rd.entries, rd.hard_state.is_some());
         if let Some(first) = rd.entries.first() {
@@ -556,6 +635,7 @@ impl Member {
             };
             self.apply_entry(now, &e, out);
         }
+        self.serve_reads(out);
     }
 
     fn apply_entry(&mut self, now: Nanos, e: &Entry<Proposal>, out: &mut Vec<Output>) {

@@ -69,6 +69,11 @@ pub enum MessageType {
     PreVoteResp,
     Heartbeat,
     HeartbeatResp,
+    /// A linearizable read: the leader records its commit index and confirms leadership with a
+    /// heartbeat round (ReadOnlySafe); followers forward it to the leader.
+    ReadIndex,
+    /// The leader's answer to a forwarded ReadIndex: `index` to wait for, `context` the read.
+    ReadIndexResp,
 }
 
 #[derive(Clone, Debug)]
@@ -90,6 +95,9 @@ pub struct Message<P> {
     pub reject: bool,
     /// AppResp with reject: the follower's last index, a hint for conflict repair.
     pub reject_hint: u64,
+    /// ReadIndex / ReadIndexResp: the read's id; Heartbeat / HeartbeatResp: the newest pending
+    /// read the heartbeat round confirms (0: none).
+    pub context: u64,
 }
 
 impl<P: Payload> Message<P> {
@@ -106,6 +114,7 @@ impl<P: Payload> Message<P> {
             commit: 0,
             reject: false,
             reject_hint: 0,
+            context: 0,
         }
     }
 
@@ -199,6 +208,25 @@ pub struct Ready<P> {
     /// etcd's MustSync: entries present, or term or vote changed. Commit-only changes do not
     /// require an fsync.
     pub must_sync: bool,
+    /// Reads confirmed by a heartbeat quorum: each may be served once `index` is applied.
+    pub read_states: Vec<ReadState>,
+}
+
+/// A linearizable read that may be served from local state once `index` is applied (etcd's
+/// `ReadState`; `ctx` is the read's id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadState {
+    pub index: u64,
+    pub ctx: u64,
+}
+
+/// A read the leader is confirming with a heartbeat round.
+#[derive(Clone, Debug)]
+struct PendingRead {
+    ctx: u64,
+    index: u64,
+    from: NodeId,
+    acks: std::collections::BTreeSet<NodeId>,
 }
 
 /// Why a local proposal was refused.
@@ -252,6 +280,11 @@ pub struct Raft<P> {
     outstanding: Option<ReadyCursor>,
     /// Reused buffer for the commit computation (avoids an allocation per MsgAppResp).
     match_scratch: Vec<u64>,
+    /// Reads being confirmed, oldest first (etcd's readOnly queue).
+    read_only: std::collections::VecDeque<PendingRead>,
+    /// Reads that arrived before this leader committed an entry of its term: (from, ctx).
+    pending_read_index: Vec<(NodeId, u64)>,
+    read_states: Vec<ReadState>,
 }
 
 /// A one-line summary: the log and the queues are too large to print.
@@ -322,6 +355,9 @@ impl<P: Payload> Raft<P> {
             prev_hard: HardState::default(),
             outstanding: None,
             match_scratch: Vec::with_capacity(config.voters.len()),
+            read_only: std::collections::VecDeque::new(),
+            pending_read_index: Vec::new(),
+            read_states: Vec::new(),
             cfg: config,
         };
         raft.become_follower(hs.term, NONE);
@@ -392,10 +428,91 @@ impl<P: Payload> Raft<P> {
         }
     }
 
+    /// Ask for a linearizable read with id `ctx`. Its [`ReadState`] comes out of a later
+    /// Ready once a heartbeat quorum confirmed this node's (or its leader's) leadership. With
+    /// no leader known the read is refused (etcd's server retries it).
+    pub fn read_index(&mut self, ctx: u64) -> Result<(), ProposeError> {
+        match self.role {
+            Role::Leader => {
+                self.leader_read(self.cfg.id, ctx);
+                Ok(())
+            }
+            Role::Follower if self.leader != NONE => {
+                let mut m = Message::new(MessageType::ReadIndex, self.cfg.id, self.leader, 0);
+                m.context = ctx;
+                self.msgs.push(m);
+                Ok(())
+            }
+            _ => Err(ProposeError::NoLeader),
+        }
+    }
+
+    /// The leader's side of a read (from itself or forwarded by a follower).
+    fn leader_read(&mut self, from: NodeId, ctx: u64) {
+        let committed = self.log.committed();
+        if self.prs.len() == 1 {
+            self.answer_read(from, committed, ctx);
+            return;
+        }
+        // Until it commits an entry of its term the leader does not know the commit index.
+        if self.log.term(committed) != Some(self.term) {
+            self.pending_read_index.push((from, ctx));
+            return;
+        }
+        let mut acks = std::collections::BTreeSet::new();
+        acks.insert(self.cfg.id);
+        self.read_only.push_back(PendingRead {
+            ctx,
+            index: committed,
+            from,
+            acks,
+        });
+        self.bcast_heartbeat_with_ctx(ctx);
+    }
+
+    fn answer_read(&mut self, from: NodeId, index: u64, ctx: u64) {
+        if from == self.cfg.id {
+            self.read_states.push(ReadState { index, ctx });
+        } else {
+            let mut m = Message::new(MessageType::ReadIndexResp, self.cfg.id, from, self.term);
+            m.index = index;
+            m.context = ctx;
+            self.msgs.push(m);
+        }
+    }
+
+    /// A heartbeat response confirmed the round of read `ctx`: once a quorum did, that read
+    /// and every older one are answered.
+    fn read_acked(&mut self, from: NodeId, ctx: u64) {
+        let Some(pos) = self.read_only.iter().position(|r| r.ctx == ctx) else {
+            return;
+        };
+        self.read_only[pos].acks.insert(from);
+        if self.read_only[pos].acks.len() < self.quorum() {
+            return;
+        }
+        for r in self.read_only.drain(..=pos).collect::<Vec<_>>() {
+            self.answer_read(r.from, r.index, r.ctx);
+        }
+    }
+
+    /// The leader just committed an entry of its term: the reads waiting for it go ahead.
+    fn release_pending_reads(&mut self) {
+        if self.pending_read_index.is_empty()
+            || self.log.term(self.log.committed()) != Some(self.term)
+        {
+            return;
+        }
+        for (from, ctx) in std::mem::take(&mut self.pending_read_index) {
+            self.leader_read(from, ctx);
+        }
+    }
+
     pub fn has_ready(&self) -> bool {
         self.soft_state() != self.prev_soft
             || self.hard_state() != self.prev_hard
             || !self.msgs.is_empty()
+            || !self.read_states.is_empty()
             || self.log.has_unstable()
             || self.log.has_next_committed()
     }
@@ -424,6 +541,7 @@ impl<P: Payload> Raft<P> {
             committed_entries,
             messages: std::mem::take(&mut self.msgs),
             must_sync,
+            read_states: std::mem::take(&mut self.read_states),
         };
         self.prev_soft = soft;
         self.prev_hard = hard;
@@ -522,6 +640,9 @@ impl<P: Payload> Raft<P> {
         self.heartbeat_elapsed = 0;
         self.randomized_election_timeout = self.draw_election_timeout();
         self.votes.clear();
+        // Reads in flight are dropped with the old role (etcd's server retries them).
+        self.read_only.clear();
+        self.pending_read_index.clear();
         let last = self.log.last_index();
         for pr in &mut self.prs {
             pr.reset(last);
@@ -778,6 +899,15 @@ impl<P: Payload> Raft<P> {
                 self.leader = m.from;
                 self.handle_heartbeat(&m);
             }
+            // Without a known leader the read is dropped.
+            MessageType::ReadIndex if self.leader != NONE => {
+                m.to = self.leader;
+                self.msgs.push(m);
+            }
+            MessageType::ReadIndexResp => self.read_states.push(ReadState {
+                index: m.index,
+                ctx: m.context,
+            }),
             _ => {}
         }
     }
@@ -821,8 +951,12 @@ impl<P: Payload> Raft<P> {
             MessageType::HeartbeatResp => {
                 if let Some(i) = self.pr_index(m.from) {
                     self.handle_heartbeat_response(i);
+                    if m.context != 0 {
+                        self.read_acked(m.from, m.context);
+                    }
                 }
             }
+            MessageType::ReadIndex => self.leader_read(m.from, m.context),
             _ => {}
         }
     }
@@ -855,7 +989,9 @@ impl<P: Payload> Raft<P> {
 
     fn handle_heartbeat(&mut self, m: &Message<P>) {
         self.log.commit_to(m.commit.min(self.log.last_index()));
-        self.send_to(m.from, MessageType::HeartbeatResp, self.term, false);
+        let mut resp = Message::new(MessageType::HeartbeatResp, self.cfg.id, m.from, self.term);
+        resp.context = m.context;
+        self.msgs.push(resp);
     }
 
     // --- Leader side of replication. ---
@@ -884,7 +1020,11 @@ impl<P: Payload> Raft<P> {
             .extend(self.prs.iter().map(|p| p.matched));
         self.match_scratch.sort_unstable_by(|a, b| b.cmp(a));
         let quorum_index = self.match_scratch[self.quorum() - 1];
-        self.log.maybe_commit(quorum_index, self.term)
+        let committed = self.log.maybe_commit(quorum_index, self.term);
+        if committed {
+            self.release_pending_reads();
+        }
+        committed
     }
 
     fn handle_append_response(&mut self, i: usize, m: &Message<P>) {
@@ -963,7 +1103,14 @@ impl<P: Payload> Raft<P> {
         }
     }
 
+    /// The periodic heartbeat carries the newest pending read (etcd's
+    /// `lastPendingRequestCtx`), so a lost round is confirmed by the next one.
     fn bcast_heartbeat(&mut self) {
+        let ctx = self.read_only.back().map_or(0, |r| r.ctx);
+        self.bcast_heartbeat_with_ctx(ctx);
+    }
+
+    fn bcast_heartbeat_with_ctx(&mut self, ctx: u64) {
         let committed = self.log.committed();
         for i in 0..self.prs.len() {
             let pr = &self.prs[i];
@@ -973,6 +1120,7 @@ impl<P: Payload> Raft<P> {
             // A follower may not have the leader's commit index in its log yet.
             let mut m = Message::new(MessageType::Heartbeat, self.cfg.id, pr.id, self.term);
             m.commit = pr.matched.min(committed);
+            m.context = ctx;
             self.msgs.push(m);
         }
     }

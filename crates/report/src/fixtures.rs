@@ -201,6 +201,7 @@ pub fn empty_record() -> RunRecord {
             db_size_alert_lead_s: None,
             max_write_gap_s: None,
             watch_relists: None,
+            reads: None,
         },
         inputs: vec![],
         member_names: vec!["m1".into()],

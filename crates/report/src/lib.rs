@@ -208,6 +208,9 @@ pub struct Summary {
     /// run has no watch clients).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub watch_relists: Option<u64>,
+    /// The plain workload's reads (None: it made none), in the same shape as `writes`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reads: Option<Writes>,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -67,11 +67,23 @@ fn results(out: &mut String, s: &Summary) {
         rows.push((format!("Write error `{}`", cell(text)), count.to_string()));
     }
     let lat = &w.latency_ms;
+    rows.push((
+        "Write latency p50 / p99 / max".into(),
+        triple(lat.p50, lat.p99, lat.max, " ms"),
+    ));
+    if let Some(r) = &s.reads {
+        rows.push(("Reads ok".into(), r.ok.to_string()));
+        rows.push(("Reads failed".into(), r.failed.to_string()));
+        for (text, count) in &r.errors {
+            rows.push((format!("Read error `{}`", cell(text)), count.to_string()));
+        }
+        let l = &r.latency_ms;
+        rows.push((
+            "Read latency p50 / p99 / max".into(),
+            triple(l.p50, l.p99, l.max, " ms"),
+        ));
+    }
     rows.extend([
-        (
-            "Write latency p50 / p99 / max".into(),
-            triple(lat.p50, lat.p99, lat.max, " ms"),
-        ),
         (
             "Failovers (from a fault on the leader, or its step-down, to the next leader)".into(),
             f.count.to_string(),

@@ -187,6 +187,10 @@ pub struct Workload {
     pub start_ns: Nanos,
     /// No new writes from this time on (`stop`); None = until the end of the run.
     pub stop_ns: Option<Nanos>,
+    /// Open-loop reads of one key (Poisson); 0 = none.
+    pub reads_per_s: f64,
+    /// true: linearizable (ReadIndex, etcd's default); false: serializable (local state).
+    pub read_linearizable: bool,
     /// Default: etcd 3.4's 5 s + 2 x election timeout.
     pub request_timeout_ns: Nanos,
 }
@@ -322,4 +326,6 @@ pub const OUTCOME_METRICS: &[&str] = &[
     "db_size_alert_lead_s",
     "max_write_gap_s",
     "watch_relists",
+    "reads_failed",
+    "read_latency_ms_p99",
 ];

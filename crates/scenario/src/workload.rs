@@ -20,6 +20,8 @@ const KEYS: &[&str] = &[
     "start",
     "stop",
     "request_timeout",
+    "reads_per_s",
+    "read_consistency",
 ];
 const NS_PER_S: Nanos = 1_000_000_000;
 const NS_PER_MS: Nanos = 1_000_000;
@@ -54,6 +56,18 @@ pub(crate) fn read_workload(
         .opt("target", |f| target(f, size))?
         .unwrap_or(Target::RoundRobin);
     w.start_ns = t.opt("start", |f| f.duration_before(run_ns))?.unwrap_or(0);
+    w.reads_per_s = t
+        .opt("reads_per_s", |f| f.number_in(0.0, MAX_WRITES_PER_S))?
+        .unwrap_or(0.0);
+    w.read_linearizable = t
+        .opt("read_consistency", |f| match f.str()? {
+            "linearizable" => Ok(true),
+            "serializable" => Ok(false),
+            other => Err(f.fail(format!(
+                "unknown consistency {other:?}; use \"linearizable\" or \"serializable\""
+            ))),
+        })?
+        .unwrap_or(true);
     w.stop_ns = t.opt("stop", |f| {
         let stop = f.duration()?;
         if stop <= w.start_ns {
@@ -75,6 +89,8 @@ fn defaults(election_timeout_ms: u64) -> Workload {
         target: Target::RoundRobin,
         start_ns: 0,
         stop_ns: None,
+        reads_per_s: 0.0,
+        read_linearizable: true,
         request_timeout_ns: default_request_timeout(election_timeout_ms),
     }
 }

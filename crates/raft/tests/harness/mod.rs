@@ -77,6 +77,8 @@ pub struct Network {
     pub delivered: Vec<Msg>,
     /// Every message any node emitted (delivered or not), in order.
     pub sent: Vec<Msg>,
+    /// Read states handed out, with the node that got each.
+    pub read_states: Vec<(NodeId, etcdlab_raft::ReadState)>,
 }
 
 impl Network {
@@ -94,6 +96,7 @@ impl Network {
             drop_rule: None,
             delivered: Vec::new(),
             sent: Vec::new(),
+            read_states: Vec::new(),
         }
     }
 
@@ -113,6 +116,8 @@ impl Network {
         }
         let rd = node.ready();
         node.advance();
+        self.read_states
+            .extend(rd.read_states.iter().map(|rs| (id, *rs)));
         self.sent.extend(rd.messages.iter().cloned());
         rd.messages
     }
