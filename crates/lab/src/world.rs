@@ -220,13 +220,15 @@ pub struct World<'s> {
     pub(crate) operator: storage::Operator,
     pub(crate) kube: Option<kube::KubeState>,
     /// (time, revision) samples of the periodic auto-compactor.
-    auto_compaction_samples: VecDeque<(Nanos, i64)>,
+    auto_compactor: kube::AutoCompactor,
     pub(crate) watches: Vec<watch::WatchState>,
     pub(crate) relists: Vec<Relist>,
     /// Until when each member's data volume is full (ENOSPC).
     disk_full: Vec<Option<Nanos>>,
     /// Reads in flight: id -> sent at.
     reads: BTreeMap<u64, Nanos>,
+    /// Per member, whether a compaction batch chain is scheduled (etcd runs one at a time).
+    compacting: Vec<bool>,
     reads_rng: Rng,
 }
 
@@ -306,11 +308,12 @@ impl<'s> World<'s> {
             storage: storage::StorageRecord::new(n, sc.cluster.quota_backend_bytes),
             operator: storage::Operator::default(),
             kube: kube::KubeState::new(sc),
-            auto_compaction_samples: VecDeque::new(),
+            auto_compactor: kube::AutoCompactor::default(),
             watches: sc.watches.iter().map(watch::WatchState::new).collect(),
             relists: Vec::new(),
             disk_full: vec![None; n],
             reads: BTreeMap::new(),
+            compacting: vec![false; n],
             reads_rng: stream(seed, "reads"),
         }
     }
@@ -576,11 +579,7 @@ impl<'s> World<'s> {
                     alarm,
                     raised,
                 } => self.on_alarm_applied(m, member_id, alarm, raised),
-                Output::CompactionScheduled => {
-                    let epoch = self.epochs[m];
-                    self.q
-                        .schedule_in(COMPACTION_SLEEP_NS, Ev::CompactionStep { m, epoch });
-                }
+                Output::CompactionScheduled => self.schedule_compaction(m),
             }
         }
     }
@@ -750,6 +749,19 @@ impl<'s> World<'s> {
         });
         let _ = now;
         self.send_client_request(req);
+    }
+
+    /// A request of the cluster's own machinery (compactors): sent to the leader (else any
+    /// running member) and not counted as a client write.
+    fn send_internal_request(&mut self, req: Rc<Request>) {
+        let m = self
+            .rec
+            .cluster_leader()
+            .filter(|m| matches!(self.slots[*m], Slot::Running(_)))
+            .or_else(|| (0..self.slots.len()).find(|m| matches!(self.slots[*m], Slot::Running(_))));
+        let Some(m) = m else { return };
+        let epoch = self.epochs[m];
+        self.q.schedule_in(0, Ev::WriteArrives { m, req, epoch });
     }
 
     /// Send a client request (the plain workload's, Kubernetes') to a member, as a write whose
@@ -1211,11 +1223,17 @@ impl<'s> World<'s> {
             self.rec.leader_lost(now);
         }
         self.fsync_hist[m] = PromHistogram::new(&FSYNC_BUCKETS_S);
+        let cut = member.pending_request_ids();
         let durable = member.crash();
         self.slots[m] = Slot::Down {
             durable: Box::new(durable),
             restarting: false,
         };
+        self.compacting[m] = false;
+        // The clients waiting on it see their connection close.
+        for id in cut {
+            self.finish_write(id, Some(ERR_CONNECTION_LOST));
+        }
     }
 
     fn start_restart(&mut self, m: usize) {

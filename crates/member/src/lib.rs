@@ -223,8 +223,10 @@ impl Member {
         };
         let raft = Raft::restart(cfg.raft_config(), recovered, rng);
         let mut state = durable.state;
-        // A restart reads --quota-backend-bytes anew (how operators raise it).
+        // A restart reads --quota-backend-bytes anew (how operators raise it), and starts as a
+        // follower: its lessor expires nothing until it leads again.
         state.quota = Quota::new(cfg.quota_backend_bytes);
+        state.lessor.demote();
         Self::with_raft(cfg, raft, state, durable.hard_state, last)
     }
 
@@ -260,6 +262,16 @@ impl Member {
             heartbeat_send_failures_total: 0,
             leader_changes_seen_total: 0,
         }
+    }
+
+    /// Client requests (writes and reads) still waiting for an answer: a crash cuts their
+    /// connections.
+    pub fn pending_request_ids(&self) -> Vec<u64> {
+        self.waiters
+            .keys()
+            .chain(self.reads.keys())
+            .copied()
+            .collect()
     }
 
     /// Take what survives a crash. Unsynced WAL bytes and in-flight work are lost.
@@ -360,12 +372,10 @@ impl Member {
             .collect();
         for id in ready {
             self.reads.remove(&id);
-            if self.waiters.remove(&id).is_some() {
-                out.push(Output::Reply {
-                    request_id: id,
-                    error: None,
-                });
-            }
+            out.push(Output::Reply {
+                request_id: id,
+                error: None,
+            });
         }
     }
 
@@ -477,7 +487,14 @@ impl Member {
 
     /// The server-side request timeout of `request_id` expired.
     pub fn on_request_timeout(&mut self, request_id: u64, out: &mut Vec<Output>) {
-        self.reads.remove(&request_id);
+        if self.reads.remove(&request_id).is_some() {
+            // A read is no proposal: etcd 3.4's read path answers ErrTimeout.
+            out.push(Output::Reply {
+                request_id,
+                error: Some(ERR_TIMEOUT),
+            });
+            return;
+        }
         let Some(w) = self.waiters.remove(&request_id) else {
             return;
         };
@@ -695,7 +712,9 @@ impl Member {
     fn unblock_proposals(&mut self) {
         let blocked = std::mem::take(&mut self.blocked);
         for p in blocked {
-            if self.waiters.contains_key(&p.0.id) {
+            // The member's own requests (alarms, revokes) have no waiter but must not be lost.
+            let internal = p.0.id & INTERNAL_REQUEST_ID_BIT != 0;
+            if internal || self.waiters.contains_key(&p.0.id) {
                 self.propose(p);
             }
         }

@@ -665,12 +665,19 @@ fn spill(mut node: Node, pager: &mut Pager, fill: f64) -> Vec<Node> {
         return vec![node];
     }
     if let Kind::Branch(children) = &mut node.kind {
-        // Usually one child per level is dirty: spill those in place (back to front, so the
-        // indexes stay valid) instead of moving every clean sibling.
-        let dirty: Vec<usize> = (0..children.len()).filter(|&i| children[i].dirty).collect();
-        for &i in dirty.iter().rev() {
+        // Usually one child per level is dirty: spill those in place, front to back as bbolt
+        // does (allocation order decides page ids), instead of moving every clean sibling.
+        let mut i = 0;
+        while i < children.len() {
+            if !children[i].dirty {
+                i += 1;
+                continue;
+            }
             let c = std::mem::replace(&mut children[i], Node::leaf());
-            children.splice(i..=i, spill(c, pager, fill));
+            let pieces = spill(c, pager, fill);
+            let n = pieces.len();
+            children.splice(i..=i, pieces);
+            i += n;
         }
     }
     let old_page = node.page.take();

@@ -23,8 +23,9 @@ enum KubeRequest {
         is_delete: bool,
         size_bytes: u32,
     },
-    /// The apiserver compactor's put of `compact_rev_key`, then its compaction.
-    CompactorPut { compact_to: i64 },
+    /// The apiserver compactor's put of `compact_rev_key`, then its compaction; `seen_rev` is
+    /// this round's revision, the next round's target if the put succeeds.
+    CompactorPut { compact_to: i64, seen_rev: i64 },
     /// A lease grant; the Events waiting for it go out once it is answered.
     Grant { lease: i64 },
 }
@@ -127,7 +128,6 @@ impl World<'_> {
         let mut compactor_last_rev = 0;
         let auto = self.sc.cluster.auto_compaction;
         let mut next_auto = auto.map_or(u64::MAX, auto_compaction_check_ns);
-        let mut auto_samples: VecDeque<(Nanos, i64)> = VecDeque::new();
         while let Some(op) = kube.next.take() {
             if op.at_ns >= ff.until_ns {
                 kube.next = Some(op);
@@ -154,19 +154,7 @@ impl World<'_> {
                 while next_compactor <= t {
                     let rev = state.store.current_rev();
                     if compactor_last_rev > 0 {
-                        state
-                            .apply_direct(
-                                &Op::Compact {
-                                    rev: compactor_last_rev,
-                                },
-                                t,
-                            )
-                            .ok();
-                        while state.store.compaction_pending() > 0 {
-                            state
-                                .store
-                                .compaction_step(etcdlab_store::mvcc::COMPACTION_BATCH_LIMIT);
-                        }
+                        compact_directly(&mut state, compactor_last_rev, t);
                     }
                     compactor_last_rev = rev;
                     next_compactor += spec.apiserver_compaction_interval_ns;
@@ -175,17 +163,8 @@ impl World<'_> {
             while next_auto <= t {
                 let ac = auto.expect("auto-compaction");
                 let rev = state.store.current_rev();
-                if let Some(target) = auto_compaction_target(ac, next_auto, rev, &mut auto_samples)
-                {
-                    if target > state.store.compact_rev() {
-                        state.apply_direct(&Op::Compact { rev: target }, t).ok();
-                        while state.store.compaction_pending() > 0 {
-                            state
-                                .store
-                                .compaction_step(etcdlab_store::mvcc::COMPACTION_BATCH_LIMIT);
-                            state.store.backend_mut().commit();
-                        }
-                    }
+                if let Some(target) = self.auto_compactor.check(ac, next_auto, rev) {
+                    compact_directly(&mut state, target, t);
                 }
                 next_auto += auto_compaction_check_ns(ac);
             }
@@ -334,12 +313,19 @@ impl World<'_> {
                     self.send_client_request(req);
                 }
             }
-            KubeRequest::CompactorPut { compact_to } => {
-                if error.is_none() && compact_to > 0 {
-                    let id = self.next_request_id;
-                    self.next_request_id += 1;
-                    let op = Op::Compact { rev: compact_to };
-                    self.send_client_request(Rc::new(Request { id, op }));
+            KubeRequest::CompactorPut {
+                compact_to,
+                seen_rev,
+            } => {
+                if error.is_none() {
+                    // A failed round keeps the old target (kube-apiserver retries it).
+                    kube.compactor_last_rev = seen_rev;
+                    if compact_to > 0 {
+                        let id = self.next_request_id;
+                        self.next_request_id += 1;
+                        let op = Op::Compact { rev: compact_to };
+                        self.send_internal_request(Rc::new(Request { id, op }));
+                    }
                 }
             }
         }
@@ -360,17 +346,21 @@ impl World<'_> {
             return;
         };
         let compact_to = kube.compactor_last_rev;
-        kube.compactor_last_rev = rev;
         let id = self.next_request_id;
         self.next_request_id += 1;
-        kube.requests
-            .insert(id, KubeRequest::CompactorPut { compact_to });
+        kube.requests.insert(
+            id,
+            KubeRequest::CompactorPut {
+                compact_to,
+                seen_rev: rev,
+            },
+        );
         let op = Op::Put {
             key: Rc::from(COMPACT_REV_KEY),
             value: etcdlab_store::Value::new(8, id),
             lease: 0,
         };
-        self.send_client_request(Rc::new(Request { id, op }));
+        self.send_internal_request(Rc::new(Request { id, op }));
     }
 
     /// etcd's auto-compactor (run by the leader): periodic keeps `retention` of history,
@@ -386,12 +376,12 @@ impl World<'_> {
             return;
         };
         let (rev, compacted) = (state.store.current_rev(), state.store.compact_rev());
-        let target = auto_compaction_target(ac, now, rev, &mut self.auto_compaction_samples);
+        let target = self.auto_compactor.check(ac, now, rev);
         if let Some(target) = target.filter(|t| *t > compacted && *t > 0) {
             let id = self.next_request_id;
             self.next_request_id += 1;
             let op = Op::Compact { rev: target };
-            self.send_client_request(Rc::new(Request { id, op }));
+            self.send_internal_request(Rc::new(Request { id, op }));
         }
     }
 
@@ -419,38 +409,68 @@ impl World<'_> {
     }
 }
 
-/// The revision the auto-compactor compacts to at `now`, if any: periodic keeps the revision
-/// of one retention ago (from samples taken at each check), revision keeps `retention`
-/// revisions.
-fn auto_compaction_target(
-    ac: AutoCompaction,
-    now: Nanos,
-    rev: i64,
-    samples: &mut VecDeque<(Nanos, i64)>,
-) -> Option<i64> {
-    match ac {
-        AutoCompaction::Periodic { retention_ns } => {
-            samples.push_back((now, rev));
-            let cutoff = now.saturating_sub(retention_ns);
-            let mut target = None;
-            while let Some(&(t, r)) = samples.front() {
-                if t > cutoff {
-                    break;
+/// etcd's auto-compactor (`v3compactor`). Periodic: samples the revision every
+/// min(retention, 1h)/10 and, once per min(retention, 1h), compacts to the newest sample at
+/// least one retention old. Revision: every 5 minutes, compacts to current - retention.
+#[derive(Debug, Default)]
+pub(super) struct AutoCompactor {
+    samples: VecDeque<(Nanos, i64)>,
+    last_compaction_ns: Option<Nanos>,
+}
+
+impl AutoCompactor {
+    /// Called at every check: the revision to compact to now, if any.
+    pub(super) fn check(&mut self, ac: AutoCompaction, now: Nanos, rev: i64) -> Option<i64> {
+        match ac {
+            AutoCompaction::Periodic { retention_ns } => {
+                self.samples.push_back((now, rev));
+                let period = retention_ns.min(3600 * NANOS_PER_S);
+                let started = *self.last_compaction_ns.get_or_insert(now);
+                if now.saturating_sub(started) < period {
+                    return None;
                 }
-                target = Some(r);
-                samples.pop_front();
+                let cutoff = now.saturating_sub(retention_ns);
+                let mut target = None;
+                while let Some(&(t, r)) = self.samples.front() {
+                    if t > cutoff {
+                        break;
+                    }
+                    target = Some(r);
+                    self.samples.pop_front();
+                }
+                if target.is_some() {
+                    self.last_compaction_ns = Some(now);
+                }
+                target
             }
-            target
+            AutoCompaction::Revision { retention } => Some(rev - retention),
         }
-        AutoCompaction::Revision { retention } => Some(rev - retention),
     }
 }
 
-/// How often the auto-compactor acts: periodic compacts every retention, at most hourly
-/// (samples every retention/10 in etcd; hourly is what `1h` gives); revision every 5 minutes.
+/// Compaction outside raft (fast-forward): schedule it and run its batches as a member does
+/// (a forced commit after every batch but the last, which the next batch interval commits).
+fn compact_directly(state: &mut ServerState, rev: i64, now: Nanos) {
+    if rev <= state.store.compact_rev() || state.apply_direct(&Op::Compact { rev }, now).is_err() {
+        return;
+    }
+    while state.store.compaction_pending() > 0 {
+        state
+            .store
+            .compaction_step(etcdlab_store::mvcc::COMPACTION_BATCH_LIMIT);
+        if state.store.compaction_pending() > 0 {
+            state.store.backend_mut().commit();
+        }
+    }
+}
+
+/// How often the auto-compactor checks: periodic every min(retention, 1h)/10; revision every
+/// 5 minutes.
 fn auto_compaction_check_ns(ac: AutoCompaction) -> Nanos {
     match ac {
-        AutoCompaction::Periodic { retention_ns } => (retention_ns / 10).max(NANOS_PER_S),
+        AutoCompaction::Periodic { retention_ns } => {
+            (retention_ns.min(3600 * NANOS_PER_S) / 10).max(NANOS_PER_S)
+        }
         AutoCompaction::Revision { .. } => REVISION_COMPACTOR_INTERVAL_NS,
     }
 }

@@ -143,6 +143,18 @@ impl World<'_> {
         self.storage.backend_commit_hist[m].observe(took_s);
     }
 
+    /// Start member `m`'s compaction batches unless a chain already runs (one compaction job
+    /// at a time, as etcd's FIFO scheduler runs them).
+    pub(super) fn schedule_compaction(&mut self, m: usize) {
+        if self.compacting[m] {
+            return;
+        }
+        self.compacting[m] = true;
+        let epoch = self.epochs[m];
+        self.q
+            .schedule_in(COMPACTION_SLEEP_NS, Ev::CompactionStep { m, epoch });
+    }
+
     pub(super) fn on_compaction_step(&mut self, m: usize, epoch: u64) {
         if self.epochs[m] != epoch {
             return;
@@ -166,6 +178,7 @@ impl World<'_> {
             self.q
                 .schedule_in(COMPACTION_SLEEP_NS, Ev::CompactionStep { m, epoch });
         } else {
+            self.compacting[m] = false;
             self.wake_compaction_waiters();
         }
     }
@@ -546,6 +559,12 @@ impl World<'_> {
 
     pub(super) fn on_defrag_done(&mut self, m: usize, epoch: u64) {
         let now = self.q.now();
+        if self.epochs[m] == epoch && matches!(self.slots[m], Slot::Paused(..)) {
+            // A stopped process's copy does not fail, it stalls: finish once it runs again.
+            self.q
+                .schedule_in(BACKEND_BATCH_INTERVAL_NS, Ev::DefragDone { m, epoch });
+            return;
+        }
         let mut out = std::mem::take(&mut self.out);
         let finished = match &mut self.slots[m] {
             Slot::Running(member) if self.epochs[m] == epoch && member.is_defragging() => {
