@@ -32,20 +32,12 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
     let simulated_seconds = sc.duration_ns as f64 / 1e9;
     let hours = simulated_seconds / 3600.0;
     let failover = failover_stats(&rec.failovers_s);
-    let writes = Writes {
-        ok: rec.writes_ok,
-        failed: rec.writes_failed,
-        errors: rec
-            .errors
-            .iter()
-            .map(|(k, v)| (k.to_string(), *v))
-            .collect(),
-        latency_ms: LatencyMs {
-            p50: quantile_ms(&rec.latency_us, 0.50),
-            p99: quantile_ms(&rec.latency_us, 0.99),
-            max: max_ms(&rec.latency_us),
-        },
-    };
+    let writes = request_figures(
+        rec.writes_ok,
+        rec.writes_failed,
+        &rec.errors,
+        &rec.latency_us,
+    );
     let wal_fsync_ms = Quantiles {
         p50: quantile_ms(&rec.fsync_all_us, 0.50),
         p99: quantile_ms(&rec.fsync_all_us, 0.99),
@@ -82,19 +74,13 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         db_size_alert_lead_s: None,
         max_write_gap_s: max_gap_s(&rec.ok_done_ns),
         watch_relists: (!sc.watches.is_empty()).then_some(relists.len() as u64),
-        reads: (sc.workload.reads_per_s > 0.0).then(|| Writes {
-            ok: rec.reads_ok,
-            failed: rec.reads_failed,
-            errors: rec
-                .read_errors
-                .iter()
-                .map(|(k, v)| (k.to_string(), *v))
-                .collect(),
-            latency_ms: LatencyMs {
-                p50: quantile_ms(&rec.read_latency_us, 0.50),
-                p99: quantile_ms(&rec.read_latency_us, 0.99),
-                max: max_ms(&rec.read_latency_us),
-            },
+        reads: (sc.workload.reads_per_s > 0.0).then(|| {
+            request_figures(
+                rec.reads_ok,
+                rec.reads_failed,
+                &rec.read_errors,
+                &rec.read_latency_us,
+            )
         }),
     };
     nospace_figures(&mut summary, &storage);
@@ -290,6 +276,25 @@ fn watch_section(
         }
     }
     vec![("Watches".to_string(), md)]
+}
+
+/// Counts, errors and latency quantiles of a kind of request (writes, reads).
+fn request_figures(
+    ok: u64,
+    failed: u64,
+    errors: &std::collections::BTreeMap<&'static str, u64>,
+    latency_us: &Histogram<u64>,
+) -> Writes {
+    Writes {
+        ok,
+        failed,
+        errors: errors.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        latency_ms: LatencyMs {
+            p50: quantile_ms(latency_us, 0.50),
+            p99: quantile_ms(latency_us, 0.99),
+            max: max_ms(latency_us),
+        },
+    }
 }
 
 /// The longest gap between two successful writes' replies, in seconds.

@@ -134,33 +134,29 @@ impl Node {
         }
     }
 
-    fn elem_sizes(&self) -> Vec<usize> {
+    /// Each element's bytes in the node's page: a leaf's items, a branch's separators.
+    fn elem_size_iter(&self) -> Box<dyn Iterator<Item = usize> + '_> {
         match &self.kind {
-            Kind::Leaf(items) => items
-                .iter()
-                .map(|i| ELEM_HEADER + i.key.len() + i.value_len as usize)
-                .collect(),
-            Kind::Branch(children) => children
-                .iter()
-                .map(|c| ELEM_HEADER + c.sep.map_or(17, |k| k.len()))
-                .collect(),
+            Kind::Leaf(items) => Box::new(
+                items
+                    .iter()
+                    .map(|i| ELEM_HEADER + i.key.len() + i.value_len as usize),
+            ),
+            Kind::Branch(children) => Box::new(
+                children
+                    .iter()
+                    .map(|c| ELEM_HEADER + c.sep.map_or(17, |k| k.len())),
+            ),
         }
     }
 
+    fn elem_sizes(&self) -> Vec<usize> {
+        self.elem_size_iter().collect()
+    }
+
+    /// No allocation: this runs for every child of every dirty branch at every commit.
     fn size(&self) -> usize {
-        // Same sum as elem_sizes(), without the allocation (this runs for every child of
-        // every dirty branch at every commit).
-        let elems: usize = match &self.kind {
-            Kind::Leaf(items) => items
-                .iter()
-                .map(|i| ELEM_HEADER + i.key.len() + i.value_len as usize)
-                .sum(),
-            Kind::Branch(children) => children
-                .iter()
-                .map(|c| ELEM_HEADER + c.sep.map_or(17, |k| k.len()))
-                .sum(),
-        };
-        PAGE_HEADER + elems
+        PAGE_HEADER + self.elem_size_iter().sum::<usize>()
     }
 
     fn pages(&self) -> u64 {
