@@ -237,7 +237,8 @@ fn watch_section(
         "| Watcher | Member | Prefix | Consumes | Events received | Max lag (revisions) | Relists |\n\
          | --- | --- | --- | ---: | ---: | ---: | ---: |\n",
     );
-    for (spec, w) in sc.watches.iter().zip(watches) {
+    for w in watches {
+        let spec = &w.spec;
         let rate = spec
             .events_per_s
             .map_or("all".to_string(), |r| format!("{r} rev/s"));

@@ -309,7 +309,16 @@ impl<'s> World<'s> {
             operator: storage::Operator::default(),
             kube: kube::KubeState::new(sc),
             auto_compactor: kube::AutoCompactor::default(),
-            watches: sc.watches.iter().map(watch::WatchState::new).collect(),
+            watches: sc
+                .watches
+                .iter()
+                .map(watch::WatchState::new)
+                .chain(
+                    sc.kube.iter().flat_map(|k| {
+                        (0..n).map(move |m| watch::WatchState::apiserver(m, k.start_ns))
+                    }),
+                )
+                .collect(),
             relists: Vec::new(),
             disk_full: vec![None; n],
             reads: BTreeMap::new(),

@@ -17,12 +17,8 @@ const REVISION_COMPACTOR_INTERVAL_NS: Nanos = 300 * NANOS_PER_S;
 /// What a request on behalf of Kubernetes was.
 #[derive(Debug)]
 enum KubeRequest {
-    /// A workload write: feeds the watch cache once it succeeds.
-    Write {
-        key: Rc<[u8]>,
-        is_delete: bool,
-        size_bytes: u32,
-    },
+    /// A workload write (the watch caches learn of it through their watches).
+    Write,
     /// The apiserver compactor's put of `compact_rev_key`, then its compaction; `seen_rev` is
     /// this round's revision, the next round's target if the put succeeds.
     CompactorPut { compact_to: i64, seen_rev: i64 },
@@ -38,7 +34,9 @@ pub(crate) struct KubeState {
     /// the Events that use the lease.
     granting: BTreeMap<i64, Vec<Rc<Request>>>,
     next: Option<KubeOp>,
-    pub api: ApiServer,
+    /// One kube-apiserver per control-plane member (stacked etcd), each with its watch cache
+    /// filled by a list and a watch of `/registry/` on its own member.
+    pub apis: Vec<ApiServer>,
     requests: BTreeMap<u64, KubeRequest>,
     /// The revision the apiserver compactor saw at its previous round (compacted to next).
     compactor_last_rev: i64,
@@ -59,7 +57,7 @@ impl KubeState {
             start_ns: spec.start_ns,
             granting: BTreeMap::new(),
             next,
-            api: ApiServer::new(),
+            apis: vec![ApiServer::new(); sc.cluster.size],
             requests: BTreeMap::new(),
             compactor_last_rev: 0,
             fast_forward_writes: 0,
@@ -173,15 +171,9 @@ impl World<'_> {
             }
             tag += 1;
             let (req, key, is_delete, size) = kube_op(&op, tag);
-            if state.apply_direct(&req, t).is_ok() && !key.is_empty() {
-                let rev = state.store.current_rev();
-                kube.api.on_event(
-                    std::str::from_utf8(&key).unwrap_or(""),
-                    is_delete,
-                    rev,
-                    size,
-                );
-            }
+            // The apiservers' caches are filled by their list + watch once the simulation runs.
+            let _ = (key, is_delete, size);
+            state.apply_direct(&req, t).ok();
             kube.fast_forward_writes += 1;
             let mut next = kube.workload.next_op();
             next.at_ns += kube.start_ns;
@@ -258,16 +250,9 @@ impl World<'_> {
         self.q.schedule_at(at, Ev::KubeNext);
         let id = self.next_request_id;
         self.next_request_id += 1;
-        let (req, key, is_delete, size_bytes) = kube_op(&op, id);
+        let (req, ..) = kube_op(&op, id);
         let kube = self.kube.as_mut().expect("kube");
-        kube.requests.insert(
-            id,
-            KubeRequest::Write {
-                key,
-                is_delete,
-                size_bytes,
-            },
-        );
+        kube.requests.insert(id, KubeRequest::Write);
         let req = Rc::new(Request { id, op: req });
         match &req.op {
             Op::LeaseGrant { id: lease, .. } => {
@@ -295,18 +280,8 @@ impl World<'_> {
             return false;
         };
         match req {
-            KubeRequest::Write {
-                key,
-                is_delete,
-                size_bytes,
-            } => {
-                if error.is_none() && !key.is_empty() {
-                    let rev = self.any_member_state().map_or(0, |s| s.store.current_rev());
-                    let kube = self.kube.as_mut().expect("kube");
-                    let key = std::str::from_utf8(&key).unwrap_or("");
-                    kube.api.on_event(key, is_delete, rev, size_bytes);
-                }
-            }
+            // The watch caches learn of writes through their watches (world/watch.rs).
+            KubeRequest::Write => {}
             KubeRequest::Grant { lease } => {
                 let waiting = kube.granting.remove(&lease).unwrap_or_default();
                 for req in waiting {

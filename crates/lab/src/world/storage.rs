@@ -352,10 +352,13 @@ impl World<'_> {
         self.q.schedule_in(0, Ev::OperatorWake);
     }
 
+    /// The apiserver kubectl reaches: the one on the first running member (a load balancer
+    /// in front of the control plane skips the dead).
     fn api(&self) -> &ApiServer {
-        match &self.kube {
-            Some(k) => &k.api,
-            None => &EMPTY_API,
+        let up = (0..self.slots.len()).find(|m| matches!(self.slots[*m], Slot::Running(_)));
+        match (&self.kube, up) {
+            (Some(k), Some(m)) => &k.apis[m],
+            _ => &EMPTY_API,
         }
     }
 
@@ -450,17 +453,18 @@ impl World<'_> {
         if let OperatorCommand::Kubectl(cmd) = &run.command {
             let now = self.q.now();
             let elapsed = now - run.started_ns;
-            let api: &ApiServer = match &self.kube {
-                Some(k) => &k.api,
-                None => &EMPTY_API,
-            };
-            run.output = match run.first_error {
+            let (cmd, first_error) = (cmd.clone(), run.first_error);
+            let api = self.api();
+            let output = match first_error {
                 None => cmd.success_output(api),
                 Some(e) => {
                     let (status, _) = etcdlab_kube::write_error(etcd_error(e), elapsed);
                     cmd.error_output(api, &status)
                 }
             };
+            if let Some(run) = self.operator.runs.get_mut(&run_id) {
+                run.output = output;
+            }
             self.finish_run(run_id);
             return;
         }

@@ -26,7 +26,9 @@ pub(crate) struct Relist {
 }
 
 pub(crate) struct WatchState {
-    spec: WatchSpec,
+    pub spec: WatchSpec,
+    /// The kube-apiserver (by member) whose watch cache this watch fills.
+    feeds_apiserver: Option<usize>,
     range_end: Vec<u8>,
     /// The next revision the watcher wants (0: not started).
     next_rev: i64,
@@ -43,12 +45,47 @@ impl WatchState {
         WatchState {
             range_end: prefix_end(spec.prefix.as_bytes()),
             spec: spec.clone(),
+            feeds_apiserver: None,
             next_rev: 0,
             checker: None,
             budget: 0.0,
             delivered: 0,
             max_lag_revisions: 0,
         }
+    }
+}
+
+impl WatchState {
+    /// kube-apiserver's watch on its own member (stacked etcd): everything under `/registry/`,
+    /// as fast as it comes, filling that apiserver's watch cache.
+    pub fn apiserver(member: usize, start_ns: Nanos) -> WatchState {
+        let spec = WatchSpec {
+            name: format!("kube-apiserver-m{}", member + 1),
+            member,
+            prefix: "/registry/".to_string(),
+            start_ns,
+            events_per_s: None,
+        };
+        let mut w = WatchState::new(&spec);
+        w.feeds_apiserver = Some(member);
+        w
+    }
+}
+
+/// Fill apiserver `a`'s cache from a list of `[prefix, range_end)` at the current revision.
+fn relist_into(
+    api: &mut etcdlab_kube::ApiServer,
+    store: &etcdlab_store::Store,
+    prefix: &[u8],
+    range_end: &[u8],
+) {
+    *api = etcdlab_kube::ApiServer::new();
+    let list = store
+        .range(prefix, range_end, &RangeOptions::default())
+        .expect("a range at the current revision");
+    for kv in list.kvs {
+        let key = String::from_utf8_lossy(&kv.key);
+        api.on_event(&key, false, kv.mod_revision, kv.value.size_bytes);
     }
 }
 
@@ -87,6 +124,14 @@ impl World<'_> {
             // A new watcher lists first, then watches from the list's revision + 1.
             ws.next_rev = current + 1;
             ws.checker = Some(new_checker(w, ws, current + 1));
+            if let (Some(a), Some(kube)) = (ws.feeds_apiserver, self.kube.as_mut()) {
+                relist_into(
+                    &mut kube.apis[a],
+                    store,
+                    ws.spec.prefix.as_bytes(),
+                    &ws.range_end,
+                );
+            }
             return Ok(());
         }
         ws.max_lag_revisions = ws.max_lag_revisions.max(current + 1 - ws.next_rev);
@@ -110,6 +155,13 @@ impl World<'_> {
                     ws.budget -= (to - ws.next_rev + 1) as f64;
                 }
                 ws.delivered += events.len() as u64;
+                if let (Some(a), Some(kube)) = (ws.feeds_apiserver, self.kube.as_mut()) {
+                    for e in &events {
+                        let key = String::from_utf8_lossy(&e.key);
+                        let delete = e.kind == etcdlab_store::EventKind::Delete;
+                        kube.apis[a].on_event(&key, delete, e.rev.main, e.value_size_bytes);
+                    }
+                }
                 let checker = ws.checker.as_mut().expect("started");
                 let seen = checker
                     .observe(&events)
@@ -136,6 +188,9 @@ impl World<'_> {
                 ws.next_rev = current + 1;
                 ws.budget = 0.0;
                 ws.checker = Some(new_checker(w, ws, current + 1));
+                if let (Some(a), Some(kube)) = (ws.feeds_apiserver, self.kube.as_mut()) {
+                    relist_into(&mut kube.apis[a], store, prefix.as_bytes(), &ws.range_end);
+                }
                 let name = ws.spec.name.clone();
                 self.rec.timeline(
                     now,
