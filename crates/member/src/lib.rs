@@ -145,8 +145,14 @@ struct Waiter {
 
 /// A read waiting for its read index or for the apply to reach it.
 struct ReadWait {
-    requested_ns: Nanos,
     index: Option<u64>,
+}
+
+/// One ReadIndex round: its id in raft and the reads it answers.
+struct ReadRound {
+    ctx: u64,
+    requested_ns: Nanos,
+    ids: Vec<u64>,
 }
 
 /// etcd retries a ReadIndex that got no answer after this long.
@@ -178,9 +184,13 @@ pub struct Member {
     waiters: BTreeMap<u64, Waiter>,
     /// Proposals made while no leader is known: etcd blocks them until one appears.
     blocked: VecDeque<Proposal>,
-    /// Reads in progress: id -> when the read index was last asked for, and the index to
-    /// wait for once raft confirmed it (serializable reads wait for nothing but a defrag).
+    /// Reads in progress: id -> the index to wait for once raft confirmed it (serializable
+    /// reads wait for nothing but a defrag).
     reads: BTreeMap<u64, ReadWait>,
+    /// The ReadIndex round in flight, and the linearizable reads waiting for the next one.
+    read_round: Option<ReadRound>,
+    read_queue: Vec<u64>,
+    next_read_ctx: u64,
     // Mirrors of what etcd's server tracks from soft state.
     leader: NodeId,
     role: Role,
@@ -254,6 +264,9 @@ impl Member {
             waiters: BTreeMap::new(),
             blocked: VecDeque::new(),
             reads: BTreeMap::new(),
+            read_round: None,
+            read_queue: Vec::new(),
+            next_read_ctx: 0,
             leader: NONE,
             role: Role::Follower,
             leader_elected_ns: None,
@@ -332,8 +345,9 @@ impl Member {
     }
 
     /// A client read arrived. Serializable: answered from local state (after a defrag, if one
-    /// runs). Linearizable: etcd's read loop asks raft for a read index, waits until it is
-    /// applied, then reads locally; with no answer it asks again every 500 ms.
+    /// runs). Linearizable: etcd's read loop gathers the reads that arrive while one ReadIndex
+    /// round is out and asks raft for one read index for all of them, waits until it is
+    /// applied, then reads locally; a round without an answer is asked again every 500 ms.
     pub fn on_client_read(
         &mut self,
         now: Nanos,
@@ -341,21 +355,47 @@ impl Member {
         linearizable: bool,
         out: &mut Vec<Output>,
     ) {
-        self.waiters.insert(id, Waiter { start_ns: now });
         let index = (!linearizable).then_some(0);
-        self.reads.insert(
-            id,
-            ReadWait {
-                requested_ns: now,
-                index,
-            },
-        );
+        self.reads.insert(id, ReadWait { index });
         if linearizable {
-            // No leader: retried at the next ticks.
-            let _ = self.raft.read_index(id);
+            self.read_queue.push(id);
+            if self.read_round.is_none() {
+                self.start_read_round(now);
+            }
         }
         self.serve_reads(out);
         self.drive(now, out);
+    }
+
+    /// One ReadIndex for every read queued since the last round.
+    fn start_read_round(&mut self, now: Nanos) {
+        if self.read_queue.is_empty() {
+            return;
+        }
+        self.next_read_ctx += 1;
+        let ctx = self.next_read_ctx;
+        let ids = std::mem::take(&mut self.read_queue);
+        self.read_round = Some(ReadRound {
+            ctx,
+            requested_ns: now,
+            ids,
+        });
+        // No leader: asked again after 500 ms.
+        let _ = self.raft.read_index(ctx);
+    }
+
+    /// Raft confirmed read index `index` for round `ctx`.
+    fn on_read_state(&mut self, now: Nanos, ctx: u64, index: u64) {
+        if self.read_round.as_ref().map(|r| r.ctx) != Some(ctx) {
+            return; // an answer to a round already answered
+        }
+        let round = self.read_round.take().expect("checked");
+        for id in round.ids {
+            if let Some(r) = self.reads.get_mut(&id) {
+                r.index = Some(index);
+            }
+        }
+        self.start_read_round(now);
     }
 
     /// Answer every read whose index has been applied.
@@ -379,11 +419,12 @@ impl Member {
         }
     }
 
+    /// etcd: "waiting for ReadIndex response took too long, retrying" (same round, same id).
     fn retry_reads(&mut self, now: Nanos) {
-        for (id, r) in self.reads.iter_mut() {
-            if r.index.is_none() && now.saturating_sub(r.requested_ns) >= READ_INDEX_RETRY_NS {
-                r.requested_ns = now;
-                let _ = self.raft.read_index(*id);
+        if let Some(round) = &mut self.read_round {
+            if now.saturating_sub(round.requested_ns) >= READ_INDEX_RETRY_NS {
+                round.requested_ns = now;
+                let _ = self.raft.read_index(round.ctx);
             }
         }
     }
@@ -528,9 +569,7 @@ impl Member {
         }
         self.note_term(out);
         for rs in &rd.read_states {
-            if let Some(r) = self.reads.get_mut(&rs.ctx) {
-                r.index = Some(rs.index);
-            }
+            self.on_read_state(now, rs.ctx, rs.index);
         }
         self.apply(now, &rd.committed_entries, out);
         let bytes = wal_bytes(&rd.entries, rd.hard_state.is_some());

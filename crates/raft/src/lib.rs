@@ -454,6 +454,12 @@ impl<P: Payload> Raft<P> {
             self.answer_read(from, committed, ctx);
             return;
         }
+        // A retried read already being confirmed is not queued twice (etcd's addRequest).
+        if self.read_only.iter().any(|r| r.ctx == ctx)
+            || self.pending_read_index.contains(&(from, ctx))
+        {
+            return;
+        }
         // Until it commits an entry of its term the leader does not know the commit index.
         if self.log.term(committed) != Some(self.term) {
             self.pending_read_index.push((from, ctx));
