@@ -17,8 +17,6 @@ const REVISION_COMPACTOR_INTERVAL_NS: Nanos = 300 * NANOS_PER_S;
 /// What a request on behalf of Kubernetes was.
 #[derive(Debug)]
 enum KubeRequest {
-    /// A workload write (the watch caches learn of it through their watches).
-    Write,
     /// The apiserver compactor's put of `compact_rev_key`, then its compaction; `seen_rev` is
     /// this round's revision, the next round's target if the put succeeds.
     CompactorPut { compact_to: i64, seen_rev: i64 },
@@ -66,39 +64,26 @@ impl KubeState {
     }
 }
 
-/// The etcd request a Kubernetes write becomes.
-fn kube_op(op: &KubeOp, tag: u64) -> (Op, Rc<[u8]>, bool, u32) {
+/// The etcd request a Kubernetes write becomes (`tag` makes the synthetic value unique).
+fn kube_op(op: &KubeOp, tag: u64) -> Op {
     match &op.action {
         KubeAction::Put {
             key,
             value_size_bytes,
             lease_id,
-        } => {
-            let key: Rc<[u8]> = Rc::from(key.as_bytes());
-            let put = Op::Put {
-                key: key.clone(),
-                value: etcdlab_store::Value::new(*value_size_bytes, tag),
-                lease: lease_id.unwrap_or(0),
-            };
-            (put, key, false, *value_size_bytes)
-        }
-        KubeAction::Delete { key } => {
-            let key: Rc<[u8]> = Rc::from(key.as_bytes());
-            let del = Op::DeleteRange {
-                key: key.clone(),
-                range_end: Rc::from(&b""[..]),
-            };
-            (del, key, true, 0)
-        }
-        KubeAction::LeaseGrant { lease_id, ttl_s } => (
-            Op::LeaseGrant {
-                id: *lease_id,
-                ttl_s: *ttl_s,
-            },
-            Rc::from(&b""[..]),
-            false,
-            0,
-        ),
+        } => Op::Put {
+            key: Rc::from(key.as_bytes()),
+            value: etcdlab_store::Value::new(*value_size_bytes, tag),
+            lease: lease_id.unwrap_or(0),
+        },
+        KubeAction::Delete { key } => Op::DeleteRange {
+            key: Rc::from(key.as_bytes()),
+            range_end: Rc::from(&b""[..]),
+        },
+        KubeAction::LeaseGrant { lease_id, ttl_s } => Op::LeaseGrant {
+            id: *lease_id,
+            ttl_s: *ttl_s,
+        },
     }
 }
 
@@ -170,10 +155,8 @@ impl World<'_> {
                 state.apply_direct(&Op::LeaseRevoke { id }, t).ok();
             }
             tag += 1;
-            let (req, key, is_delete, size) = kube_op(&op, tag);
             // The apiservers' caches are filled by their list + watch once the simulation runs.
-            let _ = (key, is_delete, size);
-            state.apply_direct(&req, t).ok();
+            state.apply_direct(&kube_op(&op, tag), t).ok();
             kube.fast_forward_writes += 1;
             let mut next = kube.workload.next_op();
             next.at_ns += kube.start_ns;
@@ -250,10 +233,12 @@ impl World<'_> {
         self.q.schedule_at(at, Ev::KubeNext);
         let id = self.next_request_id;
         self.next_request_id += 1;
-        let (req, ..) = kube_op(&op, id);
+        // A plain write needs nothing on its reply: the watch caches learn of it by watching.
+        let req = Rc::new(Request {
+            id,
+            op: kube_op(&op, id),
+        });
         let kube = self.kube.as_mut().expect("kube");
-        kube.requests.insert(id, KubeRequest::Write);
-        let req = Rc::new(Request { id, op: req });
         match &req.op {
             Op::LeaseGrant { id: lease, .. } => {
                 kube.granting.insert(*lease, Vec::new());
@@ -281,7 +266,6 @@ impl World<'_> {
         };
         match req {
             // The watch caches learn of writes through their watches (world/watch.rs).
-            KubeRequest::Write => {}
             KubeRequest::Grant { lease } => {
                 let waiting = kube.granting.remove(&lease).unwrap_or_default();
                 for req in waiting {
