@@ -445,7 +445,7 @@ impl<'s> World<'s> {
             Ev::WatchSync => self.on_watch_sync(),
             Ev::NextRead => self.on_next_read(),
             Ev::ReadArrives { m, id, epoch } => {
-                if self.epochs[m] != epoch || matches!(self.slots[m], Slot::Down { .. }) {
+                if self.connection_lost(m, epoch) {
                     self.finish_write(id, Some(ERR_CONNECTION_LOST));
                 } else {
                     self.member_event(m, Ev::ReadArrives { m, id, epoch });
@@ -471,6 +471,14 @@ impl<'s> World<'s> {
 
     fn run_member_event(&mut self, m: usize, ev: Ev) {
         let now = self.q.now();
+        let arriving = match &ev {
+            Ev::WriteArrives { req, .. } => Some(req.id),
+            Ev::ReadArrives { id, .. } => Some(*id),
+            _ => None,
+        };
+        if let Some(id) = arriving {
+            self.arm_request_timeout(m, id, now);
+        }
         let mut out = std::mem::take(&mut self.out);
         let Slot::Running(member) = &mut self.slots[m] else {
             unreachable!()
@@ -482,24 +490,9 @@ impl<'s> World<'s> {
                 self.saving[m] = None;
                 member.on_save_done(now, &mut out)
             }
-            Ev::WriteArrives { req, .. } => {
-                let deadline = now.saturating_add(self.sc.workload.request_timeout_ns);
-                self.timeouts
-                    .push_back((deadline, m, req.id, self.epochs[m]));
-                if !self.timeouts_scheduled {
-                    self.timeouts_scheduled = true;
-                    self.q.schedule_at(deadline, Ev::TimeoutsDue);
-                }
-                member.on_client_write(now, req, &mut out);
-            }
+            Ev::WriteArrives { req, .. } => member.on_client_write(now, req, &mut out),
             Ev::RequestTimeout { id, .. } => member.on_request_timeout(id, &mut out),
             Ev::ReadArrives { id, .. } => {
-                let deadline = now.saturating_add(self.sc.workload.request_timeout_ns);
-                self.timeouts.push_back((deadline, m, id, self.epochs[m]));
-                if !self.timeouts_scheduled {
-                    self.timeouts_scheduled = true;
-                    self.q.schedule_at(deadline, Ev::TimeoutsDue);
-                }
                 let linearizable = self.sc.workload.read_linearizable;
                 member.on_client_read(now, id, linearizable, &mut out)
             }
@@ -508,6 +501,16 @@ impl<'s> World<'s> {
         self.route(m, &mut out);
         out.clear();
         self.out = out;
+    }
+
+    /// The server-side request timeout of a request that reached member `m` at `now`.
+    fn arm_request_timeout(&mut self, m: usize, id: u64, now: Nanos) {
+        let deadline = now.saturating_add(self.sc.workload.request_timeout_ns);
+        self.timeouts.push_back((deadline, m, id, self.epochs[m]));
+        if !self.timeouts_scheduled {
+            self.timeouts_scheduled = true;
+            self.q.schedule_at(deadline, Ev::TimeoutsDue);
+        }
     }
 
     /// Deliver every request timeout that is due, then wait for the next one.
@@ -732,14 +735,8 @@ impl<'s> World<'s> {
         {
             return;
         }
-        let rate = self.sc.workload.writes_per_s;
-        // Poisson arrivals: exponential gaps.
-        let gap_s = -(1.0 - unit_f64(&mut self.workload_rng)).ln() / rate;
-        self.q.schedule_in(
-            ((gap_s * 1e9).round() as Nanos).saturating_add(1),
-            Ev::NextWrite,
-        );
-        let now = self.q.now();
+        let gap_ns = poisson_gap_ns(&mut self.workload_rng, self.sc.workload.writes_per_s);
+        self.q.schedule_in(gap_ns, Ev::NextWrite);
         let id = self.next_request_id;
         self.next_request_id += 1;
         let key = below(&mut self.workload_rng, self.sc.workload.key_count);
@@ -756,19 +753,15 @@ impl<'s> World<'s> {
                 lease: 0,
             },
         });
-        let _ = now;
         self.send_client_request(req);
     }
 
     /// A request of the cluster's own machinery (compactors): sent to the leader (else any
     /// running member) and not counted as a client write.
     fn send_internal_request(&mut self, req: Rc<Request>) {
-        let m = self
-            .rec
-            .cluster_leader()
-            .filter(|m| matches!(self.slots[*m], Slot::Running(_)))
-            .or_else(|| (0..self.slots.len()).find(|m| matches!(self.slots[*m], Slot::Running(_))));
-        let Some(m) = m else { return };
+        let Some(m) = self.leader_or_first_running() else {
+            return;
+        };
         let epoch = self.epochs[m];
         self.q.schedule_in(0, Ev::WriteArrives { m, req, epoch });
     }
@@ -813,15 +806,26 @@ impl<'s> World<'s> {
     }
 
     fn on_write_arrives(&mut self, m: usize, req: Rc<Request>, epoch: u64) {
-        if self.epochs[m] != epoch {
+        if self.connection_lost(m, epoch) {
             self.finish_write(req.id, Some(ERR_CONNECTION_LOST));
-            return;
+        } else {
+            self.member_event(m, Ev::WriteArrives { m, req, epoch });
         }
-        let id = req.id;
-        match &self.slots[m] {
-            Slot::Down { .. } | Slot::Empty => self.finish_write(id, Some(ERR_CONNECTION_LOST)),
-            _ => self.member_event(m, Ev::WriteArrives { m, req, epoch }),
-        }
+    }
+
+    /// A request sent to incarnation `epoch` of member `m` finds it gone.
+    fn connection_lost(&self, m: usize, epoch: u64) -> bool {
+        self.epochs[m] != epoch || matches!(self.slots[m], Slot::Down { .. } | Slot::Empty)
+    }
+
+    /// The running member a client or operator talking to "the cluster" reaches: the leader,
+    /// else the first member that runs.
+    pub(super) fn leader_or_first_running(&self) -> Option<usize> {
+        let running = |m: &usize| matches!(self.slots[*m], Slot::Running(_));
+        self.rec
+            .cluster_leader()
+            .filter(running)
+            .or_else(|| (0..self.slots.len()).find(running))
     }
 
     fn finish_write(&mut self, id: u64, error: Option<&'static str>) {
@@ -835,12 +839,8 @@ impl<'s> World<'s> {
         if self.sc.workload.stop_ns.is_some_and(|stop| now >= stop) {
             return;
         }
-        let rate = self.sc.workload.reads_per_s;
-        let gap_s = -(1.0 - unit_f64(&mut self.reads_rng)).ln() / rate;
-        self.q.schedule_in(
-            ((gap_s * 1e9).round() as Nanos).saturating_add(1),
-            Ev::NextRead,
-        );
+        let gap_ns = poisson_gap_ns(&mut self.reads_rng, self.sc.workload.reads_per_s);
+        self.q.schedule_in(gap_ns, Ev::NextRead);
         let id = self.next_request_id;
         self.next_request_id += 1;
         self.reads.insert(id, now);
@@ -1396,6 +1396,13 @@ impl<'s> World<'s> {
             }
         }
     }
+}
+
+/// The gap to the next arrival of a Poisson stream of `rate` per second (exponential), at
+/// least 1 ns so that two arrivals never share an instant.
+fn poisson_gap_ns(rng: &mut Rng, rate: f64) -> Nanos {
+    let gap_s = -(1.0 - unit_f64(rng)).ln() / rate;
+    ((gap_s * 1e9).round() as Nanos).saturating_add(1)
 }
 
 /// The plain workload's keys: `/lab/key-0000042` (16 bytes, as the raft entry sizes assume).

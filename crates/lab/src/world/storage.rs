@@ -368,23 +368,15 @@ impl World<'_> {
     }
 
     pub(super) fn any_member_state(&self) -> Option<&etcdlab_member::ServerState> {
-        let leader = self.rec.cluster_leader();
-        let order = leader.into_iter().chain(0..self.slots.len());
-        for m in order {
-            if let Slot::Running(member) = &self.slots[m] {
-                return Some(member.state());
-            }
+        match &self.slots[self.leader_or_first_running()?] {
+            Slot::Running(member) => Some(member.state()),
+            _ => None,
         }
-        None
     }
 
     /// Send requests to the leader (else the first running member), as etcdctl's balancer would.
     fn send_operator_requests(&mut self, run: u64, ops: Vec<Op>) -> Waiting {
-        let target = self
-            .rec
-            .cluster_leader()
-            .filter(|m| matches!(self.slots[*m], Slot::Running(_)))
-            .or_else(|| (0..self.slots.len()).find(|m| matches!(self.slots[*m], Slot::Running(_))));
+        let target = self.leader_or_first_running();
         let mut ids = BTreeSet::new();
         for op in ops {
             let id = self.next_request_id;
