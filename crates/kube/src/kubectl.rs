@@ -242,13 +242,8 @@ impl KubectlCommand {
                 };
                 format!("{header}\n... ({} {})", list.items.len(), resource.as_str())
             }
-            KubectlCommand::Apply {
-                deployment,
-                namespace,
-                ..
-            } => {
-                let key = object_key(Resource::Deployments, Some(namespace), deployment);
-                let verb = if api.get(&key).is_some() {
+            KubectlCommand::Apply { deployment, .. } => {
+                let verb = if self.applies_to_existing(api) {
                     "configured"
                 } else {
                     "created"
@@ -262,19 +257,29 @@ impl KubectlCommand {
         }
     }
 
+    /// `apply` of a Deployment the apiserver already has: kubectl patches it (else creates).
+    fn applies_to_existing(&self, api: &ApiServer) -> bool {
+        match self {
+            KubectlCommand::Apply {
+                deployment,
+                namespace,
+                ..
+            } => {
+                let key = object_key(Resource::Deployments, Some(namespace), deployment);
+                api.get(&key).is_some()
+            }
+            _ => false,
+        }
+    }
+
     /// What the terminal shows when the command's write fails with `status`. `apply -f`
     /// wraps the message with the file (kubectl's `AddSourceToErr`): on the create path
     /// `error when creating "<file>": `; on the patch path kubectl also prints the patch and
     /// the object, abbreviated here to `error when applying patch: ... for: "<file>": `.
     pub fn error_output(&self, api: &ApiServer, status: &ApiStatus) -> String {
         match self {
-            KubectlCommand::Apply {
-                file,
-                deployment,
-                namespace,
-            } => {
-                let key = object_key(Resource::Deployments, Some(namespace), deployment);
-                let verb = if api.get(&key).is_some() {
+            KubectlCommand::Apply { file, .. } => {
+                let verb = if self.applies_to_existing(api) {
                     "applying patch: ... for:"
                 } else {
                     "creating"

@@ -366,14 +366,19 @@ impl Backend {
         };
         pager.free.insert(2, 2);
         pager.free_count = 2;
-        pager.grow_file();
         let mut root = Node::leaf();
         root.page = Some(Extent { start: 5, count: 1 });
         root.dirty = false;
+        Self::from_parts(pager, root, Extent { start: 4, count: 1 })
+    }
+
+    /// A backend with nothing pending around a given file layout (sizes as of now).
+    fn from_parts(mut pager: Pager, root: Node, root_page: Extent) -> Self {
+        pager.grow_file();
         let mut b = Backend {
             pager,
             root,
-            root_page: Extent { start: 4, count: 1 },
+            root_page,
             pending_ops: 0,
             pending_seq_puts: false,
             keys: 0,
@@ -396,20 +401,7 @@ impl Backend {
             allocated: 0,
             file_len: 0,
         };
-        let mut b = Backend {
-            pager,
-            root: Node::leaf(),
-            root_page: Extent { start: 3, count: 1 },
-            pending_ops: 0,
-            pending_seq_puts: false,
-            keys: 0,
-            size: 0,
-            size_in_use: 0,
-            commits: 0,
-        };
-        b.pager.grow_file();
-        b.refresh_sizes();
-        b
+        Self::from_parts(pager, Node::leaf(), Extent { start: 3, count: 1 })
     }
 
     fn refresh_sizes(&mut self) {
