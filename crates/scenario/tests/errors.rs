@@ -1034,3 +1034,55 @@ fn fast_forward_until_from_set() {
          or after it (value from --set)"
     );
 }
+
+#[test]
+fn reads_watches_and_disk_full() {
+    assert_error(
+        &with("[workload]\nread_consistency = \"eventual\"\n"),
+        6,
+        "workload.read_consistency",
+        "unknown consistency \"eventual\"; use \"linearizable\" or \"serializable\"",
+    );
+    assert_error(
+        &with("[workload]\nreads_per_s = -1\n"),
+        6,
+        "workload.reads_per_s",
+        "",
+    );
+    assert_error(
+        &with("[[watch]]\nname = \"w\"\nmember = \"m9\"\nprefix = \"/registry/\"\n"),
+        7,
+        "watch.0.member",
+        "\"m9\" is not a member",
+    );
+    assert_error(
+        &with("[[watch]]\nname = \"w\"\nmember = \"m1\"\nprefix = \"\"\n"),
+        8,
+        "watch.0.prefix",
+        "must not be empty",
+    );
+    assert_error(
+        &with("[[watch]]\nname = \"w\"\nmember = \"m1\"\nprefix = \"/x/\"\nevents_per_s = 0\n"),
+        9,
+        "watch.0.events_per_s",
+        "must be > 0",
+    );
+    assert_error(
+        &with("[[watch]]\nname = \"w\"\nmember = \"m1\"\nprefix = \"/x/\"\nspeed = 3\n"),
+        9,
+        "watch.0.speed",
+        "unknown key `speed`",
+    );
+    assert_error(
+        &with("[[timeline]]\nat = \"1m\"\naction = \"disk_full\"\nmember = \"m7\"\n"),
+        8,
+        "timeline.0.member",
+        "\"m7\" is not",
+    );
+    assert_error(
+        &with("[[timeline]]\nat = \"1m\"\naction = \"disk_full\"\nmember = \"m1\"\nduration = \"0s\"\n"),
+        9,
+        "timeline.0.duration",
+        "",
+    );
+}
