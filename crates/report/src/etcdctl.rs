@@ -178,6 +178,241 @@ pub fn humanize_bytes(s: u64) -> String {
     }
 }
 
+/// etcd's member ID: SHA-1 over the member's peer URLs (sorted, concatenated) followed by the
+/// cluster token; the first 8 bytes, big-endian. Same `--initial-cluster` and token, same ID.
+/// URLs are used as written: etcd keeps a parsed `http://host:port` URL's text unchanged.
+pub fn member_id(peer_urls: &[String], cluster_token: &str) -> u64 {
+    let mut sorted: Vec<&str> = peer_urls.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    let mut h = sha1_smol::Sha1::new();
+    for u in sorted {
+        h.update(u.as_bytes());
+    }
+    h.update(cluster_token.as_bytes());
+    first_u64(&h.digest().bytes())
+}
+
+/// etcd's cluster ID: SHA-1 over the sorted member IDs, 8 bytes big-endian each; the first 8
+/// bytes, big-endian.
+pub fn cluster_id(member_ids: &[u64]) -> u64 {
+    let mut sorted = member_ids.to_vec();
+    sorted.sort_unstable();
+    let mut h = sha1_smol::Sha1::new();
+    for id in sorted {
+        h.update(&id.to_be_bytes());
+    }
+    first_u64(&h.digest().bytes())
+}
+
+fn first_u64(digest: &[u8; 20]) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(b)
+}
+
+/// The text of the DataLoss error every write gets while the CORRUPT alarm is active
+/// (etcdctl prints it as `Error: etcdserver: corrupt cluster`).
+pub fn corrupt_error() -> &'static str {
+    "etcdserver: corrupt cluster"
+}
+
+/// How etcdctl reports a failed command on stderr (`ExitWithError`): "Error: <err>".
+pub fn error_line(err: &str) -> String {
+    format!("Error: {err}\n")
+}
+
+/// `etcdctl snapshot save <path>` on stdout (its zap log lines go to stderr).
+pub fn snapshot_saved(path: &str) -> String {
+    format!("Snapshot saved at {path}\n")
+}
+
+/// The cells of `etcdctl snapshot status`. The hash is Go's `%x`: lowercase hex without
+/// leading zeros (a hash below 0x10000000 has fewer than 8 digits). The size is bbolt's
+/// `tx.Size()`: the db without the 32-byte integrity hash.
+fn snapshot_status_cells(
+    hash: u32,
+    revision: i64,
+    total_keys: u64,
+    total_size_bytes: u64,
+) -> Vec<String> {
+    vec![
+        format!("{hash:x}"),
+        revision.to_string(),
+        total_keys.to_string(),
+        humanize_bytes(total_size_bytes),
+    ]
+}
+
+/// `etcdctl snapshot status <file> -w table`.
+pub fn snapshot_status_table(
+    hash: u32,
+    revision: i64,
+    total_keys: u64,
+    total_size_bytes: u64,
+) -> String {
+    let header = ["hash", "revision", "total keys", "total size"];
+    let row = snapshot_status_cells(hash, revision, total_keys, total_size_bytes);
+    table(&header, &[row])
+}
+
+/// `etcdctl snapshot status <file>` (simple format).
+pub fn snapshot_status_simple(
+    hash: u32,
+    revision: i64,
+    total_keys: u64,
+    total_size_bytes: u64,
+) -> String {
+    let row = snapshot_status_cells(hash, revision, total_keys, total_size_bytes);
+    format!("{}\n", row.join(", "))
+}
+
+/// `etcdctl snapshot status <file> -w json`: Go's `json.Marshal` of the status, exact
+/// integers.
+pub fn snapshot_status_json(
+    hash: u32,
+    revision: i64,
+    total_keys: u64,
+    total_size_bytes: u64,
+) -> String {
+    format!(
+        "{{\"hash\":{hash},\"revision\":{revision},\"totalKey\":{total_keys},\"totalSize\":{total_size_bytes}}}\n"
+    )
+}
+
+/// What one `etcdctl snapshot restore` prints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestoreOutput {
+    /// etcdctl 3.4 prints nothing on stdout for a restore.
+    pub stdout: String,
+    /// Its zap logger's lines (JSON, one per line) and, on failure, the `Error:` line.
+    pub stderr: String,
+}
+
+/// `etcdctl snapshot restore <snapshot_path> --name <name> --initial-cluster <initial_cluster>
+/// --initial-cluster-token <cluster_token> [--data-dir <data_dir>]` (3.4): "restoring
+/// snapshot", one "added member" per member in member-ID order, "restored snapshot".
+///
+/// `initial_cluster` is the flag's `name=peer-url` pairs (a name may repeat for several URLs).
+/// The zap lines keep etcd's field order but leave out `ts` and `caller` (a wall-clock time
+/// and a Go source line). `local-member-id` is "0": the restore tool's cluster has no local
+/// member. A `restore_error` (e.g. the text of the store's `SnapshotFile::restore_check`)
+/// ends the output after "restoring snapshot" with its `Error:` line (exit code 1): etcd checks
+/// the hash while copying the db, before it writes the members.
+pub fn snapshot_restore(
+    snapshot_path: &str,
+    name: &str,
+    data_dir: Option<&str>,
+    initial_cluster: &[(&str, &str)],
+    cluster_token: &str,
+    restore_error: Option<&str>,
+) -> RestoreOutput {
+    let data_dir = data_dir.map_or_else(|| format!("{name}.etcd"), str::to_string);
+    let wal_dir = format!("{data_dir}/member/wal");
+    let snap_dir = format!("{data_dir}/member/snap");
+    // name -> peer URLs, in first-seen order (etcd's URLsMap).
+    let mut members: Vec<(&str, Vec<String>)> = Vec::new();
+    for (n, url) in initial_cluster {
+        match members.iter_mut().find(|(m, _)| m == n) {
+            Some((_, urls)) => urls.push(url.to_string()),
+            None => members.push((n, vec![url.to_string()])),
+        }
+    }
+    let mut ids: Vec<(u64, Vec<String>)> = members
+        .into_iter()
+        .map(|(_, mut urls)| {
+            urls.sort();
+            (member_id(&urls, cluster_token), urls)
+        })
+        .collect();
+    ids.sort();
+    let cid = cluster_id(&ids.iter().map(|(id, _)| *id).collect::<Vec<_>>());
+    let paths = format!(
+        "\"path\":{},\"wal-dir\":{},\"data-dir\":{},\"snap-dir\":{}",
+        json_str(snapshot_path),
+        json_str(&wal_dir),
+        json_str(&data_dir),
+        json_str(&snap_dir)
+    );
+    let mut err = String::new();
+    let _ = writeln!(
+        err,
+        "{{\"level\":\"info\",\"msg\":\"restoring snapshot\",{paths}}}"
+    );
+    if let Some(e) = restore_error {
+        err.push_str(&error_line(e));
+        return RestoreOutput {
+            stdout: String::new(),
+            stderr: err,
+        };
+    }
+    for (id, urls) in &ids {
+        let urls: Vec<String> = urls.iter().map(|u| json_str(u)).collect();
+        let _ = writeln!(
+            err,
+            "{{\"level\":\"info\",\"msg\":\"added member\",\"cluster-id\":\"{cid:x}\",\
+             \"local-member-id\":\"0\",\"added-peer-id\":\"{id:x}\",\"added-peer-peer-urls\":[{}]}}",
+            urls.join(",")
+        );
+    }
+    let _ = writeln!(
+        err,
+        "{{\"level\":\"info\",\"msg\":\"restored snapshot\",{paths}}}"
+    );
+    RestoreOutput {
+        stdout: String::new(),
+        stderr: err,
+    }
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).expect("a string serializes")
+}
+
+/// Go's `%q` for the plain strings etcdctl prints (names, URLs).
+fn go_quote(s: &str) -> String {
+    let mut q = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => q.push_str("\\\""),
+            '\\' => q.push_str("\\\\"),
+            '\n' => q.push_str("\\n"),
+            '\t' => q.push_str("\\t"),
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
+}
+
+/// `etcdctl member add <name> --peer-urls=<peer_url>` (3.4, simple format). `initial_cluster`
+/// is the reply's member list as `(name, peer URL)` in the server's order (member ID order),
+/// the new member with its name (the server does not know it yet; etcdctl fills it in).
+pub fn member_added(
+    name: &str,
+    id: u64,
+    cluster_id: u64,
+    peer_url: &str,
+    initial_cluster: &[(&str, &str)],
+) -> String {
+    let conf: Vec<String> = initial_cluster
+        .iter()
+        .map(|(n, u)| format!("{n}={u}"))
+        .collect();
+    format!(
+        "Member {id:16x} added to cluster {cluster_id:16x}\n\nETCD_NAME={}\n\
+         ETCD_INITIAL_CLUSTER={}\nETCD_INITIAL_ADVERTISE_PEER_URLS={}\n\
+         ETCD_INITIAL_CLUSTER_STATE=\"existing\"\n",
+        go_quote(name),
+        go_quote(&conf.join(",")),
+        go_quote(peer_url)
+    )
+}
+
+/// `etcdctl member remove <id>`.
+pub fn member_removed(id: u64, cluster_id: u64) -> String {
+    format!("Member {id:16x} removed from cluster {cluster_id:16x}\n")
+}
+
 /// tablewriter's `MAX_ROW_WIDTH`: cells wider than this wrap.
 const MAX_COL_WIDTH: usize = 30;
 
@@ -488,6 +723,125 @@ mod tests {
         assert_eq!(
             member_list_simple(&[m]),
             "a605680a58a573b0, started, m2, http://127.0.0.1:22380, http://127.0.0.1:22379, false\n"
+        );
+    }
+
+    #[test]
+    fn ids_match_ground_truth_d() {
+        let ids: Vec<u64> = [12380, 22380, 32380]
+            .iter()
+            .map(|port| member_id(&[format!("http://127.0.0.1:{port}")], "truth-tok"))
+            .collect();
+        assert_eq!(ids[0], 0xa7148b61e8a34f05);
+        assert_eq!(ids[1], 0xa605680a58a573b0);
+        assert_eq!(cluster_id(&ids), 8913263970712577456);
+        // Order does not matter for either.
+        assert_eq!(cluster_id(&[ids[2], ids[0], ids[1]]), 8913263970712577456);
+        let two = [
+            "http://127.0.0.1:22380".to_string(),
+            "http://127.0.0.1:12380".to_string(),
+        ];
+        let mut rev = two.clone();
+        rev.reverse();
+        assert_eq!(member_id(&two, "t"), member_id(&rev, "t"));
+        assert_ne!(member_id(&two, "t"), member_id(&two, "u"));
+    }
+
+    #[test]
+    fn snapshot_status_as_etcdctl_prints_it() {
+        let expected = "\
++----------+----------+------------+------------+
+|   HASH   | REVISION | TOTAL KEYS | TOTAL SIZE |
++----------+----------+------------+------------+
+| c825e3d2 |       11 |         16 |      20 kB |
++----------+----------+------------+------------+
+";
+        assert_eq!(snapshot_status_table(0xc825e3d2, 11, 16, 20480), expected);
+        assert_eq!(
+            snapshot_status_simple(0xc825e3d2, 11, 16, 20480),
+            "c825e3d2, 11, 16, 20 kB\n"
+        );
+        assert_eq!(
+            snapshot_status_json(3357926354, 11, 16, 20480),
+            "{\"hash\":3357926354,\"revision\":11,\"totalKey\":16,\"totalSize\":20480}\n"
+        );
+        // Go's %x drops leading zeros.
+        assert_eq!(
+            snapshot_status_simple(0x0abc, 2, 7, 20480),
+            "abc, 2, 7, 20 kB\n"
+        );
+        assert_eq!(snapshot_saved("D/S1.db"), "Snapshot saved at D/S1.db\n");
+    }
+
+    #[test]
+    fn restore_prints_three_added_members_in_id_order() {
+        let ic = [
+            ("m1", "http://127.0.0.1:12380"),
+            ("m2", "http://127.0.0.1:22380"),
+            ("m3", "http://127.0.0.1:32380"),
+        ];
+        let out = snapshot_restore("D/S1.db", "m1", Some("D/m1"), &ic, "truth-tok", None);
+        assert_eq!(out.stdout, "");
+        let paths = "\"path\":\"D/S1.db\",\"wal-dir\":\"D/m1/member/wal\",\"data-dir\":\"D/m1\",\"snap-dir\":\"D/m1/member/snap\"";
+        let added = |id: &str, port: u32| {
+            format!(
+                "{{\"level\":\"info\",\"msg\":\"added member\",\"cluster-id\":\"7bb2465b5b9c65b0\",\"local-member-id\":\"0\",\"added-peer-id\":\"{id}\",\"added-peer-peer-urls\":[\"http://127.0.0.1:{port}\"]}}\n"
+            )
+        };
+        let expected = format!(
+            "{{\"level\":\"info\",\"msg\":\"restoring snapshot\",{paths}}}\n{}{}{}{{\"level\":\"info\",\"msg\":\"restored snapshot\",{paths}}}\n",
+            added("a605680a58a573b0", 22380),
+            added("a661bd187cb072c4", 32380),
+            added("a7148b61e8a34f05", 12380),
+        );
+        assert_eq!(out.stderr, expected);
+        assert_eq!(format!("{:x}", 8913263970712577456u64), "7bb2465b5b9c65b0");
+
+        let failed = snapshot_restore(
+            "db",
+            "m1",
+            None,
+            &ic,
+            "truth-tok",
+            Some("snapshot missing hash but --skip-hash-check=false"),
+        );
+        assert_eq!(
+            failed.stderr,
+            "{\"level\":\"info\",\"msg\":\"restoring snapshot\",\"path\":\"db\",\"wal-dir\":\"m1.etcd/member/wal\",\"data-dir\":\"m1.etcd\",\"snap-dir\":\"m1.etcd/member/snap\"}\n\
+             Error: snapshot missing hash but --skip-hash-check=false\n"
+        );
+    }
+
+    #[test]
+    fn member_add_and_remove_as_etcdctl_prints_them() {
+        let out = member_added(
+            "m4",
+            0x1a2b3c4d5e6f7,
+            0x7bb2465b5b9c65b0,
+            "http://127.0.0.1:42380",
+            &[
+                ("m4", "http://127.0.0.1:42380"),
+                ("m2", "http://127.0.0.1:22380"),
+                ("m1", "http://127.0.0.1:12380"),
+            ],
+        );
+        assert_eq!(
+            out,
+            "Member    1a2b3c4d5e6f7 added to cluster 7bb2465b5b9c65b0\n\
+             \n\
+             ETCD_NAME=\"m4\"\n\
+             ETCD_INITIAL_CLUSTER=\"m4=http://127.0.0.1:42380,m2=http://127.0.0.1:22380,m1=http://127.0.0.1:12380\"\n\
+             ETCD_INITIAL_ADVERTISE_PEER_URLS=\"http://127.0.0.1:42380\"\n\
+             ETCD_INITIAL_CLUSTER_STATE=\"existing\"\n"
+        );
+        assert_eq!(
+            member_removed(0xa661bd187cb072c4, 0x7bb2465b5b9c65b0),
+            "Member a661bd187cb072c4 removed from cluster 7bb2465b5b9c65b0\n"
+        );
+        assert_eq!(corrupt_error(), "etcdserver: corrupt cluster");
+        assert_eq!(
+            error_line(corrupt_error()),
+            "Error: etcdserver: corrupt cluster\n"
         );
     }
 }
