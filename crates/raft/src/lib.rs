@@ -74,6 +74,25 @@ pub enum MessageType {
     ReadIndex,
     /// The leader's answer to a forwarded ReadIndex: `index` to wait for, `context` the read.
     ReadIndexResp,
+    /// A snapshot for a follower behind the leader's compacted log (`snapshot` says which;
+    /// the server attaches the state machine's data).
+    Snap,
+}
+
+/// A snapshot's metadata: the log up to `index` (of `term`) is replaced by the state machine
+/// at that index, with the voters of that time (etcd's `SnapshotMetadata` + `ConfState`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SnapshotMeta {
+    pub index: u64,
+    pub term: u64,
+    pub voters: Vec<NodeId>,
+}
+
+/// A membership change, applied by the server once its entry commits (etcd's `ConfChange`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfChange {
+    AddNode(NodeId),
+    RemoveNode(NodeId),
 }
 
 #[derive(Clone, Debug)]
@@ -98,6 +117,8 @@ pub struct Message<P> {
     /// ReadIndex / ReadIndexResp: the read's id; Heartbeat / HeartbeatResp: the newest pending
     /// read the heartbeat round confirms (0: none).
     pub context: u64,
+    /// Snap: the snapshot sent.
+    pub snapshot: Option<SnapshotMeta>,
 }
 
 impl<P: Payload> Message<P> {
@@ -115,6 +136,7 @@ impl<P: Payload> Message<P> {
             reject: false,
             reject_hint: 0,
             context: 0,
+            snapshot: None,
         }
     }
 
@@ -184,7 +206,9 @@ impl Config {
 #[derive(Clone, Debug)]
 pub struct Recovered<P> {
     pub hard_state: HardState,
-    /// Contiguous, starting at index 1 (log compaction/snapshots come later).
+    /// The last snapshot saved (None: the log starts at index 1).
+    pub snapshot: Option<SnapshotMeta>,
+    /// Contiguous, starting right after the snapshot (or at index 1).
     pub entries: Vec<Entry<P>>,
     /// Highest index already applied to the state machine before the crash is NOT known
     /// (etcd re-applies from its consistent index); the node starts with applied = this.
@@ -210,6 +234,9 @@ pub struct Ready<P> {
     pub must_sync: bool,
     /// Reads confirmed by a heartbeat quorum: each may be served once `index` is applied.
     pub read_states: Vec<ReadState>,
+    /// A snapshot from the leader that replaced the log: the server must install the state
+    /// machine it came with before applying anything else.
+    pub snapshot: Option<SnapshotMeta>,
 }
 
 /// A linearizable read that may be served from local state once `index` is applied (etcd's
@@ -285,6 +312,10 @@ pub struct Raft<P> {
     /// Reads that arrived before this leader committed an entry of its term: (from, ctx).
     pending_read_index: Vec<(NodeId, u64)>,
     read_states: Vec<ReadState>,
+    /// The newest snapshot taken here or received (what a lagging follower is sent).
+    snapshot: SnapshotMeta,
+    /// A received snapshot not yet handed out in a Ready.
+    pending_snapshot: Option<SnapshotMeta>,
 }
 
 /// A one-line summary: the log and the queues are too large to print.
@@ -308,6 +339,7 @@ impl<P: Payload> Raft<P> {
     pub fn new(config: Config, rng: ChaCha8Rng) -> Self {
         let empty = Recovered {
             hard_state: HardState::default(),
+            snapshot: None,
             entries: Vec::new(),
             applied: 0,
         };
@@ -327,8 +359,15 @@ impl<P: Payload> Raft<P> {
             "max_inflight_msgs must be positive"
         );
         let hs = recovered.hard_state;
+        let snapshot = recovered.snapshot.unwrap_or_default();
         let commit = hs.commit.max(recovered.applied);
-        let log = RaftLog::restored(recovered.entries, commit, recovered.applied);
+        let log = RaftLog::restored_after(
+            snapshot.index,
+            snapshot.term,
+            recovered.entries,
+            commit,
+            recovered.applied,
+        );
         let prs = config
             .voters
             .iter()
@@ -358,6 +397,8 @@ impl<P: Payload> Raft<P> {
             read_only: std::collections::VecDeque::new(),
             pending_read_index: Vec::new(),
             read_states: Vec::new(),
+            snapshot,
+            pending_snapshot: None,
             cfg: config,
         };
         raft.become_follower(hs.term, NONE);
@@ -521,6 +562,7 @@ impl<P: Payload> Raft<P> {
             || !self.read_states.is_empty()
             || self.log.has_unstable()
             || self.log.has_next_committed()
+            || self.pending_snapshot.is_some()
     }
 
     /// Take the pending outputs. Call [`Raft::advance`] once they have been handled.
@@ -533,7 +575,9 @@ impl<P: Payload> Raft<P> {
         let hard = self.hard_state();
         let entries = self.log.unstable_entries();
         let committed_entries = self.log.next_committed_entries();
+        let snapshot = self.pending_snapshot.take();
         let must_sync = !entries.is_empty()
+            || snapshot.is_some()
             || hard.term != self.prev_hard.term
             || hard.vote != self.prev_hard.vote;
         self.outstanding = Some(ReadyCursor {
@@ -548,6 +592,7 @@ impl<P: Payload> Raft<P> {
             messages: std::mem::take(&mut self.msgs),
             must_sync,
             read_states: std::mem::take(&mut self.read_states),
+            snapshot,
         };
         self.prev_soft = soft;
         self.prev_hard = hard;
@@ -566,6 +611,85 @@ impl<P: Payload> Raft<P> {
         if let Some(index) = cursor.last_committed {
             self.log.applied_to(index);
         }
+    }
+
+    // --- Snapshots and membership (driven by the server). ---
+
+    /// Record a snapshot of the state machine at `index` (applied), as etcd's
+    /// `raftStorage.CreateSnapshot` after `--snapshot-count` applied entries.
+    pub fn create_snapshot(&mut self, index: u64) {
+        assert!(
+            index <= self.log.applied(),
+            "snapshot at {index} beyond applied {}",
+            self.log.applied()
+        );
+        if index <= self.snapshot.index {
+            return;
+        }
+        let term = self.log.term(index).expect("applied entry is held");
+        self.snapshot = SnapshotMeta {
+            index,
+            term,
+            voters: self.voters(),
+        };
+    }
+
+    /// Drop the in-memory entries up to `index` (at most the last snapshot's index).
+    pub fn compact_log(&mut self, index: u64) {
+        self.log.compact(index.min(self.snapshot.index));
+    }
+
+    /// The server finished (or failed) sending the snapshot to `id` (etcd's
+    /// `ReportSnapshot`): probe again after it, or from scratch after a failure.
+    pub fn report_snapshot(&mut self, id: NodeId, ok: bool) {
+        let Some(i) = self.pr_index(id) else { return };
+        let pr = &mut self.prs[i];
+        if pr.state != ProgressState::Snapshot {
+            return;
+        }
+        if !ok {
+            pr.pending_snapshot = 0;
+        }
+        pr.become_probe();
+        // Wait for the follower's answer (or a heartbeat) before the next MsgApp.
+        pr.probe_sent = true;
+    }
+
+    /// A committed membership change, applied by the server.
+    pub fn apply_conf_change(&mut self, cc: ConfChange) {
+        match cc {
+            ConfChange::AddNode(id) => {
+                if self.pr_index(id).is_some() {
+                    return;
+                }
+                let mut pr = Progress::new(id, self.cfg.max_inflight_msgs);
+                pr.next = self.log.last_index() + 1;
+                // A new member has had no chance to answer yet: check-quorum must not count
+                // it as lost right away.
+                pr.recent_active = true;
+                self.prs.push(pr);
+                self.prs.sort_by_key(|p| p.id);
+                self.cfg.voters = self.voters();
+            }
+            ConfChange::RemoveNode(id) => {
+                self.prs.retain(|p| p.id != id);
+                self.cfg.voters = self.voters();
+                if self.role == Role::Leader && !self.prs.is_empty() && self.maybe_commit() {
+                    self.bcast_append();
+                }
+            }
+        }
+    }
+
+    pub fn voters(&self) -> Vec<NodeId> {
+        self.prs.iter().map(|p| p.id).collect()
+    }
+    pub fn snapshot_meta(&self) -> &SnapshotMeta {
+        &self.snapshot
+    }
+    /// The first log index held in memory.
+    pub fn first_index(&self) -> u64 {
+        self.log.first_index()
     }
 
     // --- Introspection (used by the server, metrics and invariant checks). ---
@@ -856,7 +980,9 @@ impl<P: Payload> Raft<P> {
             // A pre-vote is hypothetical: it never changes our term, granted or not.
             MessageType::PreVote => {}
             MessageType::PreVoteResp if !m.reject => {}
-            MessageType::App | MessageType::Heartbeat => self.become_follower(m.term, m.from),
+            MessageType::App | MessageType::Heartbeat | MessageType::Snap => {
+                self.become_follower(m.term, m.from)
+            }
             _ => self.become_follower(m.term, NONE),
         }
         true
@@ -871,7 +997,10 @@ impl<P: Payload> Raft<P> {
     /// A message from an older term. Answering a stale leader with our term deposes it;
     /// answering a stale pre-candidate lets it give up.
     fn answer_stale(&mut self, m: &Message<P>) {
-        let from_leader = matches!(m.msg_type, MessageType::App | MessageType::Heartbeat);
+        let from_leader = matches!(
+            m.msg_type,
+            MessageType::App | MessageType::Heartbeat | MessageType::Snap
+        );
         if (self.cfg.check_quorum || self.cfg.pre_vote) && from_leader {
             self.send_to(m.from, MessageType::AppResp, self.term, false);
         } else if m.msg_type == MessageType::PreVote {
@@ -905,6 +1034,11 @@ impl<P: Payload> Raft<P> {
                 self.leader = m.from;
                 self.handle_heartbeat(&m);
             }
+            MessageType::Snap => {
+                self.election_elapsed = 0;
+                self.leader = m.from;
+                self.handle_snapshot(&m);
+            }
             // Without a known leader the read is dropped.
             MessageType::ReadIndex if self.leader != NONE => {
                 m.to = self.leader;
@@ -932,6 +1066,10 @@ impl<P: Payload> Raft<P> {
             MessageType::Heartbeat => {
                 self.become_follower(m.term, m.from);
                 self.handle_heartbeat(&m);
+            }
+            MessageType::Snap => {
+                self.become_follower(m.term, m.from);
+                self.handle_snapshot(&m);
             }
             t if t == my_resp => match self.poll(m.from, !m.reject) {
                 VoteResult::Won => self.election_won(),
@@ -991,6 +1129,42 @@ impl<P: Payload> Raft<P> {
             }
         }
         self.msgs.push(resp);
+    }
+
+    /// Follower side of MsgSnap: replace the log unless it already holds the snapshot's
+    /// entry. Either way the leader learns how far this log now goes.
+    fn handle_snapshot(&mut self, m: &Message<P>) {
+        let Some(snap) = m.snapshot.clone() else {
+            return;
+        };
+        let mut resp = Message::new(MessageType::AppResp, self.cfg.id, m.from, self.term);
+        resp.index = if self.restore(snap) {
+            self.log.last_index()
+        } else {
+            self.log.committed()
+        };
+        self.msgs.push(resp);
+    }
+
+    fn restore(&mut self, snap: SnapshotMeta) -> bool {
+        if snap.index <= self.log.committed() {
+            return false;
+        }
+        if self.log.term(snap.index) == Some(snap.term) {
+            // The log already has it: only the commit index moves.
+            self.log.commit_to(snap.index);
+            return false;
+        }
+        self.log.restore(snap.index, snap.term);
+        self.prs = snap
+            .voters
+            .iter()
+            .map(|&id| Progress::new(id, self.cfg.max_inflight_msgs))
+            .collect();
+        self.cfg.voters = snap.voters.clone();
+        self.pending_snapshot = Some(snap.clone());
+        self.snapshot = snap;
+        true
     }
 
     fn handle_heartbeat(&mut self, m: &Message<P>) {
@@ -1077,10 +1251,9 @@ impl<P: Payload> Raft<P> {
             return false;
         }
         let prev_index = pr.next - 1;
-        let prev_term = self
-            .log
-            .term(prev_index)
-            .expect("log is never compacted: every index up to last is held");
+        let Some(prev_term) = self.log.term(prev_index) else {
+            return self.send_snapshot(i);
+        };
         let entries = self.log.slice(
             pr.next,
             self.log.last_index() + 1,
@@ -1097,6 +1270,21 @@ impl<P: Payload> Raft<P> {
         m.log_term = prev_term;
         m.entries = entries;
         m.commit = self.log.committed();
+        self.msgs.push(m);
+        true
+    }
+
+    /// The follower needs entries this log compacted away: send the last snapshot instead
+    /// (not to a follower not heard from lately: it is probably down).
+    fn send_snapshot(&mut self, i: usize) -> bool {
+        if !self.prs[i].recent_active {
+            return false;
+        }
+        let snap = self.snapshot.clone();
+        assert!(snap.index > 0, "entries compacted without a snapshot");
+        self.prs[i].become_snapshot(snap.index);
+        let mut m = Message::new(MessageType::Snap, self.cfg.id, self.prs[i].id, self.term);
+        m.snapshot = Some(snap);
         self.msgs.push(m);
         true
     }

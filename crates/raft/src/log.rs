@@ -1,5 +1,6 @@
 //! The in-memory Raft log: stable and unstable entries in one Vec (etcd's `raftLog` +
-//! `unstable` + `MemoryStorage`, without compaction).
+//! `unstable` + `MemoryStorage`). Entries up to a snapshot may be compacted away: the log then
+//! starts at `offset` and remembers the term of the entry before it.
 
 use crate::{Entry, Payload};
 
@@ -8,7 +9,7 @@ pub(crate) struct RaftLog<P> {
     /// `entries[i]` has index `offset + i`.
     entries: Vec<Entry<P>>,
     offset: u64,
-    /// Term of the entry at `offset - 1` (0 until compaction exists).
+    /// Term of the entry at `offset - 1` (the last compacted or snapshotted entry; 0 at start).
     prev_term: u64,
     /// Entries up to here have been handed out and persisted.
     stable: u64,
@@ -32,15 +33,30 @@ impl<P> RaftLog<P> {
 
 impl<P: Payload> RaftLog<P> {
     /// A log recovered from the WAL: every entry is stable.
+    #[cfg(test)]
     pub(crate) fn restored(entries: Vec<Entry<P>>, committed: u64, applied: u64) -> Self {
+        Self::restored_after(0, 0, entries, committed, applied)
+    }
+
+    /// A log recovered from a snapshot at (`snap_index`, `snap_term`) and the WAL entries
+    /// after it.
+    pub(crate) fn restored_after(
+        snap_index: u64,
+        snap_term: u64,
+        entries: Vec<Entry<P>>,
+        committed: u64,
+        applied: u64,
+    ) -> Self {
         for (i, e) in entries.iter().enumerate() {
             assert_eq!(
                 e.index,
-                i as u64 + 1,
-                "recovered log must be contiguous from 1"
+                snap_index + i as u64 + 1,
+                "recovered log must be contiguous from the snapshot"
             );
         }
-        let last = entries.len() as u64;
+        let last = snap_index + entries.len() as u64;
+        let committed = committed.max(snap_index);
+        let applied = applied.max(snap_index);
         assert!(
             committed <= last,
             "commit {committed} beyond last index {last}"
@@ -51,12 +67,43 @@ impl<P: Payload> RaftLog<P> {
         );
         RaftLog {
             entries,
-            offset: 1,
-            prev_term: 0,
+            offset: snap_index + 1,
+            prev_term: snap_term,
             stable: last,
             committed,
             applied,
         }
+    }
+
+    /// The first index held in memory (entries before it were compacted).
+    pub(crate) fn first_index(&self) -> u64 {
+        self.offset
+    }
+
+    /// Drops the entries up to `index` (etcd's `MemoryStorage.Compact`), which must be applied.
+    pub(crate) fn compact(&mut self, index: u64) {
+        if index < self.offset {
+            return;
+        }
+        assert!(
+            index <= self.applied,
+            "compact {index} beyond applied {}",
+            self.applied
+        );
+        let term = self.term(index).expect("index is held");
+        self.entries.drain(..=self.pos(index));
+        self.offset = index + 1;
+        self.prev_term = term;
+    }
+
+    /// Replaces the whole log with a snapshot at (`index`, `term`) received from the leader.
+    pub(crate) fn restore(&mut self, index: u64, term: u64) {
+        self.entries.clear();
+        self.offset = index + 1;
+        self.prev_term = term;
+        self.stable = index;
+        self.committed = index;
+        self.applied = index;
     }
 
     pub(crate) fn last_index(&self) -> u64 {

@@ -11,6 +11,9 @@ pub enum ProgressState {
     Probe,
     /// Streaming optimistically, bounded by the inflights window.
     Replicate,
+    /// The follower is behind the leader's compacted log: a snapshot is on its way, nothing
+    /// else is sent until it is acknowledged or reported failed.
+    Snapshot,
 }
 
 /// Last indexes of the MsgApps sent but not yet acknowledged, oldest first.
@@ -70,6 +73,8 @@ pub struct Progress {
     /// Heard from since the last check-quorum round.
     pub(crate) recent_active: bool,
     pub(crate) inflights: Inflights,
+    /// Snapshot state: the index of the snapshot being sent.
+    pub(crate) pending_snapshot: u64,
 }
 
 impl Progress {
@@ -82,6 +87,7 @@ impl Progress {
             probe_sent: false,
             recent_active: false,
             inflights: Inflights::new(max_inflight),
+            pending_snapshot: 0,
         }
     }
 
@@ -111,6 +117,7 @@ impl Progress {
         match self.state {
             ProgressState::Probe => self.probe_sent,
             ProgressState::Replicate => self.inflights.full(),
+            ProgressState::Snapshot => true,
         }
     }
 
@@ -130,9 +137,20 @@ impl Progress {
         self.inflights.clear();
     }
 
+    /// After a snapshot, probing resumes after it (the follower has it, or will say not).
     pub(crate) fn become_probe(&mut self) {
+        let after_snapshot = if self.state == ProgressState::Snapshot {
+            self.pending_snapshot + 1
+        } else {
+            0
+        };
         self.reset_state(ProgressState::Probe);
-        self.next = self.matched + 1;
+        self.next = (self.matched + 1).max(after_snapshot);
+    }
+
+    pub(crate) fn become_snapshot(&mut self, index: u64) {
+        self.reset_state(ProgressState::Snapshot);
+        self.pending_snapshot = index;
     }
 
     pub(crate) fn become_replicate(&mut self) {
@@ -172,6 +190,8 @@ impl Progress {
                 self.probe_sent = false;
                 true
             }
+            // Nothing was sent but the snapshot: a rejection is from before it.
+            ProgressState::Snapshot => false,
         }
     }
 
@@ -183,6 +203,7 @@ impl Progress {
                 self.inflights.add(last);
             }
             ProgressState::Probe => self.probe_sent = true,
+            ProgressState::Snapshot => {}
         }
     }
 
@@ -191,6 +212,11 @@ impl Progress {
         match self.state {
             ProgressState::Probe => self.become_replicate(),
             ProgressState::Replicate => self.inflights.free_le(index),
+            ProgressState::Snapshot if self.matched >= self.pending_snapshot => {
+                self.become_probe();
+                self.become_replicate();
+            }
+            ProgressState::Snapshot => {}
         }
     }
 

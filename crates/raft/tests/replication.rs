@@ -307,6 +307,7 @@ fn restart_recovers_state_and_replays_unapplied_entries() {
             vote: 2,
             commit: 4,
         },
+        snapshot: None,
         entries,
         applied: 2,
     };

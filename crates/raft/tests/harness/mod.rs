@@ -58,6 +58,7 @@ pub fn restarted(cfg: Config, term: u64, log_terms: &[u64], commit: u64) -> Node
             vote: 0,
             commit,
         },
+        snapshot: None,
         entries,
         applied: commit,
     };
