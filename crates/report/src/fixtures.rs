@@ -202,6 +202,7 @@ pub fn empty_record() -> RunRecord {
             max_write_gap_s: None,
             watch_relists: None,
             reads: None,
+            snapshots: None,
         },
         inputs: vec![],
         member_names: vec!["m1".into()],
@@ -219,6 +220,7 @@ pub fn empty_record() -> RunRecord {
         quota_bytes: vec![],
         operator_steps: vec![],
         alarms: vec![],
+        snapshots: None,
     }
 }
 

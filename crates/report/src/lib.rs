@@ -22,11 +22,16 @@ mod json;
 mod markdown;
 mod openmetrics;
 mod promtool;
+mod restore;
 
 pub use json::summary_json;
 pub use markdown::markdown;
 pub use openmetrics::openmetrics;
 pub use promtool::{promtool_check, PromtoolCheck};
+pub use restore::{
+    CorruptionDetection, LostChanges, MemberEnd, RestoreSummary, SnapshotTransfer, SnapshotsReport,
+    SnapshotsSummary,
+};
 
 /// File names of the charts, as linked from `report.md`.
 pub const LEADER_TIMELINE_PNG: &str = "leader-timeline.png";
@@ -101,6 +106,9 @@ pub struct RunRecord {
     pub operator_steps: Vec<OperatorStep>,
     /// Alarm raises and disarms as applied through raft.
     pub alarms: Vec<AlarmChange>,
+    /// Snapshots, restores, membership and corruption checks (None: the run had none of
+    /// them, and the report has no such section).
+    pub snapshots: Option<SnapshotsReport>,
 }
 
 /// One member's backend size at one scrape (`etcd_mvcc_db_total_size_in_bytes` and
@@ -211,6 +219,10 @@ pub struct Summary {
     /// The plain workload's reads (None: it made none), in the same shape as `writes`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reads: Option<Writes>,
+    /// Snapshot, restore and consistency figures (`SnapshotsReport::summary`), written at the
+    /// top level after everything else; None writes nothing, so older summaries stay the same.
+    #[serde(flatten)]
+    pub snapshots: Option<SnapshotsSummary>,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -19,6 +19,7 @@ pub fn markdown(record: &RunRecord) -> String {
     crate::elections::section(&mut out, record);
     crate::database::database_section(&mut out, record);
     crate::database::operator_steps_section(&mut out, record);
+    crate::restore::section(&mut out, record);
     for (title, body) in &record.sections {
         let _ = writeln!(out, "## {title}\n\n{body}\n");
     }
@@ -286,7 +287,7 @@ fn hms(seconds: f64) -> String {
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\r', '\n'], " ")
 }
 
