@@ -43,6 +43,7 @@ pub mod lease;
 pub mod mvcc;
 pub mod quota;
 mod rev_log;
+pub mod snapshot;
 pub mod watch;
 
 pub use backend::{Backend, CommitStats, DefragStats, RevKey};
@@ -54,4 +55,5 @@ pub use mvcc::{
     StoreError, TxnResult, Value,
 };
 pub use quota::{Quota, QuotaRequest};
+pub use snapshot::{diff_by_resource, ResourceChanges, SnapshotFile};
 pub use watch::{SyncReport, WatchError, WatchStreamChecker, Watchers};
