@@ -343,6 +343,10 @@ fn nospace_figures(summary: &mut Summary, storage: &crate::world::StorageRecord)
 
 /// The value of an outcome figure by its `[[expect]]` name.
 pub fn outcome_metric(s: &Summary, name: &str) -> Option<f64> {
+    let snapshots = s.snapshots.as_ref();
+    // Present when the run had a restore or corruption checks.
+    let restore = snapshots.and_then(|x| x.restore.as_ref());
+    let count = |n: Option<u64>| n.map(|n| n as f64);
     Some(match name {
         "leader_changes" => s.leader_changes as f64,
         "leader_changes_per_hour" => s.leader_changes_per_hour,
@@ -368,7 +372,19 @@ pub fn outcome_metric(s: &Summary, name: &str) -> Option<f64> {
         "watch_relists" => return s.watch_relists.map(|n| n as f64),
         "reads_failed" => return s.reads.as_ref().map(|r| r.failed as f64),
         "read_latency_ms_p99" => return s.reads.as_ref().and_then(|r| r.latency_ms.p99),
-        _ => return None,
+        "divergence_detected_at_s" => return restore?.divergence_detected_at_s,
+        "revision_gap" => return restore?.revision_gap.map(|g| g as f64),
+        "lost_changes" => restore?.lost_changes.values().sum::<u64>() as f64,
+        "snapshots_sent" => return count(snapshots?.snapshots_sent),
+        "snapshot_catchup_s" => return snapshots?.snapshot_catchup_s,
+        "hashkv_distinct" => return count(snapshots?.hashkv_distinct),
+        "cluster_ids" => return count(snapshots?.cluster_ids),
+        "members_refused_start" => return count(snapshots?.members_refused_start),
+        _ => match name.strip_prefix("lost_changes.") {
+            // 0 for a resource nothing was lost of.
+            Some(resource) => restore?.lost_changes.get(resource).copied().unwrap_or(0) as f64,
+            None => return None,
+        },
     })
 }
 
