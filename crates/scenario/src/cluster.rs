@@ -1,4 +1,4 @@
-//! `[cluster]`: size, etcd version and the raft timing flags.
+//! `[cluster]`: size, etcd version, the raft timing flags, snapshots and corruption checks.
 
 use crate::error::R;
 use crate::read::{Field, Table};
@@ -15,7 +15,19 @@ const KEYS: &[&str] = &[
     "quota_backend_bytes",
     "auto_compaction_mode",
     "auto_compaction_retention",
+    "snapshot_count",
+    "snapshot_catchup_entries",
+    "initial_corrupt_check",
+    "corrupt_check_time",
+    "initial_cluster_token",
 ];
+
+/// etcd 3.4/3.5's `--snapshot-count` default.
+pub const DEFAULT_SNAPSHOT_COUNT: u64 = 100_000;
+/// etcd's `SnapshotCatchUpEntries`: raft log entries kept after a snapshot's compaction.
+pub const DEFAULT_SNAPSHOT_CATCHUP_ENTRIES: u64 = 5_000;
+/// etcd's `--initial-cluster-token` default (etcdctl snapshot restore's too).
+pub const DEFAULT_INITIAL_CLUSTER_TOKEN: &str = "etcd-cluster";
 
 /// etcd's default `--quota-backend-bytes` (what 0 means).
 pub const DEFAULT_QUOTA_BACKEND_BYTES: u64 = 2 * 1024 * 1024 * 1024;
@@ -53,7 +65,52 @@ pub(crate) fn read_cluster(t: Option<Table<'_>>) -> R<Cluster> {
             .opt("quota_backend_bytes", quota)?
             .unwrap_or(DEFAULT_QUOTA_BACKEND_BYTES),
         auto_compaction: crate::kube::read_auto_compaction(&t)?,
+        snapshot_count: t
+            .opt("snapshot_count", |f| {
+                f.u64_in(1..=u64::MAX, "it must be >= 1 (etcd's --snapshot-count)")
+            })?
+            .unwrap_or(DEFAULT_SNAPSHOT_COUNT),
+        snapshot_catchup_entries: t
+            .opt("snapshot_catchup_entries", |f| {
+                f.u64_in(
+                    1..=u64::MAX,
+                    "it must be >= 1 (entries kept in the raft log after a snapshot)",
+                )
+            })?
+            .unwrap_or(DEFAULT_SNAPSHOT_CATCHUP_ENTRIES),
+        initial_corrupt_check: t
+            .opt("initial_corrupt_check", |f| f.bool())?
+            .unwrap_or(false),
+        corrupt_check_time_ns: t.opt("corrupt_check_time", corrupt_check_time)?.flatten(),
+        initial_cluster_token: t
+            .opt("initial_cluster_token", token)?
+            .unwrap_or_else(|| DEFAULT_INITIAL_CLUSTER_TOKEN.to_string()),
     })
+}
+
+/// `--experimental-corrupt-check-time`: "0s" (etcd's default) means off, as a missing key.
+fn corrupt_check_time(f: Field<'_>) -> R<Option<crate::Nanos>> {
+    let ns = f.duration()?;
+    if ns > 0 && ns < 1_000_000_000 {
+        return Err(f.fail(format!(
+            "{} is too short: the periodic check hashes every member's whole keyspace; use at \
+             least 1s, or \"0s\" (off)",
+            crate::format_duration(ns)
+        )));
+    }
+    Ok((ns > 0).then_some(ns))
+}
+
+fn token(f: Field<'_>) -> R<String> {
+    match f.str()? {
+        "" => Err(f.fail(format!(
+            "must not be empty (leave it out for etcd's default {DEFAULT_INITIAL_CLUSTER_TOKEN:?})"
+        ))),
+        t if t.chars().any(|c| c.is_whitespace() || c == ',') => Err(f.fail(format!(
+            "{t:?} contains whitespace or a comma; use a plain token such as \"etcd-cluster-2\""
+        ))),
+        t => Ok(t.to_string()),
+    }
 }
 
 fn quota(f: Field<'_>) -> R<u64> {
@@ -79,6 +136,11 @@ fn defaults() -> Cluster {
         wal_replay_bytes_per_s: 200e6,
         quota_backend_bytes: DEFAULT_QUOTA_BACKEND_BYTES,
         auto_compaction: None,
+        snapshot_count: DEFAULT_SNAPSHOT_COUNT,
+        snapshot_catchup_entries: DEFAULT_SNAPSHOT_CATCHUP_ENTRIES,
+        initial_corrupt_check: false,
+        corrupt_check_time_ns: None,
+        initial_cluster_token: DEFAULT_INITIAL_CLUSTER_TOKEN.to_string(),
     }
 }
 

@@ -34,6 +34,9 @@ mod timeline;
 mod workload;
 
 pub use alert::AlertRuleSpec;
+pub use cluster::{
+    DEFAULT_INITIAL_CLUSTER_TOKEN, DEFAULT_SNAPSHOT_CATCHUP_ENTRIES, DEFAULT_SNAPSHOT_COUNT,
+};
 pub use disk::disk_profile;
 pub use duration::{format_duration, parse_duration};
 pub use error::ScenarioError;
@@ -108,6 +111,21 @@ pub struct Cluster {
     pub quota_backend_bytes: u64,
     /// `--auto-compaction-mode`/`-retention`; None = off (etcd's default).
     pub auto_compaction: Option<AutoCompaction>,
+    /// `--snapshot-count` (default 100000, etcd 3.4/3.5): applied entries between two raft
+    /// snapshots; each snapshot compacts the raft log, keeping `snapshot_catchup_entries`.
+    pub snapshot_count: u64,
+    /// Entries kept in the raft log after a snapshot's compaction (etcd's
+    /// `SnapshotCatchUpEntries`, 5000): a follower further behind gets a full snapshot.
+    pub snapshot_catchup_entries: u64,
+    /// `--experimental-initial-corrupt-check` (default false): before serving, a starting
+    /// member compares its HashKV with its peers'.
+    pub initial_corrupt_check: bool,
+    /// `--experimental-corrupt-check-time`: the leader's periodic HashKV comparison; None = off
+    /// (etcd's default, `0s` in the file).
+    pub corrupt_check_time_ns: Option<Nanos>,
+    /// `--initial-cluster-token` (default "etcd-cluster"): with the peer URLs, it determines the
+    /// member and cluster IDs.
+    pub initial_cluster_token: String,
 }
 
 pub use etcdlab_sim::Dist;
