@@ -346,4 +346,29 @@ pub const OUTCOME_METRICS: &[&str] = &[
     "watch_relists",
     "reads_failed",
     "read_latency_ms_p99",
+    "divergence_detected_at_s",
+    "revision_gap",
+    "lost_changes",
+    "snapshots_sent",
+    "snapshot_catchup_s",
+    "hashkv_distinct",
+    "cluster_ids",
+    "members_refused_start",
 ];
+
+/// The metric with per-resource variants: `lost_changes.<resource>` (e.g.
+/// `lost_changes.configmaps`), one per Kubernetes resource the lab writes.
+pub const PER_RESOURCE_METRIC: &str = "lost_changes";
+
+/// Whether an `[[expect]]` may name `metric`: one of [`OUTCOME_METRICS`], or
+/// `lost_changes.<resource>` with a resource of [`etcdlab_kube::Resource::ALL`]
+/// (`configmaps`, `secrets`, ...).
+pub fn is_outcome_metric(metric: &str) -> bool {
+    if OUTCOME_METRICS.contains(&metric) {
+        return true;
+    }
+    match metric.split_once('.') {
+        Some((PER_RESOURCE_METRIC, resource)) => expect::is_resource(resource),
+        _ => false,
+    }
+}

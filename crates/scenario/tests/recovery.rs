@@ -141,3 +141,111 @@ fn cluster_key_errors() {
         assert_error(&with(&format!("{line}\n")), 5, field, text);
     }
 }
+
+#[test]
+fn new_outcome_metrics_are_known() {
+    for metric in [
+        "divergence_detected_at_s",
+        "revision_gap",
+        "lost_changes",
+        "snapshots_sent",
+        "snapshot_catchup_s",
+        "hashkv_distinct",
+        "cluster_ids",
+        "members_refused_start",
+    ] {
+        assert!(OUTCOME_METRICS.contains(&metric), "{metric}");
+        assert!(is_outcome_metric(metric), "{metric}");
+        let s = parse(&with(&format!("[[expect]]\n{metric} = {{ max = 1 }}\n")));
+        assert_eq!(
+            s.expect,
+            vec![Expectation {
+                metric: metric.into(),
+                min: None,
+                max: Some(1.0)
+            }]
+        );
+    }
+    assert!(is_outcome_metric("lost_changes.configmaps"));
+    assert!(is_outcome_metric("lost_changes.secrets"));
+    assert!(!is_outcome_metric("lost_changes.widgets"));
+    assert!(!is_outcome_metric("lost_changes."));
+    assert!(!is_outcome_metric("revision_gap.configmaps"));
+    assert!(!is_outcome_metric("nope"));
+}
+
+#[test]
+fn lost_changes_per_resource() {
+    let bound = |metric: &str, min: Option<f64>, max: Option<f64>| Expectation {
+        metric: metric.into(),
+        min,
+        max,
+    };
+    // A quoted key, a dotted key (a nested table in TOML), and both in one inline table.
+    let s = parse(&with(
+        "[[expect]]\n\"lost_changes.configmaps\" = { max = 0 }\n\
+         lost_changes.secrets = 2\n\
+         [[expect]]\nlost_changes = { max = 10, pods = { min = 1, max = 3 } }\n",
+    ));
+    assert_eq!(
+        s.expect,
+        vec![
+            bound("lost_changes.configmaps", None, Some(0.0)),
+            bound("lost_changes.secrets", Some(2.0), Some(2.0)),
+            bound("lost_changes", None, Some(10.0)),
+            bound("lost_changes.pods", Some(1.0), Some(3.0)),
+        ]
+    );
+    // Plain bounds on the total are still bounds.
+    let s = parse(&with("[[expect]]\nlost_changes = { min = 1 }\n"));
+    assert_eq!(s.expect, vec![bound("lost_changes", Some(1.0), None)]);
+}
+
+#[test]
+fn lost_changes_errors() {
+    let e = assert_error(
+        &with("[[expect]]\n\"lost_changes.widgets\" = { max = 0 }\n"),
+        6,
+        "expect.0.lost_changes.widgets",
+        "unknown resource `widgets` in `lost_changes.widgets`",
+    );
+    assert!(e.message.contains("configmaps"), "{e}");
+    assert_error(
+        &with("[[expect]]\nlost_changes.confimaps = { max = 0 }\n"),
+        6,
+        "expect.0.lost_changes.confimaps",
+        "unknown resource `confimaps`",
+    );
+    assert_error(
+        &with("[[expect]]\nlost_changes = { maxx = 0 }\n"),
+        6,
+        "expect.0.lost_changes.maxx",
+        "unknown resource `maxx`",
+    );
+    assert_error(
+        &with("[[expect]]\nlost_changes = { min = 3, max = 1, pods = 0 }\n"),
+        6,
+        "expect.0.lost_changes.max",
+        "max 1 is below min 3",
+    );
+    assert_error(
+        &with("[[expect]]\n\"lost_changes.pods\" = { mx = 0 }\n"),
+        6,
+        "expect.0.lost_changes.pods.mx",
+        "accepted keys: min, max",
+    );
+    assert_error(
+        &with("[[expect]]\nlost_changes.pods = \"none\"\n"),
+        6,
+        "expect.0.lost_changes.pods",
+        "expected a number or a table",
+    );
+    let e = assert_error(
+        &with("[[expect]]\nrevision_gaps = 0\n"),
+        6,
+        "expect.0.revision_gaps",
+        "unknown metric",
+    );
+    assert!(e.message.contains("lost_changes.<resource>"), "{e}");
+    assert!(e.message.contains("members_refused_start"), "{e}");
+}
