@@ -38,8 +38,12 @@ pub type EntryId = (u64, Option<u64>);
 #[derive(Default)]
 pub struct Invariants {
     leader_of_term: BTreeMap<u64, usize>,
-    /// The cluster's committed log as first applied anywhere; index i at position i-1.
+    /// The cluster's committed log as first applied anywhere; index `base + i + 1` at
+    /// position i.
     committed: Vec<EntryId>,
+    /// Indexes up to here belong to a log the scenario replaced (a restore of the whole
+    /// cluster from a snapshot starts a new log at the member count).
+    base: u64,
     applied: Vec<u64>,
     /// Per member, the (revision, compact revision) last seen.
     revisions: Vec<(i64, i64)>,
@@ -55,7 +59,8 @@ impl Invariants {
     }
 
     /// A member's store is at `revision`, compacted at `compact_revision` (checked at every
-    /// scrape): neither may go back (no restore from an older snapshot is modelled yet).
+    /// scrape): neither may go back, unless the scenario restored the member from a snapshot
+    /// (see [`Invariants::on_restore`]).
     pub fn on_revisions(
         &mut self,
         at_ns: u64,
@@ -105,7 +110,7 @@ impl Invariants {
         let Some(&(term, _)) = self.committed.last() else {
             return Ok(());
         };
-        let index = self.committed.len() as u64;
+        let index = self.base + self.committed.len() as u64;
         if term_at(index) != Some(term) {
             return Err(Violation {
                 invariant: COMMITTED_NEVER_LOST,
@@ -137,9 +142,11 @@ impl Invariants {
             });
         }
         self.applied[member] = index;
-        let known = self.committed.len() as u64;
-        if index <= known {
-            let first = self.committed[(index - 1) as usize];
+        let known = self.base + self.committed.len() as u64;
+        if index <= self.base {
+            // Applied from a log the scenario replaced by a restore: nothing to compare with.
+        } else if index <= known {
+            let first = self.committed[(index - self.base - 1) as usize];
             if first != entry {
                 return Err(Violation {
                     invariant: COMMITTED_NEVER_LOST,
@@ -178,6 +185,12 @@ impl Invariants {
         let mut matched_above = false;
         for i in (low..=last_common).rev() {
             let (ea, eb) = (log_a(i), log_b(i));
+            if ea.is_none() || eb.is_none() {
+                if matched_above {
+                    break; // compacted away below a snapshot: nothing more to compare
+                }
+                continue;
+            }
             let same_term = matches!((ea, eb), (Some(x), Some(y)) if x.0 == y.0);
             if same_term || matched_above {
                 matched_above = true;
@@ -198,7 +211,44 @@ impl Invariants {
     }
 
     pub fn committed_len(&self) -> u64 {
-        self.committed.len() as u64
+        self.base + self.committed.len() as u64
+    }
+
+    /// `member` installed a leader's snapshot: its state machine jumped to `applied_index`
+    /// (entries the cluster committed, so no gap and nothing to compare).
+    pub fn on_snapshot_installed(
+        &mut self,
+        at_ns: u64,
+        member: usize,
+        applied_index: u64,
+    ) -> Result<(), Violation> {
+        let known = self.committed_len();
+        if applied_index > known {
+            return Err(Violation {
+                invariant: COMMITTED_NEVER_LOST,
+                at_ns,
+                detail: format!(
+                    "m{} installed a snapshot at {applied_index} but the cluster has only committed up to {known}",
+                    member + 1
+                ),
+            });
+        }
+        self.applied[member] = self.applied[member].max(applied_index);
+        Ok(())
+    }
+
+    /// The scenario restored `member` from a snapshot file: its log restarts at `index` (the
+    /// member count) and its revisions may go back. When no member is running (the whole
+    /// cluster is being restored) the committed log starts over after `index`, and terms
+    /// start over too; otherwise the restored member rejoins the running cluster's log.
+    pub fn on_restore(&mut self, member: usize, index: u64, cluster_running: bool) {
+        if !cluster_running {
+            self.committed.clear();
+            self.base = index;
+            self.leader_of_term.clear();
+        }
+        self.applied[member] = index;
+        self.revisions[member] = (0, -1);
     }
 }
 

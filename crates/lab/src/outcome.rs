@@ -13,6 +13,7 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
     let events = world.events();
     let trace_hash = world.trace_hex();
     let fast_forward_end_ns = world.kube.as_ref().and_then(|k| k.fast_forward_end_ns);
+    let snapshots = world.snapshots_report();
     let World {
         rec,
         series,
@@ -74,6 +75,7 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         db_size_alert_lead_s: None,
         max_write_gap_s: max_gap_s(&rec.ok_done_ns),
         watch_relists: (!sc.watches.is_empty()).then_some(relists.len() as u64),
+        snapshots: snapshots.as_ref().map(etcdlab_report::SnapshotsReport::summary),
         reads: (sc.workload.reads_per_s > 0.0).then(|| {
             request_figures(
                 rec.reads_ok,
@@ -90,6 +92,7 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         .collect();
     summary.expectations = sc.expect.iter().map(|e| evaluate(e, &summary)).collect();
     RunRecord {
+        snapshots,
         inputs: inputs(sc),
         member_names: (1..=sc.cluster.size).map(|i| format!("m{i}")).collect(),
         role_changes: rec.role_changes.clone(),

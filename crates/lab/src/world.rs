@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
 mod kube;
+mod recovery;
 mod storage;
 mod watch;
 pub(crate) use storage::{StepLog, StorageRecord};
@@ -118,6 +119,28 @@ enum Ev {
         id: u64,
         epoch: u64,
     },
+    /// A raft snapshot (with the leader's state) reaches member `to`.
+    DeliverSnapshot {
+        from: usize,
+        to: usize,
+        msg: Box<Msg>,
+        state: Box<etcdlab_member::ServerState>,
+        from_epoch: u64,
+    },
+    /// The snapshot sender of `from` learns whether its transfer to `to` failed.
+    SnapshotReport {
+        from: usize,
+        to: usize,
+        ok: bool,
+        epoch: u64,
+    },
+    /// The leader's periodic corruption check.
+    CorruptCheck,
+    /// Member `m` passed its initial corruption check (after peers timed out): it starts.
+    StartChecked {
+        m: usize,
+        epoch: u64,
+    },
 }
 
 impl Ev {
@@ -148,6 +171,12 @@ impl Ev {
             Ev::WatchSync => (23, 0),
             Ev::NextRead => (24, 0),
             Ev::ReadArrives { m, id, .. } => (25 + (id << 8), *m as u64),
+            Ev::DeliverSnapshot { from, to, .. } => (26 + ((*from as u64) << 8), *to as u64),
+            Ev::SnapshotReport { from, to, ok, .. } => {
+                (27 + ((*from as u64) << 8) + (u64::from(*ok) << 16), *to as u64)
+            }
+            Ev::CorruptCheck => (28, 0),
+            Ev::StartChecked { m, .. } => (29, *m as u64),
         }
     }
 }
@@ -164,6 +193,8 @@ enum Slot {
     },
     /// Transient placeholder while a slot is being replaced.
     Empty,
+    /// No data dir: a member added but never started, or wiped (`rm -rf`).
+    NoData,
 }
 
 /// A client write in flight.
@@ -230,6 +261,7 @@ pub struct World<'s> {
     /// Per member, whether a compaction batch chain is scheduled (etcd runs one at a time).
     compacting: Vec<bool>,
     reads_rng: Rng,
+    pub(crate) recovery: recovery::RecoveryState,
 }
 
 /// A deliberate bug, to prove that the invariant checks catch what they claim to catch (tests
@@ -269,6 +301,8 @@ impl<'s> World<'s> {
                 election_timeout_ns: sc.cluster.election_timeout_ms * 1_000_000,
                 pre_vote: sc.cluster.pre_vote,
                 quota_backend_bytes: sc.cluster.quota_backend_bytes as i64,
+                snapshot_count: sc.cluster.snapshot_count,
+                snapshot_catchup_entries: sc.cluster.snapshot_catchup_entries,
             })
             .collect();
         let slots = member_cfg
@@ -324,6 +358,7 @@ impl<'s> World<'s> {
             reads: BTreeMap::new(),
             compacting: vec![false; n],
             reads_rng: stream(seed, "reads"),
+            recovery: recovery::RecoveryState::new(n, n, &sc.cluster.initial_cluster_token),
         }
     }
 
@@ -371,6 +406,9 @@ impl<'s> World<'s> {
         let hb = self.sc.cluster.heartbeat_interval_ms * 1_000_000;
         let mut phase_rng = stream(self.sc.seed, "ticker-phase");
         for m in 0..self.slots.len() {
+            if !matches!(self.slots[m], Slot::Running(_)) {
+                continue; // a slot for a member added later
+            }
             // Members start their tickers at unrelated instants, as separate processes do.
             let phase = start + below(&mut phase_rng, hb);
             self.q.schedule_at(phase, Ev::Tick { m, epoch: 0 });
@@ -393,6 +431,9 @@ impl<'s> World<'s> {
         self.schedule_kube(start);
         self.schedule_auto_compaction(start);
         self.schedule_watches(start);
+        if let Some(every) = self.sc.cluster.corrupt_check_time_ns {
+            self.q.schedule_at(start + every, Ev::CorruptCheck);
+        }
         for (index, t) in self.sc.timeline.iter().enumerate() {
             let count = t.repeat.as_ref().map_or(1, |r| r.count);
             let every = t.repeat.as_ref().map_or(0, |r| r.every_ns);
@@ -451,6 +492,25 @@ impl<'s> World<'s> {
                     self.member_event(m, Ev::ReadArrives { m, id, epoch });
                 }
             }
+            Ev::DeliverSnapshot {
+                from,
+                to,
+                msg,
+                state,
+                from_epoch,
+            } => self.on_deliver_snapshot(from, to, msg, state, from_epoch),
+            Ev::SnapshotReport {
+                from,
+                to,
+                ok,
+                epoch,
+            } => self.on_snapshot_report(from, to, ok, epoch),
+            Ev::CorruptCheck => self.on_corrupt_check(),
+            Ev::StartChecked { m, epoch } => {
+                if self.epochs[m] == epoch {
+                    self.start_member(m);
+                }
+            }
         }
     }
 
@@ -465,7 +525,7 @@ impl<'s> World<'s> {
         match &mut self.slots[m] {
             Slot::Running(_) => self.run_member_event(m, ev),
             Slot::Paused(_, parked) => parked.push(ev),
-            Slot::Down { .. } | Slot::Empty => {}
+            Slot::Down { .. } | Slot::Empty | Slot::NoData => {}
         }
     }
 
@@ -542,7 +602,7 @@ impl<'s> World<'s> {
                     parked.push(Ev::Tick { m, epoch });
                 }
             }
-            Slot::Down { .. } | Slot::Empty => {}
+            Slot::Down { .. } | Slot::Empty | Slot::NoData => {}
         }
     }
 
@@ -592,6 +652,18 @@ impl<'s> World<'s> {
                     raised,
                 } => self.on_alarm_applied(m, member_id, alarm, raised),
                 Output::CompactionScheduled => self.schedule_compaction(m),
+                Output::SendSnapshot {
+                    msg,
+                    state,
+                    size_bytes,
+                } => self.send_snapshot(m, msg, state, size_bytes),
+                Output::SnapshotTaken { index } => self.recovery.on_snapshot_taken(m, index),
+                Output::SnapshotInstalled {
+                    index,
+                    applied_index,
+                    size_bytes,
+                } => self.on_snapshot_installed(m, index, applied_index, size_bytes),
+                Output::ConfChanged(cc) => self.on_conf_changed(m, cc),
             }
         }
     }
@@ -635,6 +707,9 @@ impl<'s> World<'s> {
 
     fn send(&mut self, from: usize, msg: Msg) {
         let to = (msg.to - 1) as usize;
+        if to >= self.slots.len() || self.cluster_mismatch(from, to) {
+            return;
+        }
         let size = msg.size_bytes();
         match self.net.send(self.q.now(), from, to, size) {
             Delivery::Dropped => {}
@@ -786,7 +861,7 @@ impl<'s> World<'s> {
     /// on to the next endpoint, as etcd's client balancer does.
     fn pick_target(&mut self) -> Option<usize> {
         let n = self.slots.len();
-        let up = |w: &Self, m: usize| !matches!(w.slots[m], Slot::Down { .. });
+        let up = |w: &Self, m: usize| !matches!(w.slots[m], Slot::Down { .. } | Slot::NoData);
         let preferred = match &self.sc.workload.target {
             Target::Member(m) => Some(*m),
             Target::Leader => self.rec.cluster_leader(),
@@ -815,7 +890,8 @@ impl<'s> World<'s> {
 
     /// A request sent to incarnation `epoch` of member `m` finds it gone.
     fn connection_lost(&self, m: usize, epoch: u64) -> bool {
-        self.epochs[m] != epoch || matches!(self.slots[m], Slot::Down { .. } | Slot::Empty)
+        self.epochs[m] != epoch
+            || matches!(self.slots[m], Slot::Down { .. } | Slot::Empty | Slot::NoData)
     }
 
     /// The running member a client or operator talking to "the cluster" reaches: the leader,
@@ -1057,6 +1133,28 @@ impl<'s> World<'s> {
                 self.disks[m].slow_down(now, duration_ns, factor);
             }
             Action::Operator { text, command } => self.run_operator_command(text, command),
+            Action::CorruptBackend { member } => {
+                let Some(m) = self.resolve(&member, "corrupt_backend") else {
+                    return;
+                };
+                let text = format!("bbolt file of {} corrupted", self.describe(&member, m));
+                self.rec.fault_on(now, m, text);
+                self.corrupt_backend(m);
+            }
+            Action::WalTailLost { member, entries } => {
+                let Some(m) = self.resolve(&member, "wal_tail_lost") else {
+                    return;
+                };
+                if self.wal_tail_lost(m, entries) {
+                    let text = format!(
+                        "WAL of {} lost its last {entries} records",
+                        self.describe(&member, m)
+                    );
+                    self.rec.fault_on(now, m, text);
+                } else {
+                    self.no_effect(&member, m, "wal_tail_lost", "running (only a stopped member's WAL can lose its tail)");
+                }
+            }
             Action::DiskFull {
                 member,
                 duration_ns,
@@ -1265,15 +1363,43 @@ impl<'s> World<'s> {
     }
 
     fn on_restart_done(&mut self, m: usize, epoch: u64) {
-        if self.epochs[m] != epoch {
+        if self.epochs[m] != epoch || self.start_refused(m) {
             return;
         }
+        if self.sc.cluster.initial_corrupt_check {
+            match self.initial_corrupt_check(m) {
+                None => return,
+                Some(0) => {}
+                Some(delay) => {
+                    self.epochs[m] += 1;
+                    let epoch = self.epochs[m];
+                    self.q.schedule_in(delay, Ev::StartChecked { m, epoch });
+                    return;
+                }
+            }
+        }
+        self.start_member(m);
+    }
+
+    /// The member's process serves: raft restarts from its data dir.
+    fn start_member(&mut self, m: usize) {
         let Slot::Down { durable, .. } = std::mem::replace(&mut self.slots[m], Slot::Empty) else {
             unreachable!("restart of a member that is not down")
         };
-        self.incarnations[m] += 1;
-        let rng = raft_rng(self.sc.seed, m, self.incarnations[m]);
+        let rng = self.next_raft_rng(m);
         let member = Member::restart(self.member_cfg[m].clone(), *durable, rng);
+        self.run_member(m, member);
+    }
+
+    /// A new incarnation's raft stream (each start draws its own election timeouts).
+    fn next_raft_rng(&mut self, m: usize) -> Rng {
+        self.incarnations[m] += 1;
+        raft_rng(self.sc.seed, m, self.incarnations[m])
+    }
+
+    /// Put a started member in its slot and start its loops.
+    fn run_member(&mut self, m: usize, member: Member) {
+        self.recovery.meta[m].started = true;
         let now = self.q.now();
         self.rec
             .role(now, m, RoleKind::Follower, member.raft().term());

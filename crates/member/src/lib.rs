@@ -11,10 +11,11 @@
 mod server;
 
 pub use server::{
-    AlarmKind, ApplyEffects, ApplyResult, Op, Request, ServerState, ERR_COMPACTED, ERR_FUTURE_REV,
-    ERR_NOSPACE,
+    AlarmKind, ApplyEffects, ApplyResult, Op, Request, ServerState, ERR_COMPACTED, ERR_CORRUPT,
+    ERR_FUTURE_REV, ERR_NOSPACE,
 };
 
+pub use etcdlab_raft::{ConfChange, SnapshotMeta};
 use etcdlab_raft::{
     Config, Entry, EntryData, HardState, Message, MessageType, NodeId, ProposeError, Raft,
     Recovered, Role, NONE,
@@ -63,6 +64,10 @@ pub struct MemberConfig {
     pub pre_vote: bool,
     /// `--quota-backend-bytes` (0: etcd's 2 GiB default; negative: no quota).
     pub quota_backend_bytes: i64,
+    /// `--snapshot-count`: applied entries between two raft snapshots (etcd: 100,000).
+    pub snapshot_count: u64,
+    /// Entries kept in memory behind a snapshot for slow followers (etcd: 5,000).
+    pub snapshot_catchup_entries: u64,
 }
 
 impl MemberConfig {
@@ -74,8 +79,12 @@ impl MemberConfig {
         )
     }
 
-    fn raft_config(&self) -> Config {
-        let voters = (1..=self.cluster_size as NodeId).collect();
+    /// The raft ids of the initial cluster (`--initial-cluster`).
+    pub fn initial_voters(&self) -> Vec<NodeId> {
+        (1..=self.cluster_size as NodeId).collect()
+    }
+
+    fn raft_config(&self, voters: Vec<NodeId>) -> Config {
         let mut c = Config::etcd_defaults(self.index as NodeId + 1, voters);
         c.election_tick = (self.election_timeout_ns / self.heartbeat_interval_ns) as u32;
         c.pre_vote = self.pre_vote;
@@ -127,11 +136,35 @@ pub enum Output {
     },
     /// A compaction was scheduled: call [`Member::compaction_step`] every 10 ms until done.
     CompactionScheduled,
+    /// Send a snapshot to a follower behind the compacted log: the raft message plus the
+    /// state machine (the db file, `size_bytes` on the wire). Report the outcome with
+    /// [`Member::report_snapshot`].
+    SendSnapshot {
+        msg: Msg,
+        state: Box<ServerState>,
+        size_bytes: u64,
+    },
+    /// `--snapshot-count` entries applied since the last snapshot: a raft snapshot was taken
+    /// at `index` and the in-memory log compacted.
+    SnapshotTaken {
+        index: u64,
+    },
+    /// A snapshot from the leader replaced this member's log and state.
+    SnapshotInstalled {
+        index: u64,
+        /// The state's consistent index (the leader may have applied past the snapshot).
+        applied_index: u64,
+        size_bytes: u64,
+    },
+    /// A membership change was applied.
+    ConfChanged(ConfChange),
 }
 
 /// What survives a crash: the fsynced WAL, and the applied state (the backend).
 pub struct Durable {
     pub hard_state: HardState,
+    /// The last raft snapshot saved (`member/snap/*.snap`); the WAL is replayed from there.
+    pub snapshot: Option<SnapshotMeta>,
     pub entries: Vec<Entry<Proposal>>,
     pub state: ServerState,
     /// WAL bytes the restart has to replay.
@@ -197,7 +230,9 @@ pub struct Member {
     term: u64,
     leader_elected_ns: Option<Nanos>,
     /// Per peer, when the last heartbeat was sent (etcd's contention.TimeoutDetector).
-    last_heartbeat_ns: Vec<Option<Nanos>>,
+    last_heartbeat_ns: BTreeMap<NodeId, Nanos>,
+    /// A snapshot's state received from the leader, installed when raft hands it out.
+    incoming_snapshot: Option<Box<ServerState>>,
     // Counters for metrics.
     pub proposals_failed_total: u64,
     pub heartbeat_send_failures_total: u64,
@@ -205,33 +240,87 @@ pub struct Member {
 }
 
 impl Member {
+    /// A member of a new cluster of the initial voters (first boot).
     pub fn new(cfg: MemberConfig, rng: rand_chacha::ChaCha8Rng) -> Member {
-        let raft = Raft::new(cfg.raft_config(), rng);
-        let state = ServerState::new(Quota::new(cfg.quota_backend_bytes), cfg.min_lease_ttl_s());
+        let voters = cfg.initial_voters();
+        Self::bootstrap(cfg, voters, rng)
+    }
+
+    /// First boot with `--initial-cluster-state=new` and these voters.
+    pub fn bootstrap(
+        cfg: MemberConfig,
+        voters: Vec<NodeId>,
+        rng: rand_chacha::ChaCha8Rng,
+    ) -> Member {
+        let state = ServerState::new(Quota::new(cfg.quota_backend_bytes), cfg.min_lease_ttl_s())
+            .with_members(&voters);
+        let raft = Raft::new(cfg.raft_config(voters), rng);
         Self::with_raft(cfg, raft, state, HardState::default(), 0)
     }
 
-    /// A new member whose store already holds `state` (history fast-forwarded by the lab);
-    /// raft starts empty, as after a snapshot restore.
+    /// First boot of an added member (`--initial-cluster-state=existing`): no voters known;
+    /// the leader's entries or snapshot bring the membership.
+    pub fn join_existing(cfg: MemberConfig, rng: rand_chacha::ChaCha8Rng) -> Member {
+        let state = ServerState::new(Quota::new(cfg.quota_backend_bytes), cfg.min_lease_ttl_s());
+        let raft = Raft::new(cfg.raft_config(Vec::new()), rng);
+        Self::with_raft(cfg, raft, state, HardState::default(), 0)
+    }
+
+    /// A new member whose store already holds `state` (history fast-forwarded by the lab), as
+    /// after a snapshot restore of the initial cluster.
     pub fn with_state(
         cfg: MemberConfig,
         state: ServerState,
         rng: rand_chacha::ChaCha8Rng,
     ) -> Member {
-        let raft = Raft::new(cfg.raft_config(), rng);
-        Self::with_raft(cfg, raft, state, HardState::default(), 0)
+        let voters = cfg.initial_voters();
+        let durable = Self::restored_data_dir(state.restored(&voters), voters);
+        Self::restart(cfg, durable, rng)
+    }
+
+    /// What `etcdctl snapshot restore` leaves in a data dir: the backend (consistent index =
+    /// member count), and a raft log of one ConfChange per member at term 1 behind a snapshot
+    /// at index n, committed.
+    pub fn restored_data_dir(state: ServerState, voters: Vec<NodeId>) -> Durable {
+        let n = voters.len() as u64;
+        Durable {
+            hard_state: HardState {
+                term: 1,
+                vote: 0,
+                commit: n,
+            },
+            snapshot: Some(SnapshotMeta {
+                index: n,
+                term: 1,
+                voters,
+            }),
+            entries: Vec::new(),
+            state,
+            wal_bytes: 0,
+        }
     }
 
     /// Restart from what survived a crash (WAL replay is timed by the world beforehand).
     pub fn restart(cfg: MemberConfig, durable: Durable, rng: rand_chacha::ChaCha8Rng) -> Member {
-        let last = durable.entries.last().map_or(0, |e| e.index);
-        let applied = durable.state.applied_index().min(last);
+        let snap_index = durable.snapshot.as_ref().map_or(0, |s| s.index);
+        let last = durable.entries.last().map_or(snap_index, |e| e.index);
+        let applied = durable.state.applied_index().min(last).max(snap_index);
+        // Membership as of the applied index (the members bucket); entries after it are
+        // applied again, conf changes included.
+        let mut voters = durable.state.members();
+        if voters.is_empty() {
+            voters = durable
+                .snapshot
+                .as_ref()
+                .map_or_else(|| cfg.initial_voters(), |s| s.voters.clone());
+        }
         let recovered = Recovered {
             hard_state: durable.hard_state,
+            snapshot: durable.snapshot,
             entries: durable.entries,
             applied,
         };
-        let raft = Raft::restart(cfg.raft_config(), recovered, rng);
+        let raft = Raft::restart(cfg.raft_config(voters), recovered, rng);
         let mut state = durable.state;
         // A restart reads --quota-backend-bytes anew (how operators raise it), and starts as a
         // follower: its lessor expires nothing until it leads again.
@@ -247,7 +336,6 @@ impl Member {
         hs: HardState,
         durable_last_index: u64,
     ) -> Member {
-        let n = cfg.cluster_size;
         Member {
             term: raft.term(),
             cfg,
@@ -270,7 +358,8 @@ impl Member {
             leader: NONE,
             role: Role::Follower,
             leader_elected_ns: None,
-            last_heartbeat_ns: vec![None; n + 1],
+            last_heartbeat_ns: BTreeMap::new(),
+            incoming_snapshot: None,
             proposals_failed_total: 0,
             heartbeat_send_failures_total: 0,
             leader_changes_seen_total: 0,
@@ -289,7 +378,9 @@ impl Member {
 
     /// Take what survives a crash. Unsynced WAL bytes and in-flight work are lost.
     pub fn crash(self) -> Durable {
-        let entries: Vec<_> = (1..=self.durable_last_index)
+        let snapshot = self.raft.snapshot_meta().clone();
+        let first = (snapshot.index + 1).max(self.raft.first_index());
+        let entries: Vec<_> = (first..=self.durable_last_index)
             .map(|i| {
                 self.raft
                     .entry_at(i)
@@ -300,6 +391,7 @@ impl Member {
         let wal_bytes = entries.iter().map(wal_entry_bytes).sum::<u64>();
         Durable {
             hard_state: self.durable_hard_state,
+            snapshot: (snapshot.index > 0).then_some(snapshot),
             entries,
             state: self.state,
             wal_bytes,
@@ -318,6 +410,24 @@ impl Member {
     /// A message from a peer. Raft steps it even while the loop is blocked in a save.
     pub fn on_message(&mut self, now: Nanos, msg: Msg, out: &mut Vec<Output>) {
         self.raft.step(msg);
+        self.drive(now, out);
+    }
+
+    /// A snapshot message from the leader arrived with its state machine (after the transfer).
+    pub fn on_snapshot(
+        &mut self,
+        now: Nanos,
+        msg: Msg,
+        state: Box<ServerState>,
+        out: &mut Vec<Output>,
+    ) {
+        self.incoming_snapshot = Some(state);
+        self.on_message(now, msg, out);
+    }
+
+    /// The snapshot sent to `to` arrived (`ok`) or was lost.
+    pub fn report_snapshot(&mut self, now: Nanos, to: NodeId, ok: bool, out: &mut Vec<Output>) {
+        self.raft.report_snapshot(to, ok);
         self.drive(now, out);
     }
 
@@ -568,11 +678,15 @@ impl Member {
             self.on_soft_state(now, ss.leader, ss.role, out);
         }
         self.note_term(out);
+        let mut snapshot_bytes = 0;
+        if let Some(meta) = &rd.snapshot {
+            snapshot_bytes = self.install_snapshot(meta.index, out);
+        }
         for rs in &rd.read_states {
             self.on_read_state(now, rs.ctx, rs.index);
         }
         self.apply(now, &rd.committed_entries, out);
-        let bytes = wal_bytes(&rd.entries, rd.hard_state.is_some());
+        let bytes = wal_bytes(&rd.entries, rd.hard_state.is_some()) + snapshot_bytes;
         if let Some(first) = rd.entries.first() {
             // A conflicting tail being overwritten is no longer what the WAL will hold.
             self.durable_last_index = self.durable_last_index.min(first.index - 1);
@@ -610,6 +724,46 @@ impl Member {
         let held = std::mem::take(&mut self.held);
         self.send_all(now, held, out);
         self.raft.advance();
+        self.maybe_snapshot(out);
+    }
+
+    /// Replace the state machine with the one that came with the leader's snapshot (etcd's
+    /// `applySnapshot`: the received db becomes the backend). Returns the bytes written.
+    fn install_snapshot(&mut self, index: u64, out: &mut Vec<Output>) -> u64 {
+        let mut state = self
+            .incoming_snapshot
+            .take()
+            .expect("raft restored a snapshot that came without its state");
+        // This member's own flags stay: its quota, and only a leader's lessor expires leases.
+        state.quota = self.state.quota.clone();
+        state.lessor.demote();
+        self.state = *state;
+        self.to_apply.clear();
+        self.durable_last_index = index;
+        let size_bytes = self.state.store.backend().size_bytes();
+        out.push(Output::SnapshotInstalled {
+            index,
+            applied_index: self.state.applied_index(),
+            size_bytes,
+        });
+        size_bytes
+    }
+
+    /// etcd's `triggerSnapshot`: every `--snapshot-count` applied entries, snapshot and
+    /// compact the in-memory log, keeping `snapshot_catchup_entries` for slow followers.
+    fn maybe_snapshot(&mut self, out: &mut Vec<Output>) {
+        let applied = self.state.applied_index().min(self.raft.applied_index());
+        if applied <= self.raft.snapshot_meta().index + self.cfg.snapshot_count {
+            return;
+        }
+        // The snapshot persists the consistent index: the backend commits first.
+        self.commit_backend(out);
+        self.raft.create_snapshot(applied);
+        if applied > self.cfg.snapshot_catchup_entries {
+            self.raft
+                .compact_log(applied - self.cfg.snapshot_catchup_entries);
+        }
+        out.push(Output::SnapshotTaken { index: applied });
     }
 
     fn on_soft_state(&mut self, now: Nanos, leader: NodeId, role: Role, out: &mut Vec<Output>) {
@@ -630,7 +784,7 @@ impl Member {
             self.state.lessor.demote();
         }
         // etcd resets the heartbeat timeout detector on every soft-state change.
-        self.last_heartbeat_ns.iter_mut().for_each(|t| *t = None);
+        self.last_heartbeat_ns.clear();
         out.push(Output::RoleChanged {
             role,
             term: self.term,
@@ -658,6 +812,17 @@ impl Member {
             if m.msg_type == MessageType::Heartbeat {
                 self.observe_heartbeat(now, m.to, out);
             }
+            if m.msg_type == MessageType::Snap {
+                // etcd's merged snapshot: the raft snapshot's metadata with the current db.
+                let state = Box::new(self.state.clone());
+                let size_bytes = state.store.backend().size_bytes();
+                out.push(Output::SendSnapshot {
+                    msg: m,
+                    state,
+                    size_bytes,
+                });
+                continue;
+            }
             out.push(Output::Send(m));
         }
     }
@@ -665,8 +830,7 @@ impl Member {
     /// etcd's TimeoutDetector: a gap over 2 x heartbeat between two heartbeats to a peer.
     fn observe_heartbeat(&mut self, now: Nanos, to: NodeId, out: &mut Vec<Output>) {
         let max_gap = 2 * self.cfg.heartbeat_interval_ns;
-        let slot = &mut self.last_heartbeat_ns[to as usize];
-        if let Some(last) = *slot {
+        if let Some(last) = self.last_heartbeat_ns.insert(to, now) {
             let gap = now - last;
             if gap > max_gap {
                 self.heartbeat_send_failures_total += 1;
@@ -676,7 +840,6 @@ impl Member {
                 });
             }
         }
-        *slot = Some(now);
     }
 
     fn apply(&mut self, now: Nanos, entries: &[Entry<Proposal>], out: &mut Vec<Output>) {
@@ -695,13 +858,20 @@ impl Member {
     }
 
     fn apply_entry(&mut self, now: Nanos, e: &Entry<Proposal>, out: &mut Vec<Output>) {
-        if e.index <= self.state.applied_index() {
-            return; // already in the backend before a restart (etcd's consistent index)
-        }
         let request = match &e.data {
             EntryData::Normal(p) => Some(&p.0),
             EntryData::Empty => None,
         };
+        if e.index <= self.state.applied_index() {
+            // Already in the backend before a restart (etcd's consistent index); raft still
+            // needs the membership changes (etcd applies conf changes regardless).
+            if let Some(r) = request {
+                if let Some(cc) = conf_change_of(&r.op) {
+                    self.raft.apply_conf_change(cc);
+                }
+            }
+            return;
+        }
         let mut effects = ApplyEffects::default();
         let result = self
             .state
@@ -729,6 +899,10 @@ impl Member {
         }
         if effects.compaction.is_some() {
             out.push(Output::CompactionScheduled);
+        }
+        if let Some(cc) = effects.conf_change {
+            self.raft.apply_conf_change(cc);
+            out.push(Output::ConfChanged(cc));
         }
         if effects.raise_nospace {
             // "message exceeded backend quota; raising alarm"
@@ -800,6 +974,14 @@ impl Member {
     }
     pub fn durable_last_index(&self) -> u64 {
         self.durable_last_index
+    }
+}
+
+fn conf_change_of(op: &Op) -> Option<ConfChange> {
+    match op {
+        Op::MemberAdd { id } => Some(ConfChange::AddNode(*id)),
+        Op::MemberRemove { id } => Some(ConfChange::RemoveNode(*id)),
+        _ => None,
     }
 }
 

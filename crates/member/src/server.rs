@@ -15,6 +15,8 @@ use std::rc::Rc;
 pub const ERR_NOSPACE: &str = "etcdserver: mvcc: database space exceeded";
 pub const ERR_COMPACTED: &str = "etcdserver: mvcc: required revision has been compacted";
 pub const ERR_FUTURE_REV: &str = "etcdserver: mvcc: required revision is a future revision";
+/// What writes get under a CORRUPT alarm (`applierV3Corrupt`, gRPC DataLoss).
+pub const ERR_CORRUPT: &str = "etcdserver: corrupt cluster";
 
 pub const ERR_LEASE_NOT_FOUND: &str = "etcdserver: requested lease not found";
 
@@ -77,9 +79,29 @@ pub enum Op {
     LeaseRevoke {
         id: i64,
     },
+    /// `member add`: a conf change entry adding raft voter `id`.
+    MemberAdd {
+        id: u64,
+    },
+    /// `member remove`.
+    MemberRemove {
+        id: u64,
+    },
 }
 
 impl Op {
+    /// What `applierV3Corrupt` refuses: everything that writes (reads still work).
+    fn refused_when_corrupt(&self) -> bool {
+        matches!(
+            self,
+            Op::Put { .. }
+                | Op::DeleteRange { .. }
+                | Op::Compact { .. }
+                | Op::LeaseGrant { .. }
+                | Op::LeaseRevoke { .. }
+        )
+    }
+
     /// etcd's quota cost class of this operation.
     pub fn quota_request(&self) -> QuotaRequest {
         match self {
@@ -104,6 +126,8 @@ impl Op {
                 | Op::AlarmList
                 | Op::LeaseGrant { .. }
                 | Op::LeaseRevoke { .. } => 16,
+                // A ConfChange with the member's name and peer URLs in its context.
+                Op::MemberAdd { .. } | Op::MemberRemove { .. } => 96,
             }
     }
 }
@@ -129,6 +153,8 @@ pub struct ApplyEffects {
     pub raise_nospace: bool,
     /// A compaction was scheduled: the store now deletes revisions in batches.
     pub compaction: Option<CompactStats>,
+    /// A membership change applied: raft must apply it too.
+    pub conf_change: Option<etcdlab_raft::ConfChange>,
 }
 
 /// The state behind a member's raft loop: the store, the quota and the alarms.
@@ -144,6 +170,8 @@ pub struct ServerState {
     alarms: BTreeSet<(u64, AlarmKind)>,
     /// etcd's consistent index: the last applied raft index, persisted with the backend.
     applied_index: u64,
+    /// Raft ids of the cluster's members (etcd's `members` bucket).
+    members: BTreeSet<u64>,
 }
 
 impl ServerState {
@@ -155,11 +183,32 @@ impl ServerState {
             min_lease_ttl_s,
             alarms: BTreeSet::new(),
             applied_index: 0,
+            members: BTreeSet::new(),
         }
     }
 
     pub fn applied_index(&self) -> u64 {
         self.applied_index
+    }
+
+    /// What `etcdctl snapshot restore` writes: the consistent index set to the number of
+    /// members (the restored raft log holds one ConfChange per member), the members bucket
+    /// rewritten, and no alarms.
+    pub fn restored(mut self, members: &[u64]) -> Self {
+        self.applied_index = members.len() as u64;
+        self.members = members.iter().copied().collect();
+        self.alarms.clear();
+        self
+    }
+
+    /// Members of a cluster bootstrapped from scratch (`--initial-cluster-state=new`).
+    pub fn with_members(mut self, members: &[u64]) -> Self {
+        self.members = members.iter().copied().collect();
+        self
+    }
+
+    pub fn members(&self) -> Vec<u64> {
+        self.members.iter().copied().collect()
     }
 
     pub fn alarms(&self) -> impl Iterator<Item = (u64, AlarmKind)> + '_ {
@@ -206,6 +255,9 @@ impl ServerState {
     }
 
     fn apply_op(&mut self, op: &Op, now_ns: u64, effects: &mut ApplyEffects) -> ApplyResult {
+        if self.has_alarm(AlarmKind::Corrupt) && op.refused_when_corrupt() {
+            return Err(ERR_CORRUPT);
+        }
         match op {
             Op::Put { key, value, lease } => {
                 if self.has_alarm(AlarmKind::NoSpace) {
@@ -285,6 +337,16 @@ impl ServerState {
                 }
             }
             Op::AlarmList => Ok(()),
+            Op::MemberAdd { id } => {
+                self.members.insert(*id);
+                effects.conf_change = Some(etcdlab_raft::ConfChange::AddNode(*id));
+                Ok(())
+            }
+            Op::MemberRemove { id } => {
+                self.members.remove(id);
+                effects.conf_change = Some(etcdlab_raft::ConfChange::RemoveNode(*id));
+                Ok(())
+            }
         }
     }
 

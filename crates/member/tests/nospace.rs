@@ -44,6 +44,8 @@ impl Cluster {
                     election_timeout_ns: 10 * HB_NS,
                     pre_vote: false,
                     quota_backend_bytes: QUOTA,
+                    snapshot_count: 100_000,
+                    snapshot_catchup_entries: 5_000,
                 };
                 Member::new(cfg, ChaCha8Rng::seed_from_u64(index as u64))
             })

@@ -8,6 +8,7 @@ use etcdlab_report::etcdctl;
 use etcdlab_scenario::{CompactTo, OperatorCommand};
 use etcdlab_store::CommitStats;
 use std::collections::BTreeSet;
+use super::recovery::Started;
 
 /// bbolt writes a meta page after the data pages (and fsyncs again).
 const META_PAGE_BYTES: u64 = 4096;
@@ -57,6 +58,8 @@ pub(crate) struct OpRun {
     waiting: Waiting,
     /// The first error a request of this command got (kubectl shows it as the apiserver does).
     first_error: Option<&'static str>,
+    /// Printed once every request of the command succeeded (`member add`'s answer).
+    ok_output: String,
 }
 
 /// The operator: commands in flight and what the runbook does next.
@@ -266,6 +269,7 @@ impl World<'_> {
             from_runbook,
             waiting: Waiting::Until(now),
             first_error: None,
+            ok_output: String::new(),
         };
         run.waiting = match command {
             OperatorCommand::EndpointStatus => {
@@ -347,6 +351,14 @@ impl World<'_> {
                     self.send_operator_requests(id, puts)
                 }
             }
+            other => match self.recovery_command(&other, &mut run.output, &mut run.ok) {
+                Started::After { ns } => Waiting::Until(now.saturating_add(ns)),
+                Started::Requests { ops, ok_output } => {
+                    run.ok_output = ok_output;
+                    self.send_operator_requests(id, ops)
+                }
+                Started::Start(m) => Waiting::Restart(m),
+            },
         };
         self.operator.runs.insert(id, run);
         self.q.schedule_in(0, Ev::OperatorWake);
@@ -357,7 +369,7 @@ impl World<'_> {
     fn api(&self) -> &ApiServer {
         let up = (0..self.slots.len()).find(|m| matches!(self.slots[*m], Slot::Running(_)));
         match (&self.kube, up) {
-            (Some(k), Some(m)) => &k.apis[m],
+            (Some(k), Some(m)) if m < k.apis.len() => &k.apis[m],
             _ => &EMPTY_API,
         }
     }
@@ -461,6 +473,8 @@ impl World<'_> {
             return;
         }
         if run.ok {
+            let ok_output = std::mem::take(&mut run.ok_output);
+            run.output.push_str(&ok_output);
             match &run.command {
                 OperatorCommand::AlarmList => run.output.push_str(&alarms_text),
                 OperatorCommand::Compact { .. } => {}
