@@ -2,7 +2,7 @@
 
 use crate::dist::read_dist;
 use crate::error::R;
-use crate::names::member_index;
+use crate::names::Members;
 use crate::read::{Field, Table};
 use crate::{ArraySpec, Disk, Dist, NeighbourSpec};
 
@@ -34,20 +34,21 @@ pub fn disk_profile(name: &str) -> Option<Disk> {
     })
 }
 
-/// One disk per member: `[disk]` for all, then each `[disk.members.mN]` on top.
-pub(crate) fn read_disks(t: Option<Table<'_>>, size: usize) -> R<Vec<Disk>> {
+/// One disk per member slot (the cluster's members, then those `etcdctl member add` adds):
+/// `[disk]` for all, then each `[disk.members.mN]` on top.
+pub(crate) fn read_disks(t: Option<Table<'_>>, members: Members) -> R<Vec<Disk>> {
     let ssd = disk_profile("ssd").expect("the ssd profile exists");
     let Some(t) = t else {
-        return Ok(vec![ssd; size]);
+        return Ok(vec![ssd; members.slots]);
     };
     let mut keys = vec!["profile", "members", "array"];
     keys.extend_from_slice(NUMBERS);
     t.check_keys(&keys)?;
     let base = read_disk(&t, &ssd)?;
-    let mut disks = vec![base.clone(); size];
-    if let Some(members) = t.opt("members", |f| f.table())? {
-        members.each(|name, f| {
-            let index = member_index(name, size).map_err(|e| f.fail(e))?;
+    let mut disks = vec![base.clone(); members.slots];
+    if let Some(tables) = t.opt("members", |f| f.table())? {
+        tables.each(|name, f| {
+            let index = members.index(name).map_err(|e| f.fail(e))?;
             disks[index] = read_member_disk(f, &base)?;
             Ok(())
         })?;

@@ -41,8 +41,15 @@ pub use disk::disk_profile;
 pub use duration::{format_duration, parse_duration};
 pub use error::ScenarioError;
 pub use kube::{AutoCompaction, FastForward, KubeSpec, WatchSpec};
-pub use names::{member_index, member_name, parse_member_name, parse_member_ref};
-pub use operator::{parse_operator_command, CompactTo, OperatorCommand, Runbook};
+pub use names::{
+    client_endpoint, client_url, member_index, member_name, parse_member_name, parse_member_ref,
+    peer_url,
+};
+pub use operator::{
+    parse_operator_command, parse_operator_command_with_slots, ClusterState, CompactTo,
+    OperatorCommand, OutputFormat, Runbook,
+};
+pub use scenario::MAX_MEMBER_SLOTS;
 pub use scenario::{load, parse_str};
 pub use sensitivity::SensitivitySpec;
 pub use sweep::SweepSpec;
@@ -59,7 +66,9 @@ pub struct Scenario {
     pub seed: u64,
     pub duration_ns: Nanos,
     pub cluster: Cluster,
-    /// One disk per member, index 0 = m1. Built from `[disk]` plus `[disk.members.mN]` overrides.
+    /// One disk per member slot (see [`Scenario::member_slots`]), index 0 = m1. Built from
+    /// `[disk]` plus `[disk.members.mN]` overrides; a member added by `etcdctl member add` gets
+    /// `[disk]` unless it has its own table.
     pub disks: Vec<Disk>,
     pub network: Network,
     pub workload: Workload,
@@ -86,6 +95,26 @@ pub struct Scenario {
     /// The `--set PATH=VALUE` overrides applied, in order (reports show them so a run can be
     /// replayed).
     pub overrides: Vec<String>,
+}
+
+impl Scenario {
+    /// Member slots the run needs: the cluster's `cluster.size` members, plus one per
+    /// `etcdctl member add` in the timeline and the runbook (added members are m<size+1>,
+    /// m<size+2>..., in the order the commands appear: timeline in file order, then runbook).
+    /// `disks` has one entry per slot.
+    pub fn member_slots(&self) -> usize {
+        let is_add = |c: &OperatorCommand| matches!(c, OperatorCommand::MemberAdd { .. });
+        let timeline = self
+            .timeline
+            .iter()
+            .filter(|e| matches!(&e.action, Action::Operator { command, .. } if is_add(command)));
+        let runbook = self
+            .runbook
+            .iter()
+            .flat_map(|r| &r.steps)
+            .filter(|(_, c)| is_add(c));
+        self.cluster.size + timeline.count() + runbook.count()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -290,6 +319,18 @@ pub enum Action {
     Operator {
         text: String,
         command: OperatorCommand,
+    },
+    /// The member's bbolt file is corrupted (e.g. a botched upgrade): the running process
+    /// keeps serving from what it has open until it restarts; then it refuses to start.
+    CorruptBackend {
+        member: MemberRef,
+    },
+    /// The member's WAL loses its last `entries` records while the member is down (a disk
+    /// losing acknowledged writes); its next start repairs (truncates) the WAL and goes on
+    /// from there.
+    WalTailLost {
+        member: MemberRef,
+        entries: u64,
     },
 }
 

@@ -2,7 +2,7 @@
 
 use crate::dist::read_dist;
 use crate::error::R;
-use crate::names::read_members;
+use crate::names::{read_members, Members};
 use crate::read::{Field, Table};
 use crate::{Dist, LinkOverride, Network};
 
@@ -23,7 +23,7 @@ const LINK_KEYS: &[&str] = &[
     "bandwidth_bytes_per_s",
 ];
 
-pub(crate) fn read_network(t: Option<Table<'_>>, size: usize) -> R<Network> {
+pub(crate) fn read_network(t: Option<Table<'_>>, members: Members) -> R<Network> {
     let mut net = defaults();
     let Some(t) = t else { return Ok(net) };
     t.check_keys(KEYS)?;
@@ -39,7 +39,7 @@ pub(crate) fn read_network(t: Option<Table<'_>>, size: usize) -> R<Network> {
         net.client_latency_ms = d;
     }
     net.links = t
-        .opt("links", |f| f.each(|link| read_link(link, size)))?
+        .opt("links", |f| f.each(|link| read_link(link, members)))?
         .unwrap_or_default();
     Ok(net)
 }
@@ -60,10 +60,10 @@ fn defaults() -> Network {
     }
 }
 
-fn read_link(f: Field<'_>, size: usize) -> R<LinkOverride> {
+fn read_link(f: Field<'_>, members: Members) -> R<LinkOverride> {
     let t = f.table()?;
     t.check_keys(LINK_KEYS)?;
-    let (from, to) = read_from_to(&t, size)?;
+    let (from, to) = read_from_to(&t, members)?;
     let link = LinkOverride {
         from,
         to,
@@ -85,10 +85,10 @@ fn read_link(f: Field<'_>, size: usize) -> R<LinkOverride> {
 
 /// `from` and `to` member lists (both required) that share no member: a member has no link to
 /// itself.
-pub(crate) fn read_from_to(t: &Table<'_>, size: usize) -> R<(Vec<usize>, Vec<usize>)> {
-    let from = t.req("from", |f| read_members(&f, size))?;
+pub(crate) fn read_from_to(t: &Table<'_>, members: Members) -> R<(Vec<usize>, Vec<usize>)> {
+    let from = t.req("from", |f| read_members(&f, members))?;
     let to = t.req("to", |f| {
-        let to = read_members(&f, size)?;
+        let to = read_members(&f, members)?;
         match to.iter().find(|m| from.contains(m)) {
             Some(m) => Err(f.fail(format!(
                 "{} is in both from and to; a member has no link to itself",

@@ -8,12 +8,17 @@ use crate::disk::read_disks;
 use crate::doc::parse_document;
 use crate::error::R;
 use crate::expect::read_expectations;
+use crate::names::{member_name, Members};
 use crate::network::read_network;
 use crate::overrides::apply_overrides;
 use crate::read::{Field, Table};
 use crate::timeline::read_timeline;
 use crate::workload::{read_metrics, read_workload};
-use crate::{Scenario, ScenarioError};
+use crate::{Action, OperatorCommand, Scenario, ScenarioError};
+
+/// The most member slots a run may have: the cluster's members plus those
+/// `etcdctl member add` adds.
+pub const MAX_MEMBER_SLOTS: usize = 15;
 
 const KEYS: &[&str] = &[
     "name",
@@ -72,6 +77,10 @@ fn read_scenario(source: &str, file_name: &str, overrides: &[String]) -> R<Scena
     let table = |key: &str| t.opt(key, |f| f.table());
     let cluster = read_cluster(table("cluster")?)?;
     let size = cluster.size;
+    let members = Members {
+        size,
+        slots: size + count_member_adds(&t),
+    };
     let workload = read_workload(
         table("workload")?,
         size,
@@ -85,11 +94,11 @@ fn read_scenario(source: &str, file_name: &str, overrides: &[String]) -> R<Scena
             .unwrap_or_default(),
         seed: t.opt("seed", |f| f.u64())?.unwrap_or(1),
         duration_ns,
-        disks: read_disks(table("disk")?, size)?,
-        network: read_network(table("network")?, size)?,
+        disks: read_disks(table("disk")?, members)?,
+        network: read_network(table("network")?, members)?,
         workload,
         timeline: t
-            .opt("timeline", |f| read_timeline(f, size, duration_ns))?
+            .opt("timeline", |f| read_timeline(f, members, duration_ns))?
             .unwrap_or_default(),
         expect: t.opt("expect", read_expectations)?.unwrap_or_default(),
         metrics: read_metrics(table("metrics")?)?,
@@ -107,7 +116,7 @@ fn read_scenario(source: &str, file_name: &str, overrides: &[String]) -> R<Scena
                 f.each(|f| f.str().map(String::from))
             })?
             .unwrap_or_default(),
-        runbook: t.opt("runbook", |f| crate::operator::read_runbook(f, size))?,
+        runbook: t.opt("runbook", |f| crate::operator::read_runbook(f, members))?,
         kube: t.opt("kube", crate::kube::read_kube)?,
         watches: t
             .opt("watch", |f| crate::kube::read_watches(f, size, duration_ns))?
@@ -118,7 +127,91 @@ fn read_scenario(source: &str, file_name: &str, overrides: &[String]) -> R<Scena
         overrides: overrides.to_vec(),
     };
     check_fast_forward(&t, &scenario)?;
+    check_member_adds(&t, &scenario)?;
     Ok(scenario)
+}
+
+/// `etcdctl member add` commands in the timeline (`action = "etcdctl"`) and the runbook, before
+/// they are parsed: each takes a member slot, which other sections may name.
+fn count_member_adds(t: &Table<'_>) -> usize {
+    let is_add = |f: &Field<'_>| f.str().is_ok_and(crate::operator::is_member_add);
+    let timeline = t.get("timeline").map_or(0, |f| {
+        let events = f.each(|event| {
+            let Ok(e) = event.table() else {
+                return Ok(false);
+            };
+            let etcdctl = e.get("action").is_some_and(|a| a.str() == Ok("etcdctl"));
+            Ok(etcdctl && e.get("command").is_some_and(|c| is_add(&c)))
+        });
+        events.map_or(0, |v| v.into_iter().filter(|add| *add).count())
+    });
+    let runbook = t
+        .get("runbook")
+        .and_then(|f| f.table().ok()?.get("steps"))
+        .and_then(|steps| steps.each(|f| Ok(is_add(&f))).ok())
+        .map_or(0, |v| v.into_iter().filter(|add| *add).count());
+    timeline + runbook
+}
+
+/// Added members are named after the cluster's, in the order the commands appear (timeline in
+/// file order, then runbook): the first `member add` adds m<size+1>, the next m<size+2>...
+fn check_member_adds(t: &Table<'_>, sc: &Scenario) -> R<()> {
+    let mut adds: Vec<(usize, Field<'_>)> = Vec::new();
+    if let Some(timeline) = t.get("timeline") {
+        let commands = timeline.each(|f| Ok(f.table()?.get("command")))?;
+        for (event, field) in sc.timeline.iter().zip(commands) {
+            if let (
+                Action::Operator {
+                    command: OperatorCommand::MemberAdd { member, .. },
+                    ..
+                },
+                Some(field),
+            ) = (&event.action, field)
+            {
+                adds.push((*member, field));
+            }
+        }
+    }
+    if let (Some(runbook), Some(table)) = (&sc.runbook, t.get("runbook")) {
+        let fields = table.table()?.req("steps", |f| f.each(Ok))?;
+        for ((_, command), field) in runbook.steps.iter().zip(fields) {
+            if let OperatorCommand::MemberAdd { member, .. } = command {
+                adds.push((*member, field));
+            }
+        }
+    }
+    let size = sc.cluster.size;
+    for (k, (member, field)) in adds.into_iter().enumerate() {
+        let expected = size + k;
+        if expected >= MAX_MEMBER_SLOTS {
+            return Err(field.fail(format!(
+                "too many members: a run has at most {MAX_MEMBER_SLOTS} member slots \
+                 (cluster.size {size} plus {} added)",
+                MAX_MEMBER_SLOTS - size
+            )));
+        }
+        if member != expected {
+            let order = if k == 0 {
+                format!(
+                    "the first `etcdctl member add` must add {}",
+                    member_name(expected)
+                )
+            } else {
+                format!(
+                    "this is `etcdctl member add` number {}, so it must add {}",
+                    k + 1,
+                    member_name(expected)
+                )
+            };
+            return Err(field.fail(format!(
+                "{order}, not {}: added members are named after the cluster's m1..{} in the \
+                 order the commands appear (timeline in file order, then runbook)",
+                member_name(member),
+                member_name(size - 1)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `[fast_forward]` replays the `[kube]` workload's history, and nothing else happens while it

@@ -3,7 +3,7 @@
 use crate::dist::read_dist;
 use crate::duration::format_duration;
 use crate::error::R;
-use crate::names::{member_name, read_member_ref, read_members};
+use crate::names::{member_name, read_member_ref, read_members, Members};
 use crate::network::read_from_to;
 use crate::read::{Field, Table};
 use crate::{Action, Nanos, Repeat, TimelineEvent};
@@ -36,13 +36,22 @@ const ACTIONS: &[(&str, &[&str])] = &[
     ("disk_slow", &["member", "factor", "duration"]),
     ("etcdctl", &["command"]),
     ("disk_full", &["member", "duration"]),
+    ("corrupt_backend", &["member"]),
+    ("wal_tail_lost", &["member", "entries"]),
 ];
 
-pub(crate) fn read_timeline(f: Field<'_>, size: usize, run_ns: Nanos) -> R<Vec<TimelineEvent>> {
-    f.each(|event| read_event(event, size, run_ns))
+/// The most WAL records `wal_tail_lost` may drop.
+const MAX_LOST_ENTRIES: u64 = 1_000_000_000;
+
+pub(crate) fn read_timeline(
+    f: Field<'_>,
+    members: Members,
+    run_ns: Nanos,
+) -> R<Vec<TimelineEvent>> {
+    f.each(|event| read_event(event, members, run_ns))
 }
 
-fn read_event(f: Field<'_>, size: usize, run_ns: Nanos) -> R<TimelineEvent> {
+fn read_event(f: Field<'_>, members: Members, run_ns: Nanos) -> R<TimelineEvent> {
     let t = f.table()?;
     let name = t
         .opt("action", action_name)?
@@ -50,7 +59,7 @@ fn read_event(f: Field<'_>, size: usize, run_ns: Nanos) -> R<TimelineEvent> {
     let keys = action_keys(name);
     t.check_keys_for(&keys, &format!("for action {name:?}"))?;
     let at_ns = t.req("at", |f| f.duration_before(run_ns))?;
-    let action = read_action(name, &t, size)?;
+    let action = read_action(name, &t, members)?;
     let window = action_window(&action);
     let repeat = t.opt("repeat", |f| {
         let r = read_repeat(&f, window)?;
@@ -92,8 +101,8 @@ fn action_keys(name: &str) -> Vec<&'static str> {
     COMMON.iter().chain(own).copied().collect()
 }
 
-fn read_action(name: &str, t: &Table<'_>, size: usize) -> R<Action> {
-    let member = || t.req("member", |f| read_member_ref(&f, size));
+fn read_action(name: &str, t: &Table<'_>, members: Members) -> R<Action> {
+    let member = || t.req("member", |f| read_member_ref(&f, members));
     let window = || t.opt("duration", |f| f.positive_duration());
     let required_window = || t.req("duration", |f| f.positive_duration());
     Ok(match name {
@@ -112,11 +121,11 @@ fn read_action(name: &str, t: &Table<'_>, size: usize) -> R<Action> {
             duration_ns: window()?,
         },
         "partition" => Action::Partition {
-            groups: t.req("groups", |f| read_groups(&f, size))?,
+            groups: t.req("groups", |f| read_groups(&f, members))?,
             duration_ns: window()?,
         },
         "partition_one_way" => {
-            let (from, to) = read_from_to(t, size)?;
+            let (from, to) = read_from_to(t, members)?;
             Action::PartitionOneWay {
                 from,
                 to,
@@ -124,7 +133,7 @@ fn read_action(name: &str, t: &Table<'_>, size: usize) -> R<Action> {
             }
         }
         "heal" => Action::Heal,
-        "link_fault" => read_link_fault(t, size)?,
+        "link_fault" => read_link_fault(t, members)?,
         "disk_stall" => Action::DiskStall {
             member: member()?,
             duration_ns: required_window()?,
@@ -141,18 +150,28 @@ fn read_action(name: &str, t: &Table<'_>, size: usize) -> R<Action> {
         "etcdctl" => {
             let (text, command) = t.req("command", |f| {
                 let text = f.str()?;
-                crate::operator::parse_operator_command(text, size)
+                crate::operator::parse_command(text, members)
                     .map(|c| (text.to_string(), c))
                     .map_err(|e| f.fail(e))
             })?;
             Action::Operator { text, command }
         }
+        "corrupt_backend" => Action::CorruptBackend { member: member()? },
+        "wal_tail_lost" => Action::WalTailLost {
+            member: member()?,
+            entries: t.req("entries", |f| {
+                f.u64_in(
+                    1..=MAX_LOST_ENTRIES,
+                    "it must be 1..=1000000000 (WAL records lost from the end)",
+                )
+            })?,
+        },
         other => return Err(t.fail(format!("unknown action {other:?}"))),
     })
 }
 
-fn read_link_fault(t: &Table<'_>, size: usize) -> R<Action> {
-    let (from, to) = read_from_to(t, size)?;
+fn read_link_fault(t: &Table<'_>, members: Members) -> R<Action> {
+    let (from, to) = read_from_to(t, members)?;
     let one_way_latency_ms = t.opt("one_way_latency_ms", read_dist)?;
     let loss = t.opt("loss", |f| f.probability())?;
     if one_way_latency_ms.is_none() && loss.is_none() {
@@ -169,8 +188,8 @@ fn read_link_fault(t: &Table<'_>, size: usize) -> R<Action> {
 }
 
 /// At least two non-empty groups with no member in two of them.
-fn read_groups(f: &Field<'_>, size: usize) -> R<Vec<Vec<usize>>> {
-    let groups = f.each(|group| read_members(&group, size))?;
+fn read_groups(f: &Field<'_>, members: Members) -> R<Vec<Vec<usize>>> {
+    let groups = f.each(|group| read_members(&group, members))?;
     if groups.len() < 2 {
         return Err(
             f.fail("a partition needs at least 2 groups, e.g. [[\"m1\"], [\"m2\", \"m3\"]]")
@@ -198,9 +217,12 @@ fn action_window(action: &Action) -> Option<Nanos> {
         Action::DiskStall { duration_ns, .. } | Action::DiskSlow { duration_ns, .. } => {
             Some(*duration_ns)
         }
-        Action::Resume { .. } | Action::Restart { .. } | Action::Heal | Action::Operator { .. } => {
-            None
-        }
+        Action::Resume { .. }
+        | Action::Restart { .. }
+        | Action::Heal
+        | Action::Operator { .. }
+        | Action::CorruptBackend { .. }
+        | Action::WalTailLost { .. } => None,
     }
 }
 

@@ -511,12 +511,15 @@ fn etcdctl(command: &str) -> String {
 #[test]
 fn etcdctl_unknown_command() {
     for bad in [
-        "etcdctl snapshot save x",
+        "etcdctl snapshot verify x",
+        "etcdctl snapshot",
+        "etcdctl member",
+        "etcdctl member update m1",
         "etcdctl alarm",
         "etcdctl alarm list --cluster",
         "etcdctl",
         "",
-        "etcd stop m1",
+        "etcd kill m1",
         "systemctl restart etcd",
     ] {
         let e = assert_error(&etcdctl(bad), 8, "timeline.0.command", "unknown command");
@@ -762,7 +765,17 @@ fn runbook_bad_step_names_its_line() {
         &src,
         9,
         "runbook.steps.1",
-        "unknown command \"etcdctl snapshot restore\"",
+        "\"etcdctl snapshot restore\": snapshot restore requires exactly one argument",
+    );
+    let src = runbook(
+        "after_alarm = \"NOSPACE\"\nsteps = [\n  \"etcdctl alarm list\",\n  \
+         \"etcdctl snapshot verify x.db\",\n]\n",
+    );
+    assert_error(
+        &src,
+        9,
+        "runbook.steps.1",
+        "unknown command \"etcdctl snapshot verify x.db\"",
     );
 }
 
