@@ -450,8 +450,8 @@ fn duration_with_an_unknown_day_unit() {
 fn etcdctl_unknown_command() {
     check_section(
         "etcdctl-unknown",
-        "[[timeline]]\nat = \"10s\"\naction = \"etcdctl\"\ncommand = \"etcdctl snapshot save x\"",
-        "command = \"etcdctl snapshot save x\"",
+        "[[timeline]]\nat = \"10s\"\naction = \"etcdctl\"\ncommand = \"etcdctl snapshot verify x\"",
+        "command = \"etcdctl snapshot verify x\"",
         "timeline.1.command",
         "unknown command",
     );
@@ -555,5 +555,126 @@ fn timeline_action_during_the_fast_forward() {
         "at = \"5s\"",
         "timeline.0.at",
         "5s is before fast_forward.until (10s)",
+    );
+}
+
+#[test]
+fn the_recovery_keys_are_valid_together() {
+    let text = edit(
+        "size = 3",
+        "size = 3\nsnapshot_count = 10000\nsnapshot_catchup_entries = 500\n\
+         initial_corrupt_check = true\ncorrupt_check_time = \"1m\"\n\
+         initial_cluster_token = \"etcd-cluster-1\"",
+    );
+    let text = text.replace(
+        "[[expect]]",
+        "[[timeline]]\nat = \"10s\"\naction = \"etcdctl\"\n\
+         command = \"etcdctl snapshot save backup.db --endpoints=m1\"\n\n\
+         [[timeline]]\nat = \"12s\"\naction = \"corrupt_backend\"\nmember = \"m2\"\n\n\
+         [[timeline]]\nat = \"14s\"\naction = \"wal_tail_lost\"\nmember = \"m3\"\nentries = 10\n\n\
+         [[timeline]]\nat = \"16s\"\naction = \"etcdctl\"\n\
+         command = \"etcdctl member add m4 --peer-urls=http://127.0.0.1:42380\"\n\n\
+         [[timeline]]\nat = \"18s\"\naction = \"etcdctl\"\n\
+         command = \"etcd start m4 --initial-cluster-state=existing\"\n\n\
+         [[expect]]\ncluster_ids = 1\n\"lost_changes.configmaps\" = { max = 0 }\n\n[[expect]]",
+    );
+    let (_dir, path) = write_case("recovery-keys", &text);
+    let o = run(etcdlab().arg("validate").arg(&path));
+    o.assert_code(0);
+    assert!(o.stdout.contains("6 timeline events"), "{}", o.describe());
+}
+
+#[test]
+fn snapshot_count_zero() {
+    check(
+        "snapshot-count",
+        "size = 3",
+        "size = 3\nsnapshot_count = 0",
+        "snapshot_count = 0",
+        "cluster.snapshot_count",
+        "out of range: it must be >= 1",
+    );
+}
+
+#[test]
+fn corrupt_check_time_not_a_duration() {
+    check(
+        "corrupt-check-time",
+        "size = 3",
+        "size = 3\ncorrupt_check_time = 60",
+        "corrupt_check_time = 60",
+        "cluster.corrupt_check_time",
+        "expected a duration string",
+    );
+}
+
+#[test]
+fn initial_cluster_token_empty() {
+    check(
+        "initial-cluster-token",
+        "size = 3",
+        "size = 3\ninitial_cluster_token = \"\"",
+        "initial_cluster_token = \"\"",
+        "cluster.initial_cluster_token",
+        "must not be empty",
+    );
+}
+
+#[test]
+fn wal_tail_lost_without_entries_count() {
+    check_section(
+        "wal-tail-lost",
+        "[[timeline]]\nat = \"10s\"\naction = \"wal_tail_lost\"\nmember = \"m2\"\nentries = 0",
+        "entries = 0",
+        "timeline.1.entries",
+        "0 is out of range",
+    );
+}
+
+#[test]
+fn snapshot_save_to_several_endpoints() {
+    check_section(
+        "snapshot-save",
+        "[[timeline]]\nat = \"10s\"\naction = \"etcdctl\"\n\
+         command = \"etcdctl snapshot save x.db --endpoints=m1,m2\"",
+        "command = \"etcdctl snapshot save x.db --endpoints=m1,m2\"",
+        "timeline.1.command",
+        "snapshot must be requested to one selected node, not multiple [m1 m2]",
+    );
+}
+
+#[test]
+fn snapshot_restore_without_its_own_name_in_the_initial_cluster() {
+    check_section(
+        "snapshot-restore",
+        "[runbook]\nafter_alarm = \"CORRUPT\"\nsteps = [\n  \"etcd stop m1\",\n  \
+         \"etcdctl snapshot restore x.db --name m1 --initial-cluster m2=http://127.0.0.1:22380\",\n]",
+        "  \"etcdctl snapshot restore x.db --name m1 --initial-cluster m2=http://127.0.0.1:22380\",",
+        "runbook.steps.1",
+        "couldn't find local name \"m1\" in the initial cluster configuration",
+    );
+}
+
+#[test]
+fn member_add_out_of_order() {
+    check_section(
+        "member-add",
+        "[[timeline]]\nat = \"10s\"\naction = \"etcdctl\"\n\
+         command = \"etcdctl member add m5 --peer-urls=http://127.0.0.1:52380\"",
+        "command = \"etcdctl member add m5 --peer-urls=http://127.0.0.1:52380\"",
+        "timeline.1.command",
+        "the first `etcdctl member add` must add m4, not m5",
+    );
+}
+
+#[test]
+fn lost_changes_of_an_unknown_resource() {
+    check(
+        "lost-changes",
+        "leader_changes = { max = 5 }",
+        "leader_changes = { max = 5 }\n\"lost_changes.widgets\" = { max = 0 }",
+        "\"lost_changes.widgets\" = { max = 0 }",
+        "expect.0.lost_changes.widgets",
+        "unknown resource `widgets`",
     );
 }
