@@ -73,7 +73,7 @@ fn histogram() -> Histogram<u64> {
 
 impl Recorder {
     pub fn new(sc: &Scenario) -> Recorder {
-        let n = sc.cluster.size;
+        let n = sc.member_slots();
         Recorder {
             role_changes: Vec::new(),
             last_role: vec![None; n],

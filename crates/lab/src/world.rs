@@ -291,12 +291,14 @@ const INJECT_AT_INDEX: u64 = 100;
 
 impl<'s> World<'s> {
     pub fn new(sc: &'s Scenario) -> World<'s> {
-        let n = sc.cluster.size;
+        // Slots for the initial members, then for the members `member add` brings in.
+        let n = sc.member_slots();
+        let size = sc.cluster.size;
         let seed = sc.seed;
         let member_cfg: Vec<MemberConfig> = (0..n)
             .map(|index| MemberConfig {
                 index,
-                cluster_size: n,
+                cluster_size: size,
                 heartbeat_interval_ns: sc.cluster.heartbeat_interval_ms * 1_000_000,
                 election_timeout_ns: sc.cluster.election_timeout_ms * 1_000_000,
                 pre_vote: sc.cluster.pre_vote,
@@ -307,7 +309,13 @@ impl<'s> World<'s> {
             .collect();
         let slots = member_cfg
             .iter()
-            .map(|c| Slot::Running(Box::new(Member::new(c.clone(), raft_rng(seed, c.index, 0)))))
+            .map(|c| {
+                if c.index < size {
+                    Slot::Running(Box::new(Member::new(c.clone(), raft_rng(seed, c.index, 0))))
+                } else {
+                    Slot::NoData
+                }
+            })
             .collect();
         let (disks, arrays) = build_disks(sc);
         World {
@@ -349,7 +357,7 @@ impl<'s> World<'s> {
                 .map(watch::WatchState::new)
                 .chain(
                     sc.kube.iter().flat_map(|k| {
-                        (0..n).map(move |m| watch::WatchState::apiserver(m, k.start_ns))
+                        (0..size).map(move |m| watch::WatchState::apiserver(m, k.start_ns))
                     }),
                 )
                 .collect(),
@@ -358,7 +366,7 @@ impl<'s> World<'s> {
             reads: BTreeMap::new(),
             compacting: vec![false; n],
             reads_rng: stream(seed, "reads"),
-            recovery: recovery::RecoveryState::new(n, n, &sc.cluster.initial_cluster_token),
+            recovery: recovery::RecoveryState::new(n, size, &sc.cluster.initial_cluster_token),
         }
     }
 
@@ -1616,7 +1624,7 @@ fn build_disks(sc: &Scenario) -> (Vec<Disk>, Vec<Array>) {
 }
 
 fn build_net(sc: &Scenario) -> Net {
-    let n = sc.cluster.size;
+    let n = sc.member_slots();
     let base = LinkParams {
         one_way_latency_ms: sc.network.one_way_latency_ms.clone(),
         loss: sc.network.loss,

@@ -185,7 +185,7 @@ impl World<'_> {
             }
         }
         // Every member gets a copy; the last takes the original (one copy less in memory).
-        let n = self.slots.len();
+        let n = self.sc.cluster.size;
         let mut state = Some(state);
         for m in 0..n {
             let st = if m + 1 == n {
@@ -196,6 +196,8 @@ impl World<'_> {
             let member =
                 Member::with_state(self.member_cfg[m].clone(), st, raft_rng(self.sc.seed, m, 0));
             self.slots[m] = Slot::Running(Box::new(member));
+            // Their raft logs start after index n, as a restored cluster's do.
+            self.invariants.on_restore(m, n as u64, false);
         }
         end
     }

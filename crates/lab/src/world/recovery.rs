@@ -551,10 +551,20 @@ impl World<'_> {
                 _ => None,
             })
             .collect();
-        let hashkv_revision = running
+        // Hashes compare like for like: each member at the lowest revision of the members
+        // of its cluster (a member of another cluster has its own history).
+        let group_rev = |cluster_id: u64| {
+            running
+                .iter()
+                .filter(|(m, _)| r.meta[*m].cluster_id == cluster_id)
+                .map(|(_, mb)| mb.state().store.current_rev())
+                .min()
+        };
+        let main_cluster = running
             .iter()
-            .map(|(_, mb)| mb.state().store.current_rev())
-            .min();
+            .map(|(m, _)| r.meta[*m].cluster_id)
+            .max_by_key(|c| running.iter().filter(|(m, _)| r.meta[*m].cluster_id == *c).count());
+        let hashkv_revision = main_cluster.and_then(group_rev);
         let members_at_end = running
             .iter()
             .map(|(m, mb)| {
@@ -565,7 +575,7 @@ impl World<'_> {
                     cluster_id: r.meta[*m].cluster_id,
                     revision: store.current_rev(),
                     compact_revision: store.compact_rev(),
-                    hash_kv: hashkv_revision
+                    hash_kv: group_rev(r.meta[*m].cluster_id)
                         .and_then(|rev| store.hash_kv(rev).ok())
                         .map(|(h, _, _)| h),
                     raft_index: mb.raft().last_index(),

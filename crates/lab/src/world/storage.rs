@@ -298,7 +298,8 @@ impl World<'_> {
                             member_id, alarm, ..
                         } = op
                         {
-                            run.output.push_str(&alarm_line(*member_id, *alarm));
+                            let id = self.display_member_id(*member_id);
+                            run.output.push_str(&alarm_line(id, *alarm));
                         }
                     }
                     self.send_operator_requests(id, ops)
@@ -502,7 +503,7 @@ impl World<'_> {
             .map(|s| {
                 s.active_alarms()
                     .into_iter()
-                    .map(|(id, a)| alarm_line(id, a))
+                    .map(|(id, a)| alarm_line(self.display_member_id(id), a))
                     .collect()
             })
             .unwrap_or_default()
@@ -695,7 +696,16 @@ impl World<'_> {
     fn endpoint_status(&self) -> String {
         let mut rows = Vec::new();
         let mut failed = String::new();
+        // `--cluster` asks the member list: removed members and empty slots are not listed.
+        let members = self.any_member_state().map(|s| s.members());
         for m in 0..self.slots.len() {
+            let listed = match &members {
+                Some(ids) => ids.contains(&(m as u64 + 1)),
+                None => self.recovery.meta[m].started,
+            };
+            if !listed {
+                continue;
+            }
             let Slot::Running(member) = &self.slots[m] else {
                 failed.push_str(&format!(
                     "Failed to get the status of endpoint {} (context deadline exceeded)\n",
@@ -706,7 +716,7 @@ impl World<'_> {
             let s = member.state();
             rows.push(etcdctl::EndpointStatusRow {
                 endpoint: endpoint(m),
-                member_id: display_member_id(member.member_id()),
+                member_id: self.display_member_id(member.member_id()),
                 version: ETCD_VERSION.to_string(),
                 db_size: s.store.backend().size_bytes(),
                 is_leader: member.role() == Role::Leader,
@@ -717,7 +727,7 @@ impl World<'_> {
                 errors: s
                     .active_alarms()
                     .iter()
-                    .map(|(id, a)| etcdctl::alarm_error(display_member_id(*id), a.as_str()))
+                    .map(|(id, a)| etcdctl::alarm_error(self.display_member_id(*id), a.as_str()))
                     .collect(),
             });
         }
@@ -767,9 +777,9 @@ impl World<'_> {
     }
 }
 
-/// One line of `etcdctl alarm list` (with etcdctl's trailing space).
+/// One line of `etcdctl alarm list` (with etcdctl's trailing space); `member_id` as displayed.
 fn alarm_line(member_id: u64, alarm: AlarmKind) -> String {
-    etcdctl::alarm_list(&[(display_member_id(member_id), alarm.as_str())])
+    etcdctl::alarm_list(&[(member_id, alarm.as_str())])
 }
 
 /// Stored sizes of what kubectl writes: a Deployment and a Namespace (etcdlab-kube's medians).
@@ -792,16 +802,23 @@ fn etcd_error(text: &str) -> etcdlab_kube::EtcdError {
 /// The version `endpoint status` reports (the behaviour modelled is etcd 3.4's).
 const ETCD_VERSION: &str = "3.4.23";
 
-/// A member's client endpoint as etcdctl prints it.
-fn endpoint(m: usize) -> String {
-    format!("10.0.0.{}:2379", 10 + m)
+/// A member's client endpoint as etcdctl prints it (m1 = 127.0.0.1:12379, as the ground
+/// truth's clusters).
+pub(super) fn endpoint(m: usize) -> String {
+    format!("127.0.0.1:{}2379", m + 1)
 }
 
-/// etcd's member IDs are 64-bit hashes of the peer URLs and cluster token; this stands in with
-/// a fixed 64-bit mix of the raft id, so IDs look like etcd's and never change between runs.
-pub(crate) fn display_member_id(raft_id: u64) -> u64 {
-    let mut z = raft_id.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+impl World<'_> {
+    /// etcd's member ID of the member with raft id `raft_id` (0 stays 0: "no member", as a
+    /// CORRUPT alarm raised by the periodic check).
+    pub(super) fn display_member_id(&self, raft_id: u64) -> u64 {
+        match raft_id.checked_sub(1) {
+            Some(m) => self
+                .recovery
+                .meta
+                .get(m as usize)
+                .map_or(raft_id, |x| x.member_id),
+            None => 0,
+        }
+    }
 }
