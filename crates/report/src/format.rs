@@ -105,7 +105,11 @@ pub fn member_name(names: &[String], i: usize) -> String {
     names
         .get(i)
         .cloned()
-        .unwrap_or_else(|| format!("m{}", i + 1))
+        .unwrap_or_else(|| match i {
+            // An alarm raised for member ID 0 (etcd 3.4.23's periodic corruption check).
+            usize::MAX => "member ID 0".to_string(),
+            _ => format!("m{}", i + 1),
+        })
 }
 
 #[cfg(test)]

@@ -51,6 +51,19 @@ impl RevKey {
         false
     }
 
+    /// The key's bytes into `buf` (at least 18 bytes); returns the length.
+    pub fn write_to(&self, buf: &mut [u8]) -> usize {
+        buf[..8].copy_from_slice(&self.main.to_be_bytes());
+        buf[8] = b'_';
+        buf[9..17].copy_from_slice(&self.sub.to_be_bytes());
+        if self.tombstone {
+            buf[17] = b't';
+            18
+        } else {
+            17
+        }
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut b = Vec::with_capacity(18);
         b.extend_from_slice(&self.main.to_be_bytes());

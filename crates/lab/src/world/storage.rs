@@ -204,7 +204,8 @@ impl World<'_> {
         if first {
             self.storage.alarms.push(AlarmLog {
                 at_ns: now,
-                member: (member_id - 1) as usize,
+                // CORRUPT from the periodic check names member 0: no member.
+                member: member_id.checked_sub(1).map_or(usize::MAX, |m| m as usize),
                 alarm: alarm.as_str(),
                 raised,
             });
