@@ -257,6 +257,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_snapshot_may_jump_the_applied_index_but_not_past_the_commit() {
+        let mut inv = Invariants::new(2);
+        for i in 1..=10 {
+            inv.on_applied(1, 0, i, (1, Some(i))).unwrap();
+        }
+        inv.on_snapshot_installed(2, 1, 8).unwrap();
+        inv.on_applied(3, 1, 9, (1, Some(9))).unwrap();
+        let v = inv.on_snapshot_installed(4, 1, 11).unwrap_err();
+        assert_eq!(v.invariant, COMMITTED_NEVER_LOST);
+        // A changed entry after the snapshot is still caught.
+        let v = inv.on_applied(5, 1, 10, (2, Some(99))).unwrap_err();
+        assert_eq!(v.invariant, COMMITTED_NEVER_LOST);
+    }
+
+    #[test]
+    fn a_whole_cluster_restore_starts_the_log_and_the_revisions_over() {
+        let mut inv = Invariants::new(2);
+        inv.on_applied(1, 0, 1, (1, None)).unwrap();
+        inv.on_applied(1, 0, 2, (1, Some(7))).unwrap();
+        inv.on_leader(1, 0, 2).unwrap();
+        inv.on_revisions(1, 0, 500, 10).unwrap();
+        // Both members restored while none runs: the new log starts after index 2 (n = 2).
+        inv.on_restore(0, 2, false);
+        inv.on_restore(1, 2, false);
+        inv.on_revisions(2, 0, 300, -1).unwrap();
+        inv.on_applied(3, 0, 3, (2, None)).unwrap();
+        inv.on_applied(3, 1, 3, (2, None)).unwrap();
+        inv.on_leader(3, 1, 2).unwrap(); // term 2 again, another member: a new cluster
+                                         // Without a restore the revision going back is a violation.
+        let v = inv.on_revisions(4, 0, 200, -1).unwrap_err();
+        assert_eq!(v.invariant, REVISION_MONOTONIC);
+    }
+
+    #[test]
     fn two_leaders_in_one_term_are_caught() {
         let mut inv = Invariants::new(3);
         inv.on_leader(1, 0, 2).unwrap();

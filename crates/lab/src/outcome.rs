@@ -75,7 +75,9 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         db_size_alert_lead_s: None,
         max_write_gap_s: max_gap_s(&rec.ok_done_ns),
         watch_relists: (!sc.watches.is_empty()).then_some(relists.len() as u64),
-        snapshots: snapshots.as_ref().map(etcdlab_report::SnapshotsReport::summary),
+        snapshots: snapshots
+            .as_ref()
+            .map(etcdlab_report::SnapshotsReport::summary),
         reads: (sc.workload.reads_per_s > 0.0).then(|| {
             request_figures(
                 rec.reads_ok,

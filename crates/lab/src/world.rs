@@ -172,9 +172,10 @@ impl Ev {
             Ev::NextRead => (24, 0),
             Ev::ReadArrives { m, id, .. } => (25 + (id << 8), *m as u64),
             Ev::DeliverSnapshot { from, to, .. } => (26 + ((*from as u64) << 8), *to as u64),
-            Ev::SnapshotReport { from, to, ok, .. } => {
-                (27 + ((*from as u64) << 8) + (u64::from(*ok) << 16), *to as u64)
-            }
+            Ev::SnapshotReport { from, to, ok, .. } => (
+                27 + ((*from as u64) << 8) + (u64::from(*ok) << 16),
+                *to as u64,
+            ),
             Ev::CorruptCheck => (28, 0),
             Ev::StartChecked { m, .. } => (29, *m as u64),
         }
@@ -355,11 +356,9 @@ impl<'s> World<'s> {
                 .watches
                 .iter()
                 .map(watch::WatchState::new)
-                .chain(
-                    sc.kube.iter().flat_map(|k| {
-                        (0..size).map(move |m| watch::WatchState::apiserver(m, k.start_ns))
-                    }),
-                )
+                .chain(sc.kube.iter().flat_map(|k| {
+                    (0..size).map(move |m| watch::WatchState::apiserver(m, k.start_ns))
+                }))
                 .collect(),
             relists: Vec::new(),
             disk_full: vec![None; n],
@@ -506,7 +505,7 @@ impl<'s> World<'s> {
                 msg,
                 state,
                 from_epoch,
-            } => self.on_deliver_snapshot(from, to, msg, state, from_epoch),
+            } => self.on_deliver_snapshot(from, to, *msg, state, from_epoch),
             Ev::SnapshotReport {
                 from,
                 to,
@@ -899,7 +898,10 @@ impl<'s> World<'s> {
     /// A request sent to incarnation `epoch` of member `m` finds it gone.
     fn connection_lost(&self, m: usize, epoch: u64) -> bool {
         self.epochs[m] != epoch
-            || matches!(self.slots[m], Slot::Down { .. } | Slot::Empty | Slot::NoData)
+            || matches!(
+                self.slots[m],
+                Slot::Down { .. } | Slot::Empty | Slot::NoData
+            )
     }
 
     /// The running member a client or operator talking to "the cluster" reaches: the leader,
@@ -1160,7 +1162,12 @@ impl<'s> World<'s> {
                     );
                     self.rec.fault_on(now, m, text);
                 } else {
-                    self.no_effect(&member, m, "wal_tail_lost", "running (only a stopped member's WAL can lose its tail)");
+                    self.no_effect(
+                        &member,
+                        m,
+                        "wal_tail_lost",
+                        "running (only a stopped member's WAL can lose its tail)",
+                    );
                 }
             }
             Action::DiskFull {

@@ -735,7 +735,7 @@ impl Member {
             .take()
             .expect("raft restored a snapshot that came without its state");
         // This member's own flags stay: its quota, and only a leader's lessor expires leases.
-        state.quota = self.state.quota.clone();
+        state.quota = self.state.quota;
         state.lessor.demote();
         self.state = *state;
         self.to_apply.clear();

@@ -25,7 +25,11 @@ fn compacting_drops_entries_up_to_the_snapshot_only() {
     assert_eq!(leader.first_index(), 9);
     assert_eq!(leader.snapshot_meta().index, 8);
     assert_eq!(leader.snapshot_meta().voters, vec![1, 2, 3]);
-    assert_eq!(leader.term_at(8), Some(1), "the snapshot's term is remembered");
+    assert_eq!(
+        leader.term_at(8),
+        Some(1),
+        "the snapshot's term is remembered"
+    );
     assert!(leader.entry_at(8).is_none());
     assert!(leader.entry_at(9).is_some());
 }
@@ -87,7 +91,11 @@ fn a_failed_snapshot_is_retried_after_a_report() {
     net.tick_all(1);
     assert_eq!(net.sent_of(MessageType::Snap).len(), 1);
     net.tick_all(3);
-    assert_eq!(net.sent_of(MessageType::Snap).len(), 1, "paused until reported");
+    assert_eq!(
+        net.sent_of(MessageType::Snap).len(),
+        1,
+        "paused until reported"
+    );
     net.heal();
     net.node_mut(1).report_snapshot(3, false);
     net.tick_all(2);
@@ -120,5 +128,9 @@ fn removing_a_node_lets_the_rest_commit() {
     assert_eq!(net.node(1).commit_index(), before);
     net.node_mut(1).apply_conf_change(ConfChange::RemoveNode(3));
     net.node_mut(1).apply_conf_change(ConfChange::RemoveNode(2));
-    assert_eq!(net.node(1).commit_index(), before + 1, "alone it is the quorum");
+    assert_eq!(
+        net.node(1).commit_index(),
+        before + 1,
+        "alone it is the quorum"
+    );
 }

@@ -8,7 +8,7 @@
 //! `HashKV` as etcd 3.4's `corrupt.go` does, with its log texts.
 
 use super::{Ev, Slot, World};
-use etcdlab_member::{ConfChange, Member, Msg, Op, ServerState, AlarmKind};
+use etcdlab_member::{AlarmKind, ConfChange, Member, Msg, Op, ServerState};
 use etcdlab_report::etcdctl;
 use etcdlab_report::{
     CorruptionDetection, LostChanges, MemberEnd, SnapshotTransfer, SnapshotsReport, TimelineEntry,
@@ -155,7 +155,7 @@ impl World<'_> {
         &mut self,
         from: usize,
         to: usize,
-        msg: Box<Msg>,
+        msg: Msg,
         state: Box<ServerState>,
         from_epoch: u64,
     ) {
@@ -164,7 +164,7 @@ impl World<'_> {
         if ok {
             let mut out = std::mem::take(&mut self.out);
             if let Slot::Running(member) = &mut self.slots[to] {
-                member.on_snapshot(now, *msg, state, &mut out);
+                member.on_snapshot(now, msg, state, &mut out);
             }
             self.route(to, &mut out);
             out.clear();
@@ -507,8 +507,7 @@ impl World<'_> {
                     },
                 });
                 let epoch = self.epochs[l];
-                self.q
-                    .schedule_in(0, Ev::WriteArrives { m: l, req, epoch });
+                self.q.schedule_in(0, Ev::WriteArrives { m: l, req, epoch });
             }
         }
     }
@@ -517,8 +516,8 @@ impl World<'_> {
 
     pub(crate) fn snapshots_report(&self) -> Option<SnapshotsReport> {
         let r = &self.recovery;
-        let checks =
-            self.sc.cluster.initial_corrupt_check || self.sc.cluster.corrupt_check_time_ns.is_some();
+        let checks = self.sc.cluster.initial_corrupt_check
+            || self.sc.cluster.corrupt_check_time_ns.is_some();
         if !r.used && !checks {
             return None;
         }
@@ -563,7 +562,12 @@ impl World<'_> {
         let main_cluster = running
             .iter()
             .map(|(m, _)| r.meta[*m].cluster_id)
-            .max_by_key(|c| running.iter().filter(|(m, _)| r.meta[*m].cluster_id == *c).count());
+            .max_by_key(|c| {
+                running
+                    .iter()
+                    .filter(|(m, _)| r.meta[*m].cluster_id == *c)
+                    .count()
+            });
         let hashkv_revision = main_cluster.and_then(group_rev);
         let members_at_end = running
             .iter()
@@ -674,7 +678,9 @@ impl World<'_> {
                     OutputFormat::Table => {
                         etcdctl::snapshot_status_table(args.0, args.1, args.2, args.3)
                     }
-                    OutputFormat::Json => etcdctl::snapshot_status_json(args.0, args.1, args.2, args.3),
+                    OutputFormat::Json => {
+                        etcdctl::snapshot_status_json(args.0, args.1, args.2, args.3)
+                    }
                     OutputFormat::Simple => {
                         etcdctl::snapshot_status_simple(args.0, args.1, args.2, args.3)
                     }
@@ -710,7 +716,11 @@ impl World<'_> {
                         let started = self.recovery.meta.get(m).is_some_and(|x| x.started);
                         etcdctl::MemberListRow {
                             id: self.recovery.meta.get(m).map_or(id, |x| x.member_id),
-                            name: if started { format!("m{id}") } else { String::new() },
+                            name: if started {
+                                format!("m{id}")
+                            } else {
+                                String::new()
+                            },
                             peer_urls: vec![peer_url(m)],
                             client_urls: if started {
                                 vec![format!("http://127.0.0.1:{id}2379")]
@@ -749,8 +759,10 @@ impl World<'_> {
                     .map(|id| (format!("m{id}"), peer_url((id - 1) as usize)))
                     .collect();
                 names.push((format!("m{}", member + 1), url.clone()));
-                let ic: Vec<(&str, &str)> =
-                    names.iter().map(|(n, u)| (n.as_str(), u.as_str())).collect();
+                let ic: Vec<(&str, &str)> = names
+                    .iter()
+                    .map(|(n, u)| (n.as_str(), u.as_str()))
+                    .collect();
                 let text = etcdctl::member_added(
                     &format!("m{}", member + 1),
                     self.recovery.meta[*member].member_id,
@@ -824,7 +836,10 @@ impl World<'_> {
                 let Some(state) = slot_state(&self.slots[*member]) else {
                     return fail(
                         output,
-                        format!("cp: cannot stat 'm{}/member/snap/db': no such file", member + 1),
+                        format!(
+                            "cp: cannot stat 'm{}/member/snap/db': no such file",
+                            member + 1
+                        ),
                     );
                 };
                 let copy = SnapshotFile::raw_copy(
@@ -863,7 +878,10 @@ impl World<'_> {
             .iter()
             .map(|(i, u)| (format!("m{}", i + 1), u.clone()))
             .collect();
-        let ic: Vec<(&str, &str)> = names.iter().map(|(n, u)| (n.as_str(), u.as_str())).collect();
+        let ic: Vec<(&str, &str)> = names
+            .iter()
+            .map(|(n, u)| (n.as_str(), u.as_str()))
+            .collect();
         let name = format!("m{}", m + 1);
         let print = |output: &mut String, error: Option<&str>| {
             let o = etcdctl::snapshot_restore(file, &name, Some(data_dir), &ic, token, error);
@@ -872,7 +890,10 @@ impl World<'_> {
         };
         let Some((snap, _)) = self.recovery.backups.get(file) else {
             *ok = false;
-            print(output, Some(&format!("stat {file}: no such file or directory")));
+            print(
+                output,
+                Some(&format!("stat {file}: no such file or directory")),
+            );
             return Started::After { ns: 10_000_000 };
         };
         if matches!(self.slots[m], Slot::Running(_) | Slot::Paused(..)) {

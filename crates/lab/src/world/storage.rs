@@ -2,13 +2,13 @@
 //! defrag, alarms, and the operator running etcdctl commands (timeline actions and the
 //! `[runbook]`).
 
+use super::recovery::Started;
 use super::*;
 use etcdlab_kube::{ApiServer, EtcdRequest};
 use etcdlab_report::etcdctl;
 use etcdlab_scenario::{CompactTo, OperatorCommand};
 use etcdlab_store::CommitStats;
 use std::collections::BTreeSet;
-use super::recovery::Started;
 
 /// bbolt writes a meta page after the data pages (and fsyncs again).
 const META_PAGE_BYTES: u64 = 4096;
