@@ -284,8 +284,10 @@ mod tests {
         inv.on_revisions(2, 0, 300, -1).unwrap();
         inv.on_applied(3, 0, 3, (2, None)).unwrap();
         inv.on_applied(3, 1, 3, (2, None)).unwrap();
-        inv.on_leader(3, 1, 2).unwrap(); // term 2 again, another member: a new cluster
-                                         // Without a restore the revision going back is a violation.
+        // Term 2 again, another member: a new cluster.
+        inv.on_leader(3, 1, 2).unwrap();
+
+        // Without a restore the revision going back is a violation.
         let v = inv.on_revisions(4, 0, 200, -1).unwrap_err();
         assert_eq!(v.invariant, REVISION_MONOTONIC);
     }
