@@ -119,14 +119,9 @@ enum Ev {
         id: u64,
         epoch: u64,
     },
-    /// A raft snapshot (with the leader's state) reaches member `to`.
-    DeliverSnapshot {
-        from: usize,
-        to: usize,
-        msg: Box<Msg>,
-        state: Box<etcdlab_member::ServerState>,
-        from_epoch: u64,
-    },
+    /// A raft snapshot (with the leader's state) reaches its member. Boxed: events are moved
+    /// around the heap all the time, and this is the largest.
+    DeliverSnapshot(Box<recovery::SnapshotDelivery>),
     /// The snapshot sender of `from` learns whether its transfer to `to` failed.
     SnapshotReport {
         from: usize,
@@ -171,7 +166,7 @@ impl Ev {
             Ev::WatchSync => (23, 0),
             Ev::NextRead => (24, 0),
             Ev::ReadArrives { m, id, .. } => (25 + (id << 8), *m as u64),
-            Ev::DeliverSnapshot { from, to, .. } => (26 + ((*from as u64) << 8), *to as u64),
+            Ev::DeliverSnapshot(d) => (26 + ((d.from as u64) << 8), d.to as u64),
             Ev::SnapshotReport { from, to, ok, .. } => (
                 27 + ((*from as u64) << 8) + (u64::from(*ok) << 16),
                 *to as u64,
@@ -499,13 +494,7 @@ impl<'s> World<'s> {
                     self.member_event(m, Ev::ReadArrives { m, id, epoch });
                 }
             }
-            Ev::DeliverSnapshot {
-                from,
-                to,
-                msg,
-                state,
-                from_epoch,
-            } => self.on_deliver_snapshot(from, to, *msg, state, from_epoch),
+            Ev::DeliverSnapshot(d) => self.on_deliver_snapshot(*d),
             Ev::SnapshotReport {
                 from,
                 to,

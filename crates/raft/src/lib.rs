@@ -117,8 +117,8 @@ pub struct Message<P> {
     /// ReadIndex / ReadIndexResp: the read's id; Heartbeat / HeartbeatResp: the newest pending
     /// read the heartbeat round confirms (0: none).
     pub context: u64,
-    /// Snap: the snapshot sent.
-    pub snapshot: Option<SnapshotMeta>,
+    /// Snap: the snapshot sent (boxed: every other message carries none).
+    pub snapshot: Option<Box<SnapshotMeta>>,
 }
 
 impl<P: Payload> Message<P> {
@@ -1134,7 +1134,7 @@ impl<P: Payload> Raft<P> {
     /// Follower side of MsgSnap: replace the log unless it already holds the snapshot's
     /// entry. Either way the leader learns how far this log now goes.
     fn handle_snapshot(&mut self, m: &Message<P>) {
-        let Some(snap) = m.snapshot.clone() else {
+        let Some(snap) = m.snapshot.as_deref().cloned() else {
             return;
         };
         let mut resp = Message::new(MessageType::AppResp, self.cfg.id, m.from, self.term);
@@ -1284,7 +1284,7 @@ impl<P: Payload> Raft<P> {
         assert!(snap.index > 0, "entries compacted without a snapshot");
         self.prs[i].become_snapshot(snap.index);
         let mut m = Message::new(MessageType::Snap, self.cfg.id, self.prs[i].id, self.term);
-        m.snapshot = Some(snap);
+        m.snapshot = Some(Box::new(snap));
         self.msgs.push(m);
         true
     }

@@ -141,24 +141,24 @@ impl World<'_> {
         }
         self.q.schedule_at(
             at,
-            Ev::DeliverSnapshot {
+            Ev::DeliverSnapshot(Box::new(SnapshotDelivery {
                 from,
                 to,
-                msg: Box::new(msg),
+                msg,
                 state,
                 from_epoch,
-            },
+            })),
         );
     }
 
-    pub(super) fn on_deliver_snapshot(
-        &mut self,
-        from: usize,
-        to: usize,
-        msg: Msg,
-        state: Box<ServerState>,
-        from_epoch: u64,
-    ) {
+    pub(super) fn on_deliver_snapshot(&mut self, d: SnapshotDelivery) {
+        let SnapshotDelivery {
+            from,
+            to,
+            msg,
+            state,
+            from_epoch,
+        } = d;
         let now = self.q.now();
         let ok = matches!(self.slots[to], Slot::Running(_));
         if ok {
@@ -609,6 +609,17 @@ fn slot_state(slot: &Slot) -> Option<&ServerState> {
         Slot::Down { durable, .. } => Some(&durable.state),
         _ => None,
     }
+}
+
+/// A raft snapshot on its way: the leader's message and the state machine it carries.
+#[derive(Debug)]
+pub(super) struct SnapshotDelivery {
+    pub from: usize,
+    pub to: usize,
+    pub msg: Msg,
+    pub state: Box<ServerState>,
+    /// The sender's incarnation: a restarted sender no longer waits for the outcome.
+    pub from_epoch: u64,
 }
 
 /// What an operator command of this module needs from the operator loop.
