@@ -948,9 +948,14 @@ impl World<'_> {
             .iter()
             .map(|(_, u)| etcdctl::member_id(std::slice::from_ref(u), token))
             .collect();
+        // The member's ID comes from its own entry of --initial-cluster.
+        let own = initial_cluster
+            .iter()
+            .position(|(i, _)| *i == m)
+            .map_or_else(|| member_id(m, token), |p| ids[p]);
         let meta = &mut self.recovery.meta[m];
         meta.cluster_id = etcdctl::cluster_id(&ids);
-        meta.member_id = etcdctl::member_id(&[peer_url(m)], token);
+        meta.member_id = own;
         meta.backend_corrupt = false;
         let running = self
             .slots
