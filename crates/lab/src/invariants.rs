@@ -44,6 +44,8 @@ pub struct Invariants {
     /// Indexes up to here belong to a log the scenario replaced (a restore of the whole
     /// cluster from a snapshot starts a new log at the member count).
     base: u64,
+    /// A member was restored from a snapshot file: members' data may differ from then on.
+    restored: bool,
     applied: Vec<u64>,
     /// Per member, the (revision, compact revision) last seen.
     revisions: Vec<(i64, i64)>,
@@ -141,6 +143,18 @@ impl Invariants {
                 detail: format!("m{} applied index {index} after {last}", member + 1),
             });
         }
+        if index != last + 1 {
+            // Indexes are applied one after another; only a snapshot install or a restore
+            // moves a member's applied index otherwise (and says so first).
+            return Err(Violation {
+                invariant: COMMITTED_NEVER_LOST,
+                at_ns,
+                detail: format!(
+                    "m{} applied index {index} after {last}: entries skipped",
+                    member + 1
+                ),
+            });
+        }
         self.applied[member] = index;
         let known = self.base + self.committed.len() as u64;
         if index <= self.base {
@@ -234,6 +248,10 @@ impl Invariants {
             });
         }
         self.applied[member] = self.applied[member].max(applied_index);
+        if self.restored {
+            // After a restore the leader's data may be behind this member's own.
+            self.revisions[member] = (0, -1);
+        }
         Ok(())
     }
 
@@ -249,6 +267,7 @@ impl Invariants {
         }
         self.applied[member] = index;
         self.revisions[member] = (0, -1);
+        self.restored = true;
     }
 }
 
@@ -325,6 +344,17 @@ mod tests {
         let mut inv = Invariants::new(1);
         let v = inv.on_applied(1, 0, 2, (1, None)).unwrap_err();
         assert_eq!(v.invariant, COMMITTED_NEVER_LOST);
+    }
+
+    #[test]
+    fn a_member_skipping_entries_the_cluster_committed_is_caught() {
+        let mut inv = Invariants::new(2);
+        for i in 1..=3 {
+            inv.on_applied(1, 0, i, (1, Some(i))).unwrap();
+        }
+        inv.on_applied(2, 1, 1, (1, Some(1))).unwrap();
+        let v = inv.on_applied(3, 1, 3, (1, Some(3))).unwrap_err();
+        assert!(v.detail.contains("skipped"), "{v}");
     }
 
     #[test]

@@ -552,6 +552,9 @@ impl<'s> World<'s> {
                 let linearizable = self.sc.workload.read_linearizable;
                 member.on_client_read(now, id, linearizable, &mut out)
             }
+            Ev::SnapshotReport { to, ok, .. } => {
+                member.report_snapshot(now, to as u64 + 1, ok, &mut out)
+            }
             other => unreachable!("not a member event: {other:?}"),
         }
         self.route(m, &mut out);
@@ -660,6 +663,11 @@ impl<'s> World<'s> {
                     size_bytes,
                 } => self.on_snapshot_installed(m, index, applied_index, size_bytes),
                 Output::ConfChanged(cc) => self.on_conf_changed(m, cc),
+                Output::Fatal { text } => {
+                    self.rec
+                        .timeline(now, format!("m{}: panic: {text}; etcd exits", m + 1));
+                    self.crash(m);
+                }
             }
         }
     }

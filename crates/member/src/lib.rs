@@ -158,6 +158,10 @@ pub enum Output {
     },
     /// A membership change was applied.
     ConfChanged(ConfChange),
+    /// etcd cannot go on (raft's "tocommit out of range" panic): the process exits.
+    Fatal {
+        text: String,
+    },
 }
 
 /// What survives a crash: the fsynced WAL, and the applied state (the backend).
@@ -231,8 +235,12 @@ pub struct Member {
     leader_elected_ns: Option<Nanos>,
     /// Per peer, when the last heartbeat was sent (etcd's contention.TimeoutDetector).
     last_heartbeat_ns: BTreeMap<NodeId, Nanos>,
-    /// A snapshot's state received from the leader, installed when raft hands it out.
-    incoming_snapshot: Option<Box<ServerState>>,
+    /// A snapshot's state received from the leader (with its index), installed when raft
+    /// hands the snapshot out.
+    incoming_snapshot: Option<(u64, Box<ServerState>)>,
+    /// The last snapshot saved: what a crash keeps (raft's may be a received one not yet
+    /// installed).
+    durable_snapshot: SnapshotMeta,
     // Counters for metrics.
     pub proposals_failed_total: u64,
     pub heartbeat_send_failures_total: u64,
@@ -258,11 +266,17 @@ impl Member {
         Self::with_raft(cfg, raft, state, HardState::default(), 0)
     }
 
-    /// First boot of an added member (`--initial-cluster-state=existing`): no voters known;
-    /// the leader's entries or snapshot bring the membership.
-    pub fn join_existing(cfg: MemberConfig, rng: rand_chacha::ChaCha8Rng) -> Member {
-        let state = ServerState::new(Quota::new(cfg.quota_backend_bytes), cfg.min_lease_ttl_s());
-        let raft = Raft::new(cfg.raft_config(Vec::new()), rng);
+    /// First boot of an added member (`--initial-cluster-state=existing`): it learns the
+    /// cluster's `members` from its peers (etcd fetches them before it starts raft); the
+    /// leader's entries or snapshot bring the data.
+    pub fn join_existing(
+        cfg: MemberConfig,
+        members: Vec<NodeId>,
+        rng: rand_chacha::ChaCha8Rng,
+    ) -> Member {
+        let state = ServerState::new(Quota::new(cfg.quota_backend_bytes), cfg.min_lease_ttl_s())
+            .with_members(&members);
+        let raft = Raft::new(cfg.raft_config(members), rng);
         Self::with_raft(cfg, raft, state, HardState::default(), 0)
     }
 
@@ -321,12 +335,15 @@ impl Member {
             applied,
         };
         let raft = Raft::restart(cfg.raft_config(voters), recovered, rng);
+        let durable_snapshot = raft.snapshot_meta().clone();
         let mut state = durable.state;
         // A restart reads --quota-backend-bytes anew (how operators raise it), and starts as a
         // follower: its lessor expires nothing until it leads again.
         state.quota = Quota::new(cfg.quota_backend_bytes);
         state.lessor.demote();
-        Self::with_raft(cfg, raft, state, durable.hard_state, last)
+        let mut member = Self::with_raft(cfg, raft, state, durable.hard_state, last);
+        member.durable_snapshot = durable_snapshot;
+        member
     }
 
     fn with_raft(
@@ -360,6 +377,7 @@ impl Member {
             leader_elected_ns: None,
             last_heartbeat_ns: BTreeMap::new(),
             incoming_snapshot: None,
+            durable_snapshot: SnapshotMeta::default(),
             proposals_failed_total: 0,
             heartbeat_send_failures_total: 0,
             leader_changes_seen_total: 0,
@@ -377,8 +395,14 @@ impl Member {
     }
 
     /// Take what survives a crash. Unsynced WAL bytes and in-flight work are lost.
-    pub fn crash(self) -> Durable {
-        let snapshot = self.raft.snapshot_meta().clone();
+    pub fn crash(mut self) -> Durable {
+        if self.incoming_snapshot.is_some() {
+            // Raft replaced its log with a received snapshot whose Ready is not handled yet:
+            // etcd saved the received db before raft saw the message, so it is what survives.
+            let meta = self.raft.snapshot_meta().clone();
+            self.install_snapshot(&meta, &mut Vec::new());
+        }
+        let snapshot = self.durable_snapshot.clone();
         let first = (snapshot.index + 1).max(self.raft.first_index());
         let entries: Vec<_> = (first..=self.durable_last_index)
             .map(|i| {
@@ -410,6 +434,9 @@ impl Member {
     /// A message from a peer. Raft steps it even while the loop is blocked in a save.
     pub fn on_message(&mut self, now: Nanos, msg: Msg, out: &mut Vec<Output>) {
         self.raft.step(msg);
+        if let Some(text) = self.raft.take_fatal() {
+            out.push(Output::Fatal { text });
+        }
         self.drive(now, out);
     }
 
@@ -421,8 +448,13 @@ impl Member {
         state: Box<ServerState>,
         out: &mut Vec<Output>,
     ) {
-        self.incoming_snapshot = Some(state);
-        self.on_message(now, msg, out);
+        let index = msg.snapshot.as_ref().map_or(0, |s| s.index);
+        self.raft.step(msg);
+        // Kept only when raft took it (not when its log already had the entry, or it is stale).
+        if self.raft.pending_snapshot_index() == Some(index) {
+            self.incoming_snapshot = Some((index, state));
+        }
+        self.drive(now, out);
     }
 
     /// The snapshot sent to `to` arrived (`ok`) or was lost.
@@ -680,7 +712,7 @@ impl Member {
         self.note_term(out);
         let mut snapshot_bytes = 0;
         if let Some(meta) = &rd.snapshot {
-            snapshot_bytes = self.install_snapshot(meta.index, out);
+            snapshot_bytes = self.install_snapshot(meta, out);
         }
         for rs in &rd.read_states {
             self.on_read_state(now, rs.ctx, rs.index);
@@ -729,11 +761,17 @@ impl Member {
 
     /// Replace the state machine with the one that came with the leader's snapshot (etcd's
     /// `applySnapshot`: the received db becomes the backend). Returns the bytes written.
-    fn install_snapshot(&mut self, index: u64, out: &mut Vec<Output>) -> u64 {
-        let mut state = self
+    fn install_snapshot(&mut self, meta: &SnapshotMeta, out: &mut Vec<Output>) -> u64 {
+        let index = meta.index;
+        let (received, mut state) = self
             .incoming_snapshot
             .take()
             .expect("raft restored a snapshot that came without its state");
+        assert_eq!(
+            received, index,
+            "installing another snapshot than raft restored"
+        );
+        self.durable_snapshot = meta.clone();
         // This member's own flags stay: its quota, and only a leader's lessor expires leases.
         state.quota = self.state.quota;
         state.lessor.demote();
@@ -759,6 +797,7 @@ impl Member {
         // The snapshot persists the consistent index: the backend commits first.
         self.commit_backend(out);
         self.raft.create_snapshot(applied);
+        self.durable_snapshot = self.raft.snapshot_meta().clone();
         if applied > self.cfg.snapshot_catchup_entries {
             self.raft
                 .compact_log(applied - self.cfg.snapshot_catchup_entries);

@@ -316,6 +316,9 @@ pub struct Raft<P> {
     snapshot: SnapshotMeta,
     /// A received snapshot not yet handed out in a Ready.
     pending_snapshot: Option<SnapshotMeta>,
+    /// The log cannot hold what the leader says is committed (etcd-io/raft panics: "tocommit
+    /// is out of range"): the server must stop.
+    fatal: Option<String>,
 }
 
 /// A one-line summary: the log and the queues are too large to print.
@@ -399,6 +402,7 @@ impl<P: Payload> Raft<P> {
             read_states: Vec::new(),
             snapshot,
             pending_snapshot: None,
+            fatal: None,
             cfg: config,
         };
         raft.become_follower(hs.term, NONE);
@@ -679,6 +683,16 @@ impl<P: Payload> Raft<P> {
                 }
             }
         }
+    }
+
+    /// The index of a snapshot accepted from the leader and not yet handed out in a Ready.
+    pub fn pending_snapshot_index(&self) -> Option<u64> {
+        self.pending_snapshot.as_ref().map(|s| s.index)
+    }
+
+    /// Why this node must stop, once (etcd-io/raft panics there; the server exits).
+    pub fn take_fatal(&mut self) -> Option<String> {
+        self.fatal.take()
     }
 
     pub fn voters(&self) -> Vec<NodeId> {
@@ -1168,7 +1182,16 @@ impl<P: Payload> Raft<P> {
     }
 
     fn handle_heartbeat(&mut self, m: &Message<P>) {
-        self.log.commit_to(m.commit.min(self.log.last_index()));
+        let last = self.log.last_index();
+        if m.commit > last && self.fatal.is_none() {
+            // The leader knows this log held `commit` once: it lost entries (a wiped or
+            // restored data dir rejoining, a lost WAL tail).
+            self.fatal = Some(format!(
+                "tocommit({}) is out of range [lastIndex({last})]. Was the raft log corrupted, truncated, or lost?",
+                m.commit
+            ));
+        }
+        self.log.commit_to(m.commit.min(last));
         let mut resp = Message::new(MessageType::HeartbeatResp, self.cfg.id, m.from, self.term);
         resp.context = m.context;
         self.msgs.push(resp);

@@ -134,3 +134,18 @@ fn removing_a_node_lets_the_rest_commit() {
         "alone it is the quorum"
     );
 }
+
+#[test]
+fn a_follower_that_lost_its_log_stops_on_the_leaders_commit() {
+    let mut net = cluster_with_entries(3);
+    // Node 3's log is gone (a wiped data dir rejoining as the same member).
+    let fresh = etcdlab_raft::Raft::new(harness::config(3, 3, &|_| {}), harness::rng(3));
+    net.nodes.insert(3, fresh);
+    assert!(net.node_mut(3).take_fatal().is_none());
+    net.tick_all(1); // the leader's heartbeat carries commit = what 3 had matched
+    let fatal = net.node_mut(3).take_fatal().expect("out-of-range commit");
+    assert!(
+        fatal.contains("tocommit(4) is out of range [lastIndex(0)]"),
+        "{fatal}"
+    );
+}

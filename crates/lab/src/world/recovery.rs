@@ -173,18 +173,32 @@ impl World<'_> {
         self.on_snapshot_report(from, to, ok, from_epoch);
     }
 
+    /// The sender's snapshot stream finished (a stopped sender hears it when it resumes).
     pub(super) fn on_snapshot_report(&mut self, from: usize, to: usize, ok: bool, epoch: u64) {
         if self.epochs[from] != epoch {
             return;
         }
-        let now = self.q.now();
-        let mut out = std::mem::take(&mut self.out);
-        if let Slot::Running(member) = &mut self.slots[from] {
-            member.report_snapshot(now, to as u64 + 1, ok, &mut out);
+        self.member_event(
+            from,
+            Ev::SnapshotReport {
+                from,
+                to,
+                ok,
+                epoch,
+            },
+        );
+    }
+
+    /// A start that is under way (WAL replay, initial corruption check) does not happen after
+    /// all: the process was stopped or its data dir replaced.
+    fn cancel_start(&mut self, m: usize) {
+        if let Slot::Down { restarting, .. } = &mut self.slots[m] {
+            if *restarting {
+                *restarting = false;
+                self.epochs[m] += 1;
+                self.on_member_restarted(m);
+            }
         }
-        self.route(from, &mut out);
-        out.clear();
-        self.out = out;
     }
 
     pub(super) fn on_snapshot_installed(
@@ -347,17 +361,33 @@ impl World<'_> {
         let mut delay = 0;
         let mut mismatch = Vec::new();
         let mut logs = Vec::new();
+        // The peers are the members of its own member list (its `members` bucket).
+        let members = durable.state.members();
         for p in 0..self.slots.len() {
-            if p == m || !self.same_cluster(p, m) || self.recovery.meta[p].cluster_id == 0 {
+            if p == m || !members.contains(&(p as u64 + 1)) || !self.same_cluster(p, m) {
                 continue;
             }
             let peer = match &self.slots[p] {
                 Slot::Running(member) if !self.net.is_blocked(m, p) => member,
-                Slot::NoData => continue,
-                _ => {
+                // A peer that is starting (listening, not serving yet), stopped by SIGSTOP, or
+                // cut off: the request runs into its deadline.
+                Slot::Running(_)
+                | Slot::Paused(..)
+                | Slot::Down {
+                    restarting: true, ..
+                } => {
                     delay += timeout;
                     logs.push(format!(
                         "m{}: failed hash kv request from m{}: context deadline exceeded",
+                        m + 1,
+                        p + 1
+                    ));
+                    continue;
+                }
+                // No process: the connection is refused at once.
+                _ => {
+                    logs.push(format!(
+                        "m{}: failed hash kv request from m{}: connection refused",
                         m + 1,
                         p + 1
                     ));
@@ -825,6 +855,7 @@ impl World<'_> {
                 initial_cluster_state,
             } => self.start_command(*member, *initial_cluster_state, output, ok, rtt),
             OperatorCommand::Stop { member } => {
+                self.cancel_start(*member);
                 self.crash(*member);
                 self.recovery
                     .event(now, format!("etcd on m{} stopped", member + 1));
@@ -836,7 +867,10 @@ impl World<'_> {
                     format!("m{}: etcd is running: stop it first", member + 1),
                 ),
                 _ => {
+                    self.cancel_start(*member);
                     self.slots[*member] = Slot::NoData;
+                    // Its applied index and revisions start over from nothing.
+                    self.invariants.on_restore(*member, 0, true);
                     self.recovery.meta[*member].backend_corrupt = false;
                     self.recovery
                         .event(now, format!("data dir of m{} removed", member + 1));
@@ -919,6 +953,7 @@ impl World<'_> {
         }
         let snap = snap.clone();
         print(output, None);
+        self.cancel_start(m);
         let voters: Vec<u64> = initial_cluster.iter().map(|(i, _)| *i as u64 + 1).collect();
         let cfg = &self.member_cfg[m];
         let mut state = ServerState::new(
@@ -1012,7 +1047,8 @@ impl World<'_> {
                             return Started::After { ns: rtt };
                         }
                         let rng = self.next_raft_rng(m);
-                        let member = Member::join_existing(self.member_cfg[m].clone(), rng);
+                        let member =
+                            Member::join_existing(self.member_cfg[m].clone(), members, rng);
                         self.recovery.event(
                             now,
                             format!("m{} started with initial-cluster-state=existing", m + 1),
