@@ -15,6 +15,18 @@ fn cluster_with_entries(n: u64) -> Network {
     net
 }
 
+/// Node 3 cut off while the leader appends 5 more entries, snapshots at 7 and compacts.
+fn follower_3_behind_a_snapshot_at_7() -> Network {
+    let mut net = cluster_with_entries(2);
+    net.isolate(3);
+    for i in 0..5 {
+        net.propose(1, blob(100 + i)).unwrap();
+    }
+    net.node_mut(1).create_snapshot(7);
+    net.node_mut(1).compact_log(7);
+    net
+}
+
 #[test]
 fn compacting_drops_entries_up_to_the_snapshot_only() {
     let mut net = cluster_with_entries(10);
@@ -66,26 +78,14 @@ fn a_follower_behind_the_compacted_log_gets_a_snapshot_then_entries() {
 
 #[test]
 fn no_snapshot_goes_to_a_follower_not_heard_from() {
-    let mut net = cluster_with_entries(2);
-    net.isolate(3);
-    for i in 0..5 {
-        net.propose(1, blob(100 + i)).unwrap();
-    }
-    net.node_mut(1).create_snapshot(7);
-    net.node_mut(1).compact_log(7);
+    let mut net = follower_3_behind_a_snapshot_at_7();
     net.tick_all(25); // check-quorum rounds clear recent_active of the silent follower
     assert!(net.sent_of(MessageType::Snap).is_empty());
 }
 
 #[test]
 fn a_failed_snapshot_is_retried_after_a_report() {
-    let mut net = cluster_with_entries(2);
-    net.isolate(3);
-    for i in 0..5 {
-        net.propose(1, blob(100 + i)).unwrap();
-    }
-    net.node_mut(1).create_snapshot(7);
-    net.node_mut(1).compact_log(7);
+    let mut net = follower_3_behind_a_snapshot_at_7();
     net.heal();
     net.drop_if(|m| m.msg_type == MessageType::Snap);
     net.tick_all(1);

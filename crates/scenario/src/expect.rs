@@ -56,14 +56,7 @@ fn read_per_resource(metric: &str, f: &Field<'_>) -> R<Vec<Expectation>> {
     let t = f.table()?;
     let mut out = Vec::new();
     if t.has("min") || t.has("max") {
-        let min = t.opt("min", |f| f.number())?;
-        let max = t.opt("max", |f| {
-            let max = f.number()?;
-            match min {
-                Some(min) if max < min => Err(f.fail(format!("max {max} is below min {min}"))),
-                _ => Ok(max),
-            }
-        })?;
+        let (min, max) = min_max(&t)?;
         out.push(Expectation {
             metric: metric.to_string(),
             min,
@@ -124,6 +117,15 @@ fn read_bounds(metric: &str, f: &Field<'_>) -> R<Expectation> {
 fn bounds(f: &Field<'_>) -> R<(Option<f64>, Option<f64>)> {
     let t = f.table()?;
     t.check_keys(&["min", "max"])?;
+    let (min, max) = min_max(&t)?;
+    if min.is_none() && max.is_none() {
+        return Err(f.fail("a bound needs min, max or both, e.g. { max = 3 }"));
+    }
+    Ok((min, max))
+}
+
+/// A table's `min` and `max` (either may be absent); `max` below `min` is an error on `max`.
+fn min_max(t: &crate::read::Table<'_>) -> R<(Option<f64>, Option<f64>)> {
     let min = t.opt("min", |f| f.number())?;
     let max = t.opt("max", |f| {
         let max = f.number()?;
@@ -132,8 +134,5 @@ fn bounds(f: &Field<'_>) -> R<(Option<f64>, Option<f64>)> {
             _ => Ok(max),
         }
     })?;
-    if min.is_none() && max.is_none() {
-        return Err(f.fail("a bound needs min, max or both, e.g. { max = 3 }"));
-    }
     Ok((min, max))
 }
