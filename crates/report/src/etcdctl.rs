@@ -72,6 +72,48 @@ pub fn endpoint_hashkv(rows: &[(&str, u32)]) -> String {
         .collect()
 }
 
+/// One endpoint's `HashKV` answer, for the table and JSON forms of `etcdctl endpoint hashkv`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HashKvRow {
+    pub endpoint: String,
+    pub cluster_id: u64,
+    pub member_id: u64,
+    /// The member's current revision (the response header's).
+    pub revision: i64,
+    pub raft_term: u64,
+    pub hash: u32,
+    pub compact_revision: i64,
+}
+
+/// `etcdctl endpoint hashkv -w table` (etcdctl's headers: endpoint, hash).
+pub fn endpoint_hashkv_table(rows: &[HashKvRow]) -> String {
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| vec![r.endpoint.clone(), r.hash.to_string()])
+        .collect();
+    table(&["endpoint", "hash"], &cells)
+}
+
+/// `etcdctl endpoint hashkv -w json`: one JSON array of the responses, exact integers.
+pub fn endpoint_hashkv_json(rows: &[HashKvRow]) -> String {
+    let items: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{{\"Endpoint\":{},\"HashKV\":{{\"header\":{{\"cluster_id\":{},\"member_id\":{},\"revision\":{},\"raft_term\":{}}},\"hash\":{},\"compact_revision\":{}}}}}",
+                json_str(&r.endpoint),
+                r.cluster_id,
+                r.member_id,
+                r.revision,
+                r.raft_term,
+                r.hash,
+                r.compact_revision
+            )
+        })
+        .collect();
+    format!("[{}]\n", items.join(","))
+}
+
 /// The error etcdctl prints for a write refused by the NOSPACE alarm (exit code 1).
 pub const SPACE_EXCEEDED: &str = "Error: etcdserver: mvcc: database space exceeded\n";
 
@@ -696,6 +738,28 @@ mod tests {
         assert_eq!(
             endpoint_hashkv(&[("127.0.0.1:12379", 1084519789)]),
             "127.0.0.1:12379, 1084519789\n"
+        );
+        let row = HashKvRow {
+            endpoint: "127.0.0.1:32379".into(),
+            cluster_id: 8913263970712577456,
+            member_id: 1,
+            revision: 21,
+            raft_term: 2,
+            hash: 1566248008,
+            compact_revision: -1,
+        };
+        // Ground truth E's JSON, with the header's elided fields filled in.
+        assert_eq!(
+            endpoint_hashkv_json(std::slice::from_ref(&row)),
+            "[{\"Endpoint\":\"127.0.0.1:32379\",\"HashKV\":{\"header\":{\"cluster_id\":8913263970712577456,\"member_id\":1,\"revision\":21,\"raft_term\":2},\"hash\":1566248008,\"compact_revision\":-1}}]\n"
+        );
+        assert_eq!(
+            endpoint_hashkv_table(&[row]),
+            "+-----------------+------------+\n\
+             |    ENDPOINT     |    HASH    |\n\
+             +-----------------+------------+\n\
+             | 127.0.0.1:32379 | 1566248008 |\n\
+             +-----------------+------------+\n"
         );
         assert_eq!(
             SPACE_EXCEEDED,

@@ -834,20 +834,34 @@ impl World<'_> {
                     ),
                 }
             }
-            OperatorCommand::EndpointHashKv { .. } => {
-                let rows: Vec<(String, u32)> = (0..self.slots.len())
+            OperatorCommand::EndpointHashKv { format } => {
+                let rows: Vec<etcdctl::HashKvRow> = (0..self.slots.len())
                     .filter_map(|m| match &self.slots[m] {
-                        Slot::Running(mb) => mb
-                            .state()
-                            .store
-                            .hash_kv(0)
-                            .ok()
-                            .map(|(h, _, _)| (format!("127.0.0.1:{}2379", m + 1), h)),
+                        Slot::Running(mb) => {
+                            let (hash, revision, compact_revision) =
+                                mb.state().store.hash_kv(0).ok()?;
+                            Some(etcdctl::HashKvRow {
+                                endpoint: super::storage::endpoint(m),
+                                cluster_id: self.recovery.meta[m].cluster_id,
+                                member_id: self.recovery.meta[m].member_id,
+                                revision,
+                                raft_term: mb.raft().term(),
+                                hash,
+                                compact_revision,
+                            })
+                        }
                         _ => None,
                     })
                     .collect();
-                let refs: Vec<(&str, u32)> = rows.iter().map(|(e, h)| (e.as_str(), *h)).collect();
-                output.push_str(&etcdctl::endpoint_hashkv(&refs));
+                output.push_str(&match format {
+                    OutputFormat::Table => etcdctl::endpoint_hashkv_table(&rows),
+                    OutputFormat::Json => etcdctl::endpoint_hashkv_json(&rows),
+                    OutputFormat::Simple => {
+                        let refs: Vec<(&str, u32)> =
+                            rows.iter().map(|r| (r.endpoint.as_str(), r.hash)).collect();
+                        etcdctl::endpoint_hashkv(&refs)
+                    }
+                });
                 Started::After { ns: rtt }
             }
             OperatorCommand::Start {
