@@ -35,15 +35,24 @@ pub const REVISION_MONOTONIC: &str = "a member's revision and compact revision n
 /// What identifies an entry's content: its term and the request it carries (None = empty).
 pub type EntryId = (u64, Option<u64>);
 
+/// What one raft group (one cluster ID) has committed and who led which term. A scenario can
+/// run several: a member started with `--initial-cluster-state=new`, or restored with another
+/// token, forms a cluster of its own with terms and indexes of its own.
 #[derive(Default)]
-pub struct Invariants {
+struct ClusterLog {
     leader_of_term: BTreeMap<u64, usize>,
-    /// The cluster's committed log as first applied anywhere; index `base + i + 1` at
-    /// position i.
+    /// The committed log as first applied anywhere; index `base + i + 1` at position i.
     committed: Vec<EntryId>,
     /// Indexes up to here belong to a log the scenario replaced (a restore of the whole
     /// cluster from a snapshot starts a new log at the member count).
     base: u64,
+}
+
+#[derive(Default)]
+pub struct Invariants {
+    clusters: BTreeMap<u64, ClusterLog>,
+    /// Per member, the cluster it belongs to (0 until told otherwise).
+    cluster_of: Vec<u64>,
     /// A member was restored from a snapshot file: members' data may differ from then on.
     restored: bool,
     applied: Vec<u64>,
@@ -54,10 +63,21 @@ pub struct Invariants {
 impl Invariants {
     pub fn new(members: usize) -> Invariants {
         Invariants {
+            cluster_of: vec![0; members],
             applied: vec![0; members],
             revisions: vec![(0, -1); members],
             ..Default::default()
         }
+    }
+
+    /// `member`'s data now belongs to the cluster `cluster_id` (its raft log is compared with
+    /// that cluster's only).
+    pub fn set_cluster(&mut self, member: usize, cluster_id: u64) {
+        self.cluster_of[member] = cluster_id;
+    }
+
+    fn log_of(&mut self, member: usize) -> &mut ClusterLog {
+        self.clusters.entry(self.cluster_of[member]).or_default()
     }
 
     /// A member's store is at `revision`, compacted at `compact_revision` (checked at every
@@ -87,7 +107,7 @@ impl Invariants {
 
     /// `member` became leader of `term`.
     pub fn on_leader(&mut self, at_ns: u64, member: usize, term: u64) -> Result<(), Violation> {
-        match self.leader_of_term.insert(term, member) {
+        match self.log_of(member).leader_of_term.insert(term, member) {
             Some(other) if other != member => Err(Violation {
                 invariant: ONE_LEADER_PER_TERM,
                 at_ns,
@@ -104,15 +124,16 @@ impl Invariants {
     /// A new leader must hold every committed entry (leader completeness). `term_at` reads the
     /// leader's log.
     pub fn check_leader_complete(
-        &self,
+        &mut self,
         at_ns: u64,
         member: usize,
         term_at: impl Fn(u64) -> Option<u64>,
     ) -> Result<(), Violation> {
-        let Some(&(term, _)) = self.committed.last() else {
+        let log = self.log_of(member);
+        let Some(&(term, _)) = log.committed.last() else {
             return Ok(());
         };
-        let index = self.base + self.committed.len() as u64;
+        let index = log.base + log.committed.len() as u64;
         if term_at(index) != Some(term) {
             return Err(Violation {
                 invariant: COMMITTED_NEVER_LOST,
@@ -156,11 +177,12 @@ impl Invariants {
             });
         }
         self.applied[member] = index;
-        let known = self.base + self.committed.len() as u64;
-        if index <= self.base {
+        let log = self.log_of(member);
+        let known = log.base + log.committed.len() as u64;
+        if index <= log.base {
             // Applied from a log the scenario replaced by a restore: nothing to compare with.
         } else if index <= known {
-            let first = self.committed[(index - self.base - 1) as usize];
+            let first = log.committed[(index - log.base - 1) as usize];
             if first != entry {
                 return Err(Violation {
                     invariant: COMMITTED_NEVER_LOST,
@@ -172,7 +194,7 @@ impl Invariants {
                 });
             }
         } else if index == known + 1 {
-            self.committed.push(entry);
+            log.committed.push(entry);
         } else {
             return Err(Violation {
                 invariant: COMMITTED_NEVER_LOST,
@@ -224,8 +246,10 @@ impl Invariants {
         Ok(())
     }
 
-    pub fn committed_len(&self) -> u64 {
-        self.base + self.committed.len() as u64
+    /// The committed length of `member`'s cluster.
+    pub fn committed_len(&mut self, member: usize) -> u64 {
+        let log = self.log_of(member);
+        log.base + log.committed.len() as u64
     }
 
     /// `member` installed a leader's snapshot: its state machine jumped to `applied_index`
@@ -236,7 +260,7 @@ impl Invariants {
         member: usize,
         applied_index: u64,
     ) -> Result<(), Violation> {
-        let known = self.committed_len();
+        let known = self.committed_len(member);
         if applied_index > known {
             return Err(Violation {
                 invariant: COMMITTED_NEVER_LOST,
@@ -256,14 +280,16 @@ impl Invariants {
     }
 
     /// The scenario restored `member` from a snapshot file: its log restarts at `index` (the
-    /// member count) and its revisions may go back. When no member is running (the whole
-    /// cluster is being restored) the committed log starts over after `index`, and terms
-    /// start over too; otherwise the restored member rejoins the running cluster's log.
+    /// member count) and its revisions may go back. When no member of its cluster is running
+    /// (the whole cluster is being restored) that cluster's committed log starts over after
+    /// `index`, and its terms start over too; otherwise the restored member rejoins the running
+    /// cluster's log.
     pub fn on_restore(&mut self, member: usize, index: u64, cluster_running: bool) {
         if !cluster_running {
-            self.committed.clear();
-            self.base = index;
-            self.leader_of_term.clear();
+            let log = self.log_of(member);
+            log.committed.clear();
+            log.base = index;
+            log.leader_of_term.clear();
         }
         self.applied[member] = index;
         self.revisions[member] = (0, -1);
@@ -309,6 +335,21 @@ mod tests {
         // Without a restore the revision going back is a violation.
         let v = inv.on_revisions(4, 0, 200, -1).unwrap_err();
         assert_eq!(v.invariant, REVISION_MONOTONIC);
+    }
+
+    #[test]
+    fn two_clusters_keep_their_own_terms_and_logs() {
+        let mut inv = Invariants::new(3);
+        inv.set_cluster(2, 99); // m3 forms a cluster of its own
+        inv.on_leader(1, 0, 2).unwrap();
+        inv.on_leader(1, 2, 2).unwrap();
+        inv.on_applied(2, 0, 1, (2, Some(1))).unwrap();
+        inv.on_applied(2, 2, 1, (2, Some(5))).unwrap();
+        // Within one cluster the checks still hold.
+        let v = inv.on_applied(3, 1, 1, (2, Some(6))).unwrap_err();
+        assert_eq!(v.invariant, COMMITTED_NEVER_LOST);
+        let v = inv.on_leader(4, 1, 2).unwrap_err();
+        assert_eq!(v.invariant, ONE_LEADER_PER_TERM);
     }
 
     #[test]

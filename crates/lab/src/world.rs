@@ -314,6 +314,7 @@ impl<'s> World<'s> {
             })
             .collect();
         let (disks, arrays) = build_disks(sc);
+        let recovery = recovery::RecoveryState::new(n, size, &sc.cluster.initial_cluster_token);
         World {
             sc,
             q: EventQueue::new(),
@@ -333,7 +334,13 @@ impl<'s> World<'s> {
             undo: BTreeMap::new(),
             next_token: 1,
             out: Vec::new(),
-            invariants: Invariants::new(n),
+            invariants: {
+                let mut inv = Invariants::new(n);
+                for (m, meta) in recovery.meta.iter().enumerate() {
+                    inv.set_cluster(m, meta.cluster_id);
+                }
+                inv
+            },
             rec: Recorder::new(sc),
             fsync_hist: vec![PromHistogram::new(&FSYNC_BUCKETS_S); n],
             rtt_hist: vec![vec![PromHistogram::new(&RTT_BUCKETS_S); n]; n],
@@ -360,7 +367,7 @@ impl<'s> World<'s> {
             reads: BTreeMap::new(),
             compacting: vec![false; n],
             reads_rng: stream(seed, "reads"),
-            recovery: recovery::RecoveryState::new(n, size, &sc.cluster.initial_cluster_token),
+            recovery,
         }
     }
 
@@ -697,7 +704,7 @@ impl<'s> World<'s> {
         let injecting = index == INJECT_AT_INDEX && self.inject.is_some();
         if injecting
             && self.inject == Some(Injection::ChangeCommittedEntry)
-            && self.invariants.committed_len() >= index
+            && self.invariants.committed_len(m) >= index
         {
             entry.0 += 1;
         }
@@ -1516,8 +1523,14 @@ impl<'s> World<'s> {
                 _ => None,
             })
             .collect();
+        let cluster = |m: &Member| self.recovery.meta[m.index()].cluster_id;
         for (i, a) in running.iter().enumerate() {
-            for b in running.iter().skip(i + 1) {
+            // Logs of different clusters have nothing in common.
+            for b in running
+                .iter()
+                .skip(i + 1)
+                .filter(|b| cluster(b) == cluster(a))
+            {
                 let last = a.raft().last_index().min(b.raft().last_index());
                 let la = |x: u64| entry_id(a, x);
                 let lb = |x: u64| entry_id(b, x);

@@ -592,6 +592,24 @@ impl Member {
         self.propose(Proposal(Rc::new(Request { id, op })));
     }
 
+    /// Raise an alarm through raft on the member's own behalf (the periodic corruption
+    /// check's CORRUPT): no client waits for it.
+    pub fn raise_alarm(
+        &mut self,
+        now: Nanos,
+        member_id: u64,
+        alarm: AlarmKind,
+        out: &mut Vec<Output>,
+    ) {
+        self.propose_internal(Op::Alarm {
+            activate: true,
+            member_id,
+            alarm,
+            for_rejected_put: false,
+        });
+        self.drive(now, out);
+    }
+
     /// The backend's batch interval (100 ms) elapsed: commit what is pending.
     pub fn on_backend_batch_interval(&mut self, out: &mut Vec<Output>) {
         if self.state.store.backend().pending_ops() > 0 {

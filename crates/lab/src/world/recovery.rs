@@ -160,7 +160,10 @@ impl World<'_> {
             from_epoch,
         } = d;
         let now = self.q.now();
-        let ok = matches!(self.slots[to], Slot::Running(_));
+        // A partition that began during the transfer cuts the stream too.
+        let ok = matches!(self.slots[to], Slot::Running(_))
+            && !self.net.is_blocked(from, to)
+            && self.same_cluster(from, to);
         if ok {
             let mut out = std::mem::take(&mut self.out);
             if let Slot::Running(member) = &mut self.slots[to] {
@@ -249,6 +252,13 @@ impl World<'_> {
                 }
             }
         }
+    }
+
+    /// Member `m`'s data belongs to `cluster_id` from now on (the invariants compare its log
+    /// with that cluster's).
+    pub(super) fn set_cluster_id(&mut self, m: usize, cluster_id: u64) {
+        self.recovery.meta[m].cluster_id = cluster_id;
+        self.invariants.set_cluster(m, cluster_id);
     }
 
     pub(super) fn same_cluster(&self, a: usize, b: usize) -> bool {
@@ -525,19 +535,13 @@ impl World<'_> {
                 self.detected(now, l, text);
             }
             if !already {
-                let id = self.next_request_id;
-                self.next_request_id += 1;
-                let req = std::rc::Rc::new(etcdlab_member::Request {
-                    id,
-                    op: Op::Alarm {
-                        activate: true,
-                        member_id: 0,
-                        alarm: AlarmKind::Corrupt,
-                        for_rejected_put: false,
-                    },
-                });
-                let epoch = self.epochs[l];
-                self.q.schedule_in(0, Ev::WriteArrives { m: l, req, epoch });
+                let mut out = std::mem::take(&mut self.out);
+                if let Slot::Running(member) = &mut self.slots[l] {
+                    member.raise_alarm(now, 0, AlarmKind::Corrupt, &mut out);
+                }
+                self.route(l, &mut out);
+                out.clear();
+                self.out = out;
             }
         }
     }
@@ -790,7 +794,7 @@ impl World<'_> {
                     return fail(output, super::ERR_CONNECTION_REFUSED.into());
                 };
                 let cluster_id = self.recovery.meta[l].cluster_id;
-                self.recovery.meta[*member].cluster_id = cluster_id;
+                self.set_cluster_id(*member, cluster_id);
                 let mut names: Vec<(String, String)> = self
                     .any_member_state()
                     .map(|s| s.members())
@@ -1002,14 +1006,16 @@ impl World<'_> {
             .iter()
             .position(|(i, _)| *i == m)
             .map_or_else(|| member_id(m, token), |p| ids[p]);
+        let cluster_id = etcdctl::cluster_id(&ids);
+        self.set_cluster_id(m, cluster_id);
         let meta = &mut self.recovery.meta[m];
-        meta.cluster_id = etcdctl::cluster_id(&ids);
         meta.member_id = own;
         meta.backend_corrupt = false;
-        let running = self
-            .slots
-            .iter()
-            .any(|s| matches!(s, Slot::Running(_) | Slot::Paused(..)));
+        // Restoring the whole cluster (none of its members runs) starts its log over.
+        let running = (0..self.slots.len()).any(|p| {
+            matches!(self.slots[p], Slot::Running(_) | Slot::Paused(..))
+                && self.recovery.meta[p].cluster_id == cluster_id
+        });
         self.invariants
             .on_restore(m, initial_cluster.len() as u64, running);
         self.recovery.event(
@@ -1080,7 +1086,7 @@ impl World<'_> {
                             .map(|id| member_id((*id - 1) as usize, &token))
                             .collect();
                         let cluster_id = etcdctl::cluster_id(&ids);
-                        self.recovery.meta[m].cluster_id = cluster_id;
+                        self.set_cluster_id(m, cluster_id);
                         let rng = self.next_raft_rng(m);
                         let member = Member::bootstrap(self.member_cfg[m].clone(), voters, rng);
                         let text = format!(
