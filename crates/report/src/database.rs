@@ -157,7 +157,10 @@ fn alarms_table(out: &mut String, record: &RunRecord, run: Nanos) {
             out,
             "| {} | {} | {} | {} |",
             run_time(a.at_ns, run),
-            member_name(&record.member_names, a.member),
+            a.member.map_or_else(
+                || "member ID 0".to_string(),
+                |m| member_name(&record.member_names, m)
+            ),
             a.alarm,
             if a.raised { "raised" } else { "disarmed" }
         );

@@ -95,7 +95,7 @@ fn add_nospace(record: &mut RunRecord, seconds: u64, scrape_s: u64) {
     for (m, delay) in [(0, 0), (1, 2), (2, 5)] {
         record.alarms.push(AlarmChange {
             at_ns: (hit + delay) * S,
-            member: m,
+            member: Some(m),
             alarm: "NOSPACE".into(),
             raised: true,
         });
@@ -103,7 +103,7 @@ fn add_nospace(record: &mut RunRecord, seconds: u64, scrape_s: u64) {
     for m in 0..3 {
         record.alarms.push(AlarmChange {
             at_ns: defrag * S,
-            member: m,
+            member: Some(m),
             alarm: "NOSPACE".into(),
             raised: false,
         });

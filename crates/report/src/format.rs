@@ -102,11 +102,10 @@ pub fn opt_num(x: Option<f64>, decimals: usize, unit: &str) -> String {
 
 /// The display name of member `i` (falls back to etcd-style `m<i+1>` if the record has none).
 pub fn member_name(names: &[String], i: usize) -> String {
-    names.get(i).cloned().unwrap_or_else(|| match i {
-        // An alarm raised for member ID 0 (etcd 3.4.23's periodic corruption check).
-        usize::MAX => "member ID 0".to_string(),
-        _ => format!("m{}", i + 1),
-    })
+    names
+        .get(i)
+        .cloned()
+        .unwrap_or_else(|| format!("m{}", i + 1))
 }
 
 #[cfg(test)]

@@ -137,7 +137,9 @@ pub struct OperatorStep {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AlarmChange {
     pub at_ns: Nanos,
-    pub member: usize,
+    /// The member the alarm names (0-based); None for member ID 0 (the CORRUPT alarm etcd
+    /// 3.4.23's periodic corruption check raises for no member in particular).
+    pub member: Option<usize>,
     /// etcd's alarm name, e.g. "NOSPACE".
     pub alarm: String,
     /// true = raised, false = disarmed.

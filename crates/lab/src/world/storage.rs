@@ -17,7 +17,8 @@ const META_PAGE_BYTES: u64 = 4096;
 #[derive(Clone, Debug)]
 pub(crate) struct AlarmLog {
     pub at_ns: Nanos,
-    pub member: usize,
+    /// None: member ID 0 (see `AlarmChange::member`).
+    pub member: Option<usize>,
     pub alarm: &'static str,
     pub raised: bool,
 }
@@ -204,8 +205,7 @@ impl World<'_> {
         if first {
             self.storage.alarms.push(AlarmLog {
                 at_ns: now,
-                // CORRUPT from the periodic check names member 0: no member.
-                member: member_id.checked_sub(1).map_or(usize::MAX, |m| m as usize),
+                member: member_id.checked_sub(1).map(|m| m as usize),
                 alarm: alarm.as_str(),
                 raised,
             });
