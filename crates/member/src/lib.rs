@@ -79,6 +79,12 @@ impl MemberConfig {
         )
     }
 
+    /// What a member with an empty data dir applies to: no keys, this member's quota and
+    /// minimum lease TTL.
+    pub fn empty_state(&self) -> ServerState {
+        ServerState::new(Quota::new(self.quota_backend_bytes), self.min_lease_ttl_s())
+    }
+
     /// The raft ids of the initial cluster (`--initial-cluster`).
     pub fn initial_voters(&self) -> Vec<NodeId> {
         (1..=self.cluster_size as NodeId).collect()
@@ -260,24 +266,20 @@ impl Member {
         voters: Vec<NodeId>,
         rng: rand_chacha::ChaCha8Rng,
     ) -> Member {
-        let state = ServerState::new(Quota::new(cfg.quota_backend_bytes), cfg.min_lease_ttl_s())
-            .with_members(&voters);
+        let state = cfg.empty_state().with_members(&voters);
         let raft = Raft::new(cfg.raft_config(voters), rng);
         Self::with_raft(cfg, raft, state, HardState::default(), 0)
     }
 
     /// First boot of an added member (`--initial-cluster-state=existing`): it learns the
-    /// cluster's `members` from its peers (etcd fetches them before it starts raft); the
-    /// leader's entries or snapshot bring the data.
+    /// cluster's `members` from its peers (etcd fetches them before it starts raft), then
+    /// boots as a new member of them; the leader's entries or snapshot bring the data.
     pub fn join_existing(
         cfg: MemberConfig,
         members: Vec<NodeId>,
         rng: rand_chacha::ChaCha8Rng,
     ) -> Member {
-        let state = ServerState::new(Quota::new(cfg.quota_backend_bytes), cfg.min_lease_ttl_s())
-            .with_members(&members);
-        let raft = Raft::new(cfg.raft_config(members), rng);
-        Self::with_raft(cfg, raft, state, HardState::default(), 0)
+        Self::bootstrap(cfg, members, rng)
     }
 
     /// A new member whose store already holds `state` (history fast-forwarded by the lab), as
@@ -319,15 +321,9 @@ impl Member {
         let snap_index = durable.snapshot.as_ref().map_or(0, |s| s.index);
         let last = durable.entries.last().map_or(snap_index, |e| e.index);
         let applied = durable.state.applied_index().min(last).max(snap_index);
-        // Membership as of the applied index (the members bucket); entries after it are
-        // applied again, conf changes included.
-        let mut voters = durable.state.members();
-        if voters.is_empty() {
-            voters = durable
-                .snapshot
-                .as_ref()
-                .map_or_else(|| cfg.initial_voters(), |s| s.voters.clone());
-        }
+        // Membership as of the applied index (the members bucket, which every way of making
+        // a data dir fills); entries after it are applied again, conf changes included.
+        let voters = durable.state.members();
         let recovered = Recovered {
             hard_state: durable.hard_state,
             snapshot: durable.snapshot,

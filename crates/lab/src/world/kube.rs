@@ -94,11 +94,7 @@ impl World<'_> {
         let (Some(ff), Some(kube)) = (self.sc.fast_forward.clone(), self.kube.as_mut()) else {
             return 0;
         };
-        let cfg = &self.member_cfg[0];
-        let mut state = ServerState::new(
-            etcdlab_store::Quota::new(cfg.quota_backend_bytes),
-            cfg.min_lease_ttl_s(),
-        );
+        let mut state = self.member_cfg[0].empty_state();
         state.lessor.promote(0, 0);
         let quota = self.sc.cluster.quota_backend_bytes;
         let spec = self.sc.kube.as_ref().expect("kube");
@@ -361,12 +357,7 @@ impl World<'_> {
         self.q
             .schedule_in(LEASE_TICK_NS, Ev::LeaseTick { m, epoch });
         let now = self.q.now();
-        let mut out = std::mem::take(&mut self.out);
-        if let Slot::Running(member) = &mut self.slots[m] {
-            member.revoke_expired_leases(now, &mut out);
-        }
-        self.route(m, &mut out);
-        self.out = out;
+        self.on_running(m, |member, out| member.revoke_expired_leases(now, out));
     }
 }
 

@@ -13,7 +13,9 @@ use etcdlab_report::etcdctl;
 use etcdlab_report::{
     CorruptionDetection, LostChanges, MemberEnd, SnapshotTransfer, SnapshotsReport, TimelineEntry,
 };
-use etcdlab_scenario::{ClusterState, OperatorCommand, OutputFormat};
+use etcdlab_scenario::{
+    client_endpoint, client_url, peer_url, ClusterState, OperatorCommand, OutputFormat,
+};
 use etcdlab_sim::Nanos;
 use etcdlab_store::{diff_by_resource, SnapshotFile, Store};
 use std::collections::BTreeMap;
@@ -40,8 +42,8 @@ pub(crate) struct MemberMeta {
 #[derive(Default)]
 pub(crate) struct RecoveryState {
     pub meta: Vec<MemberMeta>,
-    /// Named files of the backup store (`snapshot save`, `cp ... db`), with when taken.
-    pub backups: BTreeMap<String, (SnapshotFile, Nanos)>,
+    /// Named files of the backup store (`snapshot save`, `cp ... db`).
+    pub backups: BTreeMap<String, SnapshotFile>,
     pub transfers: Vec<SnapshotTransfer>,
     pub events: Vec<TimelineEntry>,
     pub detections: Vec<CorruptionDetection>,
@@ -76,20 +78,10 @@ impl RecoveryState {
         }
     }
 
-    /// Counted, but alone no reason for the report's section: every long run takes some.
-    pub fn on_snapshot_taken(&mut self, _m: usize, _index: u64) {
-        self.snapshots_taken += 1;
-    }
-
     fn event(&mut self, at_ns: Nanos, what: String) {
         self.used = true;
         self.events.push(TimelineEntry { at_ns, what });
     }
-}
-
-/// A member's peer URL as the lab names it (`http://127.0.0.1:12380` for m1).
-pub(crate) fn peer_url(m: usize) -> String {
-    format!("http://127.0.0.1:{}2380", m + 1)
 }
 
 /// etcd's member ID for member `m` in a cluster with `token`.
@@ -120,9 +112,9 @@ impl World<'_> {
             applied_at_ns: None,
         });
         self.recovery.used = true;
-        let link = self.net.link_params(from, to).clone();
+        let bandwidth = self.net.link_params(from, to).bandwidth_bytes_per_s;
         let blocked = self.net.is_blocked(from, to) || !self.same_cluster(from, to);
-        let transfer_ns = (size_bytes as f64 / link.bandwidth_bytes_per_s * 1e9) as Nanos;
+        let transfer_ns = (size_bytes as f64 / bandwidth * 1e9) as Nanos;
         let latency_ns = self.net.sample_rtt_ns(from, to) / 2;
         let at = now.saturating_add(transfer_ns).saturating_add(latency_ns);
         if blocked {
@@ -165,13 +157,7 @@ impl World<'_> {
             && !self.net.is_blocked(from, to)
             && self.same_cluster(from, to);
         if ok {
-            let mut out = std::mem::take(&mut self.out);
-            if let Slot::Running(member) = &mut self.slots[to] {
-                member.on_snapshot(now, msg, state, &mut out);
-            }
-            self.route(to, &mut out);
-            out.clear();
-            self.out = out;
+            self.on_running(to, |member, out| member.on_snapshot(now, msg, state, out));
         }
         self.on_snapshot_report(from, to, ok, from_epoch);
     }
@@ -535,13 +521,9 @@ impl World<'_> {
                 self.detected(now, l, text);
             }
             if !already {
-                let mut out = std::mem::take(&mut self.out);
-                if let Slot::Running(member) = &mut self.slots[l] {
-                    member.raise_alarm(now, 0, AlarmKind::Corrupt, &mut out);
-                }
-                self.route(l, &mut out);
-                out.clear();
-                self.out = out;
+                self.on_running(l, |member, out| {
+                    member.raise_alarm(now, 0, AlarmKind::Corrupt, out)
+                });
             }
         }
     }
@@ -637,6 +619,21 @@ impl World<'_> {
     }
 }
 
+/// A copy of a member's db: `snapshot save`'s (with the integrity hash) or a raw `cp` of
+/// `member/snap/db`.
+fn db_file(state: &ServerState, raw: bool) -> SnapshotFile {
+    let (members, leases, alarms) = (
+        state.members().len(),
+        state.lessor.len(),
+        state.active_alarms().len(),
+    );
+    if raw {
+        SnapshotFile::raw_copy(&state.store, members, leases, alarms)
+    } else {
+        SnapshotFile::save(&state.store, members, leases, alarms)
+    }
+}
+
 fn slot_state(slot: &Slot) -> Option<&ServerState> {
     match slot {
         Slot::Running(m) | Slot::Paused(m, _) => Some(m.state()),
@@ -689,13 +686,7 @@ impl World<'_> {
                 let Some(Slot::Running(mb)) = target.map(|m| &self.slots[m]) else {
                     return fail(output, super::ERR_CONNECTION_REFUSED.into());
                 };
-                let state = mb.state();
-                let snap = SnapshotFile::save(
-                    &state.store,
-                    state.members().len(),
-                    state.lessor.len(),
-                    state.active_alarms().len(),
-                );
+                let snap = db_file(mb.state(), false);
                 let bw = self.sc.network.bandwidth_bytes_per_s;
                 let ns = rtt + (snap.size_bytes as f64 / bw * 1e9) as Nanos;
                 let text = format!(
@@ -705,12 +696,12 @@ impl World<'_> {
                     etcdctl::humanize_bytes(snap.db_size_bytes())
                 );
                 self.recovery.event(now, text);
-                self.recovery.backups.insert(file.clone(), (snap, now));
+                self.recovery.backups.insert(file.clone(), snap);
                 output.push_str(&etcdctl::snapshot_saved(file));
                 Started::After { ns }
             }
             OperatorCommand::SnapshotStatus { file, format } => {
-                let Some((snap, _)) = self.recovery.backups.get(file) else {
+                let Some(snap) = self.recovery.backups.get(file) else {
                     return fail(output, format!("stat {file}: no such file or directory"));
                 };
                 let args = (
@@ -768,7 +759,7 @@ impl World<'_> {
                             },
                             peer_urls: vec![peer_url(m)],
                             client_urls: if started {
-                                vec![format!("http://127.0.0.1:{id}2379")]
+                                vec![client_url(m)]
                             } else {
                                 Vec::new()
                             },
@@ -845,7 +836,7 @@ impl World<'_> {
                             let (hash, revision, compact_revision) =
                                 mb.state().store.hash_kv(0).ok()?;
                             Some(etcdctl::HashKvRow {
-                                endpoint: super::storage::endpoint(m),
+                                endpoint: client_endpoint(m),
                                 cluster_id: self.recovery.meta[m].cluster_id,
                                 member_id: self.recovery.meta[m].member_id,
                                 revision,
@@ -905,19 +896,14 @@ impl World<'_> {
                         ),
                     );
                 };
-                let copy = SnapshotFile::raw_copy(
-                    &state.store,
-                    state.members().len(),
-                    state.lessor.len(),
-                    state.active_alarms().len(),
-                );
+                let copy = db_file(state, true);
                 let text = format!(
                     "raw copy {file:?} of m{}'s db at revision {} (no integrity hash)",
                     member + 1,
                     copy.revision
                 );
                 self.recovery.event(now, text);
-                self.recovery.backups.insert(file.clone(), (copy, now));
+                self.recovery.backups.insert(file.clone(), copy);
                 Started::After { ns: rtt }
             }
             other => unreachable!("not a recovery command: {other:?}"),
@@ -951,7 +937,7 @@ impl World<'_> {
             output.push_str(&o.stderr);
             output.push_str(&o.stdout);
         };
-        let Some((snap, _)) = self.recovery.backups.get(file) else {
+        let Some(snap) = self.recovery.backups.get(file) else {
             *ok = false;
             print(
                 output,
@@ -973,11 +959,7 @@ impl World<'_> {
         print(output, None);
         self.cancel_start(m);
         let voters: Vec<u64> = initial_cluster.iter().map(|(i, _)| *i as u64 + 1).collect();
-        let cfg = &self.member_cfg[m];
-        let mut state = ServerState::new(
-            etcdlab_store::Quota::new(cfg.quota_backend_bytes),
-            cfg.min_lease_ttl_s(),
-        );
+        let mut state = self.member_cfg[m].empty_state();
         let revision = snap.revision;
         let bytes = snap.db_size_bytes();
         if self

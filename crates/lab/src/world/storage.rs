@@ -6,7 +6,7 @@ use super::recovery::Started;
 use super::*;
 use etcdlab_kube::{ApiServer, EtcdRequest};
 use etcdlab_report::etcdctl;
-use etcdlab_scenario::{CompactTo, OperatorCommand};
+use etcdlab_scenario::{client_endpoint, CompactTo, OperatorCommand};
 use etcdlab_store::CommitStats;
 use std::collections::BTreeSet;
 
@@ -122,12 +122,7 @@ impl World<'_> {
         }
         self.q
             .schedule_in(BACKEND_BATCH_INTERVAL_NS, Ev::BackendTick { m, epoch });
-        let mut out = std::mem::take(&mut self.out);
-        if let Slot::Running(member) = &mut self.slots[m] {
-            member.on_backend_batch_interval(&mut out);
-        }
-        self.route(m, &mut out);
-        self.out = out;
+        self.on_running(m, |member, out| member.on_backend_batch_interval(out));
     }
 
     /// bbolt's commit: the dirty pages with one fdatasync, then the meta page with another, on
@@ -535,20 +530,16 @@ impl World<'_> {
         let now = self.q.now();
         while !members.is_empty() {
             let m = members.remove(0);
-            let mut out = std::mem::take(&mut self.out);
-            let bytes = match &mut self.slots[m] {
-                Slot::Running(member) if !member.is_defragging() => {
-                    Some(member.start_defrag(&mut out))
-                }
-                _ => None,
-            };
-            self.route(m, &mut out);
-            self.out = out;
+            let bytes = self
+                .on_running(m, |member, out| {
+                    (!member.is_defragging()).then(|| member.start_defrag(out))
+                })
+                .flatten();
             let Some(bytes) = bytes else {
                 run.ok = false;
                 run.output.push_str(&format!(
                     "Failed to defragment etcd member[{}] (context deadline exceeded)\n",
-                    endpoint(m)
+                    client_endpoint(m)
                 ));
                 continue;
             };
@@ -577,15 +568,12 @@ impl World<'_> {
                 .schedule_in(BACKEND_BATCH_INTERVAL_NS, Ev::DefragDone { m, epoch });
             return;
         }
-        let mut out = std::mem::take(&mut self.out);
-        let finished = match &mut self.slots[m] {
-            Slot::Running(member) if self.epochs[m] == epoch && member.is_defragging() => {
-                Some(member.finish_defrag(now, &mut out))
-            }
-            _ => None,
-        };
-        self.route(m, &mut out);
-        self.out = out;
+        let current = self.epochs[m] == epoch;
+        let finished = self
+            .on_running(m, |member, out| {
+                (current && member.is_defragging()).then(|| member.finish_defrag(now, out))
+            })
+            .flatten();
         let run_id = self
             .operator
             .runs
@@ -603,7 +591,8 @@ impl World<'_> {
                 if let Some(started) = self.storage.defrag_started_ns[m].take() {
                     self.storage.defrag_hist[m].observe((now - started) as f64 / 1e9);
                 }
-                run.output.push_str(&etcdctl::defrag_finished(&endpoint(m)));
+                run.output
+                    .push_str(&etcdctl::defrag_finished(&client_endpoint(m)));
                 self.rec
                     .timeline(now, format!("defrag of m{} finished", m + 1));
             }
@@ -611,7 +600,7 @@ impl World<'_> {
                 run.ok = false;
                 run.output.push_str(&format!(
                     "Failed to defragment etcd member[{}] (member went down)\n",
-                    endpoint(m)
+                    client_endpoint(m)
                 ));
             }
         }
@@ -710,13 +699,13 @@ impl World<'_> {
             let Slot::Running(member) = &self.slots[m] else {
                 failed.push_str(&format!(
                     "Failed to get the status of endpoint {} (context deadline exceeded)\n",
-                    endpoint(m)
+                    client_endpoint(m)
                 ));
                 continue;
             };
             let s = member.state();
             rows.push(etcdctl::EndpointStatusRow {
-                endpoint: endpoint(m),
+                endpoint: client_endpoint(m),
                 member_id: self.display_member_id(member.member_id()),
                 version: ETCD_VERSION.to_string(),
                 db_size: s.store.backend().size_bytes(),
@@ -802,12 +791,6 @@ fn etcd_error(text: &str) -> etcdlab_kube::EtcdError {
 
 /// The version `endpoint status` reports (the behaviour modelled is etcd 3.4's).
 const ETCD_VERSION: &str = "3.4.23";
-
-/// A member's client endpoint as etcdctl prints it (m1 = 127.0.0.1:12379, as the ground
-/// truth's clusters).
-pub(super) fn endpoint(m: usize) -> String {
-    format!("127.0.0.1:{}2379", m + 1)
-}
 
 impl World<'_> {
     /// etcd's member ID of the member with raft id `raft_id` (0 stays 0: "no member", as a
