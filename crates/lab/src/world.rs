@@ -3,9 +3,9 @@
 //! disk, replies to clients), applies the scenario's faults, and records what happened.
 
 use crate::invariants::{EntryId, Invariants, Violation};
-use crate::metrics::{self, PromHistogram, Series, FSYNC_BUCKETS_S, RTT_BUCKETS_S};
+use crate::metrics::{self, PromHistogram, Series, FSYNC_BUCKETS_S};
 use crate::recorder::{LeaderState, Recorder};
-use etcdlab_member::{AlarmKind, Durable, Member, MemberConfig, Msg, Op, Output, Request};
+use etcdlab_member::{AlarmKind, Member, MemberConfig, Msg, Op, Output, Request};
 use etcdlab_raft::{EntryData, Role};
 use etcdlab_report::RoleKind;
 use etcdlab_scenario::{Action, MemberRef, Scenario, Target};
@@ -17,10 +17,14 @@ use etcdlab_sim::{ms_to_ns, stream, EventQueue, Nanos, Rng, TraceHash, NANOS_PER
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
+mod event;
 mod kube;
+mod node;
 mod recovery;
 mod storage;
 mod watch;
+pub(crate) use event::{Ev, MemberInput, NodeEv};
+pub(crate) use node::{Node, Slot};
 pub(crate) use storage::{StepLog, StorageRecord};
 pub(crate) use watch::{Relist, WatchState, ERR_WATCH_COMPACTED};
 
@@ -36,162 +40,6 @@ const BACKEND_BATCH_INTERVAL_NS: Nanos = etcdlab_store::backend::BATCH_INTERVAL_
 const COMPACTION_SLEEP_NS: Nanos = etcdlab_store::mvcc::COMPACTION_SLEEP_NS;
 /// How many trailing entries of each pair of logs the log-matching check compares per scrape.
 const LOG_MATCHING_WINDOW: u64 = 64;
-
-#[derive(Debug)]
-enum Ev {
-    Tick {
-        m: usize,
-        epoch: u64,
-    },
-    Deliver {
-        to: usize,
-        msg: Box<Msg>,
-    },
-    SaveDone {
-        m: usize,
-        epoch: u64,
-    },
-    NextWrite,
-    WriteArrives {
-        m: usize,
-        req: Rc<Request>,
-        epoch: u64,
-    },
-    RequestTimeout {
-        m: usize,
-        id: u64,
-        epoch: u64,
-    },
-    Action {
-        index: usize,
-        occurrence: u32,
-    },
-    ActionEnd {
-        token: u64,
-    },
-    RestartDone {
-        m: usize,
-        epoch: u64,
-    },
-    /// The oldest pending request deadlines are due (see `World::timeouts`).
-    TimeoutsDue,
-    Scrape,
-    RttProbe,
-    /// The backend's 100 ms batch interval of member `m`.
-    BackendTick {
-        m: usize,
-        epoch: u64,
-    },
-    /// The next compaction batch of member `m` (etcd sleeps 10 ms between batches).
-    CompactionStep {
-        m: usize,
-        epoch: u64,
-    },
-    /// A defrag of member `m` has finished copying.
-    DefragDone {
-        m: usize,
-        epoch: u64,
-    },
-    /// A reply to an operator's request reaches the terminal.
-    OperatorReply {
-        id: u64,
-        error: Option<&'static str>,
-    },
-    /// The operator's current command is done (or the next one may start).
-    OperatorWake,
-    /// The Kubernetes workload's next write is due.
-    KubeNext,
-    /// kube-apiserver's compactor round.
-    ApiserverCompactor,
-    /// etcd's auto-compactor check.
-    AutoCompaction,
-    /// The lessor loop of member `m` (revokes expired leases on the leader).
-    LeaseTick {
-        m: usize,
-        epoch: u64,
-    },
-    /// Watch clients read what is new (every 100 ms).
-    WatchSync,
-    /// The plain workload's next read.
-    NextRead,
-    ReadArrives {
-        m: usize,
-        id: u64,
-        epoch: u64,
-    },
-    /// A raft snapshot (with the leader's state) reaches its member. Boxed: events are moved
-    /// around the heap all the time, and this is the largest.
-    DeliverSnapshot(Box<recovery::SnapshotDelivery>),
-    /// The snapshot sender of `from` learns whether its transfer to `to` failed.
-    SnapshotReport {
-        from: usize,
-        to: usize,
-        ok: bool,
-        epoch: u64,
-    },
-    /// The leader's periodic corruption check.
-    CorruptCheck,
-    /// Member `m` passed its initial corruption check (after peers timed out): it starts.
-    StartChecked {
-        m: usize,
-        epoch: u64,
-    },
-}
-
-impl Ev {
-    /// A stable code and member for the trace hash.
-    fn trace_words(&self) -> (u64, u64) {
-        match self {
-            Ev::Tick { m, .. } => (1, *m as u64),
-            Ev::Deliver { to, msg } => (2 + ((msg.msg_type as u64) << 8), *to as u64),
-            Ev::SaveDone { m, .. } => (3, *m as u64),
-            Ev::NextWrite => (4, 0),
-            Ev::WriteArrives { m, req, .. } => (5 + (req.id << 8), *m as u64),
-            Ev::RequestTimeout { m, id, .. } => (6 + (id << 8), *m as u64),
-            Ev::Action { index, occurrence } => (8 + ((*index as u64) << 8), *occurrence as u64),
-            Ev::ActionEnd { token } => (9, *token),
-            Ev::RestartDone { m, .. } => (10, *m as u64),
-            Ev::Scrape => (11, 0),
-            Ev::TimeoutsDue => (13, 0),
-            Ev::RttProbe => (12, 0),
-            Ev::BackendTick { m, .. } => (14, *m as u64),
-            Ev::CompactionStep { m, .. } => (15, *m as u64),
-            Ev::DefragDone { m, .. } => (16, *m as u64),
-            Ev::OperatorReply { id, .. } => (17 + (id << 8), 0),
-            Ev::OperatorWake => (18, 0),
-            Ev::KubeNext => (19, 0),
-            Ev::ApiserverCompactor => (20, 0),
-            Ev::AutoCompaction => (21, 0),
-            Ev::LeaseTick { m, .. } => (22, *m as u64),
-            Ev::WatchSync => (23, 0),
-            Ev::NextRead => (24, 0),
-            Ev::ReadArrives { m, id, .. } => (25 + (id << 8), *m as u64),
-            Ev::DeliverSnapshot(d) => (26 + ((d.from as u64) << 8), d.to as u64),
-            Ev::SnapshotReport { from, to, ok, .. } => (
-                27 + ((*from as u64) << 8) + (u64::from(*ok) << 16),
-                *to as u64,
-            ),
-            Ev::CorruptCheck => (28, 0),
-            Ev::StartChecked { m, .. } => (29, *m as u64),
-        }
-    }
-}
-
-/// A member process as the world sees it.
-enum Slot {
-    Running(Box<Member>),
-    /// SIGSTOP: nothing runs. Events that reach it wait here (in order) for SIGCONT.
-    Paused(Box<Member>, Vec<Ev>),
-    /// Crashed, or restarting (replaying its WAL) once `restarting` is set.
-    Down {
-        durable: Box<Durable>,
-        restarting: bool,
-    },
-    /// Transient placeholder while a slot is being replaced.
-    Empty,
-    /// No data dir: a member added but never started, or wiped (`rm -rf`).
-    NoData,
-}
 
 /// A client write in flight.
 struct ClientWrite {
@@ -213,13 +61,10 @@ pub struct World<'s> {
     q: EventQueue<Ev>,
     trace: TraceHash,
     net: Net,
-    disks: Vec<Disk>,
+    /// One per member slot (initial members first, then those `member add` brings in).
+    pub(crate) nodes: Vec<Node>,
     /// Storage arrays that volumes share with neighbour VMs (none with dedicated disks).
     arrays: Vec<Array>,
-    slots: Vec<Slot>,
-    epochs: Vec<u64>,
-    incarnations: Vec<u32>,
-    member_cfg: Vec<MemberConfig>,
     workload_rng: Rng,
     faults_rng: Rng,
     next_request_id: u64,
@@ -230,11 +75,7 @@ pub struct World<'s> {
     out: Vec<Output>,
     pub(crate) invariants: Invariants,
     pub(crate) rec: Recorder,
-    fsync_hist: Vec<PromHistogram>,
-    rtt_hist: Vec<Vec<PromHistogram>>,
     pub(crate) series: Series,
-    /// Per member, the WAL save its loop is blocked in: (started, done at).
-    saving: Vec<Option<(Nanos, Nanos)>>,
     /// Request deadlines in arrival order: (deadline, member, request id, epoch). The timeout
     /// is the same for every request, so this stays sorted, and one queued event (for the
     /// front) replaces one per request, keeping the event heap small.
@@ -250,12 +91,8 @@ pub struct World<'s> {
     auto_compactor: kube::AutoCompactor,
     pub(crate) watches: Vec<watch::WatchState>,
     pub(crate) relists: Vec<Relist>,
-    /// Until when each member's data volume is full (ENOSPC).
-    disk_full: Vec<Option<Nanos>>,
     /// Reads in flight: id -> sent at.
     reads: BTreeMap<u64, Nanos>,
-    /// Per member, whether a compaction batch chain is scheduled (etcd runs one at a time).
-    compacting: Vec<bool>,
     reads_rng: Rng,
     pub(crate) recovery: recovery::RecoveryState,
 }
@@ -291,41 +128,33 @@ impl<'s> World<'s> {
         let n = sc.member_slots();
         let size = sc.cluster.size;
         let seed = sc.seed;
-        let member_cfg: Vec<MemberConfig> = (0..n)
-            .map(|index| MemberConfig {
-                index,
-                cluster_size: size,
-                heartbeat_interval_ns: sc.cluster.heartbeat_interval_ms * 1_000_000,
-                election_timeout_ns: sc.cluster.election_timeout_ms * 1_000_000,
-                pre_vote: sc.cluster.pre_vote,
-                quota_backend_bytes: sc.cluster.quota_backend_bytes as i64,
-                snapshot_count: sc.cluster.snapshot_count,
-                snapshot_catchup_entries: sc.cluster.snapshot_catchup_entries,
-            })
-            .collect();
-        let slots = member_cfg
-            .iter()
-            .map(|c| {
-                if c.index < size {
-                    Slot::Running(Box::new(Member::new(c.clone(), raft_rng(seed, c.index, 0))))
+        let (disks, arrays) = build_disks(sc);
+        let metas = recovery::member_metas(n, size, &sc.cluster.initial_cluster_token);
+        let mut invariants = Invariants::new(n);
+        for (m, meta) in metas.iter().enumerate() {
+            invariants.set_cluster(m, meta.cluster_id);
+        }
+        let nodes = disks
+            .into_iter()
+            .zip(metas)
+            .enumerate()
+            .map(|(index, (disk, meta))| {
+                let cfg = member_config(sc, index);
+                let slot = if index < size {
+                    Slot::Running(Box::new(Member::new(cfg.clone(), raft_rng(seed, index, 0))))
                 } else {
                     Slot::NoData
-                }
+                };
+                Node::new(slot, cfg, disk, meta, n)
             })
             .collect();
-        let (disks, arrays) = build_disks(sc);
-        let recovery = recovery::RecoveryState::new(n, size, &sc.cluster.initial_cluster_token);
         World {
             sc,
             q: EventQueue::new(),
             trace: TraceHash::default(),
             net: build_net(sc),
-            disks,
+            nodes,
             arrays,
-            slots,
-            epochs: vec![0; n],
-            incarnations: vec![0; n],
-            member_cfg,
             workload_rng: stream(seed, "workload"),
             faults_rng: stream(seed, "faults"),
             next_request_id: 1,
@@ -334,23 +163,14 @@ impl<'s> World<'s> {
             undo: BTreeMap::new(),
             next_token: 1,
             out: Vec::new(),
-            invariants: {
-                let mut inv = Invariants::new(n);
-                for (m, meta) in recovery.meta.iter().enumerate() {
-                    inv.set_cluster(m, meta.cluster_id);
-                }
-                inv
-            },
+            invariants,
             rec: Recorder::new(sc),
-            fsync_hist: vec![PromHistogram::new(&FSYNC_BUCKETS_S); n],
-            rtt_hist: vec![vec![PromHistogram::new(&RTT_BUCKETS_S); n]; n],
             series: Series::new(),
             violation: None,
             timeouts: VecDeque::new(),
             timeouts_scheduled: false,
-            saving: vec![None; n],
             inject: None,
-            storage: storage::StorageRecord::new(n, sc.cluster.quota_backend_bytes),
+            storage: storage::StorageRecord::new(sc.cluster.quota_backend_bytes),
             operator: storage::Operator::default(),
             kube: kube::KubeState::new(sc),
             auto_compactor: kube::AutoCompactor::default(),
@@ -363,11 +183,9 @@ impl<'s> World<'s> {
                 }))
                 .collect(),
             relists: Vec::new(),
-            disk_full: vec![None; n],
             reads: BTreeMap::new(),
-            compacting: vec![false; n],
             reads_rng: stream(seed, "reads"),
-            recovery,
+            recovery: recovery::RecoveryState::default(),
         }
     }
 
@@ -414,19 +232,21 @@ impl<'s> World<'s> {
     fn schedule_start(&mut self, start: Nanos) {
         let hb = self.sc.cluster.heartbeat_interval_ms * 1_000_000;
         let mut phase_rng = stream(self.sc.seed, "ticker-phase");
-        for m in 0..self.slots.len() {
-            if !matches!(self.slots[m], Slot::Running(_)) {
+        for m in 0..self.nodes.len() {
+            if !self.nodes[m].slot.is_running() {
                 continue; // a slot for a member added later
             }
             // Members start their tickers at unrelated instants, as separate processes do.
             let phase = start + below(&mut phase_rng, hb);
-            self.q.schedule_at(phase, Ev::Tick { m, epoch: 0 });
+            self.q.schedule_at(phase, Ev::node(m, 0, NodeEv::Tick));
             self.q.schedule_at(
                 phase + BACKEND_BATCH_INTERVAL_NS,
-                Ev::BackendTick { m, epoch: 0 },
+                Ev::node(m, 0, NodeEv::BackendTick),
             );
-            self.q
-                .schedule_at(phase + kube::LEASE_TICK_NS, Ev::LeaseTick { m, epoch: 0 });
+            self.q.schedule_at(
+                phase + kube::LEASE_TICK_NS,
+                Ev::node(m, 0, NodeEv::LeaseTick),
+            );
             self.rec.role(start, m, RoleKind::Follower, 0);
         }
         if self.sc.workload.writes_per_s > 0.0 {
@@ -462,17 +282,16 @@ impl<'s> World<'s> {
 
     fn handle(&mut self, ev: Ev) {
         match ev {
-            Ev::Tick { m, epoch } => self.on_tick(m, epoch),
-            Ev::Deliver { to, msg } => self.member_event(to, Ev::Deliver { to, msg }),
-            Ev::SaveDone { m, epoch } => self.if_current(m, epoch, Ev::SaveDone { m, epoch }),
+            Ev::Node { m, epoch, ev } => {
+                if self.nodes[m].is_current(epoch) {
+                    self.on_node_event(m, epoch, ev);
+                }
+            }
+            Ev::Deliver { to, msg } => self.member_input(to, MemberInput::Message(msg)),
             Ev::NextWrite => self.on_next_write(),
             Ev::WriteArrives { m, req, epoch } => self.on_write_arrives(m, req, epoch),
-            Ev::RequestTimeout { m, id, epoch } => {
-                self.if_current(m, epoch, Ev::RequestTimeout { m, id, epoch })
-            }
             Ev::Action { index, .. } => self.on_action(index),
             Ev::ActionEnd { token } => self.on_action_end(token),
-            Ev::RestartDone { m, epoch } => self.on_restart_done(m, epoch),
             Ev::TimeoutsDue => self.on_timeouts_due(),
             Ev::Scrape => {
                 self.scrape();
@@ -483,86 +302,81 @@ impl<'s> World<'s> {
                 self.probe_rtt();
                 self.q.schedule_in(RTT_PROBE_INTERVAL_NS, Ev::RttProbe);
             }
-            Ev::BackendTick { m, epoch } => self.on_backend_tick(m, epoch),
-            Ev::CompactionStep { m, epoch } => self.on_compaction_step(m, epoch),
             Ev::DefragDone { m, epoch } => self.on_defrag_done(m, epoch),
             Ev::OperatorReply { id, error } => self.on_operator_reply(id, error),
             Ev::OperatorWake => self.on_operator_wake(),
             Ev::KubeNext => self.on_kube_next(),
             Ev::ApiserverCompactor => self.on_apiserver_compactor(),
             Ev::AutoCompaction => self.on_auto_compaction(),
-            Ev::LeaseTick { m, epoch } => self.on_lease_tick(m, epoch),
             Ev::WatchSync => self.on_watch_sync(),
             Ev::NextRead => self.on_next_read(),
             Ev::ReadArrives { m, id, epoch } => {
                 if self.connection_lost(m, epoch) {
                     self.finish_write(id, Some(ERR_CONNECTION_LOST));
                 } else {
-                    self.member_event(m, Ev::ReadArrives { m, id, epoch });
+                    self.member_input(m, MemberInput::ClientRead { id });
                 }
             }
             Ev::DeliverSnapshot(d) => self.on_deliver_snapshot(*d),
-            Ev::SnapshotReport {
-                from,
-                to,
-                ok,
-                epoch,
-            } => self.on_snapshot_report(from, to, ok, epoch),
             Ev::CorruptCheck => self.on_corrupt_check(),
-            Ev::StartChecked { m, epoch } => {
-                if self.epochs[m] == epoch {
-                    self.start_member(m);
-                }
+        }
+    }
+
+    /// An event of the current incarnation of member `m`.
+    fn on_node_event(&mut self, m: usize, epoch: u64, ev: NodeEv) {
+        match ev {
+            NodeEv::Tick => self.on_tick(m, epoch),
+            NodeEv::SaveDone => self.member_input(m, MemberInput::SaveDone),
+            NodeEv::RestartDone => self.on_restart_done(m),
+            NodeEv::BackendTick => self.on_backend_tick(m, epoch),
+            NodeEv::CompactionStep => self.on_compaction_step(m, epoch),
+            NodeEv::LeaseTick => self.on_lease_tick(m, epoch),
+            NodeEv::SnapshotReport { to, ok } => {
+                self.member_input(m, MemberInput::SnapshotReport { to, ok })
             }
+            NodeEv::StartChecked => self.start_member(m),
         }
     }
 
-    fn if_current(&mut self, m: usize, epoch: u64, ev: Ev) {
-        if self.epochs[m] == epoch {
-            self.member_event(m, ev);
-        }
-    }
-
-    /// Deliver a member event: run it, park it while paused, drop it while down.
-    fn member_event(&mut self, m: usize, ev: Ev) {
-        match &mut self.slots[m] {
-            Slot::Running(_) => self.run_member_event(m, ev),
-            Slot::Paused(_, parked) => parked.push(ev),
+    /// Hand a member process an input: run it, park it while paused, drop it while down.
+    fn member_input(&mut self, m: usize, input: MemberInput) {
+        match &mut self.nodes[m].slot {
+            Slot::Running(_) => self.run_member_input(m, input),
+            Slot::Paused(_, parked) => parked.push(input),
             Slot::Down { .. } | Slot::Empty | Slot::NoData => {}
         }
     }
 
-    fn run_member_event(&mut self, m: usize, ev: Ev) {
+    fn run_member_input(&mut self, m: usize, input: MemberInput) {
         let now = self.q.now();
-        let arriving = match &ev {
-            Ev::WriteArrives { req, .. } => Some(req.id),
-            Ev::ReadArrives { id, .. } => Some(*id),
-            _ => None,
-        };
-        if let Some(id) = arriving {
-            self.arm_request_timeout(m, id, now);
+        // The server's timeout runs from when the process takes the request (a paused one
+        // takes it on SIGCONT).
+        match &input {
+            MemberInput::ClientWrite(req) => self.arm_request_timeout(m, req.id, now),
+            MemberInput::ClientRead { id } => self.arm_request_timeout(m, *id, now),
+            _ => {}
         }
         let mut out = std::mem::take(&mut self.out);
-        let Slot::Running(member) = &mut self.slots[m] else {
+        let linearizable = self.sc.workload.read_linearizable;
+        let node = &mut self.nodes[m];
+        let Slot::Running(member) = &mut node.slot else {
             unreachable!()
         };
-        match ev {
-            Ev::Tick { .. } => member.on_tick(now, &mut out),
-            Ev::Deliver { msg, .. } => member.on_message(now, *msg, &mut out),
-            Ev::SaveDone { .. } => {
-                self.saving[m] = None;
+        match input {
+            MemberInput::Tick => member.on_tick(now, &mut out),
+            MemberInput::Message(msg) => member.on_message(now, *msg, &mut out),
+            MemberInput::SaveDone => {
+                node.saving = None;
                 member.on_save_done(now, &mut out)
             }
-            Ev::WriteArrives { req, .. } => member.on_client_write(now, req, &mut out),
-            Ev::RequestTimeout { id, .. } => member.on_request_timeout(id, &mut out),
-            Ev::ReadArrives { id, .. } => {
-                let linearizable = self.sc.workload.read_linearizable;
+            MemberInput::ClientWrite(req) => member.on_client_write(now, req, &mut out),
+            MemberInput::RequestTimeout { id } => member.on_request_timeout(id, &mut out),
+            MemberInput::ClientRead { id } => {
                 member.on_client_read(now, id, linearizable, &mut out)
             }
-            Ev::SnapshotReport { to, ok, .. } => {
+            MemberInput::SnapshotReport { to, ok } => {
                 member.report_snapshot(now, to as u64 + 1, ok, &mut out)
             }
-            other => unreachable!("not a member event: {other:?}"),
         }
         self.route(m, &mut out);
         out.clear();
@@ -577,7 +391,7 @@ impl<'s> World<'s> {
         f: impl FnOnce(&mut Member, &mut Vec<Output>) -> T,
     ) -> Option<T> {
         let mut out = std::mem::take(&mut self.out);
-        let r = match &mut self.slots[m] {
+        let r = match &mut self.nodes[m].slot {
             Slot::Running(member) => Some(f(member, &mut out)),
             _ => None,
         };
@@ -589,7 +403,8 @@ impl<'s> World<'s> {
     /// The server-side request timeout of a request that reached member `m` at `now`.
     fn arm_request_timeout(&mut self, m: usize, id: u64, now: Nanos) {
         let deadline = now.saturating_add(self.sc.workload.request_timeout_ns);
-        self.timeouts.push_back((deadline, m, id, self.epochs[m]));
+        self.timeouts
+            .push_back((deadline, m, id, self.nodes[m].epoch));
         if !self.timeouts_scheduled {
             self.timeouts_scheduled = true;
             self.q.schedule_at(deadline, Ev::TimeoutsDue);
@@ -607,22 +422,21 @@ impl<'s> World<'s> {
                 break;
             }
             self.timeouts.pop_front();
-            self.if_current(m, epoch, Ev::RequestTimeout { m, id, epoch });
+            if self.nodes[m].is_current(epoch) {
+                self.member_input(m, MemberInput::RequestTimeout { id });
+            }
         }
     }
 
     fn on_tick(&mut self, m: usize, epoch: u64) {
-        if self.epochs[m] != epoch {
-            return;
-        }
         let hb = self.sc.cluster.heartbeat_interval_ns();
-        self.q.schedule_in(hb, Ev::Tick { m, epoch });
-        match &mut self.slots[m] {
-            Slot::Running(_) => self.run_member_event(m, Ev::Tick { m, epoch }),
+        self.q.schedule_in(hb, Ev::node(m, epoch, NodeEv::Tick));
+        match &mut self.nodes[m].slot {
+            Slot::Running(_) => self.run_member_input(m, MemberInput::Tick),
             Slot::Paused(_, parked) => {
                 // Go's ticker buffers one tick and drops the rest.
-                if !parked.iter().any(|e| matches!(e, Ev::Tick { .. })) {
-                    parked.push(Ev::Tick { m, epoch });
+                if !parked.iter().any(|e| matches!(e, MemberInput::Tick)) {
+                    parked.push(MemberInput::Tick);
                 }
             }
             Slot::Down { .. } | Slot::Empty | Slot::NoData => {}
@@ -634,7 +448,7 @@ impl<'s> World<'s> {
     fn route(&mut self, m: usize, out: &mut Vec<Output>) {
         let now = self.q.now();
         for o in out.drain(..) {
-            if !matches!(self.slots[m], Slot::Running(_) | Slot::Paused(..)) {
+            if !matches!(self.nodes[m].slot, Slot::Running(_) | Slot::Paused(..)) {
                 continue; // the process died of a failed write: the rest never happens
             }
             if self.write_fails(m, &o) {
@@ -643,14 +457,15 @@ impl<'s> World<'s> {
             match o {
                 Output::Send(msg) => self.send(m, msg),
                 Output::Save { bytes } => {
-                    let t = self.disks[m].save(now, bytes, true, &mut self.arrays);
+                    let t = self.nodes[m].disk.save(now, bytes, true, &mut self.arrays);
                     if let Some(fsync_ns) = t.fsync_ns {
-                        self.fsync_hist[m].observe(fsync_ns as f64 / 1e9);
+                        self.nodes[m].fsync_hist.observe(fsync_ns as f64 / 1e9);
                         self.rec.fsync(m, fsync_ns);
                     }
-                    let epoch = self.epochs[m];
-                    self.saving[m] = Some((now, t.done_at));
-                    self.q.schedule_at(t.done_at, Ev::SaveDone { m, epoch });
+                    let epoch = self.nodes[m].epoch;
+                    self.nodes[m].saving = Some((now, t.done_at));
+                    self.q
+                        .schedule_at(t.done_at, Ev::node(m, epoch, NodeEv::SaveDone));
                 }
                 Output::Applied {
                     index,
@@ -702,7 +517,10 @@ impl<'s> World<'s> {
     /// (`failed to save Raft hard state and entries`, `failed to commit tx`: both fatal).
     fn write_fails(&mut self, m: usize, o: &Output) -> bool {
         let now = self.q.now();
-        if self.disk_full[m].is_none_or(|until| now >= until) {
+        if self.nodes[m]
+            .disk_full_until
+            .is_none_or(|until| now >= until)
+        {
             return false;
         }
         let what = match o {
@@ -737,7 +555,7 @@ impl<'s> World<'s> {
 
     fn send(&mut self, from: usize, msg: Msg) {
         let to = (msg.to - 1) as usize;
-        if to >= self.slots.len() || self.cluster_mismatch(from, to) {
+        if to >= self.nodes.len() || self.cluster_mismatch(from, to) {
             return;
         }
         let size = msg.size_bytes();
@@ -781,11 +599,11 @@ impl<'s> World<'s> {
             if self.inject == Some(Injection::SecondLeaderInTerm)
                 && self.rec.cluster_leader().is_some()
             {
-                let other = (m + 1) % self.slots.len();
+                let other = (m + 1) % self.nodes.len();
                 let r = self.invariants.on_leader(now, other, term);
                 self.note(r);
             }
-            if let Slot::Running(member) = &self.slots[m] {
+            if let Slot::Running(member) = &self.nodes[m].slot {
                 let raft = member.raft();
                 let r = self
                     .invariants
@@ -802,14 +620,16 @@ impl<'s> World<'s> {
     fn note_campaign(&mut self, m: usize) {
         let now = self.q.now();
         let hb_ms = self.sc.cluster.heartbeat_interval_ms as f64;
-        let timeout_ms = match &self.slots[m] {
+        let timeout_ms = match &self.nodes[m].slot {
             Slot::Running(member) => member.raft().last_fired_timeout().map(|t| t as f64 * hb_ms),
             _ => None,
         };
         let leader_state = self.rec.cluster_leader().map(|l| LeaderState {
-            fsync_started_ns: self.saving[l].map(|(start, _)| start),
-            fsync_ms: self.saving[l].map(|(start, done)| (done - start) as f64 / 1e6),
-            down: !matches!(self.slots[l], Slot::Running(_)),
+            fsync_started_ns: self.nodes[l].saving.map(|(start, _)| start),
+            fsync_ms: self.nodes[l]
+                .saving
+                .map(|(start, done)| (done - start) as f64 / 1e6),
+            down: !self.nodes[l].slot.is_running(),
         });
         self.rec.campaign(now, m, timeout_ms, leader_state);
     }
@@ -867,7 +687,7 @@ impl<'s> World<'s> {
         let Some(m) = self.leader_or_first_running() else {
             return;
         };
-        let epoch = self.epochs[m];
+        let epoch = self.nodes[m].epoch;
         self.q.schedule_in(0, Ev::WriteArrives { m, req, epoch });
     }
 
@@ -882,7 +702,7 @@ impl<'s> World<'s> {
             return;
         };
         let delay = self.client_delay();
-        let epoch = self.epochs[m];
+        let epoch = self.nodes[m].epoch;
         self.q
             .schedule_in(delay, Ev::WriteArrives { m, req, epoch });
     }
@@ -890,8 +710,8 @@ impl<'s> World<'s> {
     /// The member a client sends to. Crashed members refuse connections, so the client moves
     /// on to the next endpoint, as etcd's client balancer does.
     fn pick_target(&mut self) -> Option<usize> {
-        let n = self.slots.len();
-        let up = |w: &Self, m: usize| !matches!(w.slots[m], Slot::Down { .. } | Slot::NoData);
+        let n = self.nodes.len();
+        let up = |w: &Self, m: usize| !matches!(w.nodes[m].slot, Slot::Down { .. } | Slot::NoData);
         let preferred = match &self.sc.workload.target {
             Target::Member(m) => Some(*m),
             Target::Leader => self.rec.cluster_leader(),
@@ -914,15 +734,15 @@ impl<'s> World<'s> {
         if self.connection_lost(m, epoch) {
             self.finish_write(req.id, Some(ERR_CONNECTION_LOST));
         } else {
-            self.member_event(m, Ev::WriteArrives { m, req, epoch });
+            self.member_input(m, MemberInput::ClientWrite(req));
         }
     }
 
     /// A request sent to incarnation `epoch` of member `m` finds it gone.
     fn connection_lost(&self, m: usize, epoch: u64) -> bool {
-        self.epochs[m] != epoch
+        self.nodes[m].epoch != epoch
             || matches!(
-                self.slots[m],
+                self.nodes[m].slot,
                 Slot::Down { .. } | Slot::Empty | Slot::NoData
             )
     }
@@ -930,11 +750,11 @@ impl<'s> World<'s> {
     /// The running member a client or operator talking to "the cluster" reaches: the leader,
     /// else the first member that runs.
     pub(super) fn leader_or_first_running(&self) -> Option<usize> {
-        let running = |m: &usize| matches!(self.slots[*m], Slot::Running(_));
+        let running = |m: &usize| self.nodes[*m].slot.is_running();
         self.rec
             .cluster_leader()
             .filter(running)
-            .or_else(|| (0..self.slots.len()).find(running))
+            .or_else(|| (0..self.nodes.len()).find(running))
     }
 
     fn finish_write(&mut self, id: u64, error: Option<&'static str>) {
@@ -958,7 +778,7 @@ impl<'s> World<'s> {
             return;
         };
         let delay = self.client_delay();
-        let epoch = self.epochs[m];
+        let epoch = self.nodes[m].epoch;
         self.q.schedule_in(delay, Ev::ReadArrives { m, id, epoch });
     }
 
@@ -992,7 +812,7 @@ impl<'s> World<'s> {
                 let Some(m) = self.resolve(&member, "pause") else {
                     return;
                 };
-                if !matches!(self.slots[m], Slot::Running(_)) {
+                if !self.nodes[m].slot.is_running() {
                     self.no_effect(&member, m, "pause", "not running");
                     return;
                 }
@@ -1005,7 +825,7 @@ impl<'s> World<'s> {
                 let Some(m) = self.resolve(&member, "resume") else {
                     return;
                 };
-                if !matches!(self.slots[m], Slot::Paused(..)) {
+                if !matches!(self.nodes[m].slot, Slot::Paused(..)) {
                     self.no_effect(&member, m, "resume", "not paused");
                     return;
                 }
@@ -1020,7 +840,7 @@ impl<'s> World<'s> {
                 let Some(m) = self.resolve(&member, "crash") else {
                     return;
                 };
-                if matches!(self.slots[m], Slot::Down { .. }) {
+                if matches!(self.nodes[m].slot, Slot::Down { .. }) {
                     self.no_effect(&member, m, "crash", "already down");
                     return;
                 }
@@ -1034,7 +854,7 @@ impl<'s> World<'s> {
                     return;
                 };
                 if !matches!(
-                    self.slots[m],
+                    self.nodes[m].slot,
                     Slot::Down {
                         restarting: false,
                         ..
@@ -1061,7 +881,7 @@ impl<'s> World<'s> {
                 };
                 self.rec
                     .fault_on(now, m, format!("isolate {}", self.describe(&member, m)));
-                let n = self.slots.len();
+                let n = self.nodes.len();
                 let links: Vec<_> = (0..n)
                     .filter(|o| *o != m)
                     .flat_map(|o| [(m, o), (o, m)])
@@ -1150,7 +970,7 @@ impl<'s> World<'s> {
                     etcdlab_scenario::format_duration(duration_ns)
                 );
                 self.rec.fault_on(now, m, text);
-                self.disks[m].stall(now, duration_ns);
+                self.nodes[m].disk.stall(now, duration_ns);
                 self.rec.fault_window_end(now + duration_ns, m);
             }
             Action::DiskSlow {
@@ -1163,7 +983,7 @@ impl<'s> World<'s> {
                 };
                 let text = format!("disk slow x{factor} {}", self.describe(&member, m));
                 self.rec.fault_on(now, m, text);
-                self.disks[m].slow_down(now, duration_ns, factor);
+                self.nodes[m].disk.slow_down(now, duration_ns, factor);
             }
             Action::Operator { text, command } => self.run_operator_command(text, command),
             Action::CorruptBackend { member } => {
@@ -1202,7 +1022,8 @@ impl<'s> World<'s> {
                 };
                 let text = format!("data volume of {} full (ENOSPC)", self.describe(&member, m));
                 self.rec.fault_on(now, m, text);
-                self.disk_full[m] = Some(duration_ns.map_or(Nanos::MAX, |d| now.saturating_add(d)));
+                self.nodes[m].disk_full_until =
+                    Some(duration_ns.map_or(Nanos::MAX, |d| now.saturating_add(d)));
                 self.after(duration_ns, Undo::DiskFreed(m));
             }
         }
@@ -1251,9 +1072,9 @@ impl<'s> World<'s> {
         let now = self.q.now();
         match undo {
             Undo::DiskFreed(m) => {
-                self.disk_full[m] = None;
+                self.nodes[m].disk_full_until = None;
                 self.rec.timeline(now, format!("space freed on m{}", m + 1));
-                if matches!(self.slots[m], Slot::Down { .. }) {
+                if matches!(self.nodes[m].slot, Slot::Down { .. }) {
                     self.rec.timeline(now, format!("restart m{}", m + 1));
                     self.start_restart(m);
                 }
@@ -1273,7 +1094,7 @@ impl<'s> World<'s> {
                 for (a, b) in links {
                     self.net.block(a, b, false);
                 }
-                for m in 0..self.slots.len() {
+                for m in 0..self.nodes.len() {
                     self.rec.fault_window_end(now, m);
                 }
             }
@@ -1300,8 +1121,8 @@ impl<'s> World<'s> {
             }
             MemberRef::Follower => {
                 let leader = self.rec.cluster_leader();
-                let followers: Vec<usize> = (0..self.slots.len())
-                    .filter(|m| Some(*m) != leader && matches!(self.slots[*m], Slot::Running(_)))
+                let followers: Vec<usize> = (0..self.nodes.len())
+                    .filter(|m| Some(*m) != leader && self.nodes[*m].slot.is_running())
                     .collect();
                 if followers.is_empty() {
                     let text = format!("{what} follower skipped: no running follower");
@@ -1326,55 +1147,55 @@ impl<'s> World<'s> {
     /// SIGSTOP a running member (the action checked that it runs).
     fn pause(&mut self, m: usize) {
         let now = self.q.now();
-        let Slot::Running(member) = std::mem::replace(&mut self.slots[m], Slot::Empty) else {
+        let Slot::Running(member) = std::mem::replace(&mut self.nodes[m].slot, Slot::Empty) else {
             unreachable!("pause of m{}, which is not running", m + 1)
         };
         self.rec.role(now, m, RoleKind::Down, member.raft().term());
-        self.slots[m] = Slot::Paused(member, Vec::new());
+        self.nodes[m].slot = Slot::Paused(member, Vec::new());
     }
 
     fn resume(&mut self, m: usize) {
-        let slot = std::mem::replace(&mut self.slots[m], Slot::Empty);
+        let slot = std::mem::replace(&mut self.nodes[m].slot, Slot::Empty);
         let Slot::Paused(member, parked) = slot else {
-            self.slots[m] = slot;
+            self.nodes[m].slot = slot;
             return;
         };
         let (role, term) = (member.role(), member.raft().term());
-        self.slots[m] = Slot::Running(member);
+        self.nodes[m].slot = Slot::Running(member);
         self.rec.role(self.q.now(), m, role_kind(role), term);
         // SIGCONT: everything that queued up while stopped is handled now, in order.
         for ev in parked {
-            if matches!(self.slots[m], Slot::Running(_)) {
-                self.run_member_event(m, ev);
+            if self.nodes[m].slot.is_running() {
+                self.run_member_input(m, ev);
             }
         }
     }
 
     fn crash(&mut self, m: usize) {
-        let slot = std::mem::replace(&mut self.slots[m], Slot::Empty);
+        let slot = std::mem::replace(&mut self.nodes[m].slot, Slot::Empty);
         let member = match slot {
             Slot::Running(member) | Slot::Paused(member, _) => member,
             other => {
-                self.slots[m] = other;
+                self.nodes[m].slot = other;
                 return;
             }
         };
         let now = self.q.now();
-        self.epochs[m] += 1;
-        self.saving[m] = None;
-        self.disks[m].reset_queue(now);
+        self.nodes[m].epoch += 1;
+        self.nodes[m].saving = None;
+        self.nodes[m].disk.reset_queue(now);
         self.rec.role(now, m, RoleKind::Down, member.raft().term());
         if self.rec.is_cluster_leader(m) {
             self.rec.leader_lost(now);
         }
-        self.fsync_hist[m] = PromHistogram::new(&FSYNC_BUCKETS_S);
+        self.nodes[m].fsync_hist = PromHistogram::new(&FSYNC_BUCKETS_S);
         let cut = member.pending_request_ids();
         let durable = member.crash();
-        self.slots[m] = Slot::Down {
+        self.nodes[m].slot = Slot::Down {
             durable: Box::new(durable),
             restarting: false,
         };
-        self.compacting[m] = false;
+        self.nodes[m].compacting = false;
         // The clients waiting on it see their connection close.
         for id in cut {
             self.finish_write(id, Some(ERR_CONNECTION_LOST));
@@ -1385,7 +1206,7 @@ impl<'s> World<'s> {
         let Slot::Down {
             durable,
             restarting,
-        } = &mut self.slots[m]
+        } = &mut self.nodes[m].slot
         else {
             return;
         };
@@ -1396,12 +1217,13 @@ impl<'s> World<'s> {
         let c = &self.sc.cluster;
         let replay_s = durable.wal_bytes as f64 / c.wal_replay_bytes_per_s;
         let delay = ms_to_ns(c.restart_base_ms) + (replay_s * 1e9).round() as Nanos;
-        let epoch = self.epochs[m];
-        self.q.schedule_in(delay, Ev::RestartDone { m, epoch });
+        let epoch = self.nodes[m].epoch;
+        self.q
+            .schedule_in(delay, Ev::node(m, epoch, NodeEv::RestartDone));
     }
 
-    fn on_restart_done(&mut self, m: usize, epoch: u64) {
-        if self.epochs[m] != epoch || self.start_refused(m) {
+    fn on_restart_done(&mut self, m: usize) {
+        if self.start_refused(m) {
             return;
         }
         if self.sc.cluster.initial_corrupt_check {
@@ -1409,9 +1231,10 @@ impl<'s> World<'s> {
                 None => return,
                 Some(0) => {}
                 Some(delay) => {
-                    self.epochs[m] += 1;
-                    let epoch = self.epochs[m];
-                    self.q.schedule_in(delay, Ev::StartChecked { m, epoch });
+                    self.nodes[m].epoch += 1;
+                    let epoch = self.nodes[m].epoch;
+                    self.q
+                        .schedule_in(delay, Ev::node(m, epoch, NodeEv::StartChecked));
                     return;
                 }
             }
@@ -1421,37 +1244,40 @@ impl<'s> World<'s> {
 
     /// The member's process serves: raft restarts from its data dir.
     fn start_member(&mut self, m: usize) {
-        let Slot::Down { durable, .. } = std::mem::replace(&mut self.slots[m], Slot::Empty) else {
+        let Slot::Down { durable, .. } = std::mem::replace(&mut self.nodes[m].slot, Slot::Empty)
+        else {
             unreachable!("restart of a member that is not down")
         };
         let rng = self.next_raft_rng(m);
-        let member = Member::restart(self.member_cfg[m].clone(), *durable, rng);
+        let member = Member::restart(self.nodes[m].cfg.clone(), *durable, rng);
         self.run_member(m, member);
     }
 
     /// A new incarnation's raft stream (each start draws its own election timeouts).
     fn next_raft_rng(&mut self, m: usize) -> Rng {
-        self.incarnations[m] += 1;
-        raft_rng(self.sc.seed, m, self.incarnations[m])
+        self.nodes[m].incarnation += 1;
+        raft_rng(self.sc.seed, m, self.nodes[m].incarnation)
     }
 
     /// Put a started member in its slot and start its loops.
     fn run_member(&mut self, m: usize, member: Member) {
-        self.recovery.meta[m].started = true;
+        self.nodes[m].meta.started = true;
         let now = self.q.now();
         self.rec
             .role(now, m, RoleKind::Follower, member.raft().term());
-        self.slots[m] = Slot::Running(Box::new(member));
-        self.epochs[m] += 1;
-        let epoch = self.epochs[m];
+        self.nodes[m].slot = Slot::Running(Box::new(member));
+        self.nodes[m].epoch += 1;
+        let epoch = self.nodes[m].epoch;
         self.q.schedule_in(
             self.sc.cluster.heartbeat_interval_ns(),
-            Ev::Tick { m, epoch },
+            Ev::node(m, epoch, NodeEv::Tick),
+        );
+        self.q.schedule_in(
+            BACKEND_BATCH_INTERVAL_NS,
+            Ev::node(m, epoch, NodeEv::BackendTick),
         );
         self.q
-            .schedule_in(BACKEND_BATCH_INTERVAL_NS, Ev::BackendTick { m, epoch });
-        self.q
-            .schedule_in(kube::LEASE_TICK_NS, Ev::LeaseTick { m, epoch });
+            .schedule_in(kube::LEASE_TICK_NS, Ev::node(m, epoch, NodeEv::LeaseTick));
         self.rec.fault_window_end(now, m);
         self.on_member_restarted(m);
     }
@@ -1460,9 +1286,9 @@ impl<'s> World<'s> {
 
     fn scrape(&mut self) {
         let now = self.q.now();
-        for m in 0..self.slots.len() {
+        for m in 0..self.nodes.len() {
             // A stopped or crashed process answers no scrape.
-            let Slot::Running(member) = &self.slots[m] else {
+            let Slot::Running(member) = &self.nodes[m].slot else {
                 continue;
             };
             let name = format!("m{}", m + 1);
@@ -1505,8 +1331,10 @@ impl<'s> World<'s> {
             let hb = member.heartbeat_send_failures_total as f64;
             s.push(metrics::HEARTBEAT_FAILURES, "_total", &name, now, hb);
             let labels = vec![("member".to_string(), name.clone())];
-            self.fsync_hist[m].samples(&labels, now, &mut s.families[metrics::WAL_FSYNC]);
-            for (to, h) in self.rtt_hist[m].iter().enumerate() {
+            self.nodes[m]
+                .fsync_hist
+                .samples(&labels, now, &mut s.families[metrics::WAL_FSYNC]);
+            for (to, h) in self.nodes[m].rtt_hist.iter().enumerate() {
                 if to != m {
                     let labels = vec![
                         ("member".to_string(), name.clone()),
@@ -1521,12 +1349,12 @@ impl<'s> World<'s> {
     }
 
     fn probe_rtt(&mut self) {
-        let n = self.slots.len();
+        let n = self.nodes.len();
         for a in 0..n {
             for b in 0..n {
                 if a != b && !self.net.is_blocked(a, b) && !self.net.is_blocked(b, a) {
                     let rtt = self.net.sample_rtt_ns(a, b);
-                    self.rtt_hist[a][b].observe(rtt as f64 / 1e9);
+                    self.nodes[a].rtt_hist[b].observe(rtt as f64 / 1e9);
                 }
             }
         }
@@ -1535,14 +1363,14 @@ impl<'s> World<'s> {
     fn check_log_matching(&mut self) {
         let now = self.q.now();
         let running: Vec<&Member> = self
-            .slots
+            .nodes
             .iter()
-            .filter_map(|s| match s {
+            .filter_map(|n| match &n.slot {
                 Slot::Running(m) | Slot::Paused(m, _) => Some(m.as_ref()),
                 _ => None,
             })
             .collect();
-        let cluster = |m: &Member| self.recovery.meta[m.index()].cluster_id;
+        let cluster = |m: &Member| self.nodes[m.index()].meta.cluster_id;
         for (i, a) in running.iter().enumerate() {
             // Logs of different clusters have nothing in common.
             for b in running
@@ -1588,6 +1416,20 @@ fn entry_id(m: &Member, index: u64) -> Option<EntryId> {
         };
         (e.term, id)
     })
+}
+
+/// The etcd flags of member slot `index`, from the scenario's `[cluster]`.
+fn member_config(sc: &Scenario, index: usize) -> MemberConfig {
+    MemberConfig {
+        index,
+        cluster_size: sc.cluster.size,
+        heartbeat_interval_ns: sc.cluster.heartbeat_interval_ms * 1_000_000,
+        election_timeout_ns: sc.cluster.election_timeout_ms * 1_000_000,
+        pre_vote: sc.cluster.pre_vote,
+        quota_backend_bytes: sc.cluster.quota_backend_bytes as i64,
+        snapshot_count: sc.cluster.snapshot_count,
+        snapshot_catchup_entries: sc.cluster.snapshot_catchup_entries,
+    }
 }
 
 fn raft_rng(seed: u64, m: usize, incarnation: u32) -> Rng {

@@ -94,7 +94,7 @@ impl World<'_> {
         let (Some(ff), Some(kube)) = (self.sc.fast_forward.clone(), self.kube.as_mut()) else {
             return 0;
         };
-        let mut state = self.member_cfg[0].empty_state();
+        let mut state = self.nodes[0].cfg.empty_state();
         state.lessor.promote(0, 0);
         let quota = self.sc.cluster.quota_backend_bytes;
         let spec = self.sc.kube.as_ref().expect("kube");
@@ -168,7 +168,7 @@ impl World<'_> {
         kube.fast_forward_end_ns = Some(end);
         kube.compactor_last_rev = compactor_last_rev;
         for (t, size, in_use, rev) in samples {
-            for m in 0..self.slots.len() {
+            for m in 0..self.nodes.len() {
                 let name = format!("m{}", m + 1);
                 self.storage.db_size.push((t, m, size, in_use));
                 self.series
@@ -190,8 +190,8 @@ impl World<'_> {
                 state.as_ref().expect("state").clone()
             };
             let member =
-                Member::with_state(self.member_cfg[m].clone(), st, raft_rng(self.sc.seed, m, 0));
-            self.slots[m] = Slot::Running(Box::new(member));
+                Member::with_state(self.nodes[m].cfg.clone(), st, raft_rng(self.sc.seed, m, 0));
+            self.nodes[m].slot = Slot::Running(Box::new(member));
             // Their raft logs start after index n, as a restored cluster's do.
             self.invariants.on_restore(m, n as u64, false);
         }
@@ -344,18 +344,15 @@ impl World<'_> {
 
     fn leader_state(&self) -> Option<&ServerState> {
         let m = self.rec.cluster_leader()?;
-        match &self.slots[m] {
+        match &self.nodes[m].slot {
             Slot::Running(member) => Some(member.state()),
             _ => None,
         }
     }
 
     pub(super) fn on_lease_tick(&mut self, m: usize, epoch: u64) {
-        if self.epochs[m] != epoch {
-            return;
-        }
         self.q
-            .schedule_in(LEASE_TICK_NS, Ev::LeaseTick { m, epoch });
+            .schedule_in(LEASE_TICK_NS, Ev::node(m, epoch, NodeEv::LeaseTick));
         let now = self.q.now();
         self.on_running(m, |member, out| member.revoke_expired_leases(now, out));
     }

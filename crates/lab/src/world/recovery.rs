@@ -7,7 +7,7 @@
 //! backup store of named files. The initial and periodic corruption checks compare
 //! `HashKV` as etcd 3.4's `corrupt.go` does, with its log texts.
 
-use super::{Ev, Slot, World};
+use super::{Ev, MemberInput, NodeEv, Slot, World};
 use etcdlab_member::{AlarmKind, ConfChange, Member, Msg, Op, ServerState};
 use etcdlab_report::etcdctl;
 use etcdlab_report::{
@@ -41,7 +41,6 @@ pub(crate) struct MemberMeta {
 
 #[derive(Default)]
 pub(crate) struct RecoveryState {
-    pub meta: Vec<MemberMeta>,
     /// Named files of the backup store (`snapshot save`, `cp ... db`).
     pub backups: BTreeMap<String, SnapshotFile>,
     pub transfers: Vec<SnapshotTransfer>,
@@ -59,25 +58,23 @@ pub(crate) struct RecoveryState {
     mismatch_logged: std::collections::BTreeSet<(usize, usize)>,
 }
 
-impl RecoveryState {
-    pub fn new(members: usize, initial: usize, token: &str) -> Self {
-        let ids: Vec<u64> = (0..members).map(|m| member_id(m, token)).collect();
-        let cluster = etcdctl::cluster_id(&ids[..initial]);
-        RecoveryState {
-            meta: ids
-                .iter()
-                .enumerate()
-                .map(|(m, &member_id)| MemberMeta {
-                    member_id,
-                    cluster_id: if m < initial { cluster } else { 0 },
-                    backend_corrupt: false,
-                    started: m < initial,
-                })
-                .collect(),
-            ..Default::default()
-        }
-    }
+/// etcd's IDs of every member slot: the initial members form one cluster; added members
+/// belong to none until they start.
+pub(crate) fn member_metas(members: usize, initial: usize, token: &str) -> Vec<MemberMeta> {
+    let ids: Vec<u64> = (0..members).map(|m| member_id(m, token)).collect();
+    let cluster = etcdctl::cluster_id(&ids[..initial]);
+    ids.iter()
+        .enumerate()
+        .map(|(m, &member_id)| MemberMeta {
+            member_id,
+            cluster_id: if m < initial { cluster } else { 0 },
+            backend_corrupt: false,
+            started: m < initial,
+        })
+        .collect()
+}
 
+impl RecoveryState {
     fn event(&mut self, at_ns: Nanos, what: String) {
         self.used = true;
         self.events.push(TimelineEntry { at_ns, what });
@@ -103,7 +100,7 @@ impl World<'_> {
     ) {
         let now = self.q.now();
         let to = (msg.to - 1) as usize;
-        let from_epoch = self.epochs[from];
+        let from_epoch = self.nodes[from].epoch;
         self.recovery.transfers.push(SnapshotTransfer {
             from: format!("m{}", from + 1),
             to: format!("m{}", to + 1),
@@ -120,15 +117,8 @@ impl World<'_> {
         if blocked {
             // The sender's dial fails after its timeout; raft probes again later.
             let at = now.saturating_add(self.sc.cluster.election_timeout_ms * 1_000_000);
-            self.q.schedule_at(
-                at,
-                Ev::SnapshotReport {
-                    from,
-                    to,
-                    ok: false,
-                    epoch: from_epoch,
-                },
-            );
+            let report = NodeEv::SnapshotReport { to, ok: false };
+            self.q.schedule_at(at, Ev::node(from, from_epoch, report));
             return;
         }
         self.q.schedule_at(
@@ -153,7 +143,7 @@ impl World<'_> {
         } = d;
         let now = self.q.now();
         // A partition that began during the transfer cuts the stream too.
-        let ok = matches!(self.slots[to], Slot::Running(_))
+        let ok = self.nodes[to].slot.is_running()
             && !self.net.is_blocked(from, to)
             && self.same_cluster(from, to);
         if ok {
@@ -163,28 +153,19 @@ impl World<'_> {
     }
 
     /// The sender's snapshot stream finished (a stopped sender hears it when it resumes).
-    pub(super) fn on_snapshot_report(&mut self, from: usize, to: usize, ok: bool, epoch: u64) {
-        if self.epochs[from] != epoch {
-            return;
+    fn on_snapshot_report(&mut self, from: usize, to: usize, ok: bool, epoch: u64) {
+        if self.nodes[from].is_current(epoch) {
+            self.member_input(from, MemberInput::SnapshotReport { to, ok });
         }
-        self.member_event(
-            from,
-            Ev::SnapshotReport {
-                from,
-                to,
-                ok,
-                epoch,
-            },
-        );
     }
 
     /// A start that is under way (WAL replay, initial corruption check) does not happen after
     /// all: the process was stopped or its data dir replaced.
     fn cancel_start(&mut self, m: usize) {
-        if let Slot::Down { restarting, .. } = &mut self.slots[m] {
+        if let Slot::Down { restarting, .. } = &mut self.nodes[m].slot {
             if *restarting {
                 *restarting = false;
-                self.epochs[m] += 1;
+                self.nodes[m].epoch += 1;
                 self.on_member_restarted(m);
             }
         }
@@ -233,8 +214,8 @@ impl World<'_> {
                     ),
                 );
                 self.crash(m);
-                if let Slot::Down { .. } = self.slots[m] {
-                    self.slots[m] = Slot::NoData;
+                if let Slot::Down { .. } = self.nodes[m].slot {
+                    self.nodes[m].slot = Slot::NoData;
                 }
             }
         }
@@ -243,13 +224,12 @@ impl World<'_> {
     /// Member `m`'s data belongs to `cluster_id` from now on (the invariants compare its log
     /// with that cluster's).
     pub(super) fn set_cluster_id(&mut self, m: usize, cluster_id: u64) {
-        self.recovery.meta[m].cluster_id = cluster_id;
+        self.nodes[m].meta.cluster_id = cluster_id;
         self.invariants.set_cluster(m, cluster_id);
     }
 
     pub(super) fn same_cluster(&self, a: usize, b: usize) -> bool {
-        let meta = &self.recovery.meta;
-        meta[a].cluster_id == meta[b].cluster_id
+        self.nodes[a].meta.cluster_id == self.nodes[b].meta.cluster_id
     }
 
     /// rafthttp refuses a peer of another cluster ("request cluster ID mismatch"); logged once
@@ -264,8 +244,8 @@ impl World<'_> {
                 "m{}: request from m{} rejected: request cluster ID mismatch (got {:016x}, want {:016x})",
                 to + 1,
                 from + 1,
-                self.recovery.meta[from].cluster_id,
-                self.recovery.meta[to].cluster_id
+                self.nodes[from].meta.cluster_id,
+                self.nodes[to].meta.cluster_id
             );
             self.rec.timeline(now, text.clone());
             self.recovery.event(now, text);
@@ -282,23 +262,23 @@ impl World<'_> {
         if self.recovery.before_failure.is_none() {
             self.recovery.before_failure = self.newest_store().cloned();
         }
-        self.recovery.meta[m].backend_corrupt = true;
+        self.nodes[m].meta.backend_corrupt = true;
         self.recovery
             .event(now, format!("m{}: bbolt file corrupted", m + 1));
     }
 
     /// The store with the highest revision among the members (running or not).
     fn newest_store(&self) -> Option<&Store> {
-        self.slots
+        self.nodes
             .iter()
-            .filter_map(slot_state)
+            .filter_map(|n| n.slot.state())
             .map(|s| &s.store)
             .max_by_key(|s| s.current_rev())
     }
 
     /// The member's WAL lost its last `entries` records while it was down.
     pub(super) fn wal_tail_lost(&mut self, m: usize, entries: u64) -> bool {
-        let Slot::Down { durable, .. } = &mut self.slots[m] else {
+        let Slot::Down { durable, .. } = &mut self.nodes[m].slot else {
             return false;
         };
         let keep = durable.entries.len().saturating_sub(entries as usize);
@@ -318,7 +298,7 @@ impl World<'_> {
     /// Whether member `m` may start; logs and counts a refusal. Called when its restart
     /// (WAL replay) is done, before it serves.
     pub(super) fn start_refused(&mut self, m: usize) -> bool {
-        if !self.recovery.meta[m].backend_corrupt {
+        if !self.nodes[m].meta.backend_corrupt {
             return false;
         }
         let now = self.q.now();
@@ -334,10 +314,10 @@ impl World<'_> {
         self.rec.timeline(now, text.clone());
         self.recovery.event(now, text);
         self.recovery.refused_starts += 1;
-        if let Slot::Down { restarting, .. } = &mut self.slots[m] {
+        if let Slot::Down { restarting, .. } = &mut self.nodes[m].slot {
             *restarting = false;
         }
-        self.epochs[m] += 1;
+        self.nodes[m].epoch += 1;
         self.on_member_restarted(m);
     }
 
@@ -347,7 +327,7 @@ impl World<'_> {
     /// None when the member exits with "found data inconsistency with peers".
     pub(super) fn initial_corrupt_check(&mut self, m: usize) -> Option<Nanos> {
         let now = self.q.now();
-        let Slot::Down { durable, .. } = &self.slots[m] else {
+        let Slot::Down { durable, .. } = &self.nodes[m].slot else {
             return Some(0);
         };
         let Ok((hash, rev, crev)) = durable.state.store.hash_kv(0) else {
@@ -359,11 +339,11 @@ impl World<'_> {
         let mut logs = Vec::new();
         // The peers are the members of its own member list (its `members` bucket).
         let members = durable.state.members();
-        for p in 0..self.slots.len() {
+        for p in 0..self.nodes.len() {
             if p == m || !members.contains(&(p as u64 + 1)) || !self.same_cluster(p, m) {
                 continue;
             }
-            let peer = match &self.slots[p] {
+            let peer = match &self.nodes[p].slot {
                 Slot::Running(member) if !self.net.is_blocked(m, p) => member,
                 // A peer that is starting (listening, not serving yet), stopped by SIGSTOP, or
                 // cut off: the request runs into its deadline.
@@ -443,7 +423,7 @@ impl World<'_> {
         let text = format!(
             "m{}: discovery failed: {:016x} found data inconsistency with peers; etcd exits",
             m + 1,
-            self.recovery.meta[m].member_id
+            self.nodes[m].meta.member_id
         );
         self.refuse_start(m, at, text);
         None
@@ -468,8 +448,8 @@ impl World<'_> {
         };
         self.q.schedule_in(interval, Ev::CorruptCheck);
         let now = self.q.now();
-        for l in 0..self.slots.len() {
-            let Slot::Running(leader) = &self.slots[l] else {
+        for l in 0..self.nodes.len() {
+            let Slot::Running(leader) = &self.nodes[l].slot else {
                 continue;
             };
             if leader.role() != etcdlab_raft::Role::Leader {
@@ -480,11 +460,11 @@ impl World<'_> {
                 continue;
             };
             let mut found = Vec::new();
-            for p in 0..self.slots.len() {
+            for p in 0..self.nodes.len() {
                 if p == l || !self.same_cluster(p, l) || self.net.is_blocked(l, p) {
                     continue;
                 }
-                let Slot::Running(peer) = &self.slots[p] else {
+                let Slot::Running(peer) = &self.nodes[p].slot else {
                     continue;
                 };
                 let ps = &peer.state().store;
@@ -557,9 +537,11 @@ impl World<'_> {
             }
             _ => BTreeMap::new(),
         };
+        let meta = |m: usize| &self.nodes[m].meta;
         let running: Vec<(usize, &Member)> = self
-            .slots
+            .nodes
             .iter()
+            .map(|n| &n.slot)
             .enumerate()
             .filter_map(|(m, s)| match s {
                 Slot::Running(member) | Slot::Paused(member, _) => Some((m, member.as_ref())),
@@ -571,17 +553,17 @@ impl World<'_> {
         let group_rev = |cluster_id: u64| {
             running
                 .iter()
-                .filter(|(m, _)| r.meta[*m].cluster_id == cluster_id)
+                .filter(|(m, _)| meta(*m).cluster_id == cluster_id)
                 .map(|(_, mb)| mb.state().store.current_rev())
                 .min()
         };
         let main_cluster = running
             .iter()
-            .map(|(m, _)| r.meta[*m].cluster_id)
+            .map(|(m, _)| meta(*m).cluster_id)
             .max_by_key(|c| {
                 running
                     .iter()
-                    .filter(|(m, _)| r.meta[*m].cluster_id == *c)
+                    .filter(|(m, _)| meta(*m).cluster_id == *c)
                     .count()
             });
         let hashkv_revision = main_cluster.and_then(group_rev);
@@ -591,11 +573,11 @@ impl World<'_> {
                 let store = &mb.state().store;
                 MemberEnd {
                     name: format!("m{}", m + 1),
-                    member_id: r.meta[*m].member_id,
-                    cluster_id: r.meta[*m].cluster_id,
+                    member_id: meta(*m).member_id,
+                    cluster_id: meta(*m).cluster_id,
                     revision: store.current_rev(),
                     compact_revision: store.compact_rev(),
-                    hash_kv: group_rev(r.meta[*m].cluster_id)
+                    hash_kv: group_rev(meta(*m).cluster_id)
                         .and_then(|rev| store.hash_kv(rev).ok())
                         .map(|(h, _, _)| h),
                     raft_index: mb.raft().last_index(),
@@ -634,17 +616,9 @@ fn db_file(state: &ServerState, raw: bool) -> SnapshotFile {
     }
 }
 
-fn slot_state(slot: &Slot) -> Option<&ServerState> {
-    match slot {
-        Slot::Running(m) | Slot::Paused(m, _) => Some(m.state()),
-        Slot::Down { durable, .. } => Some(&durable.state),
-        _ => None,
-    }
-}
-
 /// A raft snapshot on its way: the leader's message and the state machine it carries.
 #[derive(Debug)]
-pub(super) struct SnapshotDelivery {
+pub(crate) struct SnapshotDelivery {
     pub from: usize,
     pub to: usize,
     pub msg: Msg,
@@ -683,7 +657,7 @@ impl World<'_> {
         match command {
             OperatorCommand::SnapshotSave { file, member } => {
                 let target = member.or_else(|| self.leader_or_first_running());
-                let Some(Slot::Running(mb)) = target.map(|m| &self.slots[m]) else {
+                let Some(Slot::Running(mb)) = target.map(|m| &self.nodes[m].slot) else {
                     return fail(output, super::ERR_CONNECTION_REFUSED.into());
                 };
                 let snap = db_file(mb.state(), false);
@@ -749,9 +723,17 @@ impl World<'_> {
                     .into_iter()
                     .map(|id| {
                         let m = (id - 1) as usize;
-                        let started = self.recovery.meta.get(m).is_some_and(|x| x.started);
+                        let started = self
+                            .nodes
+                            .get(m)
+                            .map(|n| &n.meta)
+                            .is_some_and(|x| x.started);
                         etcdctl::MemberListRow {
-                            id: self.recovery.meta.get(m).map_or(id, |x| x.member_id),
+                            id: self
+                                .nodes
+                                .get(m)
+                                .map(|n| &n.meta)
+                                .map_or(id, |x| x.member_id),
                             name: if started {
                                 format!("m{id}")
                             } else {
@@ -784,14 +766,14 @@ impl World<'_> {
                 let Some(l) = self.leader_or_first_running() else {
                     return fail(output, super::ERR_CONNECTION_REFUSED.into());
                 };
-                let cluster_id = self.recovery.meta[l].cluster_id;
+                let cluster_id = self.nodes[l].meta.cluster_id;
                 self.set_cluster_id(*member, cluster_id);
                 let mut names: Vec<(String, String)> = self
                     .any_member_state()
                     .map(|s| s.members())
                     .unwrap_or_default()
                     .into_iter()
-                    .filter(|id| self.recovery.meta[(*id - 1) as usize].started)
+                    .filter(|id| self.nodes[(*id - 1) as usize].meta.started)
                     .map(|id| (format!("m{id}"), peer_url((id - 1) as usize)))
                     .collect();
                 names.push((format!("m{}", member + 1), url.clone()));
@@ -801,7 +783,7 @@ impl World<'_> {
                     .collect();
                 let text = etcdctl::member_added(
                     &format!("m{}", member + 1),
-                    self.recovery.meta[*member].member_id,
+                    self.nodes[*member].meta.member_id,
                     cluster_id,
                     url,
                     &ic,
@@ -816,7 +798,7 @@ impl World<'_> {
                 }
             }
             OperatorCommand::MemberRemove { member } => {
-                let cluster_id = self.recovery.meta[*member].cluster_id;
+                let cluster_id = self.nodes[*member].meta.cluster_id;
                 self.recovery
                     .event(now, format!("member remove m{}", member + 1));
                 Started::Requests {
@@ -824,21 +806,21 @@ impl World<'_> {
                         id: *member as u64 + 1,
                     }],
                     ok_output: etcdctl::member_removed(
-                        self.recovery.meta[*member].member_id,
+                        self.nodes[*member].meta.member_id,
                         cluster_id,
                     ),
                 }
             }
             OperatorCommand::EndpointHashKv { format } => {
-                let rows: Vec<etcdctl::HashKvRow> = (0..self.slots.len())
-                    .filter_map(|m| match &self.slots[m] {
+                let rows: Vec<etcdctl::HashKvRow> = (0..self.nodes.len())
+                    .filter_map(|m| match &self.nodes[m].slot {
                         Slot::Running(mb) => {
                             let (hash, revision, compact_revision) =
                                 mb.state().store.hash_kv(0).ok()?;
                             Some(etcdctl::HashKvRow {
                                 endpoint: client_endpoint(m),
-                                cluster_id: self.recovery.meta[m].cluster_id,
-                                member_id: self.recovery.meta[m].member_id,
+                                cluster_id: self.nodes[m].meta.cluster_id,
+                                member_id: self.nodes[m].meta.member_id,
                                 revision,
                                 raft_term: mb.raft().term(),
                                 hash,
@@ -870,24 +852,24 @@ impl World<'_> {
                     .event(now, format!("etcd on m{} stopped", member + 1));
                 Started::After { ns: rtt }
             }
-            OperatorCommand::WipeDataDir { member } => match self.slots[*member] {
+            OperatorCommand::WipeDataDir { member } => match self.nodes[*member].slot {
                 Slot::Running(_) | Slot::Paused(..) => fail(
                     output,
                     format!("m{}: etcd is running: stop it first", member + 1),
                 ),
                 _ => {
                     self.cancel_start(*member);
-                    self.slots[*member] = Slot::NoData;
+                    self.nodes[*member].slot = Slot::NoData;
                     // Its applied index and revisions start over from nothing.
                     self.invariants.on_restore(*member, 0, true);
-                    self.recovery.meta[*member].backend_corrupt = false;
+                    self.nodes[*member].meta.backend_corrupt = false;
                     self.recovery
                         .event(now, format!("data dir of m{} removed", member + 1));
                     Started::After { ns: rtt }
                 }
             },
             OperatorCommand::CopyDb { member, file } => {
-                let Some(state) = slot_state(&self.slots[*member]) else {
+                let Some(state) = self.nodes[*member].slot.state() else {
                     return fail(
                         output,
                         format!(
@@ -945,7 +927,7 @@ impl World<'_> {
             );
             return Started::After { ns: 10_000_000 };
         };
-        if matches!(self.slots[m], Slot::Running(_) | Slot::Paused(..)) {
+        if matches!(self.nodes[m].slot, Slot::Running(_) | Slot::Paused(..)) {
             *ok = false;
             print(output, Some(&format!("data-dir {data_dir:?} exists")));
             return Started::After { ns: 10_000_000 };
@@ -959,7 +941,7 @@ impl World<'_> {
         print(output, None);
         self.cancel_start(m);
         let voters: Vec<u64> = initial_cluster.iter().map(|(i, _)| *i as u64 + 1).collect();
-        let mut state = self.member_cfg[m].empty_state();
+        let mut state = self.nodes[m].cfg.empty_state();
         let revision = snap.revision;
         let bytes = snap.db_size_bytes();
         if self
@@ -975,7 +957,7 @@ impl World<'_> {
         }
         state.store = snap.into_store();
         let durable = Member::restored_data_dir(state.restored(&voters), voters);
-        self.slots[m] = Slot::Down {
+        self.nodes[m].slot = Slot::Down {
             durable: Box::new(durable),
             restarting: false,
         };
@@ -990,13 +972,13 @@ impl World<'_> {
             .map_or_else(|| member_id(m, token), |p| ids[p]);
         let cluster_id = etcdctl::cluster_id(&ids);
         self.set_cluster_id(m, cluster_id);
-        let meta = &mut self.recovery.meta[m];
+        let meta = &mut self.nodes[m].meta;
         meta.member_id = own;
         meta.backend_corrupt = false;
         // Restoring the whole cluster (none of its members runs) starts its log over.
-        let running = (0..self.slots.len()).any(|p| {
-            matches!(self.slots[p], Slot::Running(_) | Slot::Paused(..))
-                && self.recovery.meta[p].cluster_id == cluster_id
+        let running = (0..self.nodes.len()).any(|p| {
+            matches!(self.nodes[p].slot, Slot::Running(_) | Slot::Paused(..))
+                && self.nodes[p].meta.cluster_id == cluster_id
         });
         self.invariants
             .on_restore(m, initial_cluster.len() as u64, running);
@@ -1020,7 +1002,7 @@ impl World<'_> {
         rtt: Nanos,
     ) -> Started {
         let now = self.q.now();
-        match self.slots[m] {
+        match self.nodes[m].slot {
             Slot::Running(_) | Slot::Paused(..) => {
                 output.push_str(&format!("m{}: etcd is already running\n", m + 1));
                 Started::After { ns: rtt }
@@ -1049,8 +1031,7 @@ impl World<'_> {
                             return Started::After { ns: rtt };
                         }
                         let rng = self.next_raft_rng(m);
-                        let member =
-                            Member::join_existing(self.member_cfg[m].clone(), members, rng);
+                        let member = Member::join_existing(self.nodes[m].cfg.clone(), members, rng);
                         self.recovery.event(
                             now,
                             format!("m{} started with initial-cluster-state=existing", m + 1),
@@ -1070,7 +1051,7 @@ impl World<'_> {
                         let cluster_id = etcdctl::cluster_id(&ids);
                         self.set_cluster_id(m, cluster_id);
                         let rng = self.next_raft_rng(m);
-                        let member = Member::bootstrap(self.member_cfg[m].clone(), voters, rng);
+                        let member = Member::bootstrap(self.nodes[m].cfg.clone(), voters, rng);
                         let text = format!(
                             "m{} started with initial-cluster-state=new: it bootstraps a new cluster {cluster_id:016x}",
                             m + 1

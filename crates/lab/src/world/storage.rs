@@ -76,12 +76,8 @@ pub(crate) struct Operator {
     pub steps: Vec<StepLog>,
 }
 
-/// Per-member storage metrics and logs kept by the world.
+/// Storage logs kept by the world (per-member metrics are on the `Node`s).
 pub(crate) struct StorageRecord {
-    pub backend_commit_hist: Vec<PromHistogram>,
-    pub defrag_hist: Vec<PromHistogram>,
-    pub compaction_keys_total: Vec<u64>,
-    pub defrag_started_ns: Vec<Option<Nanos>>,
     pub alarms: Vec<AlarmLog>,
     /// Alarms active in the cluster as first applied anywhere.
     cluster_alarms: BTreeSet<(u64, AlarmKind)>,
@@ -98,12 +94,8 @@ pub(crate) struct StorageRecord {
 }
 
 impl StorageRecord {
-    pub fn new(n: usize, quota_bytes: u64) -> Self {
+    pub fn new(quota_bytes: u64) -> Self {
         StorageRecord {
-            backend_commit_hist: vec![PromHistogram::new(&FSYNC_BUCKETS_S); n],
-            defrag_hist: vec![PromHistogram::new(&metrics::DEFRAG_BUCKETS_S); n],
-            compaction_keys_total: vec![0; n],
-            defrag_started_ns: vec![None; n],
             alarms: Vec::new(),
             cluster_alarms: BTreeSet::new(),
             db_size: Vec::new(),
@@ -117,11 +109,10 @@ impl StorageRecord {
 
 impl World<'_> {
     pub(super) fn on_backend_tick(&mut self, m: usize, epoch: u64) {
-        if self.epochs[m] != epoch {
-            return;
-        }
-        self.q
-            .schedule_in(BACKEND_BATCH_INTERVAL_NS, Ev::BackendTick { m, epoch });
+        self.q.schedule_in(
+            BACKEND_BATCH_INTERVAL_NS,
+            Ev::node(m, epoch, NodeEv::BackendTick),
+        );
         self.on_running(m, |member, out| member.on_backend_batch_interval(out));
     }
 
@@ -134,37 +125,36 @@ impl World<'_> {
         }
         let now = self.q.now();
         let data_bytes = stats.bytes_written.saturating_sub(META_PAGE_BYTES);
-        let disk = &mut self.disks[m];
+        let disk = &mut self.nodes[m].disk;
         let pages_ns = disk.concurrent_fsync_ns(now, data_bytes, &mut self.arrays);
         let meta_at = now.saturating_add(pages_ns);
         let meta_ns = disk.concurrent_fsync_ns(meta_at, META_PAGE_BYTES, &mut self.arrays);
         let took_s = pages_ns.saturating_add(meta_ns) as f64 / 1e9;
-        self.storage.backend_commit_hist[m].observe(took_s);
+        self.nodes[m].backend_commit_hist.observe(took_s);
     }
 
     /// Start member `m`'s compaction batches unless a chain already runs (one compaction job
     /// at a time, as etcd's FIFO scheduler runs them).
     pub(super) fn schedule_compaction(&mut self, m: usize) {
-        if self.compacting[m] {
+        if self.nodes[m].compacting {
             return;
         }
-        self.compacting[m] = true;
-        let epoch = self.epochs[m];
-        self.q
-            .schedule_in(COMPACTION_SLEEP_NS, Ev::CompactionStep { m, epoch });
+        self.nodes[m].compacting = true;
+        let epoch = self.nodes[m].epoch;
+        self.q.schedule_in(
+            COMPACTION_SLEEP_NS,
+            Ev::node(m, epoch, NodeEv::CompactionStep),
+        );
     }
 
     pub(super) fn on_compaction_step(&mut self, m: usize, epoch: u64) {
-        if self.epochs[m] != epoch {
-            return;
-        }
         let mut out = std::mem::take(&mut self.out);
-        let more = match &mut self.slots[m] {
+        let more = match &mut self.nodes[m].slot {
             Slot::Running(member) => {
                 let before = member.state().store.compaction_pending();
                 let more = member.compaction_step(&mut out);
                 let after = member.state().store.compaction_pending();
-                self.storage.compaction_keys_total[m] += (before - after) as u64;
+                self.nodes[m].compaction_keys_total += (before - after) as u64;
                 more
             }
             // A stopped process resumes its compaction when continued.
@@ -174,10 +164,12 @@ impl World<'_> {
         self.route(m, &mut out);
         self.out = out;
         if more {
-            self.q
-                .schedule_in(COMPACTION_SLEEP_NS, Ev::CompactionStep { m, epoch });
+            self.q.schedule_in(
+                COMPACTION_SLEEP_NS,
+                Ev::node(m, epoch, NodeEv::CompactionStep),
+            );
         } else {
-            self.compacting[m] = false;
+            self.nodes[m].compacting = false;
             self.wake_compaction_waiters();
         }
     }
@@ -316,7 +308,7 @@ impl World<'_> {
                 quota_backend_bytes,
             } => {
                 if let Some(q) = quota_backend_bytes {
-                    self.member_cfg[member].quota_backend_bytes = q as i64;
+                    self.nodes[member].cfg.quota_backend_bytes = q as i64;
                     self.storage.quota.push((now, q));
                 }
                 self.crash(member);
@@ -364,7 +356,7 @@ impl World<'_> {
     /// The apiserver kubectl reaches: the one on the first running member (a load balancer
     /// in front of the control plane skips the dead).
     fn api(&self) -> &ApiServer {
-        let up = (0..self.slots.len()).find(|m| matches!(self.slots[*m], Slot::Running(_)));
+        let up = (0..self.nodes.len()).find(|m| matches!(self.nodes[*m].slot, Slot::Running(_)));
         match (&self.kube, up) {
             (Some(k), Some(m)) if m < k.apis.len() => &k.apis[m],
             _ => &EMPTY_API,
@@ -377,7 +369,7 @@ impl World<'_> {
     }
 
     pub(super) fn any_member_state(&self) -> Option<&etcdlab_member::ServerState> {
-        match &self.slots[self.leader_or_first_running()?] {
+        match &self.nodes[self.leader_or_first_running()?].slot {
             Slot::Running(member) => Some(member.state()),
             _ => None,
         }
@@ -396,7 +388,7 @@ impl World<'_> {
             match target {
                 Some(m) => {
                     let delay = self.client_delay();
-                    let epoch = self.epochs[m];
+                    let epoch = self.nodes[m].epoch;
                     self.q
                         .schedule_in(delay, Ev::WriteArrives { m, req, epoch });
                 }
@@ -506,7 +498,7 @@ impl World<'_> {
     }
 
     fn wake_compaction_waiters(&mut self) {
-        let pending = (0..self.slots.len()).any(|m| match &self.slots[m] {
+        let pending = (0..self.nodes.len()).any(|m| match &self.nodes[m].slot {
             Slot::Running(mm) | Slot::Paused(mm, _) => mm.state().store.compaction_pending() > 0,
             _ => false,
         });
@@ -545,13 +537,13 @@ impl World<'_> {
             };
             // Defrag writes the in-use pages into a new file at the disk's bandwidth and syncs it
             // once (not modelled: its writes slowing the WAL's fsyncs meanwhile).
-            let took_ns = self.disks[m].background_write_ns(now, bytes);
-            let epoch = self.epochs[m];
+            let took_ns = self.nodes[m].disk.background_write_ns(now, bytes);
+            let epoch = self.nodes[m].epoch;
             self.q
                 .schedule_at(now.saturating_add(took_ns), Ev::DefragDone { m, epoch });
             self.rec
                 .timeline(now, format!("defrag of m{} started", m + 1));
-            self.storage.defrag_started_ns[m] = Some(now);
+            self.nodes[m].defrag_started_ns = Some(now);
             return Waiting::Defrag {
                 current: m,
                 rest: members,
@@ -562,13 +554,13 @@ impl World<'_> {
 
     pub(super) fn on_defrag_done(&mut self, m: usize, epoch: u64) {
         let now = self.q.now();
-        if self.epochs[m] == epoch && matches!(self.slots[m], Slot::Paused(..)) {
+        if self.nodes[m].epoch == epoch && matches!(self.nodes[m].slot, Slot::Paused(..)) {
             // A stopped process's copy does not fail, it stalls: finish once it runs again.
             self.q
                 .schedule_in(BACKEND_BATCH_INTERVAL_NS, Ev::DefragDone { m, epoch });
             return;
         }
-        let current = self.epochs[m] == epoch;
+        let current = self.nodes[m].epoch == epoch;
         let finished = self
             .on_running(m, |member, out| {
                 (current && member.is_defragging()).then(|| member.finish_defrag(now, out))
@@ -588,8 +580,10 @@ impl World<'_> {
         };
         match finished {
             Some(_) => {
-                if let Some(started) = self.storage.defrag_started_ns[m].take() {
-                    self.storage.defrag_hist[m].observe((now - started) as f64 / 1e9);
+                if let Some(started) = self.nodes[m].defrag_started_ns.take() {
+                    self.nodes[m]
+                        .defrag_hist
+                        .observe((now - started) as f64 / 1e9);
                 }
                 run.output
                     .push_str(&etcdctl::defrag_finished(&client_endpoint(m)));
@@ -688,15 +682,15 @@ impl World<'_> {
         let mut failed = String::new();
         // `--cluster` asks the member list: removed members and empty slots are not listed.
         let members = self.any_member_state().map(|s| s.members());
-        for m in 0..self.slots.len() {
+        for m in 0..self.nodes.len() {
             let listed = match &members {
                 Some(ids) => ids.contains(&(m as u64 + 1)),
-                None => self.recovery.meta[m].started,
+                None => self.nodes[m].meta.started,
             };
             if !listed {
                 continue;
             }
-            let Slot::Running(member) = &self.slots[m] else {
+            let Slot::Running(member) = &self.nodes[m].slot else {
                 failed.push_str(&format!(
                     "Failed to get the status of endpoint {} (context deadline exceeded)\n",
                     client_endpoint(m)
@@ -726,7 +720,7 @@ impl World<'_> {
 
     /// Storage gauges of one member at a scrape.
     pub(super) fn scrape_storage(&mut self, m: usize, now: Nanos) {
-        let Slot::Running(member) = &self.slots[m] else {
+        let Slot::Running(member) = &self.nodes[m].slot else {
             return;
         };
         let name = format!("m{}", m + 1);
@@ -753,17 +747,17 @@ impl World<'_> {
             compact_rev as f64,
         );
         series.push(metrics::KEYS, "", &name, now, keys);
-        let compacted = self.storage.compaction_keys_total[m] as f64;
+        let compacted = self.nodes[m].compaction_keys_total as f64;
         series.push(metrics::COMPACTION_KEYS, "_total", &name, now, compacted);
         series.push(metrics::DEFRAG_INFLIGHT, "", &name, now, defrag);
         let labels = vec![("member".to_string(), name)];
         let fams = &mut series.families;
-        self.storage.backend_commit_hist[m].samples(
-            &labels,
-            now,
-            &mut fams[metrics::BACKEND_COMMIT],
-        );
-        self.storage.defrag_hist[m].samples(&labels, now, &mut fams[metrics::DEFRAG_DURATION]);
+        self.nodes[m]
+            .backend_commit_hist
+            .samples(&labels, now, &mut fams[metrics::BACKEND_COMMIT]);
+        self.nodes[m]
+            .defrag_hist
+            .samples(&labels, now, &mut fams[metrics::DEFRAG_DURATION]);
     }
 }
 
@@ -798,10 +792,9 @@ impl World<'_> {
     pub(super) fn display_member_id(&self, raft_id: u64) -> u64 {
         match raft_id.checked_sub(1) {
             Some(m) => self
-                .recovery
-                .meta
+                .nodes
                 .get(m as usize)
-                .map_or(raft_id, |x| x.member_id),
+                .map_or(raft_id, |n| n.meta.member_id),
             None => 0,
         }
     }

@@ -112,7 +112,7 @@ impl World<'_> {
             return Ok(());
         }
         let m = ws.spec.member;
-        let Slot::Running(member) = &self.slots[m] else {
+        let Slot::Running(member) = &self.nodes[m].slot else {
             return Ok(()); // the connection is gone; the client resumes from next_rev later
         };
         if member.is_defragging() {
