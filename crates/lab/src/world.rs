@@ -17,12 +17,14 @@ use etcdlab_sim::{ms_to_ns, stream, EventQueue, Nanos, Rng, TraceHash, NANOS_PER
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
+mod client;
 mod event;
 mod kube;
 mod node;
 mod recovery;
 mod storage;
 mod watch;
+pub(crate) use client::Client;
 pub(crate) use event::{Ev, MemberInput, NodeEv};
 pub(crate) use node::{Node, Slot};
 pub(crate) use storage::{StepLog, StorageRecord};
@@ -312,7 +314,8 @@ impl<'s> World<'s> {
             Ev::NextRead => self.on_next_read(),
             Ev::ReadArrives { m, id, epoch } => {
                 if self.connection_lost(m, epoch) {
-                    self.finish_write(id, Some(ERR_CONNECTION_LOST));
+                    let now = self.q.now();
+                    self.reply(Client::Reads, id, Some(ERR_CONNECTION_LOST), now);
                 } else {
                     self.member_input(m, MemberInput::ClientRead { id });
                 }
@@ -372,7 +375,7 @@ impl<'s> World<'s> {
             MemberInput::ClientWrite(req) => member.on_client_write(now, req, &mut out),
             MemberInput::RequestTimeout { id } => member.on_request_timeout(id, &mut out),
             MemberInput::ClientRead { id } => {
-                member.on_client_read(now, id, linearizable, &mut out)
+                member.on_client_read(now, id, Client::Reads.id(), linearizable, &mut out)
             }
             MemberInput::SnapshotReport { to, ok } => {
                 member.report_snapshot(now, to as u64 + 1, ok, &mut out)
@@ -472,11 +475,15 @@ impl<'s> World<'s> {
                     term,
                     request_id,
                 } => self.on_applied(m, index, (term, request_id)),
-                Output::Reply { request_id, error } => {
-                    // The open-loop client reacts to nothing, so the reply's arrival needs no
-                    // event: file it at the time it will arrive.
+                Output::Reply {
+                    request_id,
+                    client,
+                    error,
+                } => {
+                    // The clients react to nothing sooner than its arrival, which therefore
+                    // needs no event: the reply is handed over with the time it arrives.
                     let arrives_at = now.saturating_add(self.client_delay());
-                    self.finish_write_at(request_id, error, arrives_at);
+                    self.reply(Client::from_id(client), request_id, error, arrives_at);
                 }
                 Output::RoleChanged { role, term, .. } => self.on_role(m, role, term),
                 Output::LeaderChangeSeen { .. } => {}
@@ -670,14 +677,12 @@ impl<'s> World<'s> {
             .workload
             .value_size_bytes
             .sample(&mut self.workload_rng);
-        let req = Rc::new(Request {
-            id,
-            op: Op::Put {
-                key: lab_key(key),
-                value: etcdlab_store::Value::new(size.round() as u32, id),
-                lease: 0,
-            },
-        });
+        let op = Op::Put {
+            key: lab_key(key),
+            value: etcdlab_store::Value::new(size.round() as u32, id),
+            lease: 0,
+        };
+        let req = Rc::new(Request::from_client(id, Client::Writes.id(), op));
         self.send_client_request(req);
     }
 
@@ -698,7 +703,7 @@ impl<'s> World<'s> {
         let id = req.id;
         self.writes.insert(id, ClientWrite { sent_ns: now });
         let Some(m) = self.pick_target() else {
-            self.finish_write(id, Some(ERR_CONNECTION_REFUSED));
+            self.reply(Client::of(&req), id, Some(ERR_CONNECTION_REFUSED), now);
             return;
         };
         let delay = self.client_delay();
@@ -732,7 +737,8 @@ impl<'s> World<'s> {
 
     fn on_write_arrives(&mut self, m: usize, req: Rc<Request>, epoch: u64) {
         if self.connection_lost(m, epoch) {
-            self.finish_write(req.id, Some(ERR_CONNECTION_LOST));
+            let now = self.q.now();
+            self.reply(Client::of(&req), req.id, Some(ERR_CONNECTION_LOST), now);
         } else {
             self.member_input(m, MemberInput::ClientWrite(req));
         }
@@ -757,10 +763,6 @@ impl<'s> World<'s> {
             .or_else(|| (0..self.nodes.len()).find(running))
     }
 
-    fn finish_write(&mut self, id: u64, error: Option<&'static str>) {
-        self.finish_write_at(id, error, self.q.now());
-    }
-
     /// A Poisson read from the plain workload's client (its own random stream, so adding reads
     /// leaves the writes' draws alone).
     fn on_next_read(&mut self) {
@@ -774,7 +776,7 @@ impl<'s> World<'s> {
         self.next_request_id += 1;
         self.reads.insert(id, now);
         let Some(m) = self.pick_target() else {
-            self.finish_write(id, Some(ERR_CONNECTION_REFUSED));
+            self.reply(Client::Reads, id, Some(ERR_CONNECTION_REFUSED), now);
             return;
         };
         let delay = self.client_delay();
@@ -782,19 +784,41 @@ impl<'s> World<'s> {
         self.q.schedule_in(delay, Ev::ReadArrives { m, id, epoch });
     }
 
-    fn finish_write_at(&mut self, id: u64, error: Option<&'static str>, at: Nanos) {
-        if let Some(sent_ns) = self.reads.remove(&id) {
-            self.rec.read_done(sent_ns, at, error);
-            return;
+    /// A reply reaches the client that sent request `id` (at `at`, which may be ahead).
+    pub(super) fn reply(
+        &mut self,
+        client: Client,
+        id: u64,
+        error: Option<&'static str>,
+        at: Nanos,
+    ) {
+        match client {
+            Client::Writes => self.write_done(id, error, at),
+            Client::Reads => {
+                if let Some(sent_ns) = self.reads.remove(&id) {
+                    self.rec.read_done(sent_ns, at, error);
+                }
+            }
+            Client::Kube => {
+                self.on_kube_reply(id, error);
+                self.write_done(id, error, at);
+            }
+            Client::KubeCompactor => {
+                self.on_kube_reply(id, error);
+            }
+            Client::AutoCompactor => {}
+            Client::Operator => self.operator_reply_at(id, error, at),
         }
-        self.on_kube_reply(id, error);
+    }
+
+    /// A client write (the plain workload's, Kubernetes') is answered: its latency and outcome
+    /// are recorded.
+    fn write_done(&mut self, id: u64, error: Option<&'static str>, at: Nanos) {
         if let Some(w) = self.writes.remove(&id) {
             self.rec.write_done(w.sent_ns, at, error);
             if error.is_none() {
                 self.note_write_ok(at);
             }
-        } else {
-            self.operator_reply_at(id, error, at);
         }
     }
 
@@ -1189,7 +1213,7 @@ impl<'s> World<'s> {
             self.rec.leader_lost(now);
         }
         self.nodes[m].fsync_hist = PromHistogram::new(&FSYNC_BUCKETS_S);
-        let cut = member.pending_request_ids();
+        let cut = member.pending_requests();
         let durable = member.crash();
         self.nodes[m].slot = Slot::Down {
             durable: Box::new(durable),
@@ -1197,8 +1221,8 @@ impl<'s> World<'s> {
         };
         self.nodes[m].compacting = false;
         // The clients waiting on it see their connection close.
-        for id in cut {
-            self.finish_write(id, Some(ERR_CONNECTION_LOST));
+        for (id, client) in cut {
+            self.reply(Client::from_id(client), id, Some(ERR_CONNECTION_LOST), now);
         }
     }
 

@@ -11,8 +11,8 @@
 mod server;
 
 pub use server::{
-    AlarmKind, ApplyEffects, ApplyResult, Op, Request, ServerState, ERR_COMPACTED, ERR_CORRUPT,
-    ERR_FUTURE_REV, ERR_NOSPACE,
+    AlarmKind, ApplyEffects, ApplyResult, ClientId, Op, Origin, Request, ServerState,
+    ERR_COMPACTED, ERR_CORRUPT, ERR_FUTURE_REV, ERR_NOSPACE,
 };
 
 pub use etcdlab_raft::{ConfChange, SnapshotMeta};
@@ -39,9 +39,10 @@ pub const ERR_TIMEOUT_LEADER_FAIL: &str =
 /// The log line (and counter) etcd emits when a leader's heartbeat to a follower went out late.
 pub const WARN_HEARTBEAT_LATE: &str = "leader failed to send out heartbeat on time; took too long, leader is overloaded likely from slow disk";
 
-/// Ids of requests a member proposes on its own (alarms): this bit plus member and counter, so
-/// they never collide with the world's client request ids.
-pub const INTERNAL_REQUEST_ID_BIT: u64 = 1 << 62;
+/// A member numbers its own requests (alarms) from here, member index and counter above it,
+/// so an entry's request id stays unique in the log (clients' ids are far below). Replies are
+/// routed by `Request::origin`, never by the number.
+pub const MEMBER_REQUEST_IDS_FROM: u64 = 1 << 62;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Proposal(pub Rc<Request>);
@@ -115,6 +116,8 @@ pub enum Output {
     /// A client request finished on this member. `error` is etcd's text, None on success.
     Reply {
         request_id: u64,
+        /// The connection the request came in on.
+        client: ClientId,
         error: Option<&'static str>,
     },
     /// Leader, role or term changed (as visible in the Ready's soft state or the term).
@@ -184,11 +187,13 @@ pub struct Durable {
 /// A client request waiting for its entry to apply.
 struct Waiter {
     start_ns: Nanos,
+    client: ClientId,
 }
 
 /// A read waiting for its read index or for the apply to reach it.
 struct ReadWait {
     index: Option<u64>,
+    client: ClientId,
 }
 
 /// One ReadIndex round: its id in raft and the reads it answers.
@@ -382,12 +387,10 @@ impl Member {
 
     /// Client requests (writes and reads) still waiting for an answer: a crash cuts their
     /// connections.
-    pub fn pending_request_ids(&self) -> Vec<u64> {
-        self.waiters
-            .keys()
-            .chain(self.reads.keys())
-            .copied()
-            .collect()
+    pub fn pending_requests(&self) -> Vec<(u64, ClientId)> {
+        let writes = self.waiters.iter().map(|(id, w)| (*id, w.client));
+        let reads = self.reads.iter().map(|(id, r)| (*id, r.client));
+        writes.chain(reads).collect()
     }
 
     /// Take what survives a crash. Unsynced WAL bytes and in-flight work are lost.
@@ -469,12 +472,22 @@ impl Member {
     /// is refused at the gRPC layer (`api/v3rpc/quota.go`): the member proposes a NOSPACE alarm
     /// for itself and the client's put fails once that alarm applies.
     pub fn on_client_write(&mut self, now: Nanos, req: Rc<Request>, out: &mut Vec<Output>) {
-        self.waiters.insert(req.id, Waiter { start_ns: now });
+        let Origin::Client(client) = req.origin else {
+            panic!("request {} is the member's own, not a client's", req.id)
+        };
+        self.waiters.insert(
+            req.id,
+            Waiter {
+                start_ns: now,
+                client,
+            },
+        );
         let proposal = if self.state.quota_allows(&req.op) {
             req
         } else {
             Rc::new(Request {
                 id: req.id,
+                origin: req.origin,
                 op: self.nospace_alarm(true),
             })
         };
@@ -490,11 +503,12 @@ impl Member {
         &mut self,
         now: Nanos,
         id: u64,
+        client: ClientId,
         linearizable: bool,
         out: &mut Vec<Output>,
     ) {
         let index = (!linearizable).then_some(0);
-        self.reads.insert(id, ReadWait { index });
+        self.reads.insert(id, ReadWait { index, client });
         if linearizable {
             self.read_queue.push(id);
             if self.read_round.is_none() {
@@ -542,16 +556,17 @@ impl Member {
             return;
         }
         let applied = self.state.applied_index();
-        let ready: Vec<u64> = self
+        let ready: Vec<(u64, ClientId)> = self
             .reads
             .iter()
             .filter(|(_, r)| r.index.is_some_and(|i| i <= applied))
-            .map(|(id, _)| *id)
+            .map(|(id, r)| (*id, r.client))
             .collect();
-        for id in ready {
+        for (id, client) in ready {
             self.reads.remove(&id);
             out.push(Output::Reply {
                 request_id: id,
+                client,
                 error: None,
             });
         }
@@ -584,8 +599,9 @@ impl Member {
     /// Propose a request of the member's own (nobody waits for its reply).
     fn propose_internal(&mut self, op: Op) {
         self.next_internal_id += 1;
-        let id = INTERNAL_REQUEST_ID_BIT | ((self.cfg.index as u64) << 40) | self.next_internal_id;
-        self.propose(Proposal(Rc::new(Request { id, op })));
+        let id = MEMBER_REQUEST_IDS_FROM | ((self.cfg.index as u64) << 40) | self.next_internal_id;
+        let origin = Origin::Member;
+        self.propose(Proposal(Rc::new(Request { id, origin, op })));
     }
 
     /// Raise an alarm through raft on the member's own behalf (the periodic corruption
@@ -684,10 +700,11 @@ impl Member {
 
     /// The server-side request timeout of `request_id` expired.
     pub fn on_request_timeout(&mut self, request_id: u64, out: &mut Vec<Output>) {
-        if self.reads.remove(&request_id).is_some() {
+        if let Some(read) = self.reads.remove(&request_id) {
             // A read is no proposal: etcd 3.4's read path answers ErrTimeout.
             out.push(Output::Reply {
                 request_id,
+                client: read.client,
                 error: Some(ERR_TIMEOUT),
             });
             return;
@@ -699,6 +716,7 @@ impl Member {
         let error = self.timeout_error(w.start_ns);
         out.push(Output::Reply {
             request_id,
+            client: w.client,
             error: Some(error),
         });
     }
@@ -935,10 +953,12 @@ impl Member {
             term: e.term,
             request_id,
         });
-        if let Some(id) = request_id {
-            if self.waiters.remove(&id).is_some() {
+        let client_request = request.filter(|r| r.origin != Origin::Member);
+        if let Some(id) = client_request.map(|r| r.id) {
+            if let Some(w) = self.waiters.remove(&id) {
                 out.push(Output::Reply {
                     request_id: id,
+                    client: w.client,
                     error: result.err(),
                 });
             }
@@ -979,8 +999,8 @@ impl Member {
         let blocked = std::mem::take(&mut self.blocked);
         for p in blocked {
             // The member's own requests (alarms, revokes) have no waiter but must not be lost.
-            let internal = p.0.id & INTERNAL_REQUEST_ID_BIT != 0;
-            if internal || self.waiters.contains_key(&p.0.id) {
+            let own = p.0.origin == Origin::Member;
+            if own || self.waiters.contains_key(&p.0.id) {
                 self.propose(p);
             }
         }

@@ -135,9 +135,34 @@ impl Op {
 /// A request as it travels through raft. Shared by pointer: replicating it clones an `Rc`.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Request {
-    /// Unique per run.
+    /// Unique per origin.
     pub id: u64,
+    /// Who waits for the reply.
+    pub origin: Origin,
     pub op: Op,
+}
+
+/// A client connection's number: the member answers on the connection a request came in on,
+/// as a gRPC server does, so whoever runs the clients routes a reply by it.
+pub type ClientId = u32;
+
+/// Who sent a request: a client on its connection, or the member itself (an alarm, the
+/// periodic check's CORRUPT: nobody waits for the reply).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Origin {
+    Client(ClientId),
+    Member,
+}
+
+impl Request {
+    /// A client's request, sent on connection `client`.
+    pub fn from_client(id: u64, client: ClientId, op: Op) -> Request {
+        Request {
+            id,
+            origin: Origin::Client(client),
+            op,
+        }
+    }
 }
 
 /// What applying one entry gave: None on success, else etcd's error text.

@@ -89,7 +89,9 @@ impl Cluster {
                     self.members[m].on_save_done(self.now, &mut more);
                     m
                 }
-                Output::Reply { request_id, error } => {
+                Output::Reply {
+                    request_id, error, ..
+                } => {
                     assert!(self.replies.insert(request_id, error).is_none());
                     continue;
                 }
@@ -116,7 +118,11 @@ impl Cluster {
         let id = self.next_id;
         self.next_id += 1;
         let mut out = Vec::new();
-        self.members[m].on_client_write(self.now, Rc::new(Request { id, op }), &mut out);
+        self.members[m].on_client_write(
+            self.now,
+            Rc::new(Request::from_client(id, 0, op)),
+            &mut out,
+        );
         self.route(m, out);
         // A heartbeat round brings every follower's commit index up to date.
         self.tick_leader();

@@ -34,14 +34,15 @@ fn sends(out: &[Output]) -> Vec<&Msg> {
 
 /// A client write of `value_size_bytes` with id `id`.
 fn write(id: u64, value_size_bytes: u32) -> Rc<Request> {
-    Rc::new(Request {
+    Rc::new(Request::from_client(
         id,
-        op: Op::Put {
+        0,
+        Op::Put {
             key: Rc::from(format!("/lab/key-{id:07}").as_bytes()),
             value: Value::new(value_size_bytes, id),
             lease: 0,
         },
-    })
+    ))
 }
 
 /// Tick a single-member cluster until it leads, completing its saves.
@@ -201,6 +202,7 @@ fn single_member_commits_and_replies() {
         o,
         Output::Reply {
             request_id: 7,
+            client: 0,
             error: None
         }
     )));
@@ -215,7 +217,7 @@ fn a_write_without_leader_times_out_with_etcds_text() {
     m.on_request_timeout(9, &mut out);
     assert!(out.iter().any(|o| matches!(
         o,
-        Output::Reply { request_id: 9, error: Some(e) } if *e == etcdlab_member::ERR_TIMEOUT
+        Output::Reply { request_id: 9, error: Some(e), .. } if *e == etcdlab_member::ERR_TIMEOUT
     )));
     assert_eq!(m.proposals_failed_total, 1);
 }

@@ -232,10 +232,11 @@ impl World<'_> {
         let id = self.next_request_id;
         self.next_request_id += 1;
         // A plain write needs nothing on its reply: the watch caches learn of it by watching.
-        let req = Rc::new(Request {
+        let req = Rc::new(Request::from_client(
             id,
-            op: kube_op(&op, id),
-        });
+            Client::Kube.id(),
+            kube_op(&op, id),
+        ));
         let kube = self.kube.as_mut().expect("kube");
         match &req.op {
             Op::LeaseGrant { id: lease, .. } => {
@@ -281,7 +282,8 @@ impl World<'_> {
                         let id = self.next_request_id;
                         self.next_request_id += 1;
                         let op = Op::Compact { rev: compact_to };
-                        self.send_internal_request(Rc::new(Request { id, op }));
+                        let client = Client::KubeCompactor.id();
+                        self.send_internal_request(Rc::new(Request::from_client(id, client, op)));
                     }
                 }
             }
@@ -317,7 +319,8 @@ impl World<'_> {
             value: etcdlab_store::Value::new(8, id),
             lease: 0,
         };
-        self.send_internal_request(Rc::new(Request { id, op }));
+        let client = Client::KubeCompactor.id();
+        self.send_internal_request(Rc::new(Request::from_client(id, client, op)));
     }
 
     /// etcd's auto-compactor (run by the leader): periodic keeps `retention` of history,
@@ -338,7 +341,8 @@ impl World<'_> {
             let id = self.next_request_id;
             self.next_request_id += 1;
             let op = Op::Compact { rev: target };
-            self.send_internal_request(Rc::new(Request { id, op }));
+            let client = Client::AutoCompactor.id();
+            self.send_internal_request(Rc::new(Request::from_client(id, client, op)));
         }
     }
 

@@ -384,7 +384,7 @@ impl World<'_> {
             self.next_request_id += 1;
             ids.insert(id);
             self.operator.requests.insert(id, run);
-            let req = Rc::new(Request { id, op });
+            let req = Rc::new(Request::from_client(id, Client::Operator.id(), op));
             match target {
                 Some(m) => {
                     let delay = self.client_delay();
@@ -407,18 +407,11 @@ impl World<'_> {
         Waiting::Replies(ids)
     }
 
-    /// Called for every request reply; true if it was an operator's.
-    pub(super) fn operator_reply_at(
-        &mut self,
-        id: u64,
-        error: Option<&'static str>,
-        at: Nanos,
-    ) -> bool {
-        if !self.operator.requests.contains_key(&id) {
-            return false;
+    /// A reply to one of the operator's requests: the terminal shows it when it arrives.
+    pub(super) fn operator_reply_at(&mut self, id: u64, error: Option<&'static str>, at: Nanos) {
+        if self.operator.requests.contains_key(&id) {
+            self.q.schedule_at(at, Ev::OperatorReply { id, error });
         }
-        self.q.schedule_at(at, Ev::OperatorReply { id, error });
-        true
     }
 
     pub(super) fn on_operator_reply(&mut self, id: u64, error: Option<&'static str>) {
