@@ -2,7 +2,8 @@
 //! connection a request came in on (`Output::Reply::client`), so a reply goes straight back to
 //! the client that sent it.
 
-use etcdlab_member::{ClientId, Origin, Request};
+use super::*;
+use etcdlab_member::{ClientId, Origin};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Client {
@@ -20,7 +21,7 @@ pub(crate) enum Client {
     Operator,
 }
 
-const ALL: [Client; 6] = [
+pub(super) const ALL: [Client; 6] = [
     Client::Writes,
     Client::Reads,
     Client::Kube,
@@ -49,12 +50,204 @@ impl Client {
     }
 }
 
+impl World<'_> {
+    pub(super) fn client_delay(&mut self) -> Nanos {
+        ms_to_ns(
+            self.sc
+                .network
+                .client_latency_ms
+                .sample(&mut self.workload_rng),
+        )
+    }
+
+    pub(super) fn on_next_write(&mut self) {
+        if self
+            .sc
+            .workload
+            .stop_ns
+            .is_some_and(|stop| self.q.now() >= stop)
+        {
+            return;
+        }
+        let gap_ns = poisson_gap_ns(&mut self.workload_rng, self.sc.workload.writes_per_s);
+        self.q.schedule_in(gap_ns, Ev::NextWrite);
+        let id = self.next_request_id;
+        self.next_request_id += 1;
+        let key = below(&mut self.workload_rng, self.sc.workload.key_count);
+        let size = self
+            .sc
+            .workload
+            .value_size_bytes
+            .sample(&mut self.workload_rng);
+        let op = Op::Put {
+            key: lab_key(key),
+            value: etcdlab_store::Value::new(size.round() as u32, id),
+            lease: 0,
+        };
+        let req = Rc::new(Request::from_client(id, Client::Writes.id(), op));
+        self.send_client_request(req);
+    }
+
+    /// A request of the cluster's own machinery (compactors): sent to the leader (else any
+    /// running member) and not counted as a client write.
+    pub(super) fn send_internal_request(&mut self, req: Rc<Request>) {
+        let Some(m) = self.leader_or_first_running() else {
+            return;
+        };
+        let epoch = self.nodes[m].epoch;
+        self.q.schedule_in(0, Ev::WriteArrives { m, req, epoch });
+    }
+
+    /// Send a client request (the plain workload's, Kubernetes') to a member, as a write whose
+    /// latency and outcome the run records.
+    pub(super) fn send_client_request(&mut self, req: Rc<Request>) {
+        let now = self.q.now();
+        let id = req.id;
+        self.writes.insert(id, ClientWrite { sent_ns: now });
+        let Some(m) = self.pick_target() else {
+            self.reply(Client::of(&req), id, Some(ERR_CONNECTION_REFUSED), now);
+            return;
+        };
+        let delay = self.client_delay();
+        let epoch = self.nodes[m].epoch;
+        self.q
+            .schedule_in(delay, Ev::WriteArrives { m, req, epoch });
+    }
+
+    /// The member a client sends to. Crashed members refuse connections, so the client moves
+    /// on to the next endpoint, as etcd's client balancer does.
+    pub(super) fn pick_target(&mut self) -> Option<usize> {
+        let n = self.nodes.len();
+        let up = |w: &Self, m: usize| !matches!(w.nodes[m].slot, Slot::Down { .. } | Slot::NoData);
+        let preferred = match &self.sc.workload.target {
+            Target::Member(m) => Some(*m),
+            Target::Leader => self.rec.cluster_leader(),
+            Target::RoundRobin => None,
+        };
+        if let Some(m) = preferred.filter(|m| up(self, *m)) {
+            return Some(m);
+        }
+        for _ in 0..n {
+            let m = self.round_robin % n;
+            self.round_robin += 1;
+            if up(self, m) {
+                return Some(m);
+            }
+        }
+        None
+    }
+
+    pub(super) fn on_write_arrives(&mut self, m: usize, req: Rc<Request>, epoch: u64) {
+        if self.connection_lost(m, epoch) {
+            let now = self.q.now();
+            self.reply(Client::of(&req), req.id, Some(ERR_CONNECTION_LOST), now);
+        } else {
+            self.member_input(m, MemberInput::ClientWrite(req));
+        }
+    }
+
+    /// A request sent to incarnation `epoch` of member `m` finds it gone.
+    pub(super) fn connection_lost(&self, m: usize, epoch: u64) -> bool {
+        self.nodes[m].epoch != epoch
+            || matches!(
+                self.nodes[m].slot,
+                Slot::Down { .. } | Slot::Empty | Slot::NoData
+            )
+    }
+
+    /// The running member a client or operator talking to "the cluster" reaches: the leader,
+    /// else the first member that runs.
+    pub(super) fn leader_or_first_running(&self) -> Option<usize> {
+        let running = |m: &usize| self.nodes[*m].slot.is_running();
+        self.rec
+            .cluster_leader()
+            .filter(running)
+            .or_else(|| (0..self.nodes.len()).find(running))
+    }
+
+    /// A Poisson read from the plain workload's client (its own random stream, so adding reads
+    /// leaves the writes' draws alone).
+    pub(super) fn on_next_read(&mut self) {
+        let now = self.q.now();
+        if self.sc.workload.stop_ns.is_some_and(|stop| now >= stop) {
+            return;
+        }
+        let gap_ns = poisson_gap_ns(&mut self.reads_rng, self.sc.workload.reads_per_s);
+        self.q.schedule_in(gap_ns, Ev::NextRead);
+        let id = self.next_request_id;
+        self.next_request_id += 1;
+        self.reads.insert(id, now);
+        let Some(m) = self.pick_target() else {
+            self.reply(Client::Reads, id, Some(ERR_CONNECTION_REFUSED), now);
+            return;
+        };
+        let delay = self.client_delay();
+        let epoch = self.nodes[m].epoch;
+        self.q.schedule_in(delay, Ev::ReadArrives { m, id, epoch });
+    }
+
+    /// A reply reaches the client that sent request `id` (at `at`, which may be ahead).
+    pub(super) fn reply(
+        &mut self,
+        client: Client,
+        id: u64,
+        error: Option<&'static str>,
+        at: Nanos,
+    ) {
+        match client {
+            Client::Writes => self.write_done(id, error, at),
+            Client::Reads => {
+                if let Some(sent_ns) = self.reads.remove(&id) {
+                    self.rec.read_done(sent_ns, at, error);
+                }
+            }
+            Client::Kube => {
+                self.on_kube_reply(id, error);
+                self.write_done(id, error, at);
+            }
+            Client::KubeCompactor => {
+                self.on_kube_reply(id, error);
+            }
+            Client::AutoCompactor => {}
+            Client::Operator => self.operator_reply_at(id, error, at),
+        }
+    }
+
+    /// A client write (the plain workload's, Kubernetes') is answered: its latency and outcome
+    /// are recorded.
+    pub(super) fn write_done(&mut self, id: u64, error: Option<&'static str>, at: Nanos) {
+        if let Some(w) = self.writes.remove(&id) {
+            self.rec.write_done(w.sent_ns, at, error);
+            if error.is_none() {
+                self.note_write_ok(at);
+            }
+        }
+    }
+}
+
+/// The gap to the next arrival of a Poisson stream of `rate` per second (exponential), at
+/// least 1 ns so that two arrivals never share an instant.
+pub(super) fn poisson_gap_ns(rng: &mut Rng, rate: f64) -> Nanos {
+    let gap_s = -(1.0 - unit_f64(rng)).ln() / rate;
+    ((gap_s * 1e9).round() as Nanos).saturating_add(1)
+}
+
+/// The plain workload's keys: `/lab/key-0000042` (16 bytes, as the raft entry sizes assume).
+pub(super) fn lab_key(n: u64) -> Rc<[u8]> {
+    Rc::from(format!("/lab/key-{n:07}").into_bytes())
+}
+
+/// A client write in flight.
+pub(super) struct ClientWrite {
+    sent_ns: Nanos,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn every_client_has_its_own_connection() {
+    pub(super) fn every_client_has_its_own_connection() {
         for c in ALL {
             assert_eq!(Client::from_id(c.id()), c);
         }

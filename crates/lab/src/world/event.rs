@@ -1,7 +1,7 @@
 //! The world's events. Each popped event is folded into the trace hash with a stable code
 //! (`Ev::trace_words`): the codes are part of every report's `trace_hash`, so they never change.
 
-use super::recovery::SnapshotDelivery;
+use super::snapshots::SnapshotDelivery;
 use etcdlab_member::{Msg, Request};
 use std::rc::Rc;
 

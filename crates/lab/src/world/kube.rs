@@ -167,6 +167,15 @@ impl World<'_> {
         state.lessor.demote();
         kube.fast_forward_end_ns = Some(end);
         kube.compactor_last_rev = compactor_last_rev;
+        self.record_fast_forward_samples(samples);
+        self.start_members_from(state);
+        end
+    }
+
+    /// The storage gauges sampled while fast-forwarding, as every member would have
+    /// reported them: (time, size, in use, revision).
+    fn record_fast_forward_samples(&mut self, samples: Vec<(Nanos, u64, u64, i64)>) {
+        let quota = self.sc.cluster.quota_backend_bytes;
         for (t, size, in_use, rev) in samples {
             for m in 0..self.nodes.len() {
                 let name = format!("m{}", m + 1);
@@ -180,6 +189,10 @@ impl World<'_> {
                     .push(metrics::CURRENT_REVISION, "", &name, t, rev as f64);
             }
         }
+    }
+
+    /// The fast-forwarded state becomes every initial member's data.
+    fn start_members_from(&mut self, state: ServerState) {
         // Every member gets a copy; the last takes the original (one copy less in memory).
         let n = self.sc.cluster.size;
         let mut state = Some(state);
@@ -195,7 +208,6 @@ impl World<'_> {
             // Their raft logs start after index n, as a restored cluster's do.
             self.invariants.on_restore(m, n as u64, false);
         }
-        end
     }
 
     pub(super) fn schedule_kube(&mut self, start_ns: Nanos) {

@@ -1,7 +1,7 @@
 //! One member slot: the etcd process (or what is left of it), its incarnation, its disk, and
 //! everything the world keeps per member. Added members get slots after the initial ones.
 
-use super::recovery::MemberMeta;
+use super::snapshots::MemberMeta;
 use super::MemberInput;
 use crate::metrics::{self, PromHistogram, FSYNC_BUCKETS_S, RTT_BUCKETS_S};
 use etcdlab_member::{Durable, Member, MemberConfig, ServerState};

@@ -56,6 +56,23 @@ impl WatchState {
 }
 
 impl WatchState {
+    /// The last revision this sync reads: everything new, or as much as a rate-limited
+    /// client's budget allows (whole revisions: a txn's events arrive together). None:
+    /// nothing this time.
+    fn sync_end(&mut self, current: i64) -> Option<i64> {
+        let Some(rate) = self.spec.events_per_s else {
+            return Some(current);
+        };
+        self.budget = (self.budget + rate * WATCH_SYNC_NS as f64 / 1e9).min(rate.max(1.0) * 10.0);
+        let take = self.budget.floor() as i64;
+        if take < 1 {
+            return None;
+        }
+        Some(current.min(self.next_rev + take - 1))
+    }
+}
+
+impl WatchState {
     /// kube-apiserver's watch on its own member (stacked etcd): everything under `/registry/`,
     /// as fast as it comes, filling that apiserver's watch cache.
     pub fn apiserver(member: usize, start_ns: Nanos) -> WatchState {
@@ -138,16 +155,9 @@ impl World<'_> {
         if ws.next_rev > current {
             return Ok(());
         }
-        let mut to = current;
-        if let Some(rate) = ws.spec.events_per_s {
-            ws.budget = (ws.budget + rate * WATCH_SYNC_NS as f64 / 1e9).min(rate.max(1.0) * 10.0);
-            // Whole revisions only (a txn's events arrive together); at least one if any budget.
-            let take = ws.budget.floor() as i64;
-            if take < 1 {
-                return Ok(());
-            }
-            to = to.min(ws.next_rev + take - 1);
-        }
+        let Some(to) = ws.sync_end(current) else {
+            return Ok(());
+        };
         let prefix = ws.spec.prefix.clone();
         match store.events(ws.next_rev, to, prefix.as_bytes(), &ws.range_end) {
             Ok(events) => {

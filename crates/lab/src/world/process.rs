@@ -1,0 +1,147 @@
+//! Process control: SIGSTOP/SIGCONT, crashes, restarts (WAL replay) and the start of a new incarnation.
+
+use super::*;
+
+impl World<'_> {
+    /// SIGSTOP a running member (the action checked that it runs).
+    pub(super) fn pause(&mut self, m: usize) {
+        let now = self.q.now();
+        let Slot::Running(member) = std::mem::replace(&mut self.nodes[m].slot, Slot::Empty) else {
+            unreachable!("pause of m{}, which is not running", m + 1)
+        };
+        self.rec.role(now, m, RoleKind::Down, member.raft().term());
+        self.nodes[m].slot = Slot::Paused(member, Vec::new());
+    }
+
+    pub(super) fn resume(&mut self, m: usize) {
+        let slot = std::mem::replace(&mut self.nodes[m].slot, Slot::Empty);
+        let Slot::Paused(member, parked) = slot else {
+            self.nodes[m].slot = slot;
+            return;
+        };
+        let (role, term) = (member.role(), member.raft().term());
+        self.nodes[m].slot = Slot::Running(member);
+        self.rec.role(self.q.now(), m, role_kind(role), term);
+        // SIGCONT: everything that queued up while stopped is handled now, in order.
+        for ev in parked {
+            if self.nodes[m].slot.is_running() {
+                self.run_member_input(m, ev);
+            }
+        }
+    }
+
+    pub(super) fn crash(&mut self, m: usize) {
+        let slot = std::mem::replace(&mut self.nodes[m].slot, Slot::Empty);
+        let member = match slot {
+            Slot::Running(member) | Slot::Paused(member, _) => member,
+            other => {
+                self.nodes[m].slot = other;
+                return;
+            }
+        };
+        let now = self.q.now();
+        self.nodes[m].epoch += 1;
+        self.nodes[m].saving = None;
+        self.nodes[m].disk.reset_queue(now);
+        self.rec.role(now, m, RoleKind::Down, member.raft().term());
+        if self.rec.is_cluster_leader(m) {
+            self.rec.leader_lost(now);
+        }
+        self.nodes[m].fsync_hist = PromHistogram::new(&FSYNC_BUCKETS_S);
+        let cut = member.pending_requests();
+        let durable = member.crash();
+        self.nodes[m].slot = Slot::Down {
+            durable: Box::new(durable),
+            restarting: false,
+        };
+        self.nodes[m].compacting = false;
+        // The clients waiting on it see their connection close.
+        for (id, client) in cut {
+            self.reply(Client::from_id(client), id, Some(ERR_CONNECTION_LOST), now);
+        }
+    }
+
+    pub(super) fn start_restart(&mut self, m: usize) {
+        let Slot::Down {
+            durable,
+            restarting,
+        } = &mut self.nodes[m].slot
+        else {
+            return;
+        };
+        if *restarting {
+            return;
+        }
+        *restarting = true;
+        let c = &self.sc.cluster;
+        let replay_s = durable.wal_bytes as f64 / c.wal_replay_bytes_per_s;
+        let delay = ms_to_ns(c.restart_base_ms) + (replay_s * 1e9).round() as Nanos;
+        let epoch = self.nodes[m].epoch;
+        self.q
+            .schedule_in(delay, Ev::node(m, epoch, NodeEv::RestartDone));
+    }
+
+    pub(super) fn on_restart_done(&mut self, m: usize) {
+        if self.start_refused(m) {
+            return;
+        }
+        if self.sc.cluster.initial_corrupt_check {
+            match self.initial_corrupt_check(m) {
+                None => return,
+                Some(0) => {}
+                Some(delay) => {
+                    self.nodes[m].epoch += 1;
+                    let epoch = self.nodes[m].epoch;
+                    self.q
+                        .schedule_in(delay, Ev::node(m, epoch, NodeEv::StartChecked));
+                    return;
+                }
+            }
+        }
+        self.start_member(m);
+    }
+
+    /// The member's process serves: raft restarts from its data dir.
+    pub(super) fn start_member(&mut self, m: usize) {
+        let Slot::Down { durable, .. } = std::mem::replace(&mut self.nodes[m].slot, Slot::Empty)
+        else {
+            unreachable!("restart of a member that is not down")
+        };
+        let rng = self.next_raft_rng(m);
+        let member = Member::restart(self.nodes[m].cfg.clone(), *durable, rng);
+        self.run_member(m, member);
+    }
+
+    /// A new incarnation's raft stream (each start draws its own election timeouts).
+    pub(super) fn next_raft_rng(&mut self, m: usize) -> Rng {
+        self.nodes[m].incarnation += 1;
+        raft_rng(self.sc.seed, m, self.nodes[m].incarnation)
+    }
+
+    /// Put a started member in its slot and start its loops.
+    pub(super) fn run_member(&mut self, m: usize, member: Member) {
+        self.nodes[m].meta.started = true;
+        let now = self.q.now();
+        self.rec
+            .role(now, m, RoleKind::Follower, member.raft().term());
+        self.nodes[m].slot = Slot::Running(Box::new(member));
+        self.nodes[m].epoch += 1;
+        let epoch = self.nodes[m].epoch;
+        self.q.schedule_in(
+            self.sc.cluster.heartbeat_interval_ns(),
+            Ev::node(m, epoch, NodeEv::Tick),
+        );
+        self.q.schedule_in(
+            BACKEND_BATCH_INTERVAL_NS,
+            Ev::node(m, epoch, NodeEv::BackendTick),
+        );
+        self.q
+            .schedule_in(kube::LEASE_TICK_NS, Ev::node(m, epoch, NodeEv::LeaseTick));
+        self.rec.fault_window_end(now, m);
+        self.on_member_restarted(m);
+    }
+}
+
+pub(super) fn raft_rng(seed: u64, m: usize, incarnation: u32) -> Rng {
+    stream(seed, &format!("raft/m{}/{incarnation}", m + 1))
+}
