@@ -8,7 +8,7 @@ use crate::recorder::{LeaderState, Recorder};
 use etcdlab_member::{AlarmKind, Member, MemberConfig, Msg, Op, Output, Request};
 use etcdlab_raft::{EntryData, Role};
 use etcdlab_report::RoleKind;
-use etcdlab_scenario::{Action, MemberRef, Scenario, Target};
+use etcdlab_scenario::{Scenario, Target};
 use etcdlab_sim::array::{Array, ArrayParams};
 use etcdlab_sim::disk::{Disk, DiskParams};
 use etcdlab_sim::net::{Delivery, LinkParams, Net};
@@ -19,6 +19,7 @@ use std::rc::Rc;
 
 mod build;
 mod client;
+mod cluster;
 mod corruption;
 mod event;
 mod faults;
@@ -26,6 +27,7 @@ mod kube;
 mod member_io;
 mod node;
 mod operator;
+mod port;
 mod process;
 mod recovery;
 mod restore;
@@ -37,7 +39,6 @@ use build::{build_disks, build_net, member_config, ClusterExt};
 pub(crate) use client::Client;
 use client::ClientWrite;
 pub(crate) use event::{Ev, MemberInput, NodeEv};
-use faults::Undo;
 use member_io::role_kind;
 pub(crate) use node::{Node, Slot};
 pub(crate) use operator::StepLog;
@@ -65,12 +66,11 @@ pub struct World<'s> {
     /// Storage arrays that volumes share with neighbour VMs (none with dedicated disks).
     arrays: Vec<Array>,
     workload_rng: Rng,
-    faults_rng: Rng,
     next_request_id: u64,
     round_robin: usize,
     writes: BTreeMap<u64, ClientWrite>,
-    undo: BTreeMap<u64, Undo>,
-    next_token: u64,
+    /// The fault timeline (taken out while it runs).
+    faults: Option<faults::Faults>,
     out: Vec<Output>,
     pub(crate) invariants: Invariants,
     pub(crate) rec: Recorder,
@@ -155,12 +155,10 @@ impl<'s> World<'s> {
             nodes,
             arrays,
             workload_rng: stream(seed, "workload"),
-            faults_rng: stream(seed, "faults"),
             next_request_id: 1,
             round_robin: 0,
             writes: BTreeMap::new(),
-            undo: BTreeMap::new(),
-            next_token: 1,
+            faults: Some(faults::Faults::new(stream(seed, "faults"))),
             out: Vec::new(),
             invariants,
             rec: Recorder::new(sc),

@@ -1,142 +1,143 @@
-//! The fault timeline: `[[timeline]]` actions as they fire (pause, crash, partitions, link faults, disk stalls, disk full, corruption, operator commands) and the end of timed ones.
+//! The fault timeline, an actor: `[[timeline]]` actions as they fire (pause, crash,
+//! partitions, link faults, disk stalls, disk full, corruption, operator commands) and the end
+//! of timed ones. It acts only through the `Cluster` interface.
 
-use super::*;
+use super::cluster::{Cluster, Process};
+use etcdlab_scenario::{Action, MemberRef};
+use etcdlab_sim::rng::below;
+use etcdlab_sim::{Nanos, Rng};
+use std::collections::BTreeMap;
 
-impl World<'_> {
-    pub(super) fn on_action(&mut self, index: usize) {
-        let action = self.sc.timeline[index].action.clone();
-        self.rec.actions += 1;
-        let now = self.q.now();
+/// What a timed fault has to undo when its window ends.
+#[derive(Debug, PartialEq)]
+enum Undo {
+    /// Space was freed on the member's volume: restart it if it died of ENOSPC.
+    DiskFreed(usize),
+    Resume(usize),
+    Restart(usize),
+    Unblock(Vec<(usize, usize)>),
+    LinkFault(u64),
+}
+
+pub(crate) struct Faults {
+    /// Timed faults in force, by the token their end comes back with.
+    undo: BTreeMap<u64, Undo>,
+    next_token: u64,
+    /// Draws "which follower" (its own stream: other draws never shift it).
+    rng: Rng,
+}
+
+impl Faults {
+    pub fn new(rng: Rng) -> Faults {
+        Faults {
+            undo: BTreeMap::new(),
+            next_token: 1,
+            rng,
+        }
+    }
+
+    /// A timeline action fires.
+    pub fn on_action(&mut self, action: Action, c: &mut impl Cluster) {
         match action {
             Action::Pause { .. }
             | Action::Resume { .. }
             | Action::Crash { .. }
-            | Action::Restart { .. } => self.process_fault(now, action),
+            | Action::Restart { .. } => self.process_fault(action, c),
             Action::Isolate { .. }
             | Action::Partition { .. }
             | Action::PartitionOneWay { .. }
             | Action::Heal
-            | Action::LinkFault { .. } => self.network_fault(now, action),
+            | Action::LinkFault { .. } => self.network_fault(action, c),
             Action::DiskStall { .. }
             | Action::DiskSlow { .. }
             | Action::CorruptBackend { .. }
             | Action::WalTailLost { .. }
-            | Action::DiskFull { .. } => self.data_fault(now, action),
-            Action::Operator { text, command } => self.run_operator_command(text, command),
+            | Action::DiskFull { .. } => self.data_fault(action, c),
+            Action::Operator { text, command } => c.operator_command(text, command),
         }
     }
 
     /// SIGSTOP, SIGCONT, crash, restart.
-    fn process_fault(&mut self, now: Nanos, action: Action) {
+    fn process_fault(&mut self, action: Action, c: &mut impl Cluster) {
         match action {
             Action::Pause {
                 member,
                 duration_ns,
             } => {
-                let Some(m) = self.resolve(&member, "pause") else {
+                let Some(m) = self.resolve(&member, "pause", c) else {
                     return;
                 };
-                if !self.nodes[m].slot.is_running() {
-                    self.no_effect(&member, m, "pause", "not running");
-                    return;
+                if c.process(m) != Process::Running {
+                    return no_effect(&member, m, "pause", "not running", c);
                 }
-                self.rec
-                    .fault_on(now, m, format!("pause {}", self.describe(&member, m)));
-                self.pause(m);
-                self.after(duration_ns, Undo::Resume(m));
+                c.log_fault(m, format!("pause {}", describe(&member, m)));
+                c.pause(m);
+                self.after(duration_ns, Undo::Resume(m), c);
             }
             Action::Resume { member } => {
-                let Some(m) = self.resolve(&member, "resume") else {
+                let Some(m) = self.resolve(&member, "resume", c) else {
                     return;
                 };
-                if !matches!(self.nodes[m].slot, Slot::Paused(..)) {
-                    self.no_effect(&member, m, "resume", "not paused");
-                    return;
+                if c.process(m) != Process::Paused {
+                    return no_effect(&member, m, "resume", "not paused", c);
                 }
-                self.rec
-                    .timeline(now, format!("resume {}", self.describe(&member, m)));
-                self.resume(m);
+                c.log(format!("resume {}", describe(&member, m)));
+                c.resume(m);
             }
             Action::Crash {
                 member,
                 duration_ns,
             } => {
-                let Some(m) = self.resolve(&member, "crash") else {
+                let Some(m) = self.resolve(&member, "crash", c) else {
                     return;
                 };
-                if matches!(self.nodes[m].slot, Slot::Down { .. }) {
-                    self.no_effect(&member, m, "crash", "already down");
-                    return;
+                if matches!(c.process(m), Process::Down { .. }) {
+                    return no_effect(&member, m, "crash", "already down", c);
                 }
-                self.rec
-                    .fault_on(now, m, format!("crash {}", self.describe(&member, m)));
-                self.crash(m);
-                self.after(duration_ns, Undo::Restart(m));
+                c.log_fault(m, format!("crash {}", describe(&member, m)));
+                c.crash(m);
+                self.after(duration_ns, Undo::Restart(m), c);
             }
             Action::Restart { member } => {
-                let Some(m) = self.resolve(&member, "restart") else {
+                let Some(m) = self.resolve(&member, "restart", c) else {
                     return;
                 };
-                if !matches!(
-                    self.nodes[m].slot,
-                    Slot::Down {
-                        restarting: false,
-                        ..
-                    }
-                ) {
-                    self.no_effect(
-                        &member,
-                        m,
-                        "restart",
-                        "not down (running or already restarting)",
-                    );
-                    return;
+                if c.process(m) != (Process::Down { restarting: false }) {
+                    let why = "not down (running or already restarting)";
+                    return no_effect(&member, m, "restart", why, c);
                 }
-                self.rec
-                    .timeline(now, format!("restart {}", self.describe(&member, m)));
-                self.start_restart(m);
+                c.log(format!("restart {}", describe(&member, m)));
+                c.restart(m);
             }
             other => unreachable!("not a process fault: {other:?}"),
         }
     }
 
     /// Partitions, isolation, link faults and healing.
-    fn network_fault(&mut self, now: Nanos, action: Action) {
+    fn network_fault(&mut self, action: Action, c: &mut impl Cluster) {
         match action {
             Action::Isolate {
                 member,
                 duration_ns,
             } => {
-                let Some(m) = self.resolve(&member, "isolate") else {
+                let Some(m) = self.resolve(&member, "isolate", c) else {
                     return;
                 };
-                self.rec
-                    .fault_on(now, m, format!("isolate {}", self.describe(&member, m)));
-                let n = self.nodes.len();
-                let links: Vec<_> = (0..n)
+                c.log_fault(m, format!("isolate {}", describe(&member, m)));
+                let links: Vec<_> = (0..c.slots())
                     .filter(|o| *o != m)
                     .flat_map(|o| [(m, o), (o, m)])
                     .collect();
-                self.cut(links, duration_ns);
+                self.cut(links, duration_ns, c);
             }
             Action::Partition {
                 groups,
                 duration_ns,
             } => {
-                let mut links = Vec::new();
-                for (gi, a) in groups.iter().enumerate() {
-                    for b in groups.iter().skip(gi + 1) {
-                        for &x in a {
-                            for &y in b {
-                                links.push((x, y));
-                                links.push((y, x));
-                            }
-                        }
-                    }
-                }
+                let links = links_between(&groups);
                 let text = format!("partition {}", describe_groups(&groups));
-                self.partition_fault(now, &links, text);
-                self.cut(links, duration_ns);
+                partition_fault(&links, text, c);
+                self.cut(links, duration_ns, c);
             }
             Action::PartitionOneWay {
                 from,
@@ -152,12 +153,12 @@ impl World<'_> {
                     describe_groups(std::slice::from_ref(&from)),
                     describe_groups(std::slice::from_ref(&to))
                 );
-                self.partition_fault(now, &links, text);
-                self.cut(links, duration_ns);
+                partition_fault(&links, text, c);
+                self.cut(links, duration_ns, c);
             }
             Action::Heal => {
-                self.rec.timeline(now, "heal all partitions".into());
-                self.net.heal_all();
+                c.log("heal all partitions".into());
+                c.heal_all_links();
             }
             Action::LinkFault {
                 from,
@@ -169,23 +170,17 @@ impl World<'_> {
             } => {
                 let token = self.token();
                 for &a in &from {
-                    for &b in &to {
-                        if a == b {
-                            continue;
-                        }
-                        self.net
-                            .add_fault(token, a, b, one_way_latency_ms.clone(), loss);
+                    for &b in to.iter().filter(|b| **b != a) {
+                        c.add_link_fault(token, a, b, one_way_latency_ms.clone(), loss);
                         if symmetric {
-                            self.net
-                                .add_fault(token, b, a, one_way_latency_ms.clone(), loss);
+                            c.add_link_fault(token, b, a, one_way_latency_ms.clone(), loss);
                         }
                     }
                 }
-                self.rec
-                    .timeline(now, format!("link fault {}", describe_groups(&[from, to])));
+                c.log(format!("link fault {}", describe_groups(&[from, to])));
                 if let Some(d) = duration_ns {
                     self.undo.insert(token, Undo::LinkFault(token));
-                    self.q.schedule_in(d, Ev::ActionEnd { token });
+                    c.wake_after(d, token);
                 }
             }
             other => unreachable!("not a network fault: {other:?}"),
@@ -193,197 +188,212 @@ impl World<'_> {
     }
 
     /// Disk stalls, slow disks, full volumes and broken data files.
-    fn data_fault(&mut self, now: Nanos, action: Action) {
+    fn data_fault(&mut self, action: Action, c: &mut impl Cluster) {
+        let now = c.now();
         match action {
             Action::DiskStall {
                 member,
                 duration_ns,
             } => {
-                let Some(m) = self.resolve(&member, "disk_stall") else {
+                let Some(m) = self.resolve(&member, "disk_stall", c) else {
                     return;
                 };
                 let text = format!(
                     "disk stall {} for {}",
-                    self.describe(&member, m),
+                    describe(&member, m),
                     etcdlab_scenario::format_duration(duration_ns)
                 );
-                self.rec.fault_on(now, m, text);
-                self.nodes[m].disk.stall(now, duration_ns);
-                self.rec.fault_window_end(now + duration_ns, m);
+                c.log_fault(m, text);
+                c.stall_disk(m, duration_ns);
+                c.fault_window_end(now + duration_ns, m);
             }
             Action::DiskSlow {
                 member,
                 factor,
                 duration_ns,
             } => {
-                let Some(m) = self.resolve(&member, "disk_slow") else {
+                let Some(m) = self.resolve(&member, "disk_slow", c) else {
                     return;
                 };
-                let text = format!("disk slow x{factor} {}", self.describe(&member, m));
-                self.rec.fault_on(now, m, text);
-                self.nodes[m].disk.slow_down(now, duration_ns, factor);
+                c.log_fault(m, format!("disk slow x{factor} {}", describe(&member, m)));
+                c.slow_disk(m, duration_ns, factor);
             }
             Action::CorruptBackend { member } => {
-                let Some(m) = self.resolve(&member, "corrupt_backend") else {
+                let Some(m) = self.resolve(&member, "corrupt_backend", c) else {
                     return;
                 };
-                let text = format!("bbolt file of {} corrupted", self.describe(&member, m));
-                self.rec.fault_on(now, m, text);
-                self.corrupt_backend(m);
+                c.log_fault(
+                    m,
+                    format!("bbolt file of {} corrupted", describe(&member, m)),
+                );
+                c.corrupt_backend(m);
             }
             Action::WalTailLost { member, entries } => {
-                let Some(m) = self.resolve(&member, "wal_tail_lost") else {
+                let Some(m) = self.resolve(&member, "wal_tail_lost", c) else {
                     return;
                 };
-                if self.wal_tail_lost(m, entries) {
-                    let text = format!(
-                        "WAL of {} lost its last {entries} records",
-                        self.describe(&member, m)
-                    );
-                    self.rec.fault_on(now, m, text);
+                if c.lose_wal_tail(m, entries) {
+                    let what = describe(&member, m);
+                    c.log_fault(m, format!("WAL of {what} lost its last {entries} records"));
                 } else {
-                    self.no_effect(
-                        &member,
-                        m,
-                        "wal_tail_lost",
-                        "running (only a stopped member's WAL can lose its tail)",
-                    );
+                    let why = "running (only a stopped member's WAL can lose its tail)";
+                    no_effect(&member, m, "wal_tail_lost", why, c);
                 }
             }
             Action::DiskFull {
                 member,
                 duration_ns,
             } => {
-                let Some(m) = self.resolve(&member, "disk_full") else {
+                let Some(m) = self.resolve(&member, "disk_full", c) else {
                     return;
                 };
-                let text = format!("data volume of {} full (ENOSPC)", self.describe(&member, m));
-                self.rec.fault_on(now, m, text);
-                self.nodes[m].disk_full_until =
-                    Some(duration_ns.map_or(Nanos::MAX, |d| now.saturating_add(d)));
-                self.after(duration_ns, Undo::DiskFreed(m));
+                let what = describe(&member, m);
+                c.log_fault(m, format!("data volume of {what} full (ENOSPC)"));
+                c.fill_disk(
+                    m,
+                    Some(duration_ns.map_or(Nanos::MAX, |d| now.saturating_add(d))),
+                );
+                self.after(duration_ns, Undo::DiskFreed(m), c);
             }
             other => unreachable!("not a data fault: {other:?}"),
         }
     }
 
-    /// An action that changes nothing (its target is not in the state it acts on): say so.
-    pub(super) fn no_effect(&mut self, r: &MemberRef, m: usize, what: &str, why: &str) {
-        let now = self.q.now();
-        let text = format!("{what} {}: {why}, no effect", self.describe(r, m));
-        self.rec.timeline(now, text);
-        self.rec.skipped_actions += 1;
-    }
-
-    pub(super) fn partition_fault(&mut self, now: Nanos, links: &[(usize, usize)], text: String) {
-        // A partition that cuts the leader off is a fault on the leader (for failover times).
-        match self.rec.cluster_leader() {
-            Some(l) if links.iter().any(|(a, _)| *a == l) => self.rec.fault_on(now, l, text),
-            _ => self.rec.timeline(now, text),
-        }
-    }
-
-    pub(super) fn cut(&mut self, links: Vec<(usize, usize)>, duration_ns: Option<Nanos>) {
+    fn cut(
+        &mut self,
+        links: Vec<(usize, usize)>,
+        duration_ns: Option<Nanos>,
+        c: &mut impl Cluster,
+    ) {
         for &(a, b) in &links {
-            self.net.block(a, b, true);
+            c.block_link(a, b, true);
         }
-        self.after(duration_ns, Undo::Unblock(links));
+        self.after(duration_ns, Undo::Unblock(links), c);
     }
 
-    pub(super) fn after(&mut self, duration_ns: Option<Nanos>, undo: Undo) {
+    /// Undo after `duration_ns` (a fault without one lasts to the end of the run).
+    fn after(&mut self, duration_ns: Option<Nanos>, undo: Undo, c: &mut impl Cluster) {
         if let Some(d) = duration_ns {
             let token = self.token();
             self.undo.insert(token, undo);
-            self.q.schedule_in(d, Ev::ActionEnd { token });
+            c.wake_after(d, token);
         }
     }
 
-    pub(super) fn token(&mut self) -> u64 {
+    fn token(&mut self) -> u64 {
         self.next_token += 1;
         self.next_token
     }
 
-    pub(super) fn on_action_end(&mut self, token: u64) {
+    /// A timed fault's window is over: undo it.
+    pub fn on_action_end(&mut self, token: u64, c: &mut impl Cluster) {
         let Some(undo) = self.undo.remove(&token) else {
             return;
         };
-        let now = self.q.now();
+        let now = c.now();
         match undo {
             Undo::DiskFreed(m) => {
-                self.nodes[m].disk_full_until = None;
-                self.rec.timeline(now, format!("space freed on m{}", m + 1));
-                if matches!(self.nodes[m].slot, Slot::Down { .. }) {
-                    self.rec.timeline(now, format!("restart m{}", m + 1));
-                    self.start_restart(m);
+                c.fill_disk(m, None);
+                c.log(format!("space freed on m{}", m + 1));
+                if matches!(c.process(m), Process::Down { .. }) {
+                    c.log(format!("restart m{}", m + 1));
+                    c.restart(m);
                 }
-                self.rec.fault_window_end(now, m);
+                c.fault_window_end(now, m);
             }
             Undo::Resume(m) => {
-                self.rec.timeline(now, format!("resume m{}", m + 1));
-                self.resume(m);
-                self.rec.fault_window_end(now, m);
+                c.log(format!("resume m{}", m + 1));
+                c.resume(m);
+                c.fault_window_end(now, m);
             }
             Undo::Restart(m) => {
-                self.rec.timeline(now, format!("restart m{}", m + 1));
-                self.start_restart(m);
+                c.log(format!("restart m{}", m + 1));
+                c.restart(m);
             }
             Undo::Unblock(links) => {
-                self.rec.timeline(now, "partition healed".into());
+                c.log("partition healed".into());
                 for (a, b) in links {
-                    self.net.block(a, b, false);
+                    c.block_link(a, b, false);
                 }
-                for m in 0..self.nodes.len() {
-                    self.rec.fault_window_end(now, m);
+                for m in 0..c.slots() {
+                    c.fault_window_end(now, m);
                 }
             }
             Undo::LinkFault(id) => {
-                self.rec.timeline(now, "link fault over".into());
-                self.net.remove_fault(id);
+                c.log("link fault over".into());
+                c.remove_link_fault(id);
             }
         }
     }
 
     /// Resolve "leader", "follower" or a member name at the moment the action fires.
-    pub(super) fn resolve(&mut self, r: &MemberRef, what: &str) -> Option<usize> {
-        let now = self.q.now();
+    fn resolve(&mut self, r: &MemberRef, what: &str, c: &mut impl Cluster) -> Option<usize> {
         match r {
             MemberRef::Member(m) => Some(*m),
             MemberRef::Leader => {
-                let l = self.rec.cluster_leader();
+                let l = c.leader();
                 if l.is_none() {
-                    self.rec
-                        .timeline(now, format!("{what} leader skipped: no leader"));
-                    self.rec.skipped_actions += 1;
+                    c.log(format!("{what} leader skipped: no leader"));
+                    c.count_skipped();
                 }
                 l
             }
             MemberRef::Follower => {
-                let leader = self.rec.cluster_leader();
-                let followers: Vec<usize> = (0..self.nodes.len())
-                    .filter(|m| Some(*m) != leader && self.nodes[*m].slot.is_running())
+                let leader = c.leader();
+                let followers: Vec<usize> = (0..c.slots())
+                    .filter(|m| Some(*m) != leader && c.process(*m) == Process::Running)
                     .collect();
                 if followers.is_empty() {
-                    let text = format!("{what} follower skipped: no running follower");
-                    self.rec.timeline(now, text);
-                    self.rec.skipped_actions += 1;
+                    c.log(format!("{what} follower skipped: no running follower"));
+                    c.count_skipped();
                     return None;
                 }
-                let i = below(&mut self.faults_rng, followers.len() as u64) as usize;
+                let i = below(&mut self.rng, followers.len() as u64) as usize;
                 Some(followers[i])
             }
         }
     }
+}
 
-    pub(super) fn describe(&self, r: &MemberRef, m: usize) -> String {
-        match r {
-            MemberRef::Member(_) => format!("m{}", m + 1),
-            MemberRef::Leader => format!("m{} (leader)", m + 1),
-            MemberRef::Follower => format!("m{} (follower)", m + 1),
-        }
+/// An action that changes nothing (its target is not in the state it acts on): say so.
+fn no_effect(r: &MemberRef, m: usize, what: &str, why: &str, c: &mut impl Cluster) {
+    c.log(format!("{what} {}: {why}, no effect", describe(r, m)));
+    c.count_skipped();
+}
+
+/// A partition that cuts the leader off is a fault on the leader (for failover times).
+fn partition_fault(links: &[(usize, usize)], text: String, c: &mut impl Cluster) {
+    match c.leader() {
+        Some(l) if links.iter().any(|(a, _)| *a == l) => c.log_fault(l, text),
+        _ => c.log(text),
     }
 }
 
-pub(super) fn describe_groups(groups: &[Vec<usize>]) -> String {
+/// Both directions of every link between members of different groups.
+fn links_between(groups: &[Vec<usize>]) -> Vec<(usize, usize)> {
+    let mut links = Vec::new();
+    for (gi, a) in groups.iter().enumerate() {
+        for b in groups.iter().skip(gi + 1) {
+            for &x in a {
+                for &y in b {
+                    links.push((x, y));
+                    links.push((y, x));
+                }
+            }
+        }
+    }
+    links
+}
+
+fn describe(r: &MemberRef, m: usize) -> String {
+    match r {
+        MemberRef::Member(_) => format!("m{}", m + 1),
+        MemberRef::Leader => format!("m{} (leader)", m + 1),
+        MemberRef::Follower => format!("m{} (follower)", m + 1),
+    }
+}
+
+fn describe_groups(groups: &[Vec<usize>]) -> String {
     groups
         .iter()
         .map(|g| {
@@ -394,12 +404,6 @@ pub(super) fn describe_groups(groups: &[Vec<usize>]) -> String {
         .join(" | ")
 }
 
-/// What a timed fault has to undo when its window ends.
-pub(super) enum Undo {
-    /// Space was freed on the member's volume: restart it if it died of ENOSPC.
-    DiskFreed(usize),
-    Resume(usize),
-    Restart(usize),
-    Unblock(Vec<(usize, usize)>),
-    LinkFault(u64),
-}
+#[cfg(test)]
+#[path = "faults_tests.rs"]
+mod tests;
