@@ -96,7 +96,20 @@ enum Command {
     },
 }
 
+/// Debug output (e.g. `ETCDLAB_LOG=etcdlab::roles=debug`) to stderr; off unless asked for.
+fn init_debug_log() {
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("ETCDLAB_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .without_time()
+            .with_target(false)
+            .init();
+    }
+}
+
 fn main() -> ExitCode {
+    init_debug_log();
     let cli = Cli::parse();
     match cli.command {
         Command::Run { args, out } => run(&args, out),

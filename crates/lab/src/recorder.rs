@@ -157,9 +157,12 @@ impl Recorder {
             self.elections += 1;
         }
         self.last_role[m] = Some((role, term));
-        if std::env::var_os("ETCDLAB_DEBUG_ROLES").is_some() {
-            eprintln!("{:.3} m{} {role:?} t{term}", now as f64 / 1e9, m + 1);
-        }
+        tracing::debug!(
+            target: "etcdlab::roles",
+            "{:.3} m{} {role:?} t{term}",
+            now as f64 / 1e9,
+            m + 1
+        );
         self.max_term = self.max_term.max(term);
         self.role_changes.push(RoleChange {
             at_ns: now,

@@ -228,7 +228,7 @@ impl World<'_> {
 /// The gap to the next arrival of a Poisson stream of `rate` per second (exponential), at
 /// least 1 ns so that two arrivals never share an instant.
 pub(super) fn poisson_gap_ns(rng: &mut Rng, rate: f64) -> Nanos {
-    let gap_s = -(1.0 - unit_f64(rng)).ln() / rate;
+    let gap_s = -libm::log(1.0 - unit_f64(rng)) / rate;
     ((gap_s * 1e9).round() as Nanos).saturating_add(1)
 }
 
