@@ -1,6 +1,7 @@
 //! The lab: runs a validated scenario in the simulated world, checks invariants while it runs,
 //! computes the outcome figures, evaluates `[[expect]]`s and builds the report's record.
 
+mod history;
 mod inputs;
 pub mod invariants;
 pub mod metrics;

@@ -1,5 +1,6 @@
 //! From what a run recorded to the report's record: summary figures, expectations, inputs.
 
+use crate::history::Figures;
 use crate::inputs::{inputs, notes};
 use crate::world::World;
 use etcdlab_report::{
@@ -29,12 +30,8 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
     let simulated_seconds = sc.duration_ns as f64 / 1e9;
     let hours = simulated_seconds / 3600.0;
     let failover = failover_stats(&rec.failovers_s);
-    let writes = request_figures(
-        rec.writes_ok,
-        rec.writes_failed,
-        &rec.errors,
-        &rec.latency_us,
-    );
+    let write_figures = rec.history.figures(false);
+    let writes = request_figures(&write_figures);
     let wal_fsync_ms = quantiles_ms(&rec.fsync_all_us);
     let mut summary = Summary {
         scenario: sc.name.clone(),
@@ -64,19 +61,12 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         nospace_at_s: None,
         write_downtime_s: None,
         db_size_alert_lead_s: None,
-        max_write_gap_s: max_gap_s(&rec.ok_done_ns),
+        max_write_gap_s: max_gap_s(&write_figures.ok_done_ns),
         watch_relists: (!sc.watches.is_empty()).then_some(relists.len() as u64),
         snapshots: snapshots
             .as_ref()
             .map(etcdlab_report::SnapshotsReport::summary),
-        reads: (sc.workload.reads_per_s > 0.0).then(|| {
-            request_figures(
-                rec.reads_ok,
-                rec.reads_failed,
-                &rec.read_errors,
-                &rec.read_latency_us,
-            )
-        }),
+        reads: (sc.workload.reads_per_s > 0.0).then(|| request_figures(&rec.history.figures(true))),
     };
     nospace_figures(&mut summary, &storage);
     summary.outcome = OUTCOME_METRICS
@@ -95,7 +85,7 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         member_names: (1..=sc.member_slots()).map(|i| format!("m{i}")).collect(),
         role_changes: rec.role_changes.clone(),
         leader_timeline: rec.leader_spans.clone(),
-        write_latency_per_minute: per_minute(&rec.per_minute),
+        write_latency_per_minute: per_minute(&write_figures.per_minute),
         wal_fsync_us: rec.fsync_us.clone(),
         timeline: rec.timeline.clone(),
         warnings: rec.warning_counts(),
@@ -305,20 +295,15 @@ fn watch_section(
 }
 
 /// Counts, errors and latency quantiles of a kind of request (writes, reads).
-fn request_figures(
-    ok: u64,
-    failed: u64,
-    errors: &std::collections::BTreeMap<&'static str, u64>,
-    latency_us: &Histogram<u64>,
-) -> Writes {
+fn request_figures(f: &Figures) -> Writes {
     Writes {
-        ok,
-        failed,
-        errors: errors.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        ok: f.ok,
+        failed: f.failed,
+        errors: f.errors.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
         latency_ms: LatencyMs {
-            p50: quantile_ms(latency_us, 0.50),
-            p99: quantile_ms(latency_us, 0.99),
-            max: max_ms(latency_us),
+            p50: quantile_ms(&f.latency_us, 0.50),
+            p99: quantile_ms(&f.latency_us, 0.99),
+            max: max_ms(&f.latency_us),
         },
     }
 }

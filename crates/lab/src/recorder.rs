@@ -1,6 +1,7 @@
 //! What a run records for its report: roles and the cluster's leader over time, leader changes
 //! and failovers, client write latencies, WAL fsync latencies, warnings and the timeline.
 
+use crate::history::{histogram, History};
 use etcdlab_member::WARN_HEARTBEAT_LATE;
 use etcdlab_report::{
     ElectionCause, LeaderSpan, RoleChange, RoleKind, TimelineEntry, WarningCount,
@@ -32,18 +33,8 @@ pub struct Recorder {
     pub max_term: u64,
     episode: Option<Episode>,
     pub failovers_s: Vec<f64>,
-    pub writes_ok: u64,
-    /// When each successful write's reply arrived (unsorted: replies are filed ahead).
-    pub ok_done_ns: Vec<Nanos>,
-    pub reads_ok: u64,
-    pub reads_failed: u64,
-    pub read_errors: BTreeMap<&'static str, u64>,
-    pub read_latency_us: Histogram<u64>,
-    pub writes_failed: u64,
-    pub errors: BTreeMap<&'static str, u64>,
-    pub latency_us: Histogram<u64>,
-    /// Per minute of sending: (latencies, ok, failed).
-    pub per_minute: BTreeMap<u64, (Histogram<u64>, u64, u64)>,
+    /// Every client write and read, call to return.
+    pub history: History,
     pub fsync_us: Vec<Histogram<u64>>,
     pub fsync_all_us: Histogram<u64>,
     pub heartbeat_send_failures: u64,
@@ -66,11 +57,6 @@ pub struct LeaderState {
     pub down: bool,
 }
 
-fn histogram() -> Histogram<u64> {
-    // 1 us .. 1 hour at 3 significant digits.
-    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
-}
-
 impl Recorder {
     pub fn new(sc: &Scenario) -> Recorder {
         let n = sc.member_slots();
@@ -87,16 +73,7 @@ impl Recorder {
             max_term: 0,
             episode: None,
             failovers_s: Vec::new(),
-            writes_ok: 0,
-            ok_done_ns: Vec::new(),
-            reads_ok: 0,
-            reads_failed: 0,
-            read_errors: BTreeMap::new(),
-            read_latency_us: histogram(),
-            writes_failed: 0,
-            errors: BTreeMap::new(),
-            latency_us: histogram(),
-            per_minute: BTreeMap::new(),
+            history: History::default(),
             fsync_us: vec![histogram(); n],
             fsync_all_us: histogram(),
             heartbeat_send_failures: 0,
@@ -255,43 +232,6 @@ impl Recorder {
 
     pub fn timeline(&mut self, now: Nanos, what: String) {
         self.timeline.push(TimelineEntry { at_ns: now, what });
-    }
-
-    pub fn write_done(&mut self, sent_ns: Nanos, now: Nanos, error: Option<&'static str>) {
-        let minute = sent_ns / 60_000_000_000;
-        let slot = self
-            .per_minute
-            .entry(minute)
-            .or_insert_with(|| (histogram(), 0, 0));
-        match error {
-            None => {
-                let us = ((now - sent_ns) / 1000).max(1);
-                self.writes_ok += 1;
-                self.ok_done_ns.push(now);
-                self.latency_us.saturating_record(us);
-                slot.0.saturating_record(us);
-                slot.1 += 1;
-            }
-            Some(text) => {
-                self.writes_failed += 1;
-                *self.errors.entry(text).or_insert(0) += 1;
-                slot.2 += 1;
-            }
-        }
-    }
-
-    pub fn read_done(&mut self, sent_ns: Nanos, now: Nanos, error: Option<&'static str>) {
-        match error {
-            None => {
-                self.reads_ok += 1;
-                self.read_latency_us
-                    .saturating_record(((now - sent_ns) / 1000).max(1));
-            }
-            Some(text) => {
-                self.reads_failed += 1;
-                *self.read_errors.entry(text).or_insert(0) += 1;
-            }
-        }
     }
 
     pub fn fsync(&mut self, m: usize, fsync_ns: Nanos) {

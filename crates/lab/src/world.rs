@@ -37,7 +37,7 @@ mod storage;
 mod watch;
 use build::{build_disks, build_net, member_config, ClusterExt};
 pub(crate) use client::Client;
-use client::ClientWrite;
+use client::InFlight;
 pub(crate) use event::{Ev, MemberInput, NodeEv};
 use member_io::role_kind;
 pub(crate) use node::{Node, Slot};
@@ -68,7 +68,7 @@ pub struct World<'s> {
     workload_rng: Rng,
     next_request_id: u64,
     round_robin: usize,
-    writes: BTreeMap<u64, ClientWrite>,
+    writes: BTreeMap<u64, InFlight>,
     /// The fault timeline (taken out while it runs).
     faults: Option<faults::Faults>,
     out: Vec<Output>,
@@ -91,7 +91,7 @@ pub struct World<'s> {
     pub(crate) watches: Vec<watch::WatchState>,
     pub(crate) relists: Vec<Relist>,
     /// Reads in flight: id -> sent at.
-    reads: BTreeMap<u64, Nanos>,
+    reads: BTreeMap<u64, InFlight>,
     reads_rng: Rng,
     pub(crate) recovery: recovery::RecoveryState,
 }

@@ -3,6 +3,7 @@
 //! the client that sent it.
 
 use super::*;
+use crate::history::OpKind;
 use etcdlab_member::{ClientId, Origin};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,11 +104,13 @@ impl World<'_> {
     pub(super) fn send_client_request(&mut self, req: Rc<Request>) {
         let now = self.q.now();
         let id = req.id;
-        self.writes.insert(id, ClientWrite { sent_ns: now });
+        let kind = OpKind::of(&req.op);
+        self.writes.insert(id, InFlight::new(now, kind));
         let Some(m) = self.pick_target() else {
             self.reply(Client::of(&req), id, Some(ERR_CONNECTION_REFUSED), now);
             return;
         };
+        self.writes.get_mut(&id).expect("just sent").member = Some(m);
         let delay = self.client_delay();
         let epoch = self.nodes[m].epoch;
         self.q
@@ -176,11 +179,12 @@ impl World<'_> {
         self.q.schedule_in(gap_ns, Ev::NextRead);
         let id = self.next_request_id;
         self.next_request_id += 1;
-        self.reads.insert(id, now);
+        self.reads.insert(id, InFlight::new(now, OpKind::Read));
         let Some(m) = self.pick_target() else {
             self.reply(Client::Reads, id, Some(ERR_CONNECTION_REFUSED), now);
             return;
         };
+        self.reads.get_mut(&id).expect("just sent").member = Some(m);
         let delay = self.client_delay();
         let epoch = self.nodes[m].epoch;
         self.q.schedule_in(delay, Ev::ReadArrives { m, id, epoch });
@@ -197,8 +201,9 @@ impl World<'_> {
         match client {
             Client::Writes => self.write_done(id, error, at),
             Client::Reads => {
-                if let Some(sent_ns) = self.reads.remove(&id) {
-                    self.rec.read_done(sent_ns, at, error);
+                if let Some(r) = self.reads.remove(&id) {
+                    let h = &mut self.rec.history;
+                    h.returned((r.sent_ns, at), id, r.member, r.kind, error);
                 }
             }
             Client::Kube => {
@@ -217,7 +222,8 @@ impl World<'_> {
     /// are recorded.
     pub(super) fn write_done(&mut self, id: u64, error: Option<&'static str>, at: Nanos) {
         if let Some(w) = self.writes.remove(&id) {
-            self.rec.write_done(w.sent_ns, at, error);
+            let h = &mut self.rec.history;
+            h.returned((w.sent_ns, at), id, w.member, w.kind, error);
             if error.is_none() {
                 self.note_write_ok(at);
             }
@@ -237,9 +243,22 @@ pub(super) fn lab_key(n: u64) -> Rc<[u8]> {
     Rc::from(format!("/lab/key-{n:07}").into_bytes())
 }
 
-/// A client write in flight.
-pub(super) struct ClientWrite {
-    sent_ns: Nanos,
+/// A client write or read in flight.
+pub(super) struct InFlight {
+    pub sent_ns: Nanos,
+    /// The member it went to (None until one took the connection).
+    pub member: Option<usize>,
+    pub kind: OpKind,
+}
+
+impl InFlight {
+    fn new(sent_ns: Nanos, kind: OpKind) -> InFlight {
+        InFlight {
+            sent_ns,
+            member: None,
+            kind,
+        }
+    }
 }
 
 #[cfg(test)]
