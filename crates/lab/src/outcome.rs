@@ -19,13 +19,12 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
     let World {
         rec,
         series,
-        storage,
-        operator,
         watches,
-        relists,
         ..
     } = world;
     let families = series.into_families();
+    let storage = &rec.storage;
+    let relists = &rec.relists;
     let alerts = alert_episodes(sc, &families, fast_forward_end_ns);
     let simulated_seconds = sc.duration_ns as f64 / 1e9;
     let hours = simulated_seconds / 3600.0;
@@ -68,16 +67,16 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
             .map(etcdlab_report::SnapshotsReport::summary),
         reads: (sc.workload.reads_per_s > 0.0).then(|| request_figures(&rec.history.figures(true))),
     };
-    nospace_figures(&mut summary, &storage);
+    nospace_figures(&mut summary, storage);
     summary.outcome = OUTCOME_METRICS
         .iter()
         .map(|name| (name.to_string(), outcome_metric(&summary, name)))
         .collect();
     summary.expectations = sc.expect.iter().map(|e| evaluate(e, &summary)).collect();
     let lead_s = summary.db_size_alert_lead_s;
-    let sections = watch_section(sc, &watches, &relists)
+    let sections = watch_section(sc, &watches, relists)
         .into_iter()
-        .chain(nospace_section(sc, &storage, &operator.steps, lead_s))
+        .chain(nospace_section(sc, storage, &rec.operator_steps, lead_s))
         .collect();
     RunRecord {
         snapshots,
@@ -95,7 +94,7 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         sections,
         db_size: db_size_samples(&storage.db_size),
         quota_bytes: storage.quota.clone(),
-        operator_steps: operator_steps(operator.steps),
+        operator_steps: operator_steps(&rec.operator_steps),
         alarms: alarm_changes(&storage.alarms),
         summary,
     }
@@ -136,14 +135,14 @@ fn db_size_samples(samples: &[(u64, usize, u64, u64)]) -> Vec<DbSizeSample> {
         .collect()
 }
 
-fn operator_steps(steps: Vec<crate::world::StepLog>) -> Vec<OperatorStep> {
+fn operator_steps(steps: &[crate::world::StepLog]) -> Vec<OperatorStep> {
     steps
-        .into_iter()
+        .iter()
         .map(|s| OperatorStep {
             started_ns: s.started_ns,
             finished_ns: s.finished_ns,
-            command: s.command,
-            output: s.output,
+            command: s.command.clone(),
+            output: s.output.clone(),
             ok: s.ok,
         })
         .collect()

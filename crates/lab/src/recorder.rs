@@ -2,6 +2,7 @@
 //! and failovers, client write latencies, WAL fsync latencies, warnings and the timeline.
 
 use crate::history::{histogram, History};
+use crate::world::{Relist, StepLog, StorageRecord};
 use etcdlab_member::WARN_HEARTBEAT_LATE;
 use etcdlab_report::{
     ElectionCause, LeaderSpan, RoleChange, RoleKind, TimelineEntry, WarningCount,
@@ -35,6 +36,12 @@ pub struct Recorder {
     pub failovers_s: Vec<f64>,
     /// Every client write and read, call to return.
     pub history: History,
+    /// Alarms, db sizes and quota over time, and when writes stopped and came back.
+    pub storage: StorageRecord,
+    /// The operator's commands as they ran, with their output.
+    pub operator_steps: Vec<StepLog>,
+    /// Watch clients' relists after their revision was compacted.
+    pub relists: Vec<Relist>,
     pub fsync_us: Vec<Histogram<u64>>,
     pub fsync_all_us: Histogram<u64>,
     pub heartbeat_send_failures: u64,
@@ -74,6 +81,9 @@ impl Recorder {
             episode: None,
             failovers_s: Vec::new(),
             history: History::default(),
+            storage: StorageRecord::new(sc.cluster.quota_backend_bytes),
+            operator_steps: Vec::new(),
+            relists: Vec::new(),
             fsync_us: vec![histogram(); n],
             fsync_all_us: histogram(),
             heartbeat_send_failures: 0,

@@ -83,13 +83,11 @@ pub struct World<'s> {
     /// The first broken invariant stops the run.
     violation: Option<Violation>,
     inject: Option<Injection>,
-    pub(crate) storage: storage::StorageRecord,
     pub(crate) operator: operator::Operator,
     pub(crate) kube: Option<kube::KubeState>,
     /// (time, revision) samples of the periodic auto-compactor.
     auto_compactor: kube::AutoCompactor,
     pub(crate) watches: Vec<watch::WatchState>,
-    pub(crate) relists: Vec<Relist>,
     /// Reads in flight: id -> sent at.
     reads: BTreeMap<u64, InFlight>,
     reads_rng: Rng,
@@ -167,7 +165,6 @@ impl<'s> World<'s> {
             timeouts: VecDeque::new(),
             timeouts_scheduled: false,
             inject: None,
-            storage: storage::StorageRecord::new(sc.cluster.quota_backend_bytes),
             operator: operator::Operator::default(),
             kube: kube::KubeState::new(sc),
             auto_compactor: kube::AutoCompactor::default(),
@@ -179,7 +176,6 @@ impl<'s> World<'s> {
                     (0..size).map(move |m| watch::WatchState::apiserver(m, k.start_ns))
                 }))
                 .collect(),
-            relists: Vec::new(),
             reads: BTreeMap::new(),
             reads_rng: stream(seed, "reads"),
             recovery: recovery::RecoveryState::default(),

@@ -179,7 +179,7 @@ impl World<'_> {
         for (t, size, in_use, rev) in samples {
             for m in 0..self.nodes.len() {
                 let name = format!("m{}", m + 1);
-                self.storage.db_size.push((t, m, size, in_use));
+                self.rec.storage.db_size.push((t, m, size, in_use));
                 self.series
                     .push(metrics::DB_SIZE, "", &name, t, size as f64);
                 self.series

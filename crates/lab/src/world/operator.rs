@@ -64,7 +64,7 @@ impl World<'_> {
             } => {
                 if let Some(q) = quota_backend_bytes {
                     self.nodes[member].cfg.quota_backend_bytes = q as i64;
-                    self.storage.quota.push((now, q));
+                    self.rec.storage.quota.push((now, q));
                 }
                 self.crash(member);
                 self.start_restart(member);
@@ -442,7 +442,7 @@ impl World<'_> {
             return;
         };
         let now = self.q.now();
-        self.operator.steps.push(StepLog {
+        self.rec.operator_steps.push(StepLog {
             started_ns: run.started_ns,
             finished_ns: now,
             command: run.text,
@@ -551,7 +551,6 @@ pub(crate) struct Operator {
     runbook_next_step: usize,
     runbook_due_ns: Option<Nanos>,
     runbook_running: bool,
-    pub steps: Vec<StepLog>,
 }
 
 /// One line of `etcdctl alarm list` (with etcdctl's trailing space); `member_id` as displayed.

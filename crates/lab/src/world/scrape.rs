@@ -141,7 +141,7 @@ impl World<'_> {
         let s = member.state();
         let b = s.store.backend();
         let (size, in_use) = (b.size_bytes(), b.size_in_use_bytes());
-        self.storage.db_size.push((now, m, size, in_use));
+        self.rec.storage.db_size.push((now, m, size, in_use));
         let quota = s.quota.bytes().unwrap_or(0) as f64;
         let (rev, compact_rev) = (s.store.current_rev(), s.store.compact_rev());
         let r = self.invariants.on_revisions(now, m, rev, compact_rev);

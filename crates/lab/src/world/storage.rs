@@ -128,20 +128,20 @@ impl World<'_> {
         // Every member applies the change: log it once, when the first one does.
         let key = (member_id, alarm);
         let first = if raised {
-            self.storage.cluster_alarms.insert(key)
+            self.rec.storage.cluster_alarms.insert(key)
         } else {
-            self.storage.cluster_alarms.remove(&key)
+            self.rec.storage.cluster_alarms.remove(&key)
         };
         if first {
-            self.storage.alarms.push(AlarmLog {
+            self.rec.storage.alarms.push(AlarmLog {
                 at_ns: now,
                 member: member_id.checked_sub(1).map(|m| m as usize),
                 alarm: alarm.as_str(),
                 raised,
             });
         }
-        if raised && alarm == AlarmKind::NoSpace && self.storage.nospace_at_ns.is_none() {
-            self.storage.nospace_at_ns = Some(now);
+        if raised && alarm == AlarmKind::NoSpace && self.rec.storage.nospace_at_ns.is_none() {
+            self.rec.storage.nospace_at_ns = Some(now);
             self.rec.timeline(
                 now,
                 format!(
@@ -152,15 +152,15 @@ impl World<'_> {
         }
         if raised {
             self.maybe_start_runbook(alarm);
-        } else if self.storage.cluster_alarms.is_empty() {
-            self.storage.alarms_cleared_ns = Some(now);
+        } else if self.rec.storage.cluster_alarms.is_empty() {
+            self.rec.storage.alarms_cleared_ns = Some(now);
         }
     }
 
     /// A client write succeeded at `at`: the first one after the alarms were cleared ends the
     /// write downtime.
     pub(super) fn note_write_ok(&mut self, at: Nanos) {
-        let s = &mut self.storage;
+        let s = &mut self.rec.storage;
         if s.nospace_at_ns.is_some() && s.alarms_cleared_ns.is_some() && s.writes_back_ns.is_none()
         {
             s.writes_back_ns = Some(at);

@@ -208,7 +208,7 @@ impl World<'_> {
                         "watcher {name}: {ERR_WATCH_COMPACTED} (needed {needed_rev}, compacted at {compact_rev}); relisted {keys} keys"
                     ),
                 );
-                self.relists.push(Relist {
+                self.rec.relists.push(Relist {
                     at_ns: now,
                     watcher: name,
                     needed_rev,
