@@ -318,5 +318,17 @@ fn bench(scenario: &Path, overrides: &[String]) -> ExitCode {
         "wall us per client write:     {:.2}",
         wall_s * 1e6 / writes as f64
     );
+    match peak_rss_mib() {
+        Some(mib) => println!("peak memory (RSS):            {mib} MiB"),
+        None => println!("peak memory (RSS):            unknown (no /proc/self/status)"),
+    }
     ExitCode::SUCCESS
+}
+
+/// The process's peak resident set so far (Linux: `VmHWM` in /proc/self/status).
+fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
 }
