@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use etcdlab_report::MetricFamily;
+use etcdlab_record::MetricFamily;
 
 use crate::compile::{AggOp, BinOp, CompiledRule, Func, Matching, Node, Selector};
 use crate::{Labels, LOOKBACK_NS};
