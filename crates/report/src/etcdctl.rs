@@ -204,8 +204,9 @@ pub fn humanize_bytes(s: u64) -> String {
     while e + 1 < SIZES.len() && s / 1000u64.pow(e as u32 + 1) > 0 {
         e += 1;
     }
-    // The same float steps as Go: floor(s / 1000^e * 10 + 0.5) / 10.
-    let tenths = (s as f64 / 1000f64.powi(e as i32) * 10.0 + 0.5).floor() as u64;
+    // The same float steps as Go: floor(s / 1000^e * 10 + 0.5) / 10 (1000^e <= 10^18 is a
+    // double exactly, so the integer power is Go's math.Pow(1000, e)).
+    let tenths = (s as f64 / 1000u64.pow(e as u32) as f64 * 10.0 + 0.5).floor() as u64;
     if tenths < 100 {
         format!("{}.{} {}", tenths / 10, tenths % 10, SIZES[e])
     } else {
