@@ -240,7 +240,7 @@ fn histograms_have_etcds_buckets() {
     let p = parse(om_text());
     let expect = |family: &str, start: f64, count: i32| {
         let mut want: BTreeSet<String> = (0..count)
-            .map(|i| format_le(start * 2f64.powi(i)))
+            .map(|i| format_le(start * f64::from(1u32 << i)))
             .collect();
         want.insert("+Inf".into());
         let bucket = format!("{family}_bucket");

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use etcdlab_report::MetricFamily;
+use etcdlab_record::MetricFamily;
 
 use crate::compile::{AggOp, BinOp, CompiledRule, Func, Matching, Node, Selector};
 use crate::{Labels, LOOKBACK_NS};
@@ -140,8 +140,8 @@ fn elem(op: BinOp, l: f64, r: f64) -> (f64, bool) {
         BinOp::Mul => (l * r, true),
         BinOp::Div => (l / r, true),
         BinOp::Mod => (l % r, true),
-        BinOp::Pow => (l.powf(r), true),
-        BinOp::Atan2 => (l.atan2(r), true),
+        BinOp::Pow => (libm::pow(l, r), true),
+        BinOp::Atan2 => (libm::atan2(l, r), true),
         BinOp::Eq => (l, l == r),
         BinOp::Ne => (l, l != r),
         BinOp::Gt => (l, l > r),

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use etcdlab_report::{AlertEpisode, MetricFamily};
+use etcdlab_record::{AlertEpisode, MetricFamily};
 
 mod compile;
 mod eval;

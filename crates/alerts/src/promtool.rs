@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use etcdlab_report::MetricFamily;
+use etcdlab_record::MetricFamily;
 
 use crate::compile::CompiledRule;
 use crate::eval::Store;

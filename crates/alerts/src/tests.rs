@@ -1,6 +1,6 @@
 //! Unit tests: expected values are computed by hand from Prometheus 2.42's formulas.
 
-use etcdlab_report::{AlertEpisode, MetricFamily, MetricType, Sample};
+use etcdlab_record::{AlertEpisode, MetricFamily, MetricType, Sample};
 
 use crate::eval::{bucket_quantile, extrapolated_rate, Store};
 use crate::*;

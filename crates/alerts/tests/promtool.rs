@@ -23,7 +23,7 @@ use etcdlab_alerts::{
     builtin_rules, check_times, evaluate_detailed, parse_rule, promtool_rules_file,
     promtool_test_file, CompiledRule, Episode,
 };
-use etcdlab_report::{MetricFamily, MetricType, Sample};
+use etcdlab_record::{MetricFamily, MetricType, Sample};
 
 const S: u64 = 1_000_000_000;
 const STEP: u64 = 15 * S;

@@ -42,7 +42,7 @@ pub use apiserver::{
     COMPACTION_INTERVAL_NS, COMPACT_REV_KEY, REQUEST_TIMEOUT_NS,
 };
 pub use kubectl::{parse_kubectl, EtcdRequest, KubectlCommand};
-pub use resource::{object_key, Resource};
+pub use resource::{object_key, resource_of, Resource};
 pub use workload::{
     namespace_name, KubeAction, KubeOp, KubeWorkload, KubeWorkloadConfig, ObjectSizes, SizeDist,
     MAX_VALUE_BYTES, SYSTEM_NAMESPACES,

@@ -124,3 +124,41 @@ pub fn object_key(resource: Resource, namespace: Option<&str>, name: &str) -> St
     key.push_str(name);
     key
 }
+
+/// The resource a key belongs to, as kube-apiserver lays keys out in etcd:
+/// `/registry/<resource>/...` -> `<resource>` (`/registry/<group.with.dots>/<resource>/...` ->
+/// `<group>/<resource>`, as CRDs and aggregated APIs are stored); any other key -> its first
+/// path segment. The grouping of `etcdlab_store::diff_grouped` for what a restore lost.
+pub fn resource_of(key: &[u8]) -> String {
+    let text = String::from_utf8_lossy(key);
+    let mut parts = text.trim_start_matches('/').split('/');
+    let first = parts.next().unwrap_or_default();
+    if first != "registry" {
+        return first.to_string();
+    }
+    match parts.next() {
+        None => first.to_string(),
+        Some(group) if group.contains('.') => match parts.next() {
+            Some(res) => format!("{group}/{res}"),
+            None => group.to_string(),
+        },
+        Some(res) => res.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_from_key_path() {
+        assert_eq!(resource_of(b"/registry/configmaps/ns/name"), "configmaps");
+        assert_eq!(resource_of(b"/registry/minions/node-1"), "minions");
+        assert_eq!(
+            resource_of(b"/registry/apiregistration.k8s.io/apiservices/v1.apps"),
+            "apiregistration.k8s.io/apiservices"
+        );
+        assert_eq!(resource_of(b"/lab/key-1"), "lab");
+        assert_eq!(resource_of(b"a0"), "a0");
+    }
+}

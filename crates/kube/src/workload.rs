@@ -57,7 +57,7 @@ impl SizeDist {
 
     /// The lognormal mean, median * exp(sigma^2 / 2).
     pub fn mean_bytes(&self) -> f64 {
-        self.median_bytes * (self.sigma * self.sigma / 2.0).exp()
+        self.median_bytes * libm::exp(self.sigma * self.sigma / 2.0)
     }
 
     pub fn sample(&self, rng: &mut Rng) -> u32 {
@@ -901,7 +901,7 @@ impl KubeWorkload {
     fn schedule_poisson(&mut self, from_ns: Nanos, task: Task) {
         let rate_per_s = self.per_hour(task) / 3600.0;
         if rate_per_s > 0.0 {
-            let gap_s = -(1.0 - unit_f64(&mut self.rng)).ln() / rate_per_s;
+            let gap_s = -libm::log(1.0 - unit_f64(&mut self.rng)) / rate_per_s;
             self.schedule(from_ns + s_to_ns(gap_s), task);
         }
     }

@@ -8,6 +8,7 @@
 //! Ready. The world (the lab) feeds inputs and carries out [`Output`]s: sending messages,
 //! running the WAL save on the member's simulated disk, replying to clients.
 
+pub mod ids;
 mod server;
 
 pub use server::{

@@ -204,8 +204,9 @@ pub fn humanize_bytes(s: u64) -> String {
     while e + 1 < SIZES.len() && s / 1000u64.pow(e as u32 + 1) > 0 {
         e += 1;
     }
-    // The same float steps as Go: floor(s / 1000^e * 10 + 0.5) / 10.
-    let tenths = (s as f64 / 1000f64.powi(e as i32) * 10.0 + 0.5).floor() as u64;
+    // The same float steps as Go: floor(s / 1000^e * 10 + 0.5) / 10 (1000^e <= 10^18 is a
+    // double exactly, so the integer power is Go's math.Pow(1000, e)).
+    let tenths = (s as f64 / 1000u64.pow(e as u32) as f64 * 10.0 + 0.5).floor() as u64;
     if tenths < 100 {
         format!("{}.{} {}", tenths / 10, tenths % 10, SIZES[e])
     } else {
@@ -220,9 +221,10 @@ pub fn humanize_bytes(s: u64) -> String {
     }
 }
 
+// moved to etcdlab_member::ids; lab switches in the restructuring
 /// etcd's member ID: SHA-1 over the member's peer URLs (sorted, concatenated) followed by the
-/// cluster token; the first 8 bytes, big-endian. Same `--initial-cluster` and token, same ID.
-/// URLs are used as written: etcd keeps a parsed `http://host:port` URL's text unchanged.
+/// cluster token; the first 8 bytes, big-endian. A copy of `etcdlab_member::ids::member_id`
+/// for callers that have not switched yet; remove it (and `sha1_smol`) once none is left.
 pub fn member_id(peer_urls: &[String], cluster_token: &str) -> u64 {
     let mut sorted: Vec<&str> = peer_urls.iter().map(String::as_str).collect();
     sorted.sort_unstable();
@@ -234,8 +236,9 @@ pub fn member_id(peer_urls: &[String], cluster_token: &str) -> u64 {
     first_u64(&h.digest().bytes())
 }
 
-/// etcd's cluster ID: SHA-1 over the sorted member IDs, 8 bytes big-endian each; the first 8
-/// bytes, big-endian.
+// moved to etcdlab_member::ids; lab switches in the restructuring
+/// etcd's cluster ID: SHA-1 over the sorted member IDs. A copy of
+/// `etcdlab_member::ids::cluster_id` for callers that have not switched yet.
 pub fn cluster_id(member_ids: &[u64]) -> u64 {
     let mut sorted = member_ids.to_vec();
     sorted.sort_unstable();
@@ -330,16 +333,12 @@ pub struct RestoreOutput {
     pub stderr: String,
 }
 
-/// `etcdctl snapshot restore <snapshot_path> --name <name> --initial-cluster <initial_cluster>
-/// --initial-cluster-token <cluster_token> [--data-dir <data_dir>]` (3.4): "restoring
-/// snapshot", one "added member" per member in member-ID order, "restored snapshot".
-///
-/// `initial_cluster` is the flag's `name=peer-url` pairs (a name may repeat for several URLs).
-/// The zap lines keep etcd's field order but leave out `ts` and `caller` (a wall-clock time
-/// and a Go source line). `local-member-id` is "0": the restore tool's cluster has no local
-/// member. A `restore_error` (e.g. the text of the store's `SnapshotFile::restore_check`)
-/// ends the output after "restoring snapshot" with its `Error:` line (exit code 1): etcd checks
-/// the hash while copying the db, before it writes the members.
+// moved to etcdlab_member::ids; lab switches in the restructuring
+/// [`snapshot_restore_members`] with the members and cluster ID derived here from
+/// `initial_cluster` (the flag's `name=peer-url` pairs, a name may repeat for several URLs) and
+/// `cluster_token`, with the deprecated copies of the ID functions. Callers should derive them
+/// with `etcdlab_member::ids::{initial_cluster_members, cluster_id}` and call
+/// [`snapshot_restore_members`]; then this goes.
 pub fn snapshot_restore(
     snapshot_path: &str,
     name: &str,
@@ -348,9 +347,6 @@ pub fn snapshot_restore(
     cluster_token: &str,
     restore_error: Option<&str>,
 ) -> RestoreOutput {
-    let data_dir = data_dir.map_or_else(|| format!("{name}.etcd"), str::to_string);
-    let wal_dir = format!("{data_dir}/member/wal");
-    let snap_dir = format!("{data_dir}/member/snap");
     // name -> peer URLs, in first-seen order (etcd's URLsMap).
     let mut members: Vec<(&str, Vec<String>)> = Vec::new();
     for (n, url) in initial_cluster {
@@ -368,6 +364,32 @@ pub fn snapshot_restore(
         .collect();
     ids.sort();
     let cid = cluster_id(&ids.iter().map(|(id, _)| *id).collect::<Vec<_>>());
+    snapshot_restore_members(snapshot_path, name, data_dir, &ids, cid, restore_error)
+}
+
+/// `etcdctl snapshot restore <snapshot_path> --name <name> --initial-cluster <...>
+/// --initial-cluster-token <...> [--data-dir <data_dir>]` (3.4): "restoring snapshot", one
+/// "added member" per member, "restored snapshot".
+///
+/// `members` are the restored cluster's members as etcd derives them from `--initial-cluster`
+/// and the token: (member ID, sorted peer URLs), in member-ID order
+/// (`etcdlab_member::ids::initial_cluster_members`); `cluster_id` is their cluster ID. The zap
+/// lines keep etcd's field order but leave out `ts` and `caller` (a wall-clock time and a Go
+/// source line). `local-member-id` is "0": the restore tool's cluster has no local member. A
+/// `restore_error` (e.g. the text of the store's `SnapshotFile::restore_check`) ends the output
+/// after "restoring snapshot" with its `Error:` line (exit code 1): etcd checks the hash while
+/// copying the db, before it writes the members.
+pub fn snapshot_restore_members(
+    snapshot_path: &str,
+    name: &str,
+    data_dir: Option<&str>,
+    members: &[(u64, Vec<String>)],
+    cluster_id: u64,
+    restore_error: Option<&str>,
+) -> RestoreOutput {
+    let data_dir = data_dir.map_or_else(|| format!("{name}.etcd"), str::to_string);
+    let wal_dir = format!("{data_dir}/member/wal");
+    let snap_dir = format!("{data_dir}/member/snap");
     let paths = format!(
         "\"path\":{},\"wal-dir\":{},\"data-dir\":{},\"snap-dir\":{}",
         json_str(snapshot_path),
@@ -387,11 +409,11 @@ pub fn snapshot_restore(
             stderr: err,
         };
     }
-    for (id, urls) in &ids {
+    for (id, urls) in members {
         let urls: Vec<String> = urls.iter().map(|u| json_str(u)).collect();
         let _ = writeln!(
             err,
-            "{{\"level\":\"info\",\"msg\":\"added member\",\"cluster-id\":\"{cid:x}\",\
+            "{{\"level\":\"info\",\"msg\":\"added member\",\"cluster-id\":\"{cluster_id:x}\",\
              \"local-member-id\":\"0\",\"added-peer-id\":\"{id:x}\",\"added-peer-peer-urls\":[{}]}}",
             urls.join(",")
         );
@@ -791,27 +813,6 @@ mod tests {
     }
 
     #[test]
-    fn ids_match_ground_truth_d() {
-        let ids: Vec<u64> = [12380, 22380, 32380]
-            .iter()
-            .map(|port| member_id(&[format!("http://127.0.0.1:{port}")], "truth-tok"))
-            .collect();
-        assert_eq!(ids[0], 0xa7148b61e8a34f05);
-        assert_eq!(ids[1], 0xa605680a58a573b0);
-        assert_eq!(cluster_id(&ids), 8913263970712577456);
-        // Order does not matter for either.
-        assert_eq!(cluster_id(&[ids[2], ids[0], ids[1]]), 8913263970712577456);
-        let two = [
-            "http://127.0.0.1:22380".to_string(),
-            "http://127.0.0.1:12380".to_string(),
-        ];
-        let mut rev = two.clone();
-        rev.reverse();
-        assert_eq!(member_id(&two, "t"), member_id(&rev, "t"));
-        assert_ne!(member_id(&two, "t"), member_id(&two, "u"));
-    }
-
-    #[test]
     fn snapshot_status_as_etcdctl_prints_it() {
         let expected = "\
 +----------+----------+------------+------------+
@@ -844,7 +845,26 @@ mod tests {
             ("m2", "http://127.0.0.1:22380"),
             ("m3", "http://127.0.0.1:32380"),
         ];
-        let out = snapshot_restore("D/S1.db", "m1", Some("D/m1"), &ic, "truth-tok", None);
+        // The members and cluster ID as etcdlab_member::ids derives them (ground truth D).
+        let url = |port: u32| vec![format!("http://127.0.0.1:{port}")];
+        let members = [
+            (0xa605680a58a573b0, url(22380)),
+            (0xa661bd187cb072c4, url(32380)),
+            (0xa7148b61e8a34f05, url(12380)),
+        ];
+        let out = snapshot_restore_members(
+            "D/S1.db",
+            "m1",
+            Some("D/m1"),
+            &members,
+            0x7bb2465b5b9c65b0,
+            None,
+        );
+        // The deprecated wrapper derives the same from --initial-cluster and the token.
+        assert_eq!(
+            snapshot_restore("D/S1.db", "m1", Some("D/m1"), &ic, "truth-tok", None),
+            out
+        );
         assert_eq!(out.stdout, "");
         let paths = "\"path\":\"D/S1.db\",\"wal-dir\":\"D/m1/member/wal\",\"data-dir\":\"D/m1\",\"snap-dir\":\"D/m1/member/snap\"";
         let added = |id: &str, port: u32| {
@@ -861,12 +881,12 @@ mod tests {
         assert_eq!(out.stderr, expected);
         assert_eq!(format!("{:x}", 8913263970712577456u64), "7bb2465b5b9c65b0");
 
-        let failed = snapshot_restore(
+        let failed = snapshot_restore_members(
             "db",
             "m1",
             None,
-            &ic,
-            "truth-tok",
+            &members,
+            0x7bb2465b5b9c65b0,
             Some("snapshot missing hash but --skip-hash-check=false"),
         );
         assert_eq!(

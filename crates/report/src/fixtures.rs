@@ -349,7 +349,7 @@ fn fsync_histogram(member: usize, noise: &mut Noise) -> Histogram<u64> {
     let slow = if member == 2 { 4.0 } else { 1.0 };
     for _ in 0..20_000 {
         let u = noise.unit();
-        let us = slow * 800.0 * (1.0 + 2.0 * u + 10.0 * u.powi(300));
+        let us = slow * 800.0 * (1.0 + 2.0 * u + 10.0 * libm::pow(u, 300.0));
         h.record(us as u64).expect("within bounds");
     }
     h
@@ -441,7 +441,7 @@ fn histogram_samples(labels: Vec<(String, String)>, t: u64, n: f64) -> Vec<Sampl
         let le = 0.001 * f64::from(1u32 << i);
         let mut l = labels.clone();
         l.push(("le".into(), crate::format::num(le, 3)));
-        let value = (n * (1.0 - 0.5f64.powi(i + 1))).floor();
+        let value = (n * (1.0 - 1.0 / f64::from(2u32 << i))).floor();
         out.push(Sample {
             suffix: "_bucket",
             labels: l,

@@ -6,7 +6,7 @@ use serde_json::{Number, Value};
 use crate::Summary;
 
 /// Decimal places kept in every float of `summary.json` (µs for seconds, ns for milliseconds).
-const DECIMALS: i32 = 6;
+const DECIMALS: u32 = 6;
 
 /// The summary as pretty JSON (2-space indent, fields in declaration order, trailing newline).
 pub fn summary_json(summary: &Summary) -> String {
@@ -33,7 +33,7 @@ fn round_floats(value: &mut Value) {
 /// `x` rounded to [`DECIMALS`] places. Dividing the rounded integer by an exact power of ten
 /// yields the double nearest to the short decimal, so serde_json prints that short decimal.
 fn round(x: f64) -> f64 {
-    let scale = 10f64.powi(DECIMALS);
+    let scale = 10u64.pow(DECIMALS) as f64;
     let scaled = x * scale;
     // Beyond 2^52 there are no fractional digits left to round.
     if scaled.abs() >= 4.5e15 {

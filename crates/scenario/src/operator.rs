@@ -156,229 +156,280 @@ pub(crate) fn is_member_add(line: &str) -> bool {
 
 pub(crate) fn parse_command(line: &str, m: Members) -> Result<OperatorCommand, String> {
     let words = global_flags_last(line.split_whitespace().collect());
-    let unknown = || format!("unknown command {line:?}; use one of: {COMMANDS}");
-    let fail = |e: String| format!("{line:?}: {e}");
+    let fail = in_line(line);
     match words.as_slice() {
-        ["etcdctl", "endpoint", "status", rest @ ..] => {
-            no_flags(
-                rest,
-                line,
-                &["--cluster", "-w", "table", "--write-out=table"],
-            )?;
-            Ok(OperatorCommand::EndpointStatus)
-        }
+        ["etcdctl", "endpoint", "status", rest @ ..] => endpoint_status(rest, line),
         ["etcdctl", "alarm", "list"] => Ok(OperatorCommand::AlarmList),
         ["etcdctl", "alarm", "disarm"] => Ok(OperatorCommand::AlarmDisarm),
-        ["etcdctl", "compact", rev, rest @ ..] => {
-            let rev = match *rev {
-                "current" => CompactTo::Current,
-                n => CompactTo::Revision(n.parse::<i64>().ok().filter(|r| *r > 0).ok_or_else(
-                    || format!("{line:?}: the revision must be a positive integer or \"current\""),
-                )?),
-            };
-            let physical = match rest {
-                [] => false,
-                ["--physical"] | ["--physical=true"] => true,
-                _ => {
-                    return Err(format!(
-                        "{line:?}: the only flag compact takes is --physical"
-                    ))
-                }
-            };
-            Ok(OperatorCommand::Compact { rev, physical })
-        }
-        ["etcdctl", "defrag", rest @ ..] => {
-            let members = match rest {
-                [] | ["--cluster"] => (0..m.size).collect(),
-                [flag] if flag.starts_with("--endpoints=") => {
-                    endpoints(&flag["--endpoints=".len()..], m, line)?
-                }
-                ["--endpoints", list] => endpoints(list, m, line)?,
-                _ => {
-                    return Err(format!(
-                        "{line:?}: defrag takes --endpoints=m1,m2 or --cluster"
-                    ))
-                }
-            };
-            Ok(OperatorCommand::Defrag { members })
-        }
-        ["etcd", "restart", member, rest @ ..] => {
-            let member = one_member(member, m, line)?;
-            let quota_backend_bytes = match rest {
-                [] => None,
-                [flag] if flag.starts_with("--quota-backend-bytes=") => {
-                    let v = &flag["--quota-backend-bytes=".len()..];
-                    let max = crate::cluster::MAX_QUOTA_BACKEND_BYTES;
-                    Some(
-                        v.parse::<u64>()
-                            .ok()
-                            .filter(|q| (1..=max).contains(q))
-                            .ok_or_else(|| {
-                                format!(
-                                    "{line:?}: --quota-backend-bytes needs a number of bytes in \
-                                     1..={max} (as cluster.quota_backend_bytes)"
-                                )
-                            })?,
-                    )
-                }
-                _ => {
-                    return Err(format!(
-                        "{line:?}: restart takes only --quota-backend-bytes=N"
-                    ))
-                }
-            };
-            Ok(OperatorCommand::Restart {
-                member,
-                quota_backend_bytes,
-            })
-        }
+        ["etcdctl", "compact", rev, rest @ ..] => compact(rev, rest, line),
+        ["etcdctl", "defrag", rest @ ..] => defrag(rest, m, line),
+        ["etcd", "restart", member, rest @ ..] => etcd_restart(member, rest, m, line),
         ["etcdctl", "snapshot", "save", rest @ ..] => snapshot_save(rest, m, line),
-        ["etcdctl", "snapshot", "status", rest @ ..] => {
-            let a = Args::parse(rest, &[WRITE_OUT], "snapshot status").map_err(fail)?;
-            let [file] = a.positional[..] else {
-                return Err(fail("snapshot status requires exactly one argument".into()));
-            };
-            Ok(OperatorCommand::SnapshotStatus {
-                file: file.to_string(),
-                format: a
-                    .format(&[
-                        OutputFormat::Table,
-                        OutputFormat::Json,
-                        OutputFormat::Simple,
-                    ])
-                    .map_err(fail)?,
-            })
-        }
+        ["etcdctl", "snapshot", "status", rest @ ..] => snapshot_status(rest, line),
         ["etcdctl", "snapshot", "restore", rest @ ..] => snapshot_restore(rest, m).map_err(fail),
-        ["etcdctl", "member", "list", rest @ ..] => {
-            let a = Args::parse(rest, &[WRITE_OUT], "member list").map_err(fail)?;
-            if let Some(arg) = a.positional.first() {
-                return Err(fail(format!("member list takes no arguments, not {arg:?}")));
-            }
-            Ok(OperatorCommand::MemberList {
-                format: a
-                    .format(&[OutputFormat::Table, OutputFormat::Simple])
-                    .map_err(fail)?,
-            })
-        }
+        ["etcdctl", "member", "list", rest @ ..] => member_list(rest, line),
         ["etcdctl", "member", "add", rest @ ..] => member_add(rest, m).map_err(fail),
-        ["etcdctl", "member", "remove", rest @ ..] => {
-            let a = Args::parse(rest, &[], "member remove").map_err(fail)?;
-            let [name] = a.positional[..] else {
-                return Err(fail(
-                    "member remove takes one member, e.g. `etcdctl member remove m1`".into(),
-                ));
-            };
-            if parse_member_name(name).is_none() && name.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(fail(format!(
-                    "the lab takes the member's name ({}), not its hex ID {name:?}",
-                    names_of(m)
-                )));
-            }
-            Ok(OperatorCommand::MemberRemove {
-                member: one_member(name, m, line)?,
-            })
-        }
-        ["etcdctl", "endpoint", "hashkv", rest @ ..] => {
-            let a = Args::parse(
-                rest,
-                &[("cluster", Takes::Bool), WRITE_OUT],
-                "endpoint hashkv",
-            )
-            .map_err(fail)?;
-            if let Some(arg) = a.positional.first() {
-                return Err(fail(format!(
-                    "endpoint hashkv takes no arguments, not {arg:?}"
-                )));
-            }
-            Ok(OperatorCommand::EndpointHashKv {
-                format: a
-                    .format(&[
-                        OutputFormat::Table,
-                        OutputFormat::Simple,
-                        OutputFormat::Json,
-                    ])
-                    .map_err(fail)?,
-            })
-        }
-        ["etcd", "start", rest @ ..] => {
-            let a = Args::parse(
-                rest,
-                &[("initial-cluster-state", Takes::Value)],
-                "etcd start",
-            )
-            .map_err(fail)?;
-            let [member] = a.positional[..] else {
-                return Err(fail(
-                    "etcd start takes one member, e.g. `etcd start m1`".into(),
-                ));
-            };
-            let initial_cluster_state = match a.get("initial-cluster-state") {
-                None => None,
-                Some("new") => Some(ClusterState::New),
-                Some("existing") => Some(ClusterState::Existing),
-                Some(other) => {
-                    return Err(fail(format!(
-                        "--initial-cluster-state must be \"new\" or \"existing\", not {other:?}"
-                    )))
-                }
-            };
-            Ok(OperatorCommand::Start {
-                member: one_member(member, m, line)?,
-                initial_cluster_state,
-            })
-        }
-        ["etcd", "stop", rest @ ..] => {
-            let a = Args::parse(rest, &[], "etcd stop").map_err(fail)?;
-            let [member] = a.positional[..] else {
-                return Err(fail(
-                    "etcd stop takes one member, e.g. `etcd stop m1`".into(),
-                ));
-            };
-            Ok(OperatorCommand::Stop {
-                member: one_member(member, m, line)?,
-            })
-        }
-        ["rm", rest @ ..] => {
-            let dir = match rest {
-                ["-rf", dir] => data_dir_member(dir, ""),
-                _ => None,
-            };
-            let Some(name) = dir else {
-                return Err(fail(
-                    "the lab only deletes a member's data dir: `rm -rf m1/data-dir` or \
-                     `rm -rf m1.etcd`"
-                        .into(),
-                ));
-            };
-            Ok(OperatorCommand::WipeDataDir {
-                member: one_member(name, m, line)?,
-            })
-        }
-        ["cp", rest @ ..] => {
-            let copy = match rest {
-                [src, file] if !file.starts_with('-') => {
-                    data_dir_member(src, "/member/snap/db").map(|name| (name, file))
-                }
-                _ => None,
-            };
-            let Some((name, file)) = copy else {
-                return Err(fail(
-                    "the lab only copies a member's backend file: \
-                     `cp m1/data-dir/member/snap/db <file>` (or m1.etcd/member/snap/db)"
-                        .into(),
-                ));
-            };
-            Ok(OperatorCommand::CopyDb {
-                member: one_member(name, m, line)?,
-                file: file.to_string(),
-            })
-        }
+        ["etcdctl", "member", "remove", rest @ ..] => member_remove(rest, m, line),
+        ["etcdctl", "endpoint", "hashkv", rest @ ..] => endpoint_hashkv(rest, line),
+        ["etcd", "start", rest @ ..] => etcd_start(rest, m, line),
+        ["etcd", "stop", rest @ ..] => etcd_stop(rest, m, line),
+        ["rm", rest @ ..] => rm_data_dir(rest, m, line),
+        ["cp", rest @ ..] => cp_db(rest, m, line),
         ["kubectl", ..] => etcdlab_kube::parse_kubectl(line)
             .map(OperatorCommand::Kubectl)
-            .map_err(|e| format!("{line:?}: {e}")),
-        _ => Err(unknown()),
+            .map_err(fail),
+        _ => Err(format!("unknown command {line:?}; use one of: {COMMANDS}")),
     }
+}
+
+/// Turns what is wrong into the error for `line`: `"<line>": <what>`.
+fn in_line(line: &str) -> impl Fn(String) -> String + Copy + '_ {
+    move |e| format!("{line:?}: {e}")
+}
+
+/// `etcdctl endpoint status [--cluster] [-w table]`.
+fn endpoint_status(rest: &[&str], line: &str) -> Result<OperatorCommand, String> {
+    no_flags(
+        rest,
+        line,
+        &["--cluster", "-w", "table", "--write-out=table"],
+    )?;
+    Ok(OperatorCommand::EndpointStatus)
+}
+
+/// `etcdctl compact <rev|current> [--physical]`.
+fn compact(rev: &str, rest: &[&str], line: &str) -> Result<OperatorCommand, String> {
+    let rev = match rev {
+        "current" => CompactTo::Current,
+        n => CompactTo::Revision(n.parse::<i64>().ok().filter(|r| *r > 0).ok_or_else(|| {
+            format!("{line:?}: the revision must be a positive integer or \"current\"")
+        })?),
+    };
+    let physical = match rest {
+        [] => false,
+        ["--physical"] | ["--physical=true"] => true,
+        _ => {
+            return Err(format!(
+                "{line:?}: the only flag compact takes is --physical"
+            ))
+        }
+    };
+    Ok(OperatorCommand::Compact { rev, physical })
+}
+
+/// `etcdctl defrag [--endpoints=m1,m2 | --cluster]`.
+fn defrag(rest: &[&str], m: Members, line: &str) -> Result<OperatorCommand, String> {
+    let members = match rest {
+        [] | ["--cluster"] => (0..m.size).collect(),
+        [flag] if flag.starts_with("--endpoints=") => {
+            endpoints(&flag["--endpoints=".len()..], m, line)?
+        }
+        ["--endpoints", list] => endpoints(list, m, line)?,
+        _ => {
+            return Err(format!(
+                "{line:?}: defrag takes --endpoints=m1,m2 or --cluster"
+            ))
+        }
+    };
+    Ok(OperatorCommand::Defrag { members })
+}
+
+/// `etcd restart <mN> [--quota-backend-bytes=N]`.
+fn etcd_restart(
+    member: &str,
+    rest: &[&str],
+    m: Members,
+    line: &str,
+) -> Result<OperatorCommand, String> {
+    let member = one_member(member, m, line)?;
+    let quota_backend_bytes = match rest {
+        [] => None,
+        [flag] if flag.starts_with("--quota-backend-bytes=") => {
+            let v = &flag["--quota-backend-bytes=".len()..];
+            let max = crate::cluster::MAX_QUOTA_BACKEND_BYTES;
+            Some(
+                v.parse::<u64>()
+                    .ok()
+                    .filter(|q| (1..=max).contains(q))
+                    .ok_or_else(|| {
+                        format!(
+                            "{line:?}: --quota-backend-bytes needs a number of bytes in \
+                             1..={max} (as cluster.quota_backend_bytes)"
+                        )
+                    })?,
+            )
+        }
+        _ => {
+            return Err(format!(
+                "{line:?}: restart takes only --quota-backend-bytes=N"
+            ))
+        }
+    };
+    Ok(OperatorCommand::Restart {
+        member,
+        quota_backend_bytes,
+    })
+}
+
+/// `etcdctl snapshot status <file> [-w table|json|simple]`.
+fn snapshot_status(rest: &[&str], line: &str) -> Result<OperatorCommand, String> {
+    let fail = in_line(line);
+    let a = Args::parse(rest, &[WRITE_OUT], "snapshot status").map_err(fail)?;
+    let [file] = a.positional[..] else {
+        return Err(fail("snapshot status requires exactly one argument".into()));
+    };
+    Ok(OperatorCommand::SnapshotStatus {
+        file: file.to_string(),
+        format: a
+            .format(&[
+                OutputFormat::Table,
+                OutputFormat::Json,
+                OutputFormat::Simple,
+            ])
+            .map_err(fail)?,
+    })
+}
+
+/// `etcdctl member list [-w table|simple]`.
+fn member_list(rest: &[&str], line: &str) -> Result<OperatorCommand, String> {
+    let fail = in_line(line);
+    let a = Args::parse(rest, &[WRITE_OUT], "member list").map_err(fail)?;
+    if let Some(arg) = a.positional.first() {
+        return Err(fail(format!("member list takes no arguments, not {arg:?}")));
+    }
+    Ok(OperatorCommand::MemberList {
+        format: a
+            .format(&[OutputFormat::Table, OutputFormat::Simple])
+            .map_err(fail)?,
+    })
+}
+
+/// `etcdctl member remove <mN>` (the member's name, not its hex ID).
+fn member_remove(rest: &[&str], m: Members, line: &str) -> Result<OperatorCommand, String> {
+    let fail = in_line(line);
+    let a = Args::parse(rest, &[], "member remove").map_err(fail)?;
+    let [name] = a.positional[..] else {
+        return Err(fail(
+            "member remove takes one member, e.g. `etcdctl member remove m1`".into(),
+        ));
+    };
+    if parse_member_name(name).is_none() && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(fail(format!(
+            "the lab takes the member's name ({}), not its hex ID {name:?}",
+            names_of(m)
+        )));
+    }
+    Ok(OperatorCommand::MemberRemove {
+        member: one_member(name, m, line)?,
+    })
+}
+
+/// `etcdctl endpoint hashkv [--cluster] [-w table|simple|json]`.
+fn endpoint_hashkv(rest: &[&str], line: &str) -> Result<OperatorCommand, String> {
+    let fail = in_line(line);
+    let a = Args::parse(
+        rest,
+        &[("cluster", Takes::Bool), WRITE_OUT],
+        "endpoint hashkv",
+    )
+    .map_err(fail)?;
+    if let Some(arg) = a.positional.first() {
+        return Err(fail(format!(
+            "endpoint hashkv takes no arguments, not {arg:?}"
+        )));
+    }
+    Ok(OperatorCommand::EndpointHashKv {
+        format: a
+            .format(&[
+                OutputFormat::Table,
+                OutputFormat::Simple,
+                OutputFormat::Json,
+            ])
+            .map_err(fail)?,
+    })
+}
+
+/// `etcd start <mN> [--initial-cluster-state=new|existing]`.
+fn etcd_start(rest: &[&str], m: Members, line: &str) -> Result<OperatorCommand, String> {
+    let fail = in_line(line);
+    let a = Args::parse(
+        rest,
+        &[("initial-cluster-state", Takes::Value)],
+        "etcd start",
+    )
+    .map_err(fail)?;
+    let [member] = a.positional[..] else {
+        return Err(fail(
+            "etcd start takes one member, e.g. `etcd start m1`".into(),
+        ));
+    };
+    let initial_cluster_state = match a.get("initial-cluster-state") {
+        None => None,
+        Some("new") => Some(ClusterState::New),
+        Some("existing") => Some(ClusterState::Existing),
+        Some(other) => {
+            return Err(fail(format!(
+                "--initial-cluster-state must be \"new\" or \"existing\", not {other:?}"
+            )))
+        }
+    };
+    Ok(OperatorCommand::Start {
+        member: one_member(member, m, line)?,
+        initial_cluster_state,
+    })
+}
+
+/// `etcd stop <mN>`.
+fn etcd_stop(rest: &[&str], m: Members, line: &str) -> Result<OperatorCommand, String> {
+    let fail = in_line(line);
+    let a = Args::parse(rest, &[], "etcd stop").map_err(fail)?;
+    let [member] = a.positional[..] else {
+        return Err(fail(
+            "etcd stop takes one member, e.g. `etcd stop m1`".into(),
+        ));
+    };
+    Ok(OperatorCommand::Stop {
+        member: one_member(member, m, line)?,
+    })
+}
+
+/// `rm -rf m1/data-dir` or `rm -rf m1.etcd`.
+fn rm_data_dir(rest: &[&str], m: Members, line: &str) -> Result<OperatorCommand, String> {
+    let dir = match rest {
+        ["-rf", dir] => data_dir_member(dir, ""),
+        _ => None,
+    };
+    let Some(name) = dir else {
+        return Err(in_line(line)(
+            "the lab only deletes a member's data dir: `rm -rf m1/data-dir` or \
+             `rm -rf m1.etcd`"
+                .into(),
+        ));
+    };
+    Ok(OperatorCommand::WipeDataDir {
+        member: one_member(name, m, line)?,
+    })
+}
+
+/// `cp m1/data-dir/member/snap/db <file>` (or `m1.etcd/member/snap/db`).
+fn cp_db(rest: &[&str], m: Members, line: &str) -> Result<OperatorCommand, String> {
+    let copy = match rest {
+        [src, file] if !file.starts_with('-') => {
+            data_dir_member(src, "/member/snap/db").map(|name| (name, file))
+        }
+        _ => None,
+    };
+    let Some((name, file)) = copy else {
+        return Err(in_line(line)(
+            "the lab only copies a member's backend file: \
+             `cp m1/data-dir/member/snap/db <file>` (or m1.etcd/member/snap/db)"
+                .into(),
+        ));
+    };
+    Ok(OperatorCommand::CopyDb {
+        member: one_member(name, m, line)?,
+        file: file.to_string(),
+    })
 }
 
 /// etcdctl's global flags may come before the command (`etcdctl --endpoints=m1 snapshot save
@@ -416,7 +467,7 @@ fn data_dir_member<'a>(path: &'a str, tail: &str) -> Option<&'a str> {
 }
 
 fn snapshot_save(rest: &[&str], m: Members, line: &str) -> Result<OperatorCommand, String> {
-    let fail = |e: String| format!("{line:?}: {e}");
+    let fail = in_line(line);
     let a = Args::parse(rest, &[("endpoints", Takes::Value)], "snapshot save").map_err(fail)?;
     let [file] = a.positional[..] else {
         return Err(fail("snapshot save expects one argument".into()));

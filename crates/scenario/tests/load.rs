@@ -368,10 +368,35 @@ fn durations_in_days() {
     assert_eq!(s.timeline[0].at_ns, DAY + DAY / 2);
 }
 
+/// Each command, as a timeline step repeated twice, parses into its [`OperatorCommand`].
+#[track_caller]
+fn assert_timeline_commands<const N: usize>(commands: [(&str, OperatorCommand); N]) {
+    for (text, command) in commands {
+        let s = minimal(&format!(
+            "[[timeline]]\nat = \"1m\"\naction = \"etcdctl\"\ncommand = \"{text}\"\n\
+             repeat = {{ count = 2, every = \"10m\" }}"
+        ));
+        assert_eq!(
+            s.timeline[0],
+            TimelineEvent {
+                at_ns: 60 * S,
+                action: Action::Operator {
+                    text: text.to_string(),
+                    command,
+                },
+                repeat: Some(Repeat {
+                    count: 2,
+                    every_ns: 600 * S
+                }),
+            },
+            "{text}"
+        );
+    }
+}
+
 #[test]
 fn every_etcdctl_command_parses() {
-    use etcdlab_kube::{KubectlCommand, Resource};
-    let commands = [
+    assert_timeline_commands([
         ("etcdctl endpoint status", OperatorCommand::EndpointStatus),
         (
             "etcdctl endpoint status --cluster -w table",
@@ -429,6 +454,13 @@ fn every_etcdctl_command_parses() {
                 quota_backend_bytes: Some(16 * GIB),
             },
         ),
+    ]);
+}
+
+#[test]
+fn every_kubectl_command_parses() {
+    use etcdlab_kube::{KubectlCommand, Resource};
+    assert_timeline_commands([
         (
             "kubectl get pods -A",
             OperatorCommand::Kubectl(KubectlCommand::Get {
@@ -459,28 +491,7 @@ fn every_etcdctl_command_parses() {
                 replicas: 5,
             }),
         ),
-    ];
-    for (text, command) in commands {
-        let s = minimal(&format!(
-            "[[timeline]]\nat = \"1m\"\naction = \"etcdctl\"\ncommand = \"{text}\"\n\
-             repeat = {{ count = 2, every = \"10m\" }}"
-        ));
-        assert_eq!(
-            s.timeline[0],
-            TimelineEvent {
-                at_ns: 60 * S,
-                action: Action::Operator {
-                    text: text.to_string(),
-                    command,
-                },
-                repeat: Some(Repeat {
-                    count: 2,
-                    every_ns: 600 * S
-                }),
-            },
-            "{text}"
-        );
-    }
+    ]);
 }
 
 #[test]

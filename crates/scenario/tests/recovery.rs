@@ -432,11 +432,21 @@ fn snapshot_restore() {
     );
 }
 
+/// `etcdctl snapshot restore snap.db <flags>` fails with `text`, for each case.
+#[track_caller]
+fn restore_errors<const N: usize>(cases: [(String, &str); N]) {
+    for (flags, text) in cases {
+        bad_command(&format!("etcdctl snapshot restore snap.db {flags}"), text);
+    }
+}
+
+/// `--initial-advertise-peer-urls` of m1, as the restores below give it.
+const ADV: &str = "--initial-advertise-peer-urls http://127.0.0.1:12380";
+
 #[test]
-fn snapshot_restore_errors() {
-    let restore = |flags: &str| format!("etcdctl snapshot restore snap.db {flags}");
-    let adv = "--initial-advertise-peer-urls http://127.0.0.1:12380";
-    let cases = [
+fn snapshot_restore_name_and_cluster_errors() {
+    let adv = ADV;
+    restore_errors([
         (
             format!("--initial-cluster {CLUSTER} {adv}"),
             "--name is missing: etcdctl's default name \"default\" is not a member",
@@ -491,6 +501,13 @@ fn snapshot_restore_errors() {
             ),
             "has duplicate url",
         ),
+    ]);
+}
+
+#[test]
+fn snapshot_restore_flag_errors() {
+    let adv = ADV;
+    restore_errors([
         (
             format!("--name m1 --initial-cluster {CLUSTER}"),
             "--initial-cluster has m1=http://127.0.0.1:12380 but missing from \
@@ -538,10 +555,7 @@ fn snapshot_restore_errors() {
             format!("other.db --name m1 --initial-cluster {CLUSTER} {adv}"),
             "snapshot restore requires exactly one argument",
         ),
-    ];
-    for (flags, text) in cases {
-        bad_command(&restore(&flags), text);
-    }
+    ]);
 }
 
 #[test]
@@ -720,6 +734,10 @@ fn process_and_file_commands() {
             file: "/tmp/db".into()
         }
     );
+}
+
+#[test]
+fn process_and_file_command_errors() {
     let cases = [
         (
             "etcd start m1 --initial-cluster-state=old",

@@ -134,7 +134,7 @@ impl Array {
             // Saturated: behind every outstanding I/O (Little's law), with the small spread
             // of that many exponential services.
             let mean = outstanding / self.params.iops;
-            let spread = outstanding.sqrt() / self.params.iops;
+            let spread = libm::sqrt(outstanding) / self.params.iops;
             return (mean + spread * (2.0 * unit_f64(&mut self.rng) - 1.0)).max(0.0);
         }
         self.poisson_wait_s()
@@ -148,7 +148,7 @@ impl Array {
             return 0.0;
         }
         let mean_s = 1.0 / (self.params.iops * (1.0 - rho));
-        -(1.0 - unit_f64(&mut self.rng)).ln() * mean_s
+        -libm::log(1.0 - unit_f64(&mut self.rng)) * mean_s
     }
 
     pub fn params(&self) -> &ArrayParams {
@@ -160,8 +160,8 @@ impl Array {
 fn burst_size(g: &NeighbourGroup, rng: &mut Rng) -> f64 {
     let u1 = 1.0 - unit_f64(rng);
     let u2 = unit_f64(rng);
-    let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-    g.burst_outstanding_ios * (g.burst_outstanding_sigma * z).exp()
+    let z = libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(std::f64::consts::TAU * u2);
+    g.burst_outstanding_ios * libm::exp(g.burst_outstanding_sigma * z)
 }
 
 /// Length of the next idle or burst period.
@@ -171,7 +171,7 @@ fn period_ns(g: &NeighbourGroup, bursting: bool, rng: &mut Rng) -> Nanos {
     } else {
         g.idle_mean_s
     };
-    let s = -(1.0 - unit_f64(rng)).ln() * mean_s;
+    let s = -libm::log(1.0 - unit_f64(rng)) * mean_s;
     ((s * NANOS_PER_S as f64).round() as Nanos).max(1)
 }
 

@@ -44,7 +44,7 @@ impl Dist {
             Dist::Constant { value } => *value,
             Dist::Uniform { min, max } => min + (max - min) * unit_f64(rng),
             Dist::Normal { mean, stddev } => mean + stddev * standard_normal(rng),
-            Dist::LogNormal { median, sigma } => median * (sigma * standard_normal(rng)).exp(),
+            Dist::LogNormal { median, sigma } => median * libm::exp(sigma * standard_normal(rng)),
             Dist::ParetoTail {
                 base,
                 tail_prob,
@@ -55,7 +55,7 @@ impl Dist {
                 let b = base.sample(rng);
                 if unit_f64(rng) < *tail_prob {
                     // Inverse CDF of Pareto(scale, alpha); 1-u keeps the argument in (0, 1].
-                    let tail = tail_scale / (1.0 - unit_f64(rng)).powf(1.0 / tail_alpha);
+                    let tail = tail_scale / libm::pow(1.0 - unit_f64(rng), 1.0 / tail_alpha);
                     b + tail_max.map_or(tail, |max| tail.min(max))
                 } else {
                     b
@@ -104,7 +104,7 @@ impl Dist {
 fn standard_normal(rng: &mut Rng) -> f64 {
     let u1 = 1.0 - unit_f64(rng); // (0, 1]
     let u2 = unit_f64(rng);
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(std::f64::consts::TAU * u2)
 }
 
 #[cfg(test)]

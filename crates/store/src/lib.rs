@@ -55,5 +55,7 @@ pub use mvcc::{
     StoreError, TxnResult, Value,
 };
 pub use quota::{Quota, QuotaRequest};
-pub use snapshot::{diff_by_resource, ResourceChanges, SnapshotFile};
+#[cfg(feature = "lab-compat")]
+pub use snapshot::diff_by_resource;
+pub use snapshot::{diff_grouped, ResourceChanges, SnapshotFile};
 pub use watch::{SyncReport, WatchError, WatchStreamChecker, Watchers};

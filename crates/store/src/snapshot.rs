@@ -1,7 +1,9 @@
 //! Snapshot files: what `etcdctl snapshot save` writes (a point-in-time copy of the bbolt db
 //! followed by its sha256) or what a raw `cp member/snap/db` gives (no hash), what
 //! `etcdctl snapshot status` reports about them, what `snapshot restore` refuses, and which
-//! objects a restore to an older snapshot loses ([`diff_by_resource`]).
+//! objects a restore to an older snapshot loses ([`diff_grouped`], grouped by a function of the
+//! key the caller gives: the store knows nothing of what keys mean, e.g. Kubernetes' layout is
+//! `etcdlab_kube::resource_of`).
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -127,7 +129,8 @@ impl SnapshotFile {
     }
 }
 
-/// How the live objects of one resource changed between two stores.
+/// How the live objects of one group (e.g. one Kubernetes resource) changed between two
+/// stores.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ResourceChanges {
     pub created: u64,
@@ -138,26 +141,6 @@ pub struct ResourceChanges {
 impl ResourceChanges {
     pub fn total(&self) -> u64 {
         self.created + self.modified + self.deleted
-    }
-}
-
-/// The resource a key belongs to: `/registry/<resource>/...` -> `<resource>`
-/// (`/registry/<group.with.dots>/<resource>/...` -> `<group>/<resource>`, as CRDs and
-/// aggregated APIs are stored); any other key -> its first path segment.
-pub fn resource_of(key: &[u8]) -> String {
-    let text = String::from_utf8_lossy(key);
-    let mut parts = text.trim_start_matches('/').split('/');
-    let first = parts.next().unwrap_or_default();
-    if first != "registry" {
-        return first.to_string();
-    }
-    match parts.next() {
-        None => first.to_string(),
-        Some(group) if group.contains('.') => match parts.next() {
-            Some(res) => format!("{group}/{res}"),
-            None => group.to_string(),
-        },
-        Some(res) => res.to_string(),
     }
 }
 
@@ -173,15 +156,20 @@ fn live_keys(store: &Store) -> Vec<KeyValue> {
         .kvs
 }
 
-/// What differs between the live keys of `before` and `after`, per resource: live only in
-/// `after` = created, in both with another mod revision = modified, only in `before` =
-/// deleted. With `before` the store a restore went back to and `after` the lost one, these
-/// are the objects the operator must re-apply. One sorted walk over each store's live keys.
-pub fn diff_by_resource(before: &Store, after: &Store) -> BTreeMap<String, ResourceChanges> {
+/// What differs between the live keys of `before` and `after`, per group of keys (`group`
+/// maps a key to its group's name, e.g. `etcdlab_kube::resource_of`): live only in `after` =
+/// created, in both with another mod revision = modified, only in `before` = deleted. With
+/// `before` the store a restore went back to and `after` the lost one, these are the objects
+/// the operator must re-apply. One sorted walk over each store's live keys.
+pub fn diff_grouped(
+    before: &Store,
+    after: &Store,
+    mut group: impl FnMut(&[u8]) -> String,
+) -> BTreeMap<String, ResourceChanges> {
     let (old, new) = (live_keys(before), live_keys(after));
     let mut out: BTreeMap<String, ResourceChanges> = BTreeMap::new();
     let mut bump = |key: &[u8], f: fn(&mut ResourceChanges)| {
-        f(out.entry(resource_of(key)).or_default());
+        f(out.entry(group(key)).or_default());
     };
     let (mut i, mut j) = (0, 0);
     while i < old.len() || j < new.len() {
@@ -209,4 +197,13 @@ pub fn diff_by_resource(before: &Store, after: &Store) -> BTreeMap<String, Resou
         }
     }
     out
+}
+
+/// The lab's former call, [`diff_grouped`] by Kubernetes resource; only with the `lab-compat`
+/// feature (crates/lab/Cargo.toml turns it on).
+// moved: the lab calls diff_grouped(before, after, etcdlab_kube::resource_of) in the
+// restructuring; then this, the feature and the optional etcdlab-kube dependency go.
+#[cfg(feature = "lab-compat")]
+pub fn diff_by_resource(before: &Store, after: &Store) -> BTreeMap<String, ResourceChanges> {
+    diff_grouped(before, after, etcdlab_kube::resource_of)
 }

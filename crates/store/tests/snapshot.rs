@@ -2,8 +2,8 @@
 
 use std::time::Instant;
 
-use etcdlab_store::snapshot::{resource_of, MISSING_HASH_ERROR};
-use etcdlab_store::{diff_by_resource, ResourceChanges, SnapshotFile, Store, Value};
+use etcdlab_store::snapshot::MISSING_HASH_ERROR;
+use etcdlab_store::{diff_grouped, ResourceChanges, SnapshotFile, Store, Value};
 
 fn put(s: &mut Store, key: &str, tag: u64) {
     s.put(key.as_bytes(), Value::new(100, tag), 0);
@@ -80,16 +80,16 @@ fn restore_needs_the_hash_or_skip_hash_check() {
     assert_eq!(restored.hash_kv(0), ten_puts().hash_kv(0));
 }
 
-#[test]
-fn resource_from_key_path() {
-    assert_eq!(resource_of(b"/registry/configmaps/ns/name"), "configmaps");
-    assert_eq!(resource_of(b"/registry/minions/node-1"), "minions");
-    assert_eq!(
-        resource_of(b"/registry/apiregistration.k8s.io/apiservices/v1.apps"),
-        "apiregistration.k8s.io/apiservices"
-    );
-    assert_eq!(resource_of(b"/lab/key-1"), "lab");
-    assert_eq!(resource_of(b"a0"), "a0");
+/// The tests' grouping of keys: the second path segment (`/registry/pods/ns/p` -> `pods`,
+/// `/lab/keys/k` -> `keys`); the store itself knows no layout (the lab passes
+/// `etcdlab_kube::resource_of`).
+fn second_segment(key: &[u8]) -> String {
+    let text = String::from_utf8_lossy(key);
+    text.split('/').nth(2).unwrap_or_default().to_string()
+}
+
+fn diff(before: &Store, after: &Store) -> std::collections::BTreeMap<String, ResourceChanges> {
+    diff_grouped(before, after, second_segment)
 }
 
 fn changes(created: u64, modified: u64, deleted: u64) -> ResourceChanges {
@@ -107,7 +107,7 @@ fn diff_counts_created_modified_deleted_per_resource() {
         put(&mut s, &format!("/registry/configmaps/ns/cm-{i}"), i);
         put(&mut s, &format!("/registry/pods/ns/pod-{i}"), i);
     }
-    put(&mut s, "/lab/key-1", 1);
+    put(&mut s, "/lab/keys/key-1", 1);
     let before = s.clone();
     // After the snapshot: 2 configmaps created, 1 modified; 2 pods deleted, 1 pod re-created
     // (deleted then put: a new mod revision, so modified); a secret created; a lab key
@@ -120,28 +120,28 @@ fn diff_counts_created_modified_deleted_per_resource() {
     s.delete_range(b"/registry/pods/ns/pod-3", b"");
     put(&mut s, "/registry/pods/ns/pod-3", 3);
     put(&mut s, "/registry/secrets/ns/s", 1);
-    put(&mut s, "/lab/key-1", 2);
-    put(&mut s, "/lab/key-1", 3);
+    put(&mut s, "/lab/keys/key-1", 2);
+    put(&mut s, "/lab/keys/key-1", 3);
     // A key created and deleted after the snapshot: no change.
     put(&mut s, "/registry/events/ns/e", 1);
     s.delete_range(b"/registry/events/ns/e", b"");
 
-    let d = diff_by_resource(&before, &s);
+    let d = diff(&before, &s);
     assert_eq!(
         d.into_iter().collect::<Vec<_>>(),
         vec![
             ("configmaps".to_string(), changes(2, 1, 0)),
-            ("lab".to_string(), changes(0, 1, 0)),
+            ("keys".to_string(), changes(0, 1, 0)),
             ("pods".to_string(), changes(0, 1, 2)),
             ("secrets".to_string(), changes(1, 0, 0)),
         ]
     );
     // The other way round: what going forward would add back.
-    let back = diff_by_resource(&s, &before);
+    let back = diff(&s, &before);
     assert_eq!(back["pods"], changes(2, 1, 0));
     assert_eq!(back["configmaps"], changes(0, 1, 2));
     assert_eq!(back["configmaps"].total(), 3);
-    assert!(diff_by_resource(&s, &s).is_empty());
+    assert!(diff(&s, &s).is_empty());
 }
 
 #[test]
@@ -162,7 +162,7 @@ fn a_compacted_store_diffs_the_same() {
     }
     s.delete_range(b"/registry/leases/ns/l-19", b"");
     put(&mut s, "/registry/leases/ns/l-20", 1);
-    let uncompacted = diff_by_resource(&before, &s);
+    let uncompacted = diff(&before, &s);
     let mut compacted = s.clone();
     compacted.compact(compacted.current_rev()).unwrap();
     let mut before_compacted = before.clone();
@@ -170,7 +170,7 @@ fn a_compacted_store_diffs_the_same() {
         .compact(before_compacted.current_rev() - 5)
         .unwrap();
     assert!(compacted.revision_count() < s.revision_count());
-    assert_eq!(diff_by_resource(&before_compacted, &compacted), uncompacted);
+    assert_eq!(diff(&before_compacted, &compacted), uncompacted);
     assert_eq!(uncompacted["leases"], changes(1, 5, 1));
 
     // The snapshot of a compacted store counts the meta bucket's compaction keys.
@@ -195,7 +195,7 @@ fn diff_of_large_stores_is_fast() {
                 s.put_without_prev(k.as_bytes(), Value::new(100, r2), 0);
             }
             let t = Instant::now();
-            let d = diff_by_resource(&before, &s);
+            let d = diff(&before, &s);
             let elapsed = t.elapsed();
             eprintln!("diff of 1.25 M-revision stores: {elapsed:?}");
             assert!(elapsed.as_millis() < 1000, "diff took {elapsed:?}");

@@ -119,7 +119,7 @@ pub fn draw(
     let nx = px.values.len() as i32;
     let ny = py.map_or(1, |p| p.values.len()) as i32;
     let panels: usize = plan.params.iter().skip(2).map(|p| p.values.len()).product();
-    let cols = (panels as f64).sqrt().ceil() as i32;
+    let cols = libm::sqrt(panels as f64).ceil() as i32;
     let rows = (panels as i32 + cols - 1) / cols;
     let panel_w = LEFT + nx * CELL_W + GAP;
     let panel_h = PANEL_TOP + ny * CELL_H + PANEL_BOTTOM;
@@ -142,7 +142,7 @@ pub fn draw(
     let max = if max.is_finite() { max.max(lo) } else { lo };
     let f = |v: f64| match scale {
         Scale::Linear => v,
-        Scale::Log => v.max(0.0).ln_1p(),
+        Scale::Log => libm::log1p(v.max(0.0)),
     };
     let t = |v: f64| {
         if max > lo {

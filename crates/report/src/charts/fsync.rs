@@ -74,7 +74,9 @@ fn draw(area: &super::Area, record: &RunRecord, lo: f64, hi: f64) -> super::Draw
         .max()
         .unwrap_or(1);
     // As many nines as the largest sample count can resolve, at least two (99%).
-    let y_top = (total.max(1) as f64).log10().ceil().clamp(2.0, MAX_NINES);
+    let y_top = libm::log10(total.max(1) as f64)
+        .ceil()
+        .clamp(2.0, MAX_NINES);
     let mut chart = ChartBuilder::on(area)
         .margin_right(24)
         .margin_bottom(8)
@@ -115,17 +117,17 @@ fn draw(area: &super::Area, record: &RunRecord, lo: f64, hi: f64) -> super::Draw
 
 /// Percent for a height in nines: 0 → 0%, 1 → 90%, 2 → 99%, 3 → 99.9%.
 fn percent(nines: f64) -> String {
-    let p = 100.0 * (1.0 - 10f64.powf(-nines));
+    let p = 100.0 * (1.0 - libm::pow(10.0, -nines));
     format!("{}%", num(p, (nines.ceil() as usize).saturating_sub(2)))
 }
 
 /// Height in nines of a cumulative fraction, capped at the top of the axis.
 fn nines(fraction: f64, y_top: f64) -> f64 {
     let rest = 1.0 - fraction;
-    if rest <= 10f64.powf(-y_top) {
+    if rest <= libm::pow(10.0, -y_top) {
         y_top
     } else {
-        -rest.log10()
+        -libm::log10(rest)
     }
 }
 
