@@ -221,40 +221,6 @@ pub fn humanize_bytes(s: u64) -> String {
     }
 }
 
-// moved to etcdlab_member::ids; lab switches in the restructuring
-/// etcd's member ID: SHA-1 over the member's peer URLs (sorted, concatenated) followed by the
-/// cluster token; the first 8 bytes, big-endian. A copy of `etcdlab_member::ids::member_id`
-/// for callers that have not switched yet; remove it (and `sha1_smol`) once none is left.
-pub fn member_id(peer_urls: &[String], cluster_token: &str) -> u64 {
-    let mut sorted: Vec<&str> = peer_urls.iter().map(String::as_str).collect();
-    sorted.sort_unstable();
-    let mut h = sha1_smol::Sha1::new();
-    for u in sorted {
-        h.update(u.as_bytes());
-    }
-    h.update(cluster_token.as_bytes());
-    first_u64(&h.digest().bytes())
-}
-
-// moved to etcdlab_member::ids; lab switches in the restructuring
-/// etcd's cluster ID: SHA-1 over the sorted member IDs. A copy of
-/// `etcdlab_member::ids::cluster_id` for callers that have not switched yet.
-pub fn cluster_id(member_ids: &[u64]) -> u64 {
-    let mut sorted = member_ids.to_vec();
-    sorted.sort_unstable();
-    let mut h = sha1_smol::Sha1::new();
-    for id in sorted {
-        h.update(&id.to_be_bytes());
-    }
-    first_u64(&h.digest().bytes())
-}
-
-fn first_u64(digest: &[u8; 20]) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&digest[..8]);
-    u64::from_be_bytes(b)
-}
-
 /// The text of the DataLoss error every write gets while the CORRUPT alarm is active
 /// (etcdctl prints it as `Error: etcdserver: corrupt cluster`).
 pub fn corrupt_error() -> &'static str {
@@ -331,40 +297,6 @@ pub struct RestoreOutput {
     pub stdout: String,
     /// Its zap logger's lines (JSON, one per line) and, on failure, the `Error:` line.
     pub stderr: String,
-}
-
-// moved to etcdlab_member::ids; lab switches in the restructuring
-/// [`snapshot_restore_members`] with the members and cluster ID derived here from
-/// `initial_cluster` (the flag's `name=peer-url` pairs, a name may repeat for several URLs) and
-/// `cluster_token`, with the deprecated copies of the ID functions. Callers should derive them
-/// with `etcdlab_member::ids::{initial_cluster_members, cluster_id}` and call
-/// [`snapshot_restore_members`]; then this goes.
-pub fn snapshot_restore(
-    snapshot_path: &str,
-    name: &str,
-    data_dir: Option<&str>,
-    initial_cluster: &[(&str, &str)],
-    cluster_token: &str,
-    restore_error: Option<&str>,
-) -> RestoreOutput {
-    // name -> peer URLs, in first-seen order (etcd's URLsMap).
-    let mut members: Vec<(&str, Vec<String>)> = Vec::new();
-    for (n, url) in initial_cluster {
-        match members.iter_mut().find(|(m, _)| m == n) {
-            Some((_, urls)) => urls.push(url.to_string()),
-            None => members.push((n, vec![url.to_string()])),
-        }
-    }
-    let mut ids: Vec<(u64, Vec<String>)> = members
-        .into_iter()
-        .map(|(_, mut urls)| {
-            urls.sort();
-            (member_id(&urls, cluster_token), urls)
-        })
-        .collect();
-    ids.sort();
-    let cid = cluster_id(&ids.iter().map(|(id, _)| *id).collect::<Vec<_>>());
-    snapshot_restore_members(snapshot_path, name, data_dir, &ids, cid, restore_error)
 }
 
 /// `etcdctl snapshot restore <snapshot_path> --name <name> --initial-cluster <...>
@@ -840,12 +772,8 @@ mod tests {
 
     #[test]
     fn restore_prints_three_added_members_in_id_order() {
-        let ic = [
-            ("m1", "http://127.0.0.1:12380"),
-            ("m2", "http://127.0.0.1:22380"),
-            ("m3", "http://127.0.0.1:32380"),
-        ];
-        // The members and cluster ID as etcdlab_member::ids derives them (ground truth D).
+        // The members and cluster ID of --initial-cluster m1=..:12380,m2=..:22380,m3=..:32380
+        // as etcdlab_member::ids derives them (measured: ground truth D).
         let url = |port: u32| vec![format!("http://127.0.0.1:{port}")];
         let members = [
             (0xa605680a58a573b0, url(22380)),
@@ -859,11 +787,6 @@ mod tests {
             &members,
             0x7bb2465b5b9c65b0,
             None,
-        );
-        // The deprecated wrapper derives the same from --initial-cluster and the token.
-        assert_eq!(
-            snapshot_restore("D/S1.db", "m1", Some("D/m1"), &ic, "truth-tok", None),
-            out
         );
         assert_eq!(out.stdout, "");
         let paths = "\"path\":\"D/S1.db\",\"wal-dir\":\"D/m1/member/wal\",\"data-dir\":\"D/m1\",\"snap-dir\":\"D/m1/member/snap\"";

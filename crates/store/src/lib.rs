@@ -55,7 +55,5 @@ pub use mvcc::{
     StoreError, TxnResult, Value,
 };
 pub use quota::{Quota, QuotaRequest};
-#[cfg(feature = "lab-compat")]
-pub use snapshot::diff_by_resource;
 pub use snapshot::{diff_grouped, ResourceChanges, SnapshotFile};
 pub use watch::{SyncReport, WatchError, WatchStreamChecker, Watchers};

@@ -198,12 +198,3 @@ pub fn diff_grouped(
     }
     out
 }
-
-/// The lab's former call, [`diff_grouped`] by Kubernetes resource; only with the `lab-compat`
-/// feature (crates/lab/Cargo.toml turns it on).
-// moved: the lab calls diff_grouped(before, after, etcdlab_kube::resource_of) in the
-// restructuring; then this, the feature and the optional etcdlab-kube dependency go.
-#[cfg(feature = "lab-compat")]
-pub fn diff_by_resource(before: &Store, after: &Store) -> BTreeMap<String, ResourceChanges> {
-    diff_grouped(before, after, etcdlab_kube::resource_of)
-}

@@ -12,7 +12,7 @@ use etcdlab_report::{
 };
 use etcdlab_scenario::{client_endpoint, client_url, peer_url, OperatorCommand, OutputFormat};
 use etcdlab_sim::Nanos;
-use etcdlab_store::{diff_by_resource, SnapshotFile, Store};
+use etcdlab_store::{diff_grouped, SnapshotFile, Store};
 use std::collections::BTreeMap;
 
 #[derive(Default)]
@@ -73,7 +73,7 @@ impl World<'_> {
         let last_revision_before_failure = r.before_failure.as_ref().map(Store::current_rev);
         let lost_changes = match (&r.restored, &r.before_failure) {
             (Some(restored), Some(before)) if restored.current_rev() < before.current_rev() => {
-                diff_by_resource(restored, before)
+                diff_grouped(restored, before, etcdlab_kube::resource_of)
                     .into_iter()
                     .map(|(k, c)| {
                         (

@@ -3,6 +3,7 @@
 use super::recovery::Started;
 use super::snapshots::member_id;
 use super::*;
+use etcdlab_member::ids;
 use etcdlab_report::etcdctl;
 use etcdlab_scenario::ClusterState;
 
@@ -29,8 +30,11 @@ impl World<'_> {
             .map(|(n, u)| (n.as_str(), u.as_str()))
             .collect();
         let name = format!("m{}", m + 1);
+        let members = ids::initial_cluster_members(&ic, token);
+        let cid = ids::cluster_id(&members.iter().map(|(id, _)| *id).collect::<Vec<_>>());
         let print = |output: &mut String, error: Option<&str>| {
-            let o = etcdctl::snapshot_restore(file, &name, Some(data_dir), &ic, token, error);
+            let dir = Some(data_dir);
+            let o = etcdctl::snapshot_restore_members(file, &name, dir, &members, cid, error);
             output.push_str(&o.stderr);
             output.push_str(&o.stdout);
         };
@@ -78,14 +82,14 @@ impl World<'_> {
         };
         let ids: Vec<u64> = initial_cluster
             .iter()
-            .map(|(_, u)| etcdctl::member_id(std::slice::from_ref(u), token))
+            .map(|(_, u)| ids::member_id(std::slice::from_ref(u), token))
             .collect();
         // The member's ID comes from its own entry of --initial-cluster.
         let own = initial_cluster
             .iter()
             .position(|(i, _)| *i == m)
             .map_or_else(|| member_id(m, token), |p| ids[p]);
-        let cluster_id = etcdctl::cluster_id(&ids);
+        let cluster_id = ids::cluster_id(&ids);
         self.set_cluster_id(m, cluster_id);
         let meta = &mut self.nodes[m].meta;
         meta.member_id = own;
@@ -163,7 +167,7 @@ impl World<'_> {
                             .iter()
                             .map(|id| member_id((*id - 1) as usize, &token))
                             .collect();
-                        let cluster_id = etcdctl::cluster_id(&ids);
+                        let cluster_id = ids::cluster_id(&ids);
                         self.set_cluster_id(m, cluster_id);
                         let rng = self.next_raft_rng(m);
                         let member = Member::bootstrap(self.nodes[m].cfg.clone(), voters, rng);

@@ -187,7 +187,7 @@ pub(crate) struct MemberMeta {
 /// belong to none until they start.
 pub(crate) fn member_metas(members: usize, initial: usize, token: &str) -> Vec<MemberMeta> {
     let ids: Vec<u64> = (0..members).map(|m| member_id(m, token)).collect();
-    let cluster = etcdctl::cluster_id(&ids[..initial]);
+    let cluster = etcdlab_member::ids::cluster_id(&ids[..initial]);
     ids.iter()
         .enumerate()
         .map(|(m, &member_id)| MemberMeta {
@@ -201,5 +201,5 @@ pub(crate) fn member_metas(members: usize, initial: usize, token: &str) -> Vec<M
 
 /// etcd's member ID for member `m` in a cluster with `token`.
 pub(crate) fn member_id(m: usize, token: &str) -> u64 {
-    etcdctl::member_id(&[peer_url(m)], token)
+    etcdlab_member::ids::member_id(&[peer_url(m)], token)
 }
