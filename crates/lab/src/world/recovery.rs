@@ -216,11 +216,7 @@ impl World<'_> {
         rtt: Nanos,
     ) -> Started {
         let now = self.q.now();
-        let mut fail = |output: &mut String, text: String| {
-            *ok = false;
-            output.push_str(&etcdctl::error_line(&text));
-            Started::After { ns: rtt }
-        };
+        let mut fail = |output: &mut String, text: String| failed(output, ok, rtt, text);
         match command {
             OperatorCommand::SnapshotSave { file, member } => {
                 let target = member.or_else(|| self.leader_or_first_running());
@@ -314,11 +310,7 @@ impl World<'_> {
         rtt: Nanos,
     ) -> Started {
         let now = self.q.now();
-        let mut fail = |output: &mut String, text: String| {
-            *ok = false;
-            output.push_str(&etcdctl::error_line(&text));
-            Started::After { ns: rtt }
-        };
+        let mut fail = |output: &mut String, text: String| failed(output, ok, rtt, text);
         match command {
             OperatorCommand::MemberList { format } => {
                 let Some(state) = self.any_member_state() else {
@@ -433,11 +425,7 @@ impl World<'_> {
         rtt: Nanos,
     ) -> Started {
         let now = self.q.now();
-        let mut fail = |output: &mut String, text: String| {
-            *ok = false;
-            output.push_str(&etcdctl::error_line(&text));
-            Started::After { ns: rtt }
-        };
+        let mut fail = |output: &mut String, text: String| failed(output, ok, rtt, text);
         match command {
             OperatorCommand::EndpointHashKv { format } => {
                 let rows: Vec<etcdctl::HashKvRow> = (0..self.nodes.len())
@@ -499,4 +487,11 @@ impl World<'_> {
             other => unreachable!("not a data dir command: {other:?}"),
         }
     }
+}
+
+/// A command that failed: etcdctl prints its `Error:` line after the round trip.
+fn failed(output: &mut String, ok: &mut bool, rtt: Nanos, text: String) -> Started {
+    *ok = false;
+    output.push_str(&etcdctl::error_line(&text));
+    Started::After { ns: rtt }
 }

@@ -21,17 +21,8 @@ impl World<'_> {
         ok: &mut bool,
     ) -> Started {
         let now = self.q.now();
-        let names: Vec<(String, String)> = initial_cluster
-            .iter()
-            .map(|(i, u)| (format!("m{}", i + 1), u.clone()))
-            .collect();
-        let ic: Vec<(&str, &str)> = names
-            .iter()
-            .map(|(n, u)| (n.as_str(), u.as_str()))
-            .collect();
         let name = format!("m{}", m + 1);
-        let members = ids::initial_cluster_members(&ic, token);
-        let cid = ids::cluster_id(&members.iter().map(|(id, _)| *id).collect::<Vec<_>>());
+        let (members, cid) = restored_members(initial_cluster, token);
         let print = |output: &mut String, error: Option<&str>| {
             let dir = Some(data_dir);
             let o = etcdctl::snapshot_restore_members(file, &name, dir, &members, cid, error);
@@ -184,4 +175,19 @@ impl World<'_> {
             }
         }
     }
+}
+
+/// The members (ID, peer URLs) and cluster ID that `snapshot restore --initial-cluster` gives.
+fn restored_members(
+    initial_cluster: &[(usize, String)],
+    token: &str,
+) -> (Vec<(u64, Vec<String>)>, u64) {
+    let names: Vec<(String, &str)> = initial_cluster
+        .iter()
+        .map(|(i, u)| (format!("m{}", i + 1), u.as_str()))
+        .collect();
+    let ic: Vec<(&str, &str)> = names.iter().map(|(n, u)| (n.as_str(), *u)).collect();
+    let members = ids::initial_cluster_members(&ic, token);
+    let cluster_id = ids::cluster_id(&members.iter().map(|(id, _)| *id).collect::<Vec<_>>());
+    (members, cluster_id)
 }
