@@ -134,7 +134,7 @@ impl Array {
             // Saturated: behind every outstanding I/O (Little's law), with the small spread
             // of that many exponential services.
             let mean = outstanding / self.params.iops;
-            let spread = libm::sqrt(outstanding) / self.params.iops;
+            let spread = outstanding.sqrt() / self.params.iops;
             return (mean + spread * (2.0 * unit_f64(&mut self.rng) - 1.0)).max(0.0);
         }
         self.poisson_wait_s()
@@ -160,7 +160,7 @@ impl Array {
 fn burst_size(g: &NeighbourGroup, rng: &mut Rng) -> f64 {
     let u1 = 1.0 - unit_f64(rng);
     let u2 = unit_f64(rng);
-    let z = libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(std::f64::consts::TAU * u2);
+    let z = (-2.0 * libm::log(u1)).sqrt() * libm::cos(std::f64::consts::TAU * u2);
     g.burst_outstanding_ios * libm::exp(g.burst_outstanding_sigma * z)
 }
 

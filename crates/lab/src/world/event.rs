@@ -158,3 +158,14 @@ pub(crate) enum MemberInput {
     RequestTimeout { id: u64 },
     SnapshotReport { to: usize, ok: bool },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_stay_small() {
+        // Every queued event is moved around the heap; keep them within four words.
+        assert!(std::mem::size_of::<Ev>() <= 32, "{}", std::mem::size_of::<Ev>());
+    }
+}
