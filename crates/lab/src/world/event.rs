@@ -166,6 +166,10 @@ mod tests {
     #[test]
     fn events_stay_small() {
         // Every queued event is moved around the heap; keep them within four words.
-        assert!(std::mem::size_of::<Ev>() <= 32, "{}", std::mem::size_of::<Ev>());
+        assert!(
+            std::mem::size_of::<Ev>() <= 32,
+            "{}",
+            std::mem::size_of::<Ev>()
+        );
     }
 }
