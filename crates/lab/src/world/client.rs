@@ -105,12 +105,12 @@ impl World<'_> {
         let now = self.q.now();
         let id = req.id;
         let kind = OpKind::of(&req.op);
-        self.writes.insert(id, InFlight::new(now, kind));
-        let Some(m) = self.pick_target() else {
+        let target = self.pick_target();
+        self.writes.insert(id, InFlight::new(now, target, kind));
+        let Some(m) = target else {
             self.reply(Client::of(&req), id, Some(ERR_CONNECTION_REFUSED), now);
             return;
         };
-        self.writes.get_mut(&id).expect("just sent").member = Some(m);
         let delay = self.client_delay();
         let epoch = self.nodes[m].epoch;
         self.q
@@ -179,12 +179,13 @@ impl World<'_> {
         self.q.schedule_in(gap_ns, Ev::NextRead);
         let id = self.next_request_id;
         self.next_request_id += 1;
-        self.reads.insert(id, InFlight::new(now, OpKind::Read));
-        let Some(m) = self.pick_target() else {
+        let target = self.pick_target();
+        self.reads
+            .insert(id, InFlight::new(now, target, OpKind::Read));
+        let Some(m) = target else {
             self.reply(Client::Reads, id, Some(ERR_CONNECTION_REFUSED), now);
             return;
         };
-        self.reads.get_mut(&id).expect("just sent").member = Some(m);
         let delay = self.client_delay();
         let epoch = self.nodes[m].epoch;
         self.q.schedule_in(delay, Ev::ReadArrives { m, id, epoch });
@@ -246,16 +247,16 @@ pub(super) fn lab_key(n: u64) -> Rc<[u8]> {
 /// A client write or read in flight.
 pub(super) struct InFlight {
     pub sent_ns: Nanos,
-    /// The member it went to (None until one took the connection).
+    /// The member it went to (None: no member took the connection).
     pub member: Option<usize>,
     pub kind: OpKind,
 }
 
 impl InFlight {
-    fn new(sent_ns: Nanos, kind: OpKind) -> InFlight {
+    fn new(sent_ns: Nanos, member: Option<usize>, kind: OpKind) -> InFlight {
         InFlight {
             sent_ns,
-            member: None,
+            member,
             kind,
         }
     }

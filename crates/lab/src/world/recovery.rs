@@ -388,17 +388,9 @@ impl World<'_> {
         ids.iter()
             .map(|&id| {
                 let m = (id - 1) as usize;
-                let started = self
-                    .nodes
-                    .get(m)
-                    .map(|n| &n.meta)
-                    .is_some_and(|x| x.started);
+                let started = self.nodes.get(m).is_some_and(|n| n.meta.started);
                 etcdctl::MemberListRow {
-                    id: self
-                        .nodes
-                        .get(m)
-                        .map(|n| &n.meta)
-                        .map_or(id, |x| x.member_id),
+                    id: self.display_member_id(id),
                     name: if started {
                         format!("m{id}")
                     } else {
