@@ -98,13 +98,19 @@ enum Command {
 
 /// Debug output (e.g. `ETCDLAB_LOG=etcdlab::roles=debug`) to stderr; off unless asked for.
 fn init_debug_log() {
-    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("ETCDLAB_LOG") {
-        tracing_subscriber::fmt()
+    let Ok(spec) = std::env::var("ETCDLAB_LOG") else {
+        return;
+    };
+    match tracing_subscriber::EnvFilter::try_new(&spec) {
+        Err(e) => eprintln!(
+            "warning: ETCDLAB_LOG={spec:?} is not a tracing filter ({e}); no debug output"
+        ),
+        Ok(filter) => tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(std::io::stderr)
             .without_time()
             .with_target(false)
-            .init();
+            .init(),
     }
 }
 
