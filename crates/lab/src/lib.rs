@@ -70,7 +70,7 @@ pub fn run_with(
         );
         Box::new(v)
     })?;
-    let record = outcome::build_record(scenario, world);
+    let record = outcome::build_record(scenario, world.finish());
     let expectations_ok = record.summary.expectations.iter().all(|e| e.ok);
     Ok(RunResult {
         record,

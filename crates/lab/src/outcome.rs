@@ -2,26 +2,26 @@
 
 use crate::history::Figures;
 use crate::inputs::{inputs, notes};
-use crate::world::World;
+use crate::world::Recording;
 use etcdlab_report::{
-    AlarmChange, DbSizeSample, ExpectationResult, Failover, LatencyMs, MinuteLatency, OperatorStep,
-    Quantiles, RunRecord, Summary, Writes,
+    AlarmChange, DbSizeSample, ExpectationResult, Failover, LatencyMs, MinuteLatency,
+    NospaceRecord, OperatorStep, Quantiles, RelistRow, RunRecord, Summary, WatchRecord, WatcherRow,
+    Writes,
 };
 use etcdlab_scenario::{Expectation, Scenario, OUTCOME_METRICS};
 use hdrhistogram::Histogram;
 use indexmap::IndexMap;
 
-pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
-    let events = world.events();
-    let trace_hash = world.trace_hex();
-    let fast_forward_end_ns = world.kube.as_ref().and_then(|k| k.fast_forward_end_ns);
-    let snapshots = world.snapshots_report();
-    let World {
+pub(crate) fn build_record(sc: &Scenario, recording: Recording) -> RunRecord {
+    let Recording {
+        events,
+        trace_hash,
+        fast_forward_end_ns,
+        snapshots,
+        watchers,
         rec,
         series,
-        watches,
-        ..
-    } = world;
+    } = recording;
     let families = series.into_families();
     let storage = &rec.storage;
     let relists = &rec.relists;
@@ -74,10 +74,8 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         .collect();
     summary.expectations = sc.expect.iter().map(|e| evaluate(e, &summary)).collect();
     let lead_s = summary.db_size_alert_lead_s;
-    let sections = watch_section(sc, &watches, relists)
-        .into_iter()
-        .chain(nospace_section(sc, storage, &rec.operator_steps, lead_s))
-        .collect();
+    let watch_record = watch_record(sc, watchers, relists);
+    let nospace = nospace_record(sc, storage, &rec.operator_steps, lead_s);
     RunRecord {
         snapshots,
         inputs: inputs(sc),
@@ -91,7 +89,9 @@ pub(crate) fn build_record(sc: &Scenario, world: World<'_>) -> RunRecord {
         metrics: families,
         elections: rec.elections_table.clone(),
         election_timeout_s: sc.cluster.election_timeout_ms as f64 / 1000.0,
-        sections,
+        watches: watch_record,
+        nospace,
+        sections: Vec::new(),
         db_size: db_size_samples(&storage.db_size),
         quota_bytes: storage.quota.clone(),
         operator_steps: operator_steps(&rec.operator_steps),
@@ -160,19 +160,15 @@ fn alarm_changes(alarms: &[crate::world::AlarmLog]) -> Vec<AlarmChange> {
         .collect()
 }
 
-/// The report section on a NOSPACE run: how fast the database grew, when the alert and the
-/// alarm came, what the write downtime was made of, and how this compares with the guide.
-fn nospace_section(
+/// The facts behind the report's NOSPACE section (None: the alarm was never raised).
+fn nospace_record(
     sc: &Scenario,
     storage: &crate::world::StorageRecord,
     steps: &[crate::world::StepLog],
     alert_lead_s: Option<f64>,
-) -> Option<(String, String)> {
-    let nospace_ns = storage.nospace_at_ns?;
-    const DAY_S: f64 = 86_400.0;
+) -> Option<NospaceRecord> {
     const GIB: f64 = (1u64 << 30) as f64;
-    let day = |ns: u64| ns as f64 / 1e9 / DAY_S;
-    let first_at = |bytes: f64| {
+    let first_member_at = |bytes: f64| {
         storage
             .db_size
             .iter()
@@ -180,117 +176,51 @@ fn nospace_section(
             .map(|s| s.0)
             .min()
     };
-    let mut md = String::new();
-    md.push_str(&format!(
-        "- NOSPACE was first applied on day {:.1} ({} s).\n",
-        day(nospace_ns),
-        nospace_ns / 1_000_000_000
-    ));
-    if let (Some(half), Some(six)) = (first_at(0.5 * GIB), first_at(6.0 * GIB)) {
-        let mb_per_day = (6.0 - 0.5) * GIB / 1e6 / (day(six) - day(half));
-        md.push_str(&format!(
-            "- m1's database passed 0.5 GiB on day {:.1} and 6 GiB on day {:.1}: {:.0} MB a day. The guide's cluster went from 0.5 GB to 7.8 GB in 14 months (about 17 MB a day).\n",
-            day(half),
-            day(six),
-            mb_per_day
-        ));
-        if let Some(k) = &sc.kube {
-            let rate = k.config.mean_put_bytes_per_s();
-            let needed = rate * 17.0 / mb_per_day;
-            if (mb_per_day / 17.0 - 1.0).abs() <= 0.25 {
-                md.push_str(&format!(
-                    "- This control plane writes {rate:.0} bytes/s of keys and values, and with both compactions off every byte stays: the guide's pace. A kubeadm-default 3-node control plane writes several times more (its leader-election Leases alone renew every 2 s) and would reach the quota in months, not a year.\n"
-                ));
-            } else {
-                md.push_str(&format!(
-                    "- This control plane writes {rate:.0} bytes/s of keys and values; with both compactions off every byte stays. The guide's 14 months imply about {needed:.0} bytes/s. The mechanism and the figures after the alarm do not depend on how long the filling took.\n"
-                ));
-            }
-        }
-    }
-    match alert_lead_s {
-        Some(lead) => md.push_str(&format!(
-            "- EtcdDatabaseSizeHigh (db size over 6 GiB for 5 minutes) fired {:.1} days before the alarm: an alert routed to someone would have left that long to compact and defragment.\n",
-            lead / DAY_S
-        )),
-        None => md.push_str("- EtcdDatabaseSizeHigh did not fire before the alarm.\n"),
-    }
-    let ops_s: f64 = steps
-        .iter()
-        .map(|s| (s.finished_ns - s.started_ns) as f64 / 1e9)
-        .sum();
-    if let Some(rb) = &sc.runbook {
-        md.push_str(&format!(
-            "- The operator (scenario input): {} of diagnosis before the first command, {} between commands. The commands themselves took {:.0} s in all (the compaction's batches dominate).\n",
-            etcdlab_scenario::format_duration(rb.diagnosis_ns),
-            etcdlab_scenario::format_duration(rb.think_time_ns),
-            ops_s
-        ));
-    }
-    if let Some(back) = storage.writes_back_ns {
-        md.push_str(&format!(
-            "- Writes came back {:.0} minutes after the alarm (the guide: about 2 hours).\n",
-            (back - nospace_ns) as f64 / 60e9
-        ));
-    }
-    md.push_str("- The guide says `kubectl apply` hung with no output. In this model etcd refuses the write at once and kube-apiserver passes etcd's error on, so `kubectl apply` fails immediately with `etcdserver: mvcc: database space exceeded` (see the operator steps); a hang needs etcd to be unreachable or slow, not full.\n");
-    Some(("Growth and the alarm".to_string(), md))
+    Some(NospaceRecord {
+        nospace_at_ns: storage.nospace_at_ns?,
+        first_member_half_gib_ns: first_member_at(0.5 * GIB),
+        first_member_six_gib_ns: first_member_at(6.0 * GIB),
+        kube_put_bytes_per_s: sc.kube.as_ref().map(|k| k.config.mean_put_bytes_per_s()),
+        db_size_alert_lead_s: alert_lead_s,
+        runbook_pace: sc.runbook.as_ref().map(|rb| {
+            (
+                etcdlab_scenario::format_duration(rb.diagnosis_ns),
+                etcdlab_scenario::format_duration(rb.think_time_ns),
+            )
+        }),
+        operator_command_s: steps
+            .iter()
+            .map(|s| (s.finished_ns - s.started_ns) as f64 / 1e9)
+            .sum(),
+        writes_back_ns: storage.writes_back_ns,
+    })
 }
 
-/// The report section on watch clients: what each received, how far behind it fell, and every
-/// relist a compaction forced.
-fn watch_section(
+/// What each watch client received and every relist (None: the scenario has no watchers).
+fn watch_record(
     sc: &Scenario,
-    watches: &[crate::world::WatchState],
+    watchers: Vec<WatcherRow>,
     relists: &[crate::world::Relist],
-) -> Vec<(String, String)> {
+) -> Option<WatchRecord> {
     if sc.watches.is_empty() {
-        return Vec::new();
+        return None;
     }
-    let mut md = String::from(
-        "| Watcher | Member | Prefix | Consumes | Events received | Max lag (revisions) | Relists |\n\
-         | --- | --- | --- | ---: | ---: | ---: | ---: |\n",
-    );
-    for w in watches {
-        let spec = &w.spec;
-        let rate = spec
-            .events_per_s
-            .map_or("all".to_string(), |r| format!("{r} rev/s"));
-        let n = relists.iter().filter(|r| r.watcher == spec.name).count();
-        md.push_str(&format!(
-            "| {} | m{} | `{}` | {} | {} | {} | {} |\n",
-            spec.name,
-            spec.member + 1,
-            spec.prefix,
-            rate,
-            w.delivered,
-            w.max_lag_revisions,
-            n
-        ));
-    }
-    if relists.is_empty() {
-        md.push_str("\nNo watcher fell behind a compaction.\n");
-    } else {
-        md.push_str(&format!(
-            "\nEach relist below followed `{}`: the watcher's next revision had been compacted, so \
-             it read its whole prefix again and resumed from the current revision.\n\n\
-             | At | Watcher | Needed revision | Compacted at | Keys relisted | Bytes relisted |\n\
-             | --- | --- | ---: | ---: | ---: | ---: |\n",
-            crate::world::ERR_WATCH_COMPACTED
-        ));
-        for r in relists {
-            md.push_str(&format!(
-                "| {:.3} s | {} | {} | {} | {} | {} |\n",
-                r.at_ns as f64 / 1e9,
-                r.watcher,
-                r.needed_rev,
-                r.compact_rev,
-                r.keys,
-                r.bytes
-            ));
-        }
-    }
-    vec![("Watches".to_string(), md)]
+    let relists = relists
+        .iter()
+        .map(|r| RelistRow {
+            at_ns: r.at_ns,
+            watcher: r.watcher.clone(),
+            needed_rev: r.needed_rev,
+            compact_rev: r.compact_rev,
+            keys: r.keys,
+            bytes: r.bytes,
+        })
+        .collect();
+    Some(WatchRecord {
+        watchers,
+        relists,
+        compacted_error: crate::world::ERR_WATCH_COMPACTED.to_string(),
+    })
 }
 
 /// Counts, errors and latency quantiles of a kind of request (writes, reads).

@@ -45,7 +45,22 @@ pub(crate) use operator::StepLog;
 use process::raft_rng;
 use scrape::RTT_PROBE_INTERVAL_NS;
 pub(crate) use storage::{AlarmLog, StorageRecord};
-pub(crate) use watch::{Relist, WatchState, ERR_WATCH_COMPACTED};
+use watch::WatchState;
+pub(crate) use watch::{Relist, ERR_WATCH_COMPACTED};
+
+/// What a finished run recorded, from which the outcome is built (never from the world).
+pub(crate) struct Recording {
+    /// Events the queue processed, and the hash of the trace they made.
+    pub events: u64,
+    pub trace_hash: String,
+    /// Where a Kubernetes fast-forward ended (alert rules are evaluated from there).
+    pub fast_forward_end_ns: Option<Nanos>,
+    pub snapshots: Option<etcdlab_report::SnapshotsReport>,
+    /// Each watch client at the end of the run.
+    pub watchers: Vec<etcdlab_report::WatcherRow>,
+    pub rec: Recorder,
+    pub series: Series,
+}
 
 /// Error text when a client's connection to a member is cut by its crash.
 pub const ERR_CONNECTION_LOST: &str = "rpc error: code = Unavailable desc = transport is closing";
@@ -212,12 +227,18 @@ impl<'s> World<'s> {
         Ok(())
     }
 
-    pub fn events(&self) -> u64 {
-        self.q.processed()
-    }
-
-    pub fn trace_hex(&self) -> String {
-        self.trace.hex()
+    /// Hands what the finished run recorded to the outcome; the world's state stays behind.
+    pub(crate) fn finish(self) -> Recording {
+        let watchers = self.watches.iter().map(WatchState::row).collect();
+        Recording {
+            events: self.q.processed(),
+            trace_hash: self.trace.hex(),
+            fast_forward_end_ns: self.kube.as_ref().and_then(|k| k.fast_forward_end_ns),
+            snapshots: self.snapshots_report(),
+            watchers,
+            rec: self.rec,
+            series: self.series,
+        }
     }
 
     /// Schedule the members, workloads, timeline and periodic work from `start` (0, or where a

@@ -7,7 +7,10 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 
+mod incidents;
 mod snapshots;
+
+pub use incidents::{NospaceRecord, RelistRow, WatchRecord, WatcherRow};
 
 pub use snapshots::{
     CorruptionDetection, LostChanges, MemberEnd, RestoreSummary, SnapshotTransfer, SnapshotsReport,
@@ -44,7 +47,12 @@ pub struct RunRecord {
     /// The threshold (seconds) the election summary compares leader fsyncs with: the shortest
     /// randomized election timeout.
     pub election_timeout_s: f64,
-    /// Extra report sections (title, Markdown body), e.g. a sensitivity table.
+    /// Watch clients and their relists (None: the scenario has no watch clients).
+    pub watches: Option<WatchRecord>,
+    /// The NOSPACE alarm and the growth before it (None: it was never raised).
+    pub nospace: Option<NospaceRecord>,
+    /// Extra report sections (title, Markdown body) after the incident ones, e.g. the
+    /// sensitivity table `etcdlab run` adds.
     pub sections: Vec<(String, String)>,
     /// Backend sizes per scrape and member (empty when the run has no MVCC store).
     pub db_size: Vec<DbSizeSample>,

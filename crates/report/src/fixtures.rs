@@ -215,6 +215,8 @@ pub fn empty_record() -> RunRecord {
         metrics: vec![],
         elections: vec![],
         election_timeout_s: 1.0,
+        watches: None,
+        nospace: None,
         sections: vec![],
         db_size: vec![],
         quota_bytes: vec![],

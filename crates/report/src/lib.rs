@@ -16,6 +16,7 @@ mod elections;
 pub mod etcdctl;
 pub mod fixtures;
 mod format;
+mod incidents;
 mod json;
 mod markdown;
 mod openmetrics;

@@ -20,6 +20,7 @@ pub fn markdown(record: &RunRecord) -> String {
     crate::database::database_section(&mut out, record);
     crate::database::operator_steps_section(&mut out, record);
     crate::restore::section(&mut out, record);
+    crate::incidents::sections(&mut out, record);
     for (title, body) in &record.sections {
         let _ = writeln!(out, "## {title}\n\n{body}\n");
     }

@@ -56,12 +56,6 @@ impl World<'_> {
         }
     }
 
-    // ------------------------------------------------------------------ failures
-
-    // ------------------------------------------------------------------ starting
-
-    // ------------------------------------------------------------------ the report
-
     pub(crate) fn snapshots_report(&self) -> Option<SnapshotsReport> {
         let r = &self.recovery;
         let checks = self.sc.cluster.initial_corrupt_check

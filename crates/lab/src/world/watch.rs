@@ -41,6 +41,20 @@ pub(crate) struct WatchState {
 }
 
 impl WatchState {
+    /// The report's row for this watcher.
+    pub(crate) fn row(&self) -> etcdlab_report::WatcherRow {
+        etcdlab_report::WatcherRow {
+            name: self.spec.name.clone(),
+            member: self.spec.member,
+            prefix: self.spec.prefix.clone(),
+            events_per_s: self.spec.events_per_s,
+            delivered: self.delivered,
+            max_lag_revisions: self.max_lag_revisions,
+        }
+    }
+}
+
+impl WatchState {
     pub fn new(spec: &WatchSpec) -> WatchState {
         WatchState {
             range_end: prefix_end(spec.prefix.as_bytes()),
