@@ -3,6 +3,7 @@
 //! Exit codes: 0 ok; 1 an `[[expect]]` failed; 2 invalid input (including a missing file);
 //! 3 an invariant was violated.
 
+mod check;
 mod sensitivity;
 
 use clap::{Parser, Subcommand};
@@ -85,6 +86,15 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Check a client history (`history.jsonl`, from a run or recorded against a real etcd; see
+    /// docs/history-format.md) for linearizability against etcd's key-value model. Exit 0: pass,
+    /// 2: unreadable, 3: a violation (the failing window is printed), 4: undecided.
+    Check {
+        history: PathBuf,
+        /// Search steps before giving up with "undecided" (default 200 million).
+        #[arg(long)]
+        max_steps: Option<u64>,
+    },
     /// Combine the output folders of all shards of a sweep into the files one run would write.
     SweepMerge {
         /// The shards' output folders.
@@ -142,6 +152,7 @@ fn main() -> ExitCode {
             out,
         }),
         Command::SweepMerge { dirs, out } => sweep_merge(&dirs, &out),
+        Command::Check { history, max_steps } => check::check_file(&history, max_steps),
     }
 }
 
@@ -201,6 +212,21 @@ fn run(args: &ScenarioArgs, out: Option<PathBuf>) -> ExitCode {
         },
         Err(_) => None,
     };
+    // Proof that the checkers bite: the simulated etcd misbehaves like a real bug.
+    let bug = match std::env::var("ETCDLAB_INJECT_BUG") {
+        Ok(name) => match etcdlab_lab::EtcdBug::parse(&name) {
+            Some(b) => Some(b),
+            None => {
+                let known: Vec<&str> = etcdlab_lab::EtcdBug::ALL.iter().map(|b| b.0).collect();
+                eprintln!(
+                    "error: ETCDLAB_INJECT_BUG: unknown bug {name:?}; known: {}",
+                    known.join(", ")
+                );
+                return ExitCode::from(EXIT_INVALID_INPUT);
+            }
+        },
+        Err(_) => None,
+    };
     if let Some(spec) = &sc.sensitivity {
         // Check every value before the long runs start, so a bad table costs nothing.
         for value in &spec.values {
@@ -217,7 +243,8 @@ fn run(args: &ScenarioArgs, out: Option<PathBuf>) -> ExitCode {
         }
     }
     let started = Instant::now();
-    let result = match etcdlab_lab::run_with(&sc, injection) {
+    let simulated = etcdlab_lab::simulate(&sc, injection, bug);
+    let result = match simulated.map(|s| etcdlab_lab::judge(&sc, s)) {
         Ok(r) => r,
         Err(v) => {
             eprintln!("error: {v}");
@@ -226,6 +253,12 @@ fn run(args: &ScenarioArgs, out: Option<PathBuf>) -> ExitCode {
     };
     let mut result = result;
     result.record.summary.scenario_file = replay_path(&args.scenario);
+    if let Some(b) = bug {
+        result.record.summary.notes.push(format!(
+            "Injected etcd bug `{}` (ETCDLAB_INJECT_BUG): this run shows a broken etcd, on purpose.",
+            b.name()
+        ));
+    }
     if let Some(spec) = &sc.sensitivity {
         let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut overrides = args.overrides.clone();
@@ -251,6 +284,11 @@ fn run(args: &ScenarioArgs, out: Option<PathBuf>) -> ExitCode {
         eprintln!("error: cannot write the report to {}: {e}", out.display());
         return ExitCode::from(EXIT_INVALID_INPUT);
     }
+    let history_path = out.join("history.jsonl");
+    if let Err(e) = check::write_history(&result.history, &history_path) {
+        eprintln!("error: cannot write {}: {e}", history_path.display());
+        return ExitCode::from(EXIT_INVALID_INPUT);
+    }
     let s = &result.record.summary;
     eprintln!(
         "{}: seed {}, {:.0} simulated s in {:.2} wall s, {} leader changes, {} writes ok, {} failed, p99 {} ms -> {}",
@@ -267,6 +305,13 @@ fn run(args: &ScenarioArgs, out: Option<PathBuf>) -> ExitCode {
     for e in s.expectations.iter().filter(|e| !e.ok) {
         let actual = e.actual.map_or("no data".to_string(), |v| format!("{v}"));
         eprintln!("expectation failed: {} (actual {actual})", e.name);
+    }
+    let violation_expected = sc
+        .expect
+        .iter()
+        .any(|e| e.metric == "client_check_failures");
+    if !check::report_checks(&s.checks, violation_expected) {
+        return ExitCode::from(EXIT_INVARIANT);
     }
     if result.expectations_ok {
         ExitCode::SUCCESS
@@ -297,7 +342,7 @@ fn bench(scenario: &Path, overrides: &[String]) -> ExitCode {
         Err(code) => return code,
     };
     let started = Instant::now();
-    let result = match etcdlab_lab::run(&sc) {
+    let simulated = match etcdlab_lab::simulate(&sc, None, None) {
         Ok(r) => r,
         Err(v) => {
             eprintln!("error: {v}");
@@ -305,6 +350,9 @@ fn bench(scenario: &Path, overrides: &[String]) -> ExitCode {
         }
     };
     let wall_s = started.elapsed().as_secs_f64();
+    let judging = Instant::now();
+    let result = etcdlab_lab::judge(&sc, simulated);
+    let judge_s = judging.elapsed().as_secs_f64();
     let s = &result.record.summary;
     let writes = (s.writes.ok + s.writes.failed).max(1);
     println!("scenario:                     {}", s.scenario);
@@ -323,6 +371,19 @@ fn bench(scenario: &Path, overrides: &[String]) -> ExitCode {
     println!(
         "wall us per client write:     {:.2}",
         wall_s * 1e6 / writes as f64
+    );
+    for c in &s.checks {
+        println!(
+            "check {:<22} {} ({} operations, {} steps)",
+            format!("{}:", c.checker),
+            c.verdict,
+            c.operations,
+            c.steps
+        );
+    }
+    println!(
+        "judging wall seconds:         {judge_s:.3} ({:.0}% of the simulation's; checkers and report record)",
+        100.0 * judge_s / wall_s
     );
     match peak_rss_mib() {
         Some(mib) => println!("peak memory (RSS):            {mib} MiB"),

@@ -13,7 +13,13 @@ fn assert_report_written(dir: &Path) {
         let bytes = files
             .get(name)
             .unwrap_or_else(|| panic!("{} was not written", dir.join(name).display()));
-        assert!(!bytes.is_empty(), "{} is empty", dir.join(name).display());
+        // A run without clients has an empty history.
+        let may_be_empty = name == "history.jsonl";
+        assert!(
+            may_be_empty || !bytes.is_empty(),
+            "{} is empty",
+            dir.join(name).display()
+        );
     }
 }
 

@@ -10,9 +10,10 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// The seven files every run writes.
-pub const REPORT_FILES: [&str; 7] = [
+/// The files every run writes.
+pub const REPORT_FILES: [&str; 8] = [
     "db-size.png",
+    "history.jsonl",
     "leader-timeline.png",
     "metrics.om",
     "report.md",

@@ -2,8 +2,10 @@
 //! time, the member it went to, what it asked, how it ended), appended as replies arrive. The
 //! run's write and read figures are derived from it, not counted on the side.
 
+use etcdlab_member::Response;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 type Nanos = u64;
 
@@ -32,31 +34,69 @@ impl OpKind {
     }
 }
 
-/// One operation, call to return. 32 bytes: a run of millions of writes keeps them all.
-/// The run's figures read the times, kind and result; id and member identify the operation
-/// for checkers of the history.
-#[allow(dead_code, reason = "id and member are for the history's checkers")]
+/// One operation, call to return. 48 bytes: a run of millions of writes keeps them all.
+/// The run's figures read the times, kind and result; the checkers read the rest.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientOp {
     pub call_ns: Nanos,
+    /// `NEVER_RETURNED`: the client had no answer when the run ended.
     pub return_ns: Nanos,
     /// The request's id (unique in the run).
-    #[allow(
-        dead_code,
-        reason = "the history's identity of an operation, for its checkers"
-    )]
     pub id: u64,
+    /// The response header's revision (0: failed).
+    pub revision: i64,
+    /// A put: the value's tag. A read: the tag found (`NOT_FOUND`: no such key).
+    pub value: u64,
+    /// Index of the key in `History::keys` (`NO_KEY`: not an operation on one key).
+    pub key: u32,
     /// The member it was sent to; None when no member took the connection.
     pub member: Option<u8>,
     pub kind: OpKind,
     /// 0: ok; else 1 + the error's index in `History::error_texts`.
     error: u8,
+    /// For a write that failed or never returned: whether the cluster applied it anyway.
+    pub applied: Applied,
+    /// The era of the data of the member that answered (see `Node::era`).
+    pub era: u8,
+}
+
+/// What the cluster's log says of a write the client saw fail (the lab knows; a client does
+/// not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// Not a failed write (or one whose fate is unknown).
+    Unknown,
+    /// Applied at this revision (`ClientOp::revision`) although its client saw an error.
+    Yes,
+    No,
+}
+
+pub const NEVER_RETURNED: Nanos = u64::MAX;
+pub const NOT_FOUND: u64 = u64::MAX;
+pub const NO_KEY: u32 = u32::MAX;
+
+/// What a client asked, beyond its kind: the key and the value (a put's tag).
+#[derive(Clone, Copy, Debug)]
+pub struct Asked {
+    pub key: u32,
+    pub value: u64,
+}
+
+impl Asked {
+    pub const NOTHING: Asked = Asked {
+        key: NO_KEY,
+        value: NOT_FOUND,
+    };
 }
 
 #[derive(Default)]
 pub struct History {
     ops: Vec<ClientOp>,
     error_texts: Vec<&'static str>,
+    /// Keys in the order first seen (an operation names its key by index).
+    keys: indexmap::IndexSet<Rc<[u8]>>,
+    /// Failed or unanswered writes by id (their index in `ops`), until the log resolves them.
+    unresolved: BTreeMap<u64, usize>,
 }
 
 /// A kind of request's figures (writes, or reads).
@@ -77,27 +117,76 @@ pub fn histogram() -> Histogram<u64> {
 }
 
 impl History {
-    /// An operation returned (`error`: etcd's text, None on success).
+    /// The index of `key` (interned).
+    pub fn key(&mut self, key: &Rc<[u8]>) -> u32 {
+        if let Some(i) = self.keys.get_index_of(key) {
+            return i as u32;
+        }
+        self.keys.insert(key.clone());
+        u32::try_from(self.keys.len() - 1).expect("fewer than 4 billion keys")
+    }
+
+    pub fn key_bytes(&self, index: u32) -> Option<&Rc<[u8]>> {
+        self.keys.get_index(index as usize)
+    }
+
+    /// An operation returned (or, with `return_ns` `NEVER_RETURNED`, never did).
     pub fn returned(
         &mut self,
         (call_ns, return_ns): (Nanos, Nanos),
-        id: u64,
-        member: Option<usize>,
-        kind: OpKind,
-        error: Option<&'static str>,
+        (id, member, kind, asked): (u64, Option<usize>, OpKind, Asked),
+        result: Result<Response, &'static str>,
+        era: u8,
     ) {
-        let error = match error {
-            None => 0,
-            Some(text) => 1 + self.error_index(text),
+        let (error, revision, value) = match result {
+            Ok(r) => (0, r.revision, r.kv.map_or(NOT_FOUND, |kv| kv.value_tag)),
+            Err(text) => (1 + self.error_index(text), 0, NOT_FOUND),
         };
+        let value = if kind == OpKind::Read {
+            value
+        } else {
+            asked.value
+        };
+        let failed_write = error != 0 && kind != OpKind::Read;
+        if failed_write {
+            self.unresolved.insert(id, self.ops.len());
+        }
         self.ops.push(ClientOp {
             call_ns,
             return_ns,
             id,
+            revision,
+            value,
+            key: asked.key,
             member: member.map(|m| m as u8),
             kind,
             error,
+            applied: Applied::Unknown,
+            era,
         });
+    }
+
+    /// A member applied request `id` (`revision`: the store's after it; None: the applier
+    /// refused it). A write its client saw fail is resolved by the first apply.
+    pub fn applied(&mut self, id: u64, revision: Option<i64>) {
+        if let Some(i) = self.unresolved.remove(&id) {
+            let op = &mut self.ops[i];
+            match revision {
+                Some(rev) => {
+                    op.applied = Applied::Yes;
+                    op.revision = rev;
+                }
+                None => op.applied = Applied::No,
+            }
+        }
+    }
+
+    /// The run ended: failed writes no member applied were not applied (the lab sees every
+    /// member's log; a write still in flight is recorded by `returned` with `NEVER_RETURNED`).
+    pub fn close(&mut self) {
+        for (_, i) in std::mem::take(&mut self.unresolved) {
+            self.ops[i].applied = Applied::No;
+        }
     }
 
     fn error_index(&mut self, text: &'static str) -> u8 {
@@ -111,7 +200,6 @@ impl History {
         u8::try_from(i).expect("fewer than 255 distinct error texts")
     }
 
-    #[allow(dead_code, reason = "for the history's checkers")]
     pub fn ops(&self) -> &[ClientOp] {
         &self.ops
     }
@@ -136,6 +224,7 @@ impl History {
             .ops
             .iter()
             .filter(|op| (op.kind == OpKind::Read) == reads)
+            .filter(|op| op.return_ns != NEVER_RETURNED)
         {
             let minute = f.per_minute.entry(op.call_ns / 60_000_000_000);
             let slot = minute.or_insert_with(|| (histogram(), 0, 0));
@@ -163,31 +252,39 @@ impl History {
 mod tests {
     use super::*;
 
+    const OK: Result<Response, &str> = Ok(Response {
+        revision: 2,
+        kv: None,
+    });
+
+    fn put(id: u64, member: Option<usize>) -> (u64, Option<usize>, OpKind, Asked) {
+        (id, member, OpKind::Put, Asked { key: 0, value: id })
+    }
+
     #[test]
     fn figures_come_from_the_operations_of_their_kind() {
         let mut h = History::default();
-        h.returned((0, 2_000_000), 1, Some(0), OpKind::Put, None);
-        h.returned((1_000, 5_000), 2, Some(1), OpKind::Read, None);
+        let read = (2, Some(1), OpKind::Read, Asked::NOTHING);
+        h.returned((0, 2_000_000), put(1, Some(0)), OK, 0);
+        h.returned((1_000, 5_000), read, OK, 0);
         h.returned(
             (61_000_000_000, 66_000_000_000),
-            3,
-            Some(1),
-            OpKind::Put,
-            Some("x"),
+            put(3, Some(1)),
+            Err("x"),
+            0,
         );
-        h.returned(
-            (62_000_000_000, 62_000_000_000),
-            4,
-            None,
-            OpKind::Put,
-            Some("y"),
-        );
+        h.returned((62_000_000_000, 62_000_000_000), put(4, None), Err("y"), 0);
         h.returned(
             (63_000_000_000, 64_000_000_000),
-            5,
-            Some(2),
-            OpKind::Put,
-            Some("x"),
+            put(5, Some(2)),
+            Err("x"),
+            0,
+        );
+        h.returned(
+            (63_000_000_000, NEVER_RETURNED),
+            put(6, Some(2)),
+            Err("x"),
+            0,
         );
         let w = h.figures(false);
         assert_eq!((w.ok, w.failed), (1, 3));
@@ -200,5 +297,21 @@ mod tests {
         assert_eq!((r.ok, r.failed, r.latency_us.max()), (1, 0, 4));
         assert_eq!(h.error(&h.ops()[3]), Some("y"));
         assert_eq!(h.ops()[3].member, None);
+    }
+
+    #[test]
+    fn a_failed_write_is_resolved_by_the_first_apply_or_else_by_the_end() {
+        let mut h = History::default();
+        h.returned((0, 10), put(1, Some(0)), Err("request timed out"), 0);
+        h.returned((0, 10), put(2, Some(0)), Err("request timed out"), 0);
+        h.returned((0, 10), put(3, Some(0)), OK, 0);
+        h.applied(1, Some(7));
+        h.applied(1, Some(9)); // another member's apply of the same entry
+        h.applied(3, Some(2));
+        h.close();
+        let ops = h.ops();
+        assert_eq!((ops[0].applied, ops[0].revision), (Applied::Yes, 7));
+        assert_eq!((ops[1].applied, ops[1].revision), (Applied::No, 0));
+        assert_eq!((ops[2].applied, ops[2].revision), (Applied::Unknown, 2));
     }
 }

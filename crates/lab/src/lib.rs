@@ -1,6 +1,7 @@
 //! The lab: runs a validated scenario in the simulated world, checks invariants while it runs,
 //! computes the outcome figures, evaluates `[[expect]]`s and builds the report's record.
 
+mod checks;
 mod history;
 mod inputs;
 pub mod invariants;
@@ -9,6 +10,7 @@ mod outcome;
 mod recorder;
 mod world;
 
+pub use etcdlab_member::EtcdBug;
 pub use invariants::Violation;
 pub use outcome::{median_of_sorted, outcome_metric};
 pub use world::Injection;
@@ -45,6 +47,8 @@ pub fn check_alert_rules(scenario: &Scenario) -> Result<Vec<etcdlab_alerts::Comp
 /// A finished run.
 pub struct RunResult {
     pub record: RunRecord,
+    /// What the clients sent and saw (`history.jsonl`).
+    pub history: Vec<etcdlab_check::Operation>,
     /// All `[[expect]]`s held.
     pub expectations_ok: bool,
 }
@@ -59,7 +63,29 @@ pub fn run_with(
     scenario: &Scenario,
     injection: Option<Injection>,
 ) -> Result<RunResult, Box<Violation>> {
-    let mut world = world::World::new(scenario);
+    Ok(judge(scenario, simulate(scenario, injection, None)?))
+}
+
+/// [`run`] with an etcd bug every member has (`ETCDLAB_INJECT_BUG`): the checkers of what the
+/// clients saw must catch it.
+pub fn run_with_bug(scenario: &Scenario, bug: EtcdBug) -> Result<RunResult, Box<Violation>> {
+    Ok(judge(scenario, simulate(scenario, None, Some(bug))?))
+}
+
+/// A simulated run whose clients' history is not judged yet.
+pub struct Simulated {
+    recording: world::Recording,
+    /// What the clients sent and saw.
+    pub history: Vec<etcdlab_check::Operation>,
+}
+
+/// The simulation part of [`run_with`]: the world run to its end, its history taken.
+pub fn simulate(
+    scenario: &Scenario,
+    injection: Option<Injection>,
+    bug: Option<EtcdBug>,
+) -> Result<Simulated, Box<Violation>> {
+    let mut world = world::World::new(scenario, bug);
     if let Some(i) = injection {
         world.inject(i);
     }
@@ -70,10 +96,21 @@ pub fn run_with(
         );
         Box::new(v)
     })?;
-    let record = outcome::build_record(scenario, world.finish());
+    let recording = world.finish();
+    let linearizable_reads = scenario.workload.read_linearizable;
+    let history = checks::operations(&recording.rec.history, linearizable_reads);
+    Ok(Simulated { recording, history })
+}
+
+/// The judging part of [`run_with`]: the checkers on the clients' history, then the outcome.
+pub fn judge(scenario: &Scenario, simulated: Simulated) -> RunResult {
+    let Simulated { recording, history } = simulated;
+    let checks = checks::run(&history);
+    let record = outcome::build_record(scenario, recording, checks);
     let expectations_ok = record.summary.expectations.iter().all(|e| e.ok);
-    Ok(RunResult {
+    RunResult {
         record,
+        history,
         expectations_ok,
-    })
+    }
 }

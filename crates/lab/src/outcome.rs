@@ -12,7 +12,11 @@ use etcdlab_scenario::{Expectation, Scenario, OUTCOME_METRICS};
 use hdrhistogram::Histogram;
 use indexmap::IndexMap;
 
-pub(crate) fn build_record(sc: &Scenario, recording: Recording) -> RunRecord {
+pub(crate) fn build_record(
+    sc: &Scenario,
+    recording: Recording,
+    checks: Vec<etcdlab_report::CheckResult>,
+) -> RunRecord {
     let Recording {
         events,
         trace_hash,
@@ -55,6 +59,7 @@ pub(crate) fn build_record(sc: &Scenario, recording: Recording) -> RunRecord {
         wal_fsync_ms,
         outcome: IndexMap::new(),
         expectations: Vec::new(),
+        checks,
         alerts,
         notes: notes(sc, rec.actions, rec.skipped_actions),
         nospace_at_s: None,
@@ -319,6 +324,7 @@ pub fn outcome_metric(s: &Summary, name: &str) -> Option<f64> {
         "hashkv_distinct" => return count(snapshots?.hashkv_distinct),
         "cluster_ids" => return count(snapshots?.cluster_ids),
         "members_refused_start" => return count(snapshots?.members_refused_start),
+        "client_check_failures" => s.checks.iter().filter(|c| c.verdict == "fail").count() as f64,
         _ => match name.strip_prefix("lost_changes.") {
             // 0 for a resource nothing was lost of.
             Some(resource) => restore?.lost_changes.get(resource).copied().unwrap_or(0) as f64,

@@ -106,6 +106,9 @@ pub struct World<'s> {
     /// Reads in flight: id -> sent at.
     reads: BTreeMap<u64, InFlight>,
     reads_rng: Rng,
+    /// The keys the plain workload's reads ask for (a stream of their own, so that reading
+    /// keys leaves every other draw alone).
+    read_keys_rng: Rng,
     pub(crate) recovery: recovery::RecoveryState,
 }
 
@@ -135,7 +138,8 @@ impl Injection {
 const INJECT_AT_INDEX: u64 = 100;
 
 impl<'s> World<'s> {
-    pub fn new(sc: &'s Scenario) -> World<'s> {
+    /// A world for `sc`; `bug`: an etcd bug every member has (tests of the checkers).
+    pub fn new(sc: &'s Scenario, bug: Option<etcdlab_member::EtcdBug>) -> World<'s> {
         // Slots for the initial members, then for the members `member add` brings in.
         let n = sc.member_slots();
         let size = sc.cluster.size;
@@ -151,7 +155,7 @@ impl<'s> World<'s> {
             .zip(metas)
             .enumerate()
             .map(|(index, (disk, meta))| {
-                let cfg = member_config(sc, index);
+                let cfg = member_config(sc, index, bug);
                 let slot = if index < size {
                     Slot::Running(Box::new(Member::new(cfg.clone(), raft_rng(seed, index, 0))))
                 } else {
@@ -193,6 +197,7 @@ impl<'s> World<'s> {
                 .collect(),
             reads: BTreeMap::new(),
             reads_rng: stream(seed, "reads"),
+            read_keys_rng: stream(seed, "read-keys"),
             recovery: recovery::RecoveryState::default(),
         }
     }
@@ -224,6 +229,7 @@ impl<'s> World<'s> {
             self.scrape();
         }
         self.rec.finish(end);
+        self.close_history();
         Ok(())
     }
 
@@ -327,9 +333,11 @@ impl<'s> World<'s> {
             Ev::ReadArrives { m, id, epoch } => {
                 if self.connection_lost(m, epoch) {
                     let now = self.q.now();
-                    self.reply(Client::Reads, id, Some(ERR_CONNECTION_LOST), now);
+                    self.reply(Client::Reads, id, Err(ERR_CONNECTION_LOST), now);
                 } else {
-                    self.member_input(m, MemberInput::ClientRead { id });
+                    let key = self.reads.get(&id).map(|r| r.asked.key);
+                    let key = key.and_then(|k| self.rec.history.key_bytes(k).cloned());
+                    self.member_input(m, MemberInput::ClientRead { id, key });
                 }
             }
             Ev::DeliverSnapshot(d) => self.on_deliver_snapshot(*d),

@@ -70,6 +70,38 @@ pub struct MemberConfig {
     pub snapshot_count: u64,
     /// Entries kept in memory behind a snapshot for slow followers (etcd: 5,000).
     pub snapshot_catchup_entries: u64,
+    /// An injected etcd bug (`ETCDLAB_INJECT_BUG`), to prove the checkers catch it; None in
+    /// every normal run.
+    pub bug: Option<EtcdBug>,
+}
+
+/// A real etcd bug the member can be made to have, by its effect on clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EtcdBug {
+    /// A linearizable read answered from a state older than writes acknowledged before it
+    /// began, after the process was paused (etcd issue #20418: a ReadIndex answer that did not
+    /// confirm the current leadership). Here: a leader answers ReadIndex from its own commit
+    /// index without a heartbeat round, and on SIGCONT the lab hands a member the client reads
+    /// queued during the pause before the peers' messages, so a leader paused and resumed
+    /// serves them from its old state before it learns it was replaced.
+    StaleReadAfterPause,
+}
+
+impl EtcdBug {
+    pub const ALL: [(&'static str, EtcdBug); 1] =
+        [("stale-read-after-pause", EtcdBug::StaleReadAfterPause)];
+
+    pub fn parse(name: &str) -> Option<EtcdBug> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, b)| *b == self)
+            .expect("listed")
+            .0
+    }
 }
 
 impl MemberConfig {
@@ -96,8 +128,29 @@ impl MemberConfig {
         let mut c = Config::etcd_defaults(self.index as NodeId + 1, voters);
         c.election_tick = (self.election_timeout_ns / self.heartbeat_interval_ns) as u32;
         c.pre_vote = self.pre_vote;
+        c.bug_read_without_quorum = self.bug == Some(EtcdBug::StaleReadAfterPause);
         c
     }
+}
+
+/// What a client got back from a request that succeeded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Response {
+    /// The response header's revision: the member's store revision when it answered (for a
+    /// write, the revision the write itself made, if it changed anything).
+    pub revision: i64,
+    /// A read of one key: the key as found (None: not found, or not a read of a key).
+    pub kv: Option<KvRead>,
+}
+
+/// The parts of `mvccpb.KeyValue` a read returns that a checker needs. The value is the
+/// store's value tag (values are identified by tag; their bytes are not simulated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KvRead {
+    pub value_tag: u64,
+    pub create_revision: i64,
+    pub mod_revision: i64,
+    pub version: i64,
 }
 
 /// What the member asks the world to do.
@@ -113,13 +166,16 @@ pub enum Output {
         index: u64,
         term: u64,
         request_id: Option<u64>,
+        /// The store's revision after the entry, if it applied without error (a write that
+        /// failed in the applier, e.g. on the quota, changed nothing).
+        revision: Option<i64>,
     },
-    /// A client request finished on this member. `error` is etcd's text, None on success.
+    /// A client request finished on this member: etcd's error text, or what the client got.
     Reply {
         request_id: u64,
         /// The connection the request came in on.
         client: ClientId,
-        error: Option<&'static str>,
+        result: Result<Response, &'static str>,
     },
     /// Leader, role or term changed (as visible in the Ready's soft state or the term).
     RoleChanged {
@@ -195,6 +251,8 @@ struct Waiter {
 struct ReadWait {
     index: Option<u64>,
     client: ClientId,
+    /// The key read (None: a read that only measures latency).
+    key: Option<Rc<[u8]>>,
 }
 
 /// One ReadIndex round: its id in raft and the reads it answers.
@@ -506,10 +564,11 @@ impl Member {
         id: u64,
         client: ClientId,
         linearizable: bool,
+        key: Option<Rc<[u8]>>,
         out: &mut Vec<Output>,
     ) {
         let index = (!linearizable).then_some(0);
-        self.reads.insert(id, ReadWait { index, client });
+        self.reads.insert(id, ReadWait { index, client, key });
         if linearizable {
             self.read_queue.push(id);
             if self.read_round.is_none() {
@@ -557,19 +616,37 @@ impl Member {
             return;
         }
         let applied = self.state.applied_index();
-        let ready: Vec<(u64, ClientId)> = self
+        let ready: Vec<u64> = self
             .reads
             .iter()
             .filter(|(_, r)| r.index.is_some_and(|i| i <= applied))
-            .map(|(id, r)| (*id, r.client))
+            .map(|(id, _)| *id)
             .collect();
-        for (id, client) in ready {
-            self.reads.remove(&id);
+        for id in ready {
+            let read = self.reads.remove(&id).expect("listed");
             out.push(Output::Reply {
                 request_id: id,
-                client,
-                error: None,
+                client: read.client,
+                result: Ok(self.read_response(read.key.as_deref())),
             });
+        }
+    }
+
+    /// A read answered from this member's store as it is now.
+    fn read_response(&self, key: Option<&[u8]>) -> Response {
+        let store = &self.state.store;
+        let kv = key.and_then(|k| {
+            let found = store.range(k, &[], &Default::default()).ok()?;
+            found.kvs.first().map(|kv| KvRead {
+                value_tag: kv.value.tag,
+                create_revision: kv.create_revision,
+                mod_revision: kv.mod_revision,
+                version: kv.version,
+            })
+        });
+        Response {
+            revision: store.current_rev(),
+            kv,
         }
     }
 
@@ -706,7 +783,7 @@ impl Member {
             out.push(Output::Reply {
                 request_id,
                 client: read.client,
-                error: Some(ERR_TIMEOUT),
+                result: Err(ERR_TIMEOUT),
             });
             return;
         }
@@ -718,7 +795,7 @@ impl Member {
         out.push(Output::Reply {
             request_id,
             client: w.client,
-            error: Some(error),
+            result: Err(error),
         });
     }
 
@@ -953,14 +1030,16 @@ impl Member {
             index: e.index,
             term: e.term,
             request_id,
+            revision: result.is_ok().then(|| self.state.store.current_rev()),
         });
         let client_request = request.filter(|r| r.origin != Origin::Member);
         if let Some(id) = client_request.map(|r| r.id) {
             if let Some(w) = self.waiters.remove(&id) {
+                let revision = self.state.store.current_rev();
                 out.push(Output::Reply {
                     request_id: id,
                     client: w.client,
-                    error: result.err(),
+                    result: result.map(|()| Response { revision, kv: None }),
                 });
             }
         }

@@ -46,6 +46,7 @@ impl Cluster {
                     quota_backend_bytes: QUOTA,
                     snapshot_count: 100_000,
                     snapshot_catchup_entries: 5_000,
+                    bug: None,
                 };
                 Member::new(cfg, ChaCha8Rng::seed_from_u64(index as u64))
             })
@@ -90,9 +91,9 @@ impl Cluster {
                     m
                 }
                 Output::Reply {
-                    request_id, error, ..
+                    request_id, result, ..
                 } => {
-                    assert!(self.replies.insert(request_id, error).is_none());
+                    assert!(self.replies.insert(request_id, result.err()).is_none());
                     continue;
                 }
                 Output::AlarmChanged {

@@ -19,6 +19,7 @@ fn member(index: usize, size: usize) -> Member {
         quota_backend_bytes: 0,
         snapshot_count: 100_000,
         snapshot_catchup_entries: 5_000,
+        bug: None,
     };
     Member::new(cfg, ChaCha8Rng::seed_from_u64(index as u64))
 }
@@ -198,13 +199,15 @@ fn single_member_commits_and_replies() {
     while m.is_saving() {
         m.on_save_done(now, &mut out);
     }
+    // The reply's header carries the revision the put made.
+    let revision = m.state().store.current_rev();
     assert!(out.iter().any(|o| matches!(
         o,
         Output::Reply {
             request_id: 7,
             client: 0,
-            error: None
-        }
+            result: Ok(etcdlab_member::Response { revision: r, kv: None })
+        } if *r == revision
     )));
     assert_eq!(m.state().store.index_len(), 1);
 }
@@ -217,7 +220,7 @@ fn a_write_without_leader_times_out_with_etcds_text() {
     m.on_request_timeout(9, &mut out);
     assert!(out.iter().any(|o| matches!(
         o,
-        Output::Reply { request_id: 9, error: Some(e), .. } if *e == etcdlab_member::ERR_TIMEOUT
+        Output::Reply { request_id: 9, result: Err(e), .. } if *e == etcdlab_member::ERR_TIMEOUT
     )));
     assert_eq!(m.proposals_failed_total, 1);
 }
@@ -235,4 +238,51 @@ fn crash_keeps_only_fsynced_entries() {
         durable_before,
         "the unsynced entry is lost"
     );
+}
+
+#[test]
+fn a_linearizable_read_returns_the_key_as_written_and_the_header_revision() {
+    let (mut m, now) = single_leader();
+    let mut out = Vec::new();
+    m.on_client_write(now, write(7, 10), &mut out);
+    while m.is_saving() {
+        m.on_save_done(now, &mut out);
+    }
+    let revision = m.state().store.current_rev();
+    out.clear();
+    let key: Rc<[u8]> = Rc::from(&b"/lab/key-0000007"[..]);
+    m.on_client_read(now, 8, 0, true, Some(key), &mut out);
+    while m.is_saving() {
+        m.on_save_done(now, &mut out);
+    }
+    let read = out.iter().find_map(|o| match o {
+        Output::Reply {
+            request_id: 8,
+            result,
+            ..
+        } => Some(*result),
+        _ => None,
+    });
+    let kv = etcdlab_member::KvRead {
+        value_tag: 7,
+        create_revision: revision,
+        mod_revision: revision,
+        version: 1,
+    };
+    let expected = etcdlab_member::Response {
+        revision,
+        kv: Some(kv),
+    };
+    assert_eq!(read, Some(Ok(expected)));
+    // A key never written is not found, at the same revision.
+    out.clear();
+    let missing: Rc<[u8]> = Rc::from(&b"/lab/none"[..]);
+    m.on_client_read(now, 9, 0, true, Some(missing), &mut out);
+    while m.is_saving() {
+        m.on_save_done(now, &mut out);
+    }
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Output::Reply { request_id: 9, result: Ok(r), .. } if r.kv.is_none() && r.revision == revision
+    )));
 }

@@ -185,6 +185,9 @@ pub struct Config {
     pub max_size_per_msg_bytes: u64,
     /// Max in-flight MsgApp per follower in replicate state (etcd: 512).
     pub max_inflight_msgs: usize,
+    /// An injected bug, never set in a normal run: a leader answers ReadIndex with its own
+    /// commit index at once, without a heartbeat round confirming it still leads.
+    pub bug_read_without_quorum: bool,
 }
 
 impl Config {
@@ -198,6 +201,7 @@ impl Config {
             check_quorum: true,
             max_size_per_msg_bytes: 1024 * 1024,
             max_inflight_msgs: 512,
+            bug_read_without_quorum: false,
         }
     }
 }
@@ -495,7 +499,7 @@ impl<P: Payload> Raft<P> {
     /// The leader's side of a read (from itself or forwarded by a follower).
     fn leader_read(&mut self, from: NodeId, ctx: u64) {
         let committed = self.log.committed();
-        if self.prs.len() == 1 {
+        if self.prs.len() == 1 || self.cfg.bug_read_without_quorum {
             self.answer_read(from, committed, ctx);
             return;
         }

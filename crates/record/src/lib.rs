@@ -127,6 +127,22 @@ pub struct ElectionCause {
     pub campaigns: u32,
 }
 
+/// One checker's verdict on the run's client history.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CheckResult {
+    pub checker: String,
+    /// `pass`, `fail` or `undecided` (the search ran out of its budget: not a pass).
+    pub verdict: String,
+    /// Operations checked, and of them writes whose fate was unknown.
+    pub operations: u64,
+    pub maybe_applied: u64,
+    /// Search steps taken (the checker's deterministic measure of its cost).
+    pub steps: u64,
+    /// A failure: the operation that cannot be placed and the window around it, readable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
     pub scenario: String,
@@ -151,6 +167,8 @@ pub struct Summary {
     /// Outcome figures by name (the names `[[expect]]` uses), in a fixed order.
     pub outcome: IndexMap<String, Option<f64>>,
     pub expectations: Vec<ExpectationResult>,
+    /// The verdicts of the checkers of what clients saw, one entry per checker.
+    pub checks: Vec<CheckResult>,
     /// Alert rules that fired: one entry per firing episode, in order of first firing.
     pub alerts: Vec<AlertEpisode>,
     /// Where the model knowingly differs from the reference material (shown in the report).

@@ -194,6 +194,7 @@ pub fn empty_record() -> RunRecord {
             wal_fsync_ms: none4,
             outcome: IndexMap::new(),
             expectations: vec![],
+            checks: vec![],
             alerts: vec![],
             notes: vec![],
             nospace_at_s: None,

@@ -15,6 +15,7 @@ pub fn markdown(record: &RunRecord) -> String {
     inputs(&mut out, &record.inputs);
     results(&mut out, s);
     expectations(&mut out, s);
+    checks(&mut out, s);
     alerts(&mut out, s);
     crate::elections::section(&mut out, record);
     crate::database::database_section(&mut out, record);
@@ -132,6 +133,36 @@ fn triple(a: Option<f64>, b: Option<f64>, c: Option<f64>, unit: &str) -> String 
         return "–".into();
     }
     format!("{}{unit}", parts.join(" / "))
+}
+
+/// The checkers' verdicts on what the clients saw (`history.jsonl`).
+fn checks(out: &mut String, s: &Summary) {
+    if s.checks.is_empty() {
+        return;
+    }
+    out.push_str("## What the clients saw\n\n");
+    out.push_str("Every client operation is in `history.jsonl` (see docs/history-format.md).\n\n");
+    out.push_str("| Checker | Operations | Maybe applied | Search steps | Verdict |\n| --- | ---: | ---: | ---: | --- |\n");
+    for c in &s.checks {
+        let verdict = match c.verdict.as_str() {
+            "pass" => "✅ pass",
+            "fail" => "❌ FAIL",
+            _ => "⚠️ undecided (not a pass)",
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {verdict} |",
+            c.checker, c.operations, c.maybe_applied, c.steps
+        );
+    }
+    out.push('\n');
+    for c in s
+        .checks
+        .iter()
+        .filter_map(|c| c.failure.as_ref().map(|f| (c, f)))
+    {
+        let _ = writeln!(out, "{} failed:\n\n```text\n{}```\n", c.0.checker, c.1);
+    }
 }
 
 fn expectations(out: &mut String, s: &Summary) {

@@ -395,6 +395,7 @@ pub const OUTCOME_METRICS: &[&str] = &[
     "hashkv_distinct",
     "cluster_ids",
     "members_refused_start",
+    "client_check_failures",
 ];
 
 /// The metric with per-resource variants: `lost_changes.<resource>` (e.g.

@@ -3,7 +3,11 @@
 use super::*;
 
 /// The etcd flags of member slot `index`, from the scenario's `[cluster]`.
-pub(super) fn member_config(sc: &Scenario, index: usize) -> MemberConfig {
+pub(super) fn member_config(
+    sc: &Scenario,
+    index: usize,
+    bug: Option<etcdlab_member::EtcdBug>,
+) -> MemberConfig {
     MemberConfig {
         index,
         cluster_size: sc.cluster.size,
@@ -13,6 +17,7 @@ pub(super) fn member_config(sc: &Scenario, index: usize) -> MemberConfig {
         quota_backend_bytes: sc.cluster.quota_backend_bytes as i64,
         snapshot_count: sc.cluster.snapshot_count,
         snapshot_catchup_entries: sc.cluster.snapshot_catchup_entries,
+        bug,
     }
 }
 

@@ -3,7 +3,8 @@
 //! the client that sent it.
 
 use super::*;
-use crate::history::OpKind;
+use crate::history::{Asked, OpKind, NEVER_RETURNED};
+use etcdlab_member::Response;
 use etcdlab_member::{ClientId, Origin};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,10 +106,12 @@ impl World<'_> {
         let now = self.q.now();
         let id = req.id;
         let kind = OpKind::of(&req.op);
+        let asked = self.asked(&req.op);
         let target = self.pick_target();
-        self.writes.insert(id, InFlight::new(now, target, kind));
+        self.writes
+            .insert(id, InFlight::new(now, target, kind, asked));
         let Some(m) = target else {
-            self.reply(Client::of(&req), id, Some(ERR_CONNECTION_REFUSED), now);
+            self.reply(Client::of(&req), id, Err(ERR_CONNECTION_REFUSED), now);
             return;
         };
         let delay = self.client_delay();
@@ -143,7 +146,7 @@ impl World<'_> {
     pub(super) fn on_write_arrives(&mut self, m: usize, req: Rc<Request>, epoch: u64) {
         if self.connection_lost(m, epoch) {
             let now = self.q.now();
-            self.reply(Client::of(&req), req.id, Some(ERR_CONNECTION_LOST), now);
+            self.reply(Client::of(&req), req.id, Err(ERR_CONNECTION_LOST), now);
         } else {
             self.member_input(m, MemberInput::ClientWrite(req));
         }
@@ -179,11 +182,16 @@ impl World<'_> {
         self.q.schedule_in(gap_ns, Ev::NextRead);
         let id = self.next_request_id;
         self.next_request_id += 1;
+        let key = below(&mut self.read_keys_rng, self.sc.workload.key_count);
+        let asked = Asked {
+            key: self.rec.history.key(&lab_key(key)),
+            value: crate::history::NOT_FOUND,
+        };
         let target = self.pick_target();
         self.reads
-            .insert(id, InFlight::new(now, target, OpKind::Read));
+            .insert(id, InFlight::new(now, target, OpKind::Read, asked));
         let Some(m) = target else {
-            self.reply(Client::Reads, id, Some(ERR_CONNECTION_REFUSED), now);
+            self.reply(Client::Reads, id, Err(ERR_CONNECTION_REFUSED), now);
             return;
         };
         let delay = self.client_delay();
@@ -196,20 +204,27 @@ impl World<'_> {
         &mut self,
         client: Client,
         id: u64,
-        error: Option<&'static str>,
+        result: Result<Response, &'static str>,
         at: Nanos,
     ) {
+        let error = result.err();
         match client {
-            Client::Writes => self.write_done(id, error, at),
+            Client::Writes => self.write_done(id, result, at),
             Client::Reads => {
                 if let Some(r) = self.reads.remove(&id) {
+                    let era = self.era_of(r.member);
                     let h = &mut self.rec.history;
-                    h.returned((r.sent_ns, at), id, r.member, r.kind, error);
+                    h.returned(
+                        (r.sent_ns, at),
+                        (id, r.member, r.kind, r.asked),
+                        result,
+                        era,
+                    );
                 }
             }
             Client::Kube => {
                 self.on_kube_reply(id, error);
-                self.write_done(id, error, at);
+                self.write_done(id, result, at);
             }
             Client::KubeCompactor => {
                 self.on_kube_reply(id, error);
@@ -221,16 +236,80 @@ impl World<'_> {
 
     /// A client write (the plain workload's, Kubernetes') is answered: its latency and outcome
     /// are recorded.
-    pub(super) fn write_done(&mut self, id: u64, error: Option<&'static str>, at: Nanos) {
+    pub(super) fn write_done(
+        &mut self,
+        id: u64,
+        result: Result<Response, &'static str>,
+        at: Nanos,
+    ) {
         if let Some(w) = self.writes.remove(&id) {
+            let ok = result.is_ok();
+            let era = self.era_of(w.member);
             let h = &mut self.rec.history;
-            h.returned((w.sent_ns, at), id, w.member, w.kind, error);
-            if error.is_none() {
+            h.returned(
+                (w.sent_ns, at),
+                (id, w.member, w.kind, w.asked),
+                result,
+                era,
+            );
+            if let Some(revision) = w.applied {
+                h.applied(id, revision);
+            }
+            if ok {
                 self.note_write_ok(at);
             }
         }
     }
+
+    /// A member applied request `id`: a client write still waiting for its answer remembers
+    /// how (the first apply: every member applies the same entry alike).
+    pub(super) fn note_applied(&mut self, id: u64, revision: Option<i64>) {
+        if let Some(w) = self.writes.get_mut(&id) {
+            w.applied.get_or_insert(revision);
+        } else {
+            self.rec.history.applied(id, revision);
+        }
+    }
+
+    /// The run ended: writes still waiting never got an answer (the history resolves each
+    /// from the log: applied or not).
+    pub(super) fn close_history(&mut self) {
+        for (id, w) in std::mem::take(&mut self.writes) {
+            let era = self.era_of(w.member);
+            let h = &mut self.rec.history;
+            let asked = (id, w.member, w.kind, w.asked);
+            h.returned((w.sent_ns, NEVER_RETURNED), asked, Err(ERR_NO_ANSWER), era);
+            if let Some(revision) = w.applied {
+                h.applied(id, revision);
+            }
+        }
+        self.rec.history.close();
+    }
+
+    /// The era of the data member `m` serves (a request no member took: the first era).
+    fn era_of(&self, m: Option<usize>) -> u8 {
+        m.map_or(0, |m| self.nodes[m].era)
+    }
+
+    /// What a client's request names, for the history: its key (a put's or a one-key
+    /// delete's) and a put's value.
+    fn asked(&mut self, op: &Op) -> Asked {
+        match op {
+            Op::Put { key, value, .. } => Asked {
+                key: self.rec.history.key(key),
+                value: value.tag,
+            },
+            Op::DeleteRange { key, range_end } if range_end.is_empty() => Asked {
+                key: self.rec.history.key(key),
+                value: crate::history::NOT_FOUND,
+            },
+            _ => Asked::NOTHING,
+        }
+    }
 }
+
+/// What the history says of a request still unanswered when the run ended.
+pub(crate) const ERR_NO_ANSWER: &str = "no answer before the end of the run";
 
 /// The gap to the next arrival of a Poisson stream of `rate` per second (exponential), at
 /// least 1 ns so that two arrivals never share an instant.
@@ -250,14 +329,20 @@ pub(super) struct InFlight {
     /// The member it went to (None: no member took the connection).
     pub member: Option<usize>,
     pub kind: OpKind,
+    pub asked: Asked,
+    /// How the first member to apply it did (the store's revision after it; None: the
+    /// applier refused it), while the client still waits.
+    pub applied: Option<Option<i64>>,
 }
 
 impl InFlight {
-    fn new(sent_ns: Nanos, member: Option<usize>, kind: OpKind) -> InFlight {
+    fn new(sent_ns: Nanos, member: Option<usize>, kind: OpKind, asked: Asked) -> InFlight {
         InFlight {
             sent_ns,
             member,
             kind,
+            asked,
+            applied: None,
         }
     }
 }

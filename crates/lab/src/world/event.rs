@@ -154,7 +154,7 @@ pub(crate) enum MemberInput {
     Message(Box<Msg>),
     SaveDone,
     ClientWrite(Rc<Request>),
-    ClientRead { id: u64 },
+    ClientRead { id: u64, key: Option<Rc<[u8]>> },
     RequestTimeout { id: u64 },
     SnapshotReport { to: usize, ok: bool },
 }

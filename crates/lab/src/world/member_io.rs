@@ -18,7 +18,7 @@ impl World<'_> {
         // takes it on SIGCONT).
         match &input {
             MemberInput::ClientWrite(req) => self.arm_request_timeout(m, req.id, now),
-            MemberInput::ClientRead { id } => self.arm_request_timeout(m, *id, now),
+            MemberInput::ClientRead { id, .. } => self.arm_request_timeout(m, *id, now),
             _ => {}
         }
         let mut out = std::mem::take(&mut self.out);
@@ -36,8 +36,9 @@ impl World<'_> {
             }
             MemberInput::ClientWrite(req) => member.on_client_write(now, req, &mut out),
             MemberInput::RequestTimeout { id } => member.on_request_timeout(id, &mut out),
-            MemberInput::ClientRead { id } => {
-                member.on_client_read(now, id, Client::Reads.id(), linearizable, &mut out)
+            MemberInput::ClientRead { id, key } => {
+                let client = Client::Reads.id();
+                member.on_client_read(now, id, client, linearizable, key, &mut out)
             }
             MemberInput::SnapshotReport { to, ok } => {
                 member.report_snapshot(now, to as u64 + 1, ok, &mut out)
@@ -134,16 +135,22 @@ impl World<'_> {
                     index,
                     term,
                     request_id,
-                } => self.on_applied(m, index, (term, request_id)),
+                    revision,
+                } => {
+                    if let Some(id) = request_id {
+                        self.note_applied(id, revision);
+                    }
+                    self.on_applied(m, index, (term, request_id))
+                }
                 Output::Reply {
                     request_id,
                     client,
-                    error,
+                    result,
                 } => {
                     // The clients react to nothing sooner than its arrival, which therefore
                     // needs no event: the reply is handed over with the time it arrives.
                     let arrives_at = now.saturating_add(self.client_delay());
-                    self.reply(Client::from_id(client), request_id, error, arrives_at);
+                    self.reply(Client::from_id(client), request_id, result, arrives_at);
                 }
                 Output::RoleChanged { role, term, .. } => self.on_role(m, role, term),
                 Output::LeaderChangeSeen { .. } => {}

@@ -65,6 +65,10 @@ pub(crate) struct Node {
     pub defrag_hist: PromHistogram,
     pub compaction_keys_total: u64,
     pub defrag_started_ns: Option<Nanos>,
+    /// The era of the data this member serves: 0 for the initial cluster's; a restore of a
+    /// whole cluster from a backup starts a new one (its revisions may go back, so clients'
+    /// histories are checked era by era).
+    pub era: u8,
 }
 
 impl Node {
@@ -85,6 +89,7 @@ impl Node {
             defrag_hist: PromHistogram::new(&metrics::DEFRAG_BUCKETS_S),
             compaction_keys_total: 0,
             defrag_started_ns: None,
+            era: 0,
         }
     }
 

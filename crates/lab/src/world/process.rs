@@ -23,6 +23,12 @@ impl World<'_> {
         self.nodes[m].slot = Slot::Running(member);
         self.rec.role(self.q.now(), m, role_kind(role), term);
         // SIGCONT: everything that queued up while stopped is handled now, in order.
+        let mut parked = parked;
+        if self.nodes[m].cfg.bug == Some(etcdlab_member::EtcdBug::StaleReadAfterPause) {
+            // The injected bug: the client reads queued during the pause win the race with
+            // the peers' messages (a stable sort keeps each group in arrival order).
+            parked.sort_by_key(|ev| !matches!(ev, MemberInput::ClientRead { .. }));
+        }
         for ev in parked {
             if self.nodes[m].slot.is_running() {
                 self.run_member_input(m, ev);
@@ -57,7 +63,7 @@ impl World<'_> {
         self.nodes[m].compacting = false;
         // The clients waiting on it see their connection close.
         for (id, client) in cut {
-            self.reply(Client::from_id(client), id, Some(ERR_CONNECTION_LOST), now);
+            self.reply(Client::from_id(client), id, Err(ERR_CONNECTION_LOST), now);
         }
     }
 
@@ -121,6 +127,7 @@ impl World<'_> {
     /// Put a started member in its slot and start its loops.
     pub(super) fn run_member(&mut self, m: usize, member: Member) {
         self.nodes[m].meta.started = true;
+        self.recovery.restoring_era = None;
         let now = self.q.now();
         self.rec
             .role(now, m, RoleKind::Follower, member.raft().term());

@@ -32,9 +32,26 @@ pub(crate) struct RecoveryState {
     pub used: bool,
     /// Pairs whose cluster ID mismatch was logged already.
     pub mismatch_logged: std::collections::BTreeSet<(usize, usize)>,
+    /// Eras started by whole-cluster restores so far.
+    pub eras: u8,
+    /// The era that members restored into cluster `.0` join while none of them has started
+    /// yet (one restore of a whole cluster is one command per member).
+    pub restoring_era: Option<(u64, u8)>,
 }
 
 impl RecoveryState {
+    /// The era of a member restored into cluster `cluster_id` that no running member has.
+    pub(super) fn restore_era(&mut self, cluster_id: u64) -> u8 {
+        match self.restoring_era {
+            Some((c, era)) if c == cluster_id => era,
+            _ => {
+                self.eras = self.eras.saturating_add(1);
+                self.restoring_era = Some((cluster_id, self.eras));
+                self.eras
+            }
+        }
+    }
+
     pub(super) fn event(&mut self, at_ns: Nanos, what: String) {
         self.used = true;
         self.events.push(TimelineEntry { at_ns, what });

@@ -86,10 +86,17 @@ impl World<'_> {
         meta.member_id = own;
         meta.backend_corrupt = false;
         // Restoring the whole cluster (none of its members runs) starts its log over.
-        let running = (0..self.nodes.len()).any(|p| {
+        let running = (0..self.nodes.len()).find(|&p| {
             matches!(self.nodes[p].slot, Slot::Running(_) | Slot::Paused(..))
                 && self.nodes[p].meta.cluster_id == cluster_id
         });
+        // A member restored into a running cluster continues its data; a cluster restored
+        // whole starts a new era.
+        self.nodes[m].era = match running {
+            Some(p) => self.nodes[p].era,
+            None => self.recovery.restore_era(cluster_id),
+        };
+        let running = running.is_some();
         self.invariants
             .on_restore(m, initial_cluster.len() as u64, running);
         self.recovery.event(

@@ -1,0 +1,196 @@
+//! `history.jsonl`: one client operation a line, as its client saw it.
+
+use serde::{Deserialize, Serialize};
+
+/// One client operation, call to return.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operation {
+    /// Unique in the history.
+    pub id: u64,
+    /// Who sent it (a client's name: operations of one client are sequential or not, as they
+    /// were; the checker does not assume either).
+    pub client: String,
+    /// The member the client talked to, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+    pub call_ns: u64,
+    /// None: the client never had an answer.
+    #[serde(default)]
+    pub return_ns: Option<u64>,
+    pub op: OpName,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// A put's (or a txn's success put's) value; a get's value found (None: not found).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// A txn's compare: the value the key must have (None: the key must not exist).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_value: Option<String>,
+    /// A txn's response: whether the compare held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub succeeded: Option<bool>,
+    /// A serializable get (answered from the member's own state, not linearizable).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub serializable: bool,
+    /// The response header's revision (None: the operation failed or never returned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<i64>,
+    /// The error the client saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The era of the cluster's data that served it (absent: 0). A restore of a whole cluster
+    /// from a backup starts a new era whose revisions may go back; each era is checked on its
+    /// own.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub era: u32,
+    /// A failed write's fate as the cluster's log tells it (a simulator knows; a client does
+    /// not): `true` applied (at `revision`, if given), `false` never applied. None: unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied: Option<bool>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The kinds of operation a history may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpName {
+    Put,
+    Get,
+    /// Delete of one key.
+    Delete,
+    /// A transaction comparing one key's value, putting `value` to it when the compare holds.
+    Txn,
+    /// Any other write (another client's, a lease's, a compaction): it may advance the
+    /// revision; its effect on the history's keys is unknown, so those keys must not be
+    /// written by such operations.
+    Write,
+}
+
+/// A line that is not an operation.
+#[derive(Debug, PartialEq)]
+pub struct ParseError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// Reads a history: one JSON object a line; blank lines are skipped.
+pub fn parse_jsonl(text: &str) -> Result<Vec<Operation>, ParseError> {
+    let mut ops = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let op: Operation = serde_json::from_str(line).map_err(|e| ParseError {
+            line: i + 1,
+            message: e.to_string(),
+        })?;
+        validate(&op).map_err(|message| ParseError {
+            line: i + 1,
+            message,
+        })?;
+        ops.push(op);
+    }
+    Ok(ops)
+}
+
+fn validate(op: &Operation) -> Result<(), String> {
+    let needs_key = !matches!(op.op, OpName::Write);
+    if needs_key && op.key.is_none() {
+        return Err(format!("operation {}: `key` is required", op.id));
+    }
+    if matches!(op.op, OpName::Put | OpName::Txn) && op.value.is_none() {
+        return Err(format!("operation {}: `value` is required", op.id));
+    }
+    if op.return_ns.is_some_and(|r| r < op.call_ns) {
+        return Err(format!("operation {}: returns before its call", op.id));
+    }
+    let ok = op.error.is_none();
+    if ok && op.return_ns.is_some() && op.revision.is_none() {
+        return Err(format!(
+            "operation {}: a successful operation needs its `revision`",
+            op.id
+        ));
+    }
+    if ok && op.op == OpName::Txn && op.succeeded.is_none() && op.return_ns.is_some() {
+        return Err(format!(
+            "operation {}: a successful txn needs `succeeded`",
+            op.id
+        ));
+    }
+    Ok(())
+}
+
+/// Writes a history as JSON lines.
+pub fn to_jsonl(ops: &[Operation]) -> String {
+    let mut out = String::new();
+    for op in ops {
+        out.push_str(&serde_json::to_string(op).expect("an operation serializes"));
+        out.push('\n');
+    }
+    out
+}
+
+/// Errors after which etcd 3.4 has certainly not applied a write: it was refused before it
+/// was proposed, or the applier refused it. Every other error (timeouts, a lost connection,
+/// a leader change) leaves a write maybe applied.
+pub const DEFINITE_ERRORS: &[&str] = &[
+    "etcdserver: mvcc: database space exceeded",
+    "mvcc: database space exceeded",
+    "connection refused",
+    "etcdserver: too many requests",
+    "etcdserver: request is too large",
+    "etcdserver: not capable",
+];
+
+pub fn is_definite(error: &str) -> bool {
+    DEFINITE_ERRORS.iter().any(|e| error.contains(e))
+}
+
+/// One operation, readable: `17 writes m1 [1.000200 s, 1.004100 s] put k = v -> revision 5`.
+pub fn describe(op: &Operation) -> String {
+    let at = |ns: u64| format!("{:.6} s", ns as f64 / 1e9);
+    let returned = op.return_ns.map_or("never".to_string(), at);
+    let member = op.member.as_deref().unwrap_or("-");
+    let key = op.key.as_deref().unwrap_or("");
+    let asked = match op.op {
+        OpName::Put => format!("put {key} = {}", op.value.as_deref().unwrap_or("")),
+        OpName::Get => format!("get {key}"),
+        OpName::Delete => format!("delete {key}"),
+        OpName::Txn => format!(
+            "txn if {key} == {} then put {}",
+            op.expect_value.as_deref().unwrap_or("(absent)"),
+            op.value.as_deref().unwrap_or("")
+        ),
+        OpName::Write => "another write".to_string(),
+    };
+    let answer = match (&op.error, op.op) {
+        (Some(e), _) => match op.applied {
+            Some(true) => format!("error `{e}` (applied, per the log)"),
+            Some(false) => format!("error `{e}` (not applied, per the log)"),
+            None => format!("error `{e}`"),
+        },
+        (None, OpName::Get) => format!(
+            "{} at revision {}",
+            op.value.as_deref().unwrap_or("(not found)"),
+            op.revision.unwrap_or(0)
+        ),
+        (None, _) if op.return_ns.is_none() => "no answer".to_string(),
+        (None, _) => format!("revision {}", op.revision.unwrap_or(0)),
+    };
+    format!(
+        "{} {} {member} [{}, {returned}] {asked} -> {answer}",
+        op.id,
+        op.client,
+        at(op.call_ns)
+    )
+}

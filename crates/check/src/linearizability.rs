@@ -1,0 +1,513 @@
+//! Linearizability of a history against etcd's key-value model: a search for an order of the
+//! operations that respects real time (an operation that returned before another was called
+//! comes first) and in which every response is what the model answers (Wing and Gong's
+//! search with Lowe's cache of visited states, as porcupine does it).
+//!
+//! The revision is global, so the history is not split per key. What keeps the search short:
+//! every response carries its revision (a write can only be placed where the revision fits),
+//! and failed writes resolved from the cluster's log are applied or dropped, not guessed. A
+//! write nobody resolved doubles the states to follow; a step budget bounds the search, and
+//! running out of it is an `Undecided` verdict, never a pass.
+
+use crate::format::{is_definite, OpName, Operation};
+use crate::model::{mix, Fate, State, Step, Undo};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// How much searching a verdict may cost.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    /// Steps (an operation tried at a point of the search) before giving up.
+    pub steps: u64,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget { steps: 200_000_000 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    /// No order explains the responses. `window`: the operation that cannot be placed and the
+    /// operations around it (ids, in call order).
+    Fail {
+        culprit: u64,
+        window: Vec<u64>,
+    },
+    /// The budget ran out first.
+    Undecided,
+}
+
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    /// Operations checked (after dropping failed reads, serializable reads and writes known
+    /// not to have been applied).
+    pub operations: usize,
+    /// Of them, writes whose fate was unknown.
+    pub maybe_applied: usize,
+    pub steps: u64,
+}
+
+/// One operation as the search sees it.
+#[derive(Clone, Copy, Debug)]
+struct Op {
+    id: u64,
+    call_ns: u64,
+    return_ns: u64,
+    step: Step,
+    fate: Fate,
+}
+
+impl Op {
+    /// The revision its response names, if known.
+    fn claimed(&self) -> Option<i64> {
+        match self.fate {
+            Fate::Returned(r) | Fate::Applied(Some(r)) => Some(r),
+            Fate::Applied(None) | Fate::Maybe => None,
+        }
+    }
+
+    /// A maybe-applied write has two outcomes to try: applied, then not.
+    fn choices(&self) -> u8 {
+        if self.fate == Fate::Maybe {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+/// Interns keys and values as small numbers, in the order first seen (only membership is
+/// looked up: the map's order never shows).
+#[derive(Default)]
+struct Names<'a>(HashMap<&'a str, u32>);
+
+impl<'a> Names<'a> {
+    fn of(&mut self, s: &'a str) -> u32 {
+        let n = self.0.len() as u32;
+        *self.0.entry(s).or_insert(n)
+    }
+}
+
+/// The operations the model checks, with each one's step and fate.
+fn normalize<'a>(history: impl Iterator<Item = &'a Operation>) -> Vec<Op> {
+    let (mut keys, mut values) = (Names::default(), Names::default());
+    let mut ops = Vec::new();
+    for o in history {
+        let is_read = o.op == OpName::Get;
+        let fate = match (&o.error, o.return_ns, o.applied) {
+            (None, Some(_), _) => Fate::Returned(o.revision.expect("validated")),
+            _ if is_read => continue, // a read that failed or never returned shows nothing
+            (_, _, Some(false)) => continue,
+            (_, _, Some(true)) => Fate::Applied(o.revision),
+            (Some(e), _, None) if is_definite(e) => continue,
+            _ => Fate::Maybe,
+        };
+        if is_read && o.serializable {
+            continue;
+        }
+        let key = o.key.as_deref().map(|k| keys.of(k)).unwrap_or(0);
+        let mut value = |v: &'a Option<String>| v.as_deref().map(|v| values.of(v));
+        let step = match o.op {
+            OpName::Put => Step::Put {
+                key,
+                value: value(&o.value).expect("validated"),
+            },
+            OpName::Get => Step::Get {
+                key,
+                found: value(&o.value),
+            },
+            OpName::Delete => Step::Delete { key },
+            OpName::Txn => Step::Txn {
+                key,
+                expect: value(&o.expect_value),
+                value: value(&o.value).expect("validated"),
+                succeeded: o.succeeded,
+            },
+            OpName::Write => Step::Write,
+        };
+        let return_ns = match fate {
+            Fate::Returned(_) => o.return_ns.expect("returned"),
+            _ => u64::MAX, // its effect may come at any time after the call
+        };
+        ops.push(Op {
+            id: o.id,
+            call_ns: o.call_ns,
+            return_ns,
+            step,
+            fate,
+        });
+    }
+    ops
+}
+
+/// A call or return in the doubly linked list the search lifts operations out of.
+#[derive(Clone, Copy)]
+struct Entry {
+    op: usize,
+    call: bool,
+    /// The other entry of the same operation.
+    pair: usize,
+    prev: usize,
+    next: usize,
+}
+
+const NIL: usize = usize::MAX;
+
+struct List {
+    e: Vec<Entry>,
+}
+
+impl List {
+    /// Entry 0 is the head; then calls and returns in time order (a call at the same instant
+    /// as a return comes first: operations that touch are concurrent).
+    fn new(ops: &[Op]) -> List {
+        let mut points: Vec<(u64, bool, usize)> = Vec::with_capacity(2 * ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            points.push((op.call_ns, false, i));
+            points.push((op.return_ns, true, i));
+        }
+        points.sort_unstable();
+        let mut e = vec![Entry {
+            op: NIL,
+            call: false,
+            pair: NIL,
+            prev: NIL,
+            next: NIL,
+        }];
+        let mut call_at = vec![0; ops.len()];
+        for (_, is_return, i) in points {
+            let at = e.len();
+            let prev = at - 1;
+            e[prev].next = at;
+            let pair = if is_return { call_at[i] } else { NIL };
+            if is_return {
+                e[call_at[i]].pair = at;
+            } else {
+                call_at[i] = at;
+            }
+            e.push(Entry {
+                op: i,
+                call: !is_return,
+                pair,
+                prev,
+                next: NIL,
+            });
+        }
+        List { e }
+    }
+
+    fn unlink(&mut self, i: usize) {
+        let Entry { prev, next, .. } = self.e[i];
+        self.e[prev].next = next;
+        if next != NIL {
+            self.e[next].prev = prev;
+        }
+    }
+
+    fn relink(&mut self, i: usize) {
+        let Entry { prev, next, .. } = self.e[i];
+        self.e[prev].next = i;
+        if next != NIL {
+            self.e[next].prev = i;
+        }
+    }
+
+    /// Takes an operation (its call entry `i`) out of the list.
+    fn lift(&mut self, i: usize) {
+        self.unlink(i);
+        self.unlink(self.e[i].pair);
+    }
+
+    fn unlift(&mut self, i: usize) {
+        self.relink(self.e[i].pair);
+        self.relink(i);
+    }
+}
+
+/// One level of the search: the last candidate tried here (in the order of `priority`), and
+/// the operation placed. Candidates are not stored: a history with thousands of operations
+/// in flight at once (a stalled cluster) would need thousands per level.
+struct Level {
+    tried: Option<Key>,
+    placed: Option<(usize, Undo)>,
+    /// The placement was a read that changes nothing (see `identity_read`): no other
+    /// candidate needs trying here.
+    forced: bool,
+}
+
+/// The order to try candidates in: a total order on (choice, revision claimed, read after
+/// write, entry).
+type Key = (u8, i64, bool, usize);
+
+impl Level {
+    fn new() -> Level {
+        Level {
+            tried: None,
+            placed: None,
+            forced: false,
+        }
+    }
+}
+
+/// Checks `history` against etcd's model within `budget`, each era on its own (a restore
+/// of the whole cluster from a backup starts a new era, whose revisions may go back).
+pub fn check_linearizable(history: &[Operation], budget: Budget) -> Outcome {
+    let eras: BTreeSet<u32> = history.iter().map(|o| o.era).collect();
+    let mut total = Outcome {
+        verdict: Verdict::Pass,
+        operations: 0,
+        maybe_applied: 0,
+        steps: 0,
+    };
+    for era in eras {
+        let era_is_first = era == 0;
+        let ops = normalize(history.iter().filter(|o| o.era == era));
+        total.operations += ops.len();
+        total.maybe_applied += ops.iter().filter(|o| o.fate == Fate::Maybe).count();
+        let left = Budget {
+            steps: budget.steps.saturating_sub(total.steps),
+        };
+        // The first era starts from an empty store; a later one from a restored backup the
+        // history does not describe.
+        let start = if era_is_first {
+            State::default()
+        } else {
+            State::starting_unknown()
+        };
+        let (verdict, steps) = search(&ops, left, start);
+        total.steps += steps;
+        if verdict != Verdict::Pass {
+            total.verdict = verdict;
+            break;
+        }
+    }
+    total
+}
+
+/// Where to try an operation: by the revision it claims (a write that made revision r before
+/// a read at r), unknown revisions as soon as possible, "not applied" last. Any order finds a
+/// linearization if there is one; this one usually finds it at the first try.
+fn priority(op: &Op, choice: u8, revision: i64, entry: usize) -> Key {
+    let claimed = match op.fate {
+        Fate::Returned(r) | Fate::Applied(Some(r)) => r,
+        Fate::Applied(None) | Fate::Maybe => revision + 1,
+    };
+    let is_read = matches!(op.step, Step::Get { .. });
+    (choice, claimed, is_read, entry)
+}
+
+/// The next candidate after `tried`: among the calls before the first return still in the
+/// list (the operations that may come next), the one of least priority above it.
+fn next_candidate(list: &List, ops: &[Op], revision: i64, tried: Option<Key>) -> Option<Key> {
+    let mut best: Option<Key> = None;
+    let mut i = list.e[0].next;
+    while i != NIL && list.e[i].call {
+        let op = &ops[list.e[i].op];
+        for choice in 0..op.choices() {
+            let key = priority(op, choice, revision, i);
+            if tried.is_some_and(|t| key <= t) || best.is_some_and(|b| key >= b) {
+                continue;
+            }
+            best = Some(key);
+        }
+        i = list.e[i].next;
+    }
+    best
+}
+
+/// A candidate read that, placed now, leaves the state as it is (it returned the current
+/// revision and the key's current value). Placing it first is never wrong: it was called
+/// before every pending return, and wherever a linearization puts it later, the state there
+/// has the same revision (revisions never go back, and it accepts none higher) and so the
+/// same effect, none. Placing such reads without trying alternatives keeps a burst of reads
+/// answered at one revision (one ReadIndex round) from multiplying the orders to search.
+fn identity_read(list: &List, ops: &[Op], state: &State) -> Option<usize> {
+    let mut i = list.e[0].next;
+    while i != NIL && list.e[i].call {
+        let op = &ops[list.e[i].op];
+        if let (Step::Get { key, found }, Fate::Returned(r)) = (op.step, op.fate) {
+            if r == state.revision && state.known_value(key) == Some(found) {
+                return Some(i);
+            }
+        }
+        i = list.e[i].next;
+    }
+    None
+}
+
+/// The revisions that unplaced operations claim, to prune at once an order that strands one:
+/// the revision never goes back and every operation needs it at or below its own, so once
+/// the state's revision passes an unplaced operation's, that operation can never be placed.
+/// (Without this, a stale read is found only when the search has tried every order of what
+/// came after it.)
+struct Claims(BTreeSet<(i64, usize)>);
+
+impl Claims {
+    fn new(ops: &[Op]) -> Claims {
+        Claims(
+            ops.iter()
+                .enumerate()
+                .filter_map(|(i, o)| o.claimed().map(|r| (r, i)))
+                .collect(),
+        )
+    }
+
+    fn take(&mut self, ops: &[Op], i: usize) {
+        if let Some(r) = ops[i].claimed() {
+            self.0.remove(&(r, i));
+        }
+    }
+
+    fn put_back(&mut self, ops: &[Op], i: usize) {
+        if let Some(r) = ops[i].claimed() {
+            self.0.insert((r, i));
+        }
+    }
+
+    /// An unplaced operation whose revision the state has passed.
+    fn stranded(&self, revision: i64) -> Option<usize> {
+        self.0
+            .first()
+            .filter(|(r, _)| *r < revision)
+            .map(|(_, i)| *i)
+    }
+}
+
+fn search(ops: &[Op], budget: Budget, start: State) -> (Verdict, u64) {
+    let mut claims = Claims::new(ops);
+    let mut stranded: Option<usize> = None;
+    let mut list = List::new(ops);
+    let mut state = start;
+    let mut placed_hash = 0u64;
+    let mut seen: HashSet<(u64, u64)> = HashSet::new();
+    let mut levels = vec![Level::new()];
+    let mut steps = 0u64;
+    // The deepest level reached, and the operation whose return stopped it there.
+    let mut deepest = (0usize, NIL);
+    loop {
+        if list.e[0].next == NIL {
+            return (Verdict::Pass, steps);
+        }
+        let depth = levels.len();
+        let level = levels.last_mut().expect("never empty");
+        let mut descended = false;
+        if level.tried.is_none() {
+            if let Some(entry) = identity_read(&list, ops, &state) {
+                steps += 1;
+                let op_index = list.e[entry].op;
+                let op = &ops[op_index];
+                let undo = state
+                    .step(op.step, op.fate, true)
+                    .expect("an identity read");
+                let h = placed_hash ^ mix(op_index as u64 + 1);
+                level.forced = true;
+                level.tried = Some((0, 0, false, entry));
+                if seen.insert((h, state.hash())) {
+                    placed_hash = h;
+                    claims.take(ops, op_index);
+                    list.lift(entry);
+                    level.placed = Some((entry, undo));
+                    descended = true;
+                } else {
+                    state.undo(undo);
+                }
+            }
+        }
+        while !level.forced && !descended {
+            let Some(key) = next_candidate(&list, ops, state.revision, level.tried) else {
+                break;
+            };
+            steps += 1;
+            if steps > budget.steps {
+                return (Verdict::Undecided, steps);
+            }
+            level.tried = Some(key);
+            let (choice, _, _, entry) = key;
+            let op_index = list.e[entry].op;
+            let op = &ops[op_index];
+            let Some(undo) = state.step(op.step, op.fate, choice == 0) else {
+                continue;
+            };
+            claims.take(ops, op_index);
+            if let Some(s) = claims.stranded(state.revision) {
+                stranded = Some(s);
+                claims.put_back(ops, op_index);
+                state.undo(undo);
+                continue;
+            }
+            let h = placed_hash ^ mix(op_index as u64 + 1);
+            if !seen.insert((h, state.hash())) {
+                claims.put_back(ops, op_index);
+                state.undo(undo);
+                continue;
+            }
+            placed_hash = h;
+            list.lift(entry);
+            level.placed = Some((entry, undo));
+            descended = true;
+        }
+        if descended {
+            levels.push(Level::new());
+            stranded = None;
+            continue;
+        }
+        // Nothing fits here: an operation the next step would strand, else the first return
+        // in the list, is of an operation that cannot be placed.
+        if depth >= deepest.0 {
+            let mut i = list.e[0].next;
+            while i != NIL && list.e[i].call {
+                i = list.e[i].next;
+            }
+            if let Some(s) = stranded {
+                deepest = (depth, s);
+            } else if i != NIL {
+                deepest = (depth, list.e[i].op);
+            }
+        }
+        stranded = None;
+        // Back up past every forced level: nothing else was worth trying there.
+        loop {
+            levels.pop();
+            let Some(parent) = levels.last_mut() else {
+                return (failure(ops, deepest.1), steps);
+            };
+            let (entry, undo) = parent.placed.take().expect("a level below a placement");
+            state.undo(undo);
+            list.unlift(entry);
+            claims.put_back(ops, list.e[entry].op);
+            placed_hash ^= mix(list.e[entry].op as u64 + 1);
+            if !parent.forced {
+                break;
+            }
+        }
+    }
+}
+
+/// The operation that could not be placed at the deepest point of the search, the operations
+/// concurrent with it (the nearest by call time, at most `WINDOW_CONCURRENT`), and the few that
+/// returned just before it was called.
+fn failure(ops: &[Op], culprit: usize) -> Verdict {
+    const WINDOW_CONCURRENT: usize = 12;
+    const WINDOW_BEFORE: usize = 5;
+    let c = &ops[culprit.min(ops.len() - 1)];
+    let mut concurrent: Vec<&Op> = ops
+        .iter()
+        .filter(|o| o.call_ns <= c.return_ns && o.return_ns >= c.call_ns)
+        .collect();
+    concurrent.sort_by_key(|o| (o.call_ns.abs_diff(c.call_ns), o.id));
+    concurrent.truncate(WINDOW_CONCURRENT);
+    let mut before: Vec<&Op> = ops.iter().filter(|o| o.return_ns < c.call_ns).collect();
+    before.sort_by_key(|o| std::cmp::Reverse((o.return_ns, o.id)));
+    before.truncate(WINDOW_BEFORE);
+    let mut window: Vec<&Op> = concurrent.into_iter().chain(before).collect();
+    window.push(c);
+    window.sort_by_key(|o| (o.call_ns, o.id));
+    window.dedup_by_key(|o| o.id);
+    Verdict::Fail {
+        culprit: c.id,
+        window: window.iter().map(|o| o.id).collect(),
+    }
+}

@@ -1,0 +1,167 @@
+//! Small hand-written histories, linearizable and not, each with its verdict pinned.
+
+use etcdlab_check::{check_linearizable, parse_jsonl, Budget, Verdict};
+
+/// Checks a history written one operation a line in JSON.
+fn verdict(lines: &[&str]) -> Verdict {
+    let ops = parse_jsonl(&lines.join("\n")).expect("a valid history");
+    check_linearizable(&ops, Budget::default()).verdict
+}
+
+fn fails(lines: &[&str]) -> u64 {
+    match verdict(lines) {
+        Verdict::Fail { culprit, .. } => culprit,
+        v => panic!("expected a violation, got {v:?}"),
+    }
+}
+
+const PUT_A: &str = r#"{"id":1,"client":"c1","call_ns":0,"return_ns":10,"op":"put","key":"k","value":"a","revision":2}"#;
+const PUT_B: &str = r#"{"id":2,"client":"c1","call_ns":20,"return_ns":30,"op":"put","key":"k","value":"b","revision":3}"#;
+
+#[test]
+fn sequential_puts_and_a_fresh_read_pass() {
+    let get_b = r#"{"id":3,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","value":"b","revision":3}"#;
+    assert_eq!(verdict(&[PUT_A, PUT_B, get_b]), Verdict::Pass);
+}
+
+#[test]
+fn a_stale_read_fails() {
+    // Called after b was acknowledged, it returns a.
+    let get_a = r#"{"id":3,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","value":"a","revision":2}"#;
+    assert_eq!(fails(&[PUT_A, PUT_B, get_a]), 3);
+}
+
+#[test]
+fn a_stale_read_that_claims_the_new_revision_fails() {
+    let get_a = r#"{"id":3,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","value":"a","revision":3}"#;
+    assert_eq!(fails(&[PUT_A, PUT_B, get_a]), 3);
+}
+
+#[test]
+fn a_read_concurrent_with_a_put_may_see_either_value() {
+    let slow_put = r#"{"id":2,"client":"c1","call_ns":20,"return_ns":60,"op":"put","key":"k","value":"b","revision":3}"#;
+    let get_a = r#"{"id":3,"client":"c2","call_ns":30,"return_ns":40,"op":"get","key":"k","value":"a","revision":2}"#;
+    let get_b = r#"{"id":4,"client":"c3","call_ns":30,"return_ns":40,"op":"get","key":"k","value":"b","revision":3}"#;
+    assert_eq!(verdict(&[PUT_A, slow_put, get_a]), Verdict::Pass);
+    assert_eq!(verdict(&[PUT_A, slow_put, get_b]), Verdict::Pass);
+    // But not b and then a: once a client saw b, a later read cannot see a.
+    let get_a_later = r#"{"id":5,"client":"c2","call_ns":45,"return_ns":50,"op":"get","key":"k","value":"a","revision":2}"#;
+    assert!(matches!(
+        verdict(&[PUT_A, slow_put, get_b, get_a_later]),
+        Verdict::Fail { .. }
+    ));
+}
+
+#[test]
+fn a_lost_acknowledged_write_fails() {
+    // b was acknowledged, yet a read long after finds the key missing.
+    let get_none =
+        r#"{"id":3,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","revision":3}"#;
+    assert_eq!(fails(&[PUT_A, PUT_B, get_none]), 3);
+}
+
+#[test]
+fn a_read_of_a_value_never_written_fails() {
+    let get_z = r#"{"id":3,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","value":"z","revision":3}"#;
+    assert_eq!(fails(&[PUT_A, PUT_B, get_z]), 3);
+}
+
+#[test]
+fn the_revision_going_back_fails() {
+    let put_c = r#"{"id":3,"client":"c1","call_ns":40,"return_ns":50,"op":"put","key":"j","value":"c","revision":3}"#;
+    assert!(matches!(
+        verdict(&[PUT_A, PUT_B, put_c]),
+        Verdict::Fail { .. }
+    ));
+}
+
+#[test]
+fn a_cas_that_succeeded_twice_fails() {
+    let cas1 = r#"{"id":2,"client":"c1","call_ns":20,"return_ns":30,"op":"txn","key":"k","expect_value":"a","value":"b","succeeded":true,"revision":3}"#;
+    let cas2 = r#"{"id":3,"client":"c2","call_ns":20,"return_ns":30,"op":"txn","key":"k","expect_value":"a","value":"c","succeeded":true,"revision":4}"#;
+    assert!(matches!(
+        verdict(&[PUT_A, cas1, cas2]),
+        Verdict::Fail { .. }
+    ));
+    // One wins, the other's compare fails: fine.
+    let cas2_lost = r#"{"id":3,"client":"c2","call_ns":20,"return_ns":30,"op":"txn","key":"k","expect_value":"a","value":"c","succeeded":false,"revision":3}"#;
+    assert_eq!(verdict(&[PUT_A, cas1, cas2_lost]), Verdict::Pass);
+}
+
+#[test]
+fn a_maybe_applied_write_may_or_may_not_be_seen() {
+    let timed_out = r#"{"id":2,"client":"c1","call_ns":20,"return_ns":30,"op":"put","key":"k","value":"b","error":"context deadline exceeded"}"#;
+    let get_a = r#"{"id":3,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","value":"a","revision":2}"#;
+    let get_b = r#"{"id":4,"client":"c2","call_ns":60,"return_ns":70,"op":"get","key":"k","value":"b","revision":3}"#;
+    assert_eq!(verdict(&[PUT_A, timed_out, get_a]), Verdict::Pass);
+    assert_eq!(verdict(&[PUT_A, timed_out, get_b]), Verdict::Pass);
+    // Seen late (it may be applied after its client gave up), but never unseen once seen.
+    assert_eq!(verdict(&[PUT_A, timed_out, get_a, get_b]), Verdict::Pass);
+    let get_a_again = r#"{"id":5,"client":"c2","call_ns":80,"return_ns":90,"op":"get","key":"k","value":"a","revision":3}"#;
+    assert!(matches!(
+        verdict(&[PUT_A, timed_out, get_b, get_a_again]),
+        Verdict::Fail { .. }
+    ));
+}
+
+#[test]
+fn a_write_the_log_says_was_not_applied_must_not_be_seen() {
+    let not_applied = r#"{"id":2,"client":"c1","call_ns":20,"return_ns":30,"op":"put","key":"k","value":"b","error":"etcdserver: request timed out","applied":false}"#;
+    let get_b = r#"{"id":4,"client":"c2","call_ns":60,"return_ns":70,"op":"get","key":"k","value":"b","revision":3}"#;
+    assert_eq!(fails(&[PUT_A, not_applied, get_b]), 4);
+}
+
+#[test]
+fn a_definite_error_means_not_applied() {
+    let refused = r#"{"id":2,"client":"c1","call_ns":20,"return_ns":30,"op":"put","key":"k","value":"b","error":"etcdserver: mvcc: database space exceeded"}"#;
+    let get_b = r#"{"id":4,"client":"c2","call_ns":60,"return_ns":70,"op":"get","key":"k","value":"b","revision":3}"#;
+    assert_eq!(fails(&[PUT_A, refused, get_b]), 4);
+}
+
+#[test]
+fn other_writes_may_advance_the_revision() {
+    let get_a = r#"{"id":3,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","value":"a","revision":9}"#;
+    assert_eq!(verdict(&[PUT_A, get_a]), Verdict::Pass);
+}
+
+#[test]
+fn a_delete_then_a_read_finds_nothing() {
+    let del = r#"{"id":2,"client":"c1","call_ns":20,"return_ns":30,"op":"delete","key":"k","revision":3}"#;
+    let get_none =
+        r#"{"id":3,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","revision":3}"#;
+    let get_a = r#"{"id":3,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","value":"a","revision":3}"#;
+    assert_eq!(verdict(&[PUT_A, del, get_none]), Verdict::Pass);
+    assert_eq!(fails(&[PUT_A, del, get_a]), 3);
+}
+
+#[test]
+fn a_budget_too_small_is_undecided_not_a_pass() {
+    let ops = parse_jsonl(&[PUT_A, PUT_B].join("\n")).unwrap();
+    let out = check_linearizable(&ops, Budget { steps: 1 });
+    assert_eq!(out.verdict, Verdict::Undecided);
+}
+
+#[test]
+fn a_bad_line_is_named() {
+    let err = parse_jsonl("\n{\"id\":1}").unwrap_err();
+    assert_eq!(err.line, 2);
+    let err = parse_jsonl(
+        r#"{"id":1,"client":"c","call_ns":0,"return_ns":1,"op":"put","key":"k","value":"v"}"#,
+    )
+    .unwrap_err();
+    assert!(err.message.contains("revision"), "{}", err.message);
+}
+
+#[test]
+fn a_new_era_may_start_over_at_an_older_revision() {
+    // A whole cluster restored from a backup taken at revision 2.
+    let put_c = r#"{"id":3,"client":"c1","call_ns":40,"return_ns":50,"op":"put","key":"k","value":"c","revision":3,"era":1}"#;
+    let get_a = r#"{"id":4,"client":"c1","call_ns":35,"return_ns":38,"op":"get","key":"k","value":"a","revision":2,"era":1}"#;
+    assert_eq!(verdict(&[PUT_A, PUT_B, get_a, put_c]), Verdict::Pass);
+    // Within one era, the same is a violation.
+    let get_a0 = r#"{"id":4,"client":"c1","call_ns":35,"return_ns":38,"op":"get","key":"k","value":"a","revision":2}"#;
+    assert!(matches!(
+        verdict(&[PUT_A, PUT_B, get_a0]),
+        Verdict::Fail { .. }
+    ));
+}

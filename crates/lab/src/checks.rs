@@ -1,0 +1,88 @@
+//! The run's client history as `history.jsonl` operations, and the checkers' verdicts on it.
+
+use crate::history::{Applied, ClientOp, History, OpKind, NEVER_RETURNED, NOT_FOUND, NO_KEY};
+use etcdlab_check::format::{OpName, Operation};
+use etcdlab_check::{check_linearizable, Budget, Verdict};
+use etcdlab_report::CheckResult;
+use std::collections::BTreeMap;
+
+/// Every client operation of the run, in the order replies arrived (writes still unanswered
+/// at the end last). `linearizable_reads`: how the plain workload read.
+pub fn operations(history: &History, linearizable_reads: bool) -> Vec<Operation> {
+    history
+        .ops()
+        .iter()
+        .map(|op| operation(history, op, linearizable_reads))
+        .collect()
+}
+
+fn operation(history: &History, op: &ClientOp, linearizable_reads: bool) -> Operation {
+    let error = history.error(op);
+    let key = (op.key != NO_KEY)
+        .then(|| history.key_bytes(op.key))
+        .flatten()
+        .map(|k| String::from_utf8_lossy(k).into_owned());
+    let name = match op.kind {
+        OpKind::Put => OpName::Put,
+        OpKind::Delete if key.is_some() => OpName::Delete,
+        OpKind::Read => OpName::Get,
+        _ => OpName::Write,
+    };
+    let is_read = op.kind == OpKind::Read;
+    let has_value = matches!(name, OpName::Put | OpName::Get) && op.value != NOT_FOUND;
+    let known_revision = error.is_none() || op.applied == Applied::Yes;
+    Operation {
+        id: op.id,
+        client: if is_read { "reads" } else { "writes" }.to_string(),
+        member: op.member.map(|m| format!("m{}", m + 1)),
+        call_ns: op.call_ns,
+        return_ns: (op.return_ns != NEVER_RETURNED).then_some(op.return_ns),
+        op: name,
+        key: if name == OpName::Write { None } else { key },
+        value: has_value.then(|| op.value.to_string()),
+        expect_value: None,
+        succeeded: None,
+        serializable: is_read && !linearizable_reads,
+        revision: known_revision.then_some(op.revision),
+        error: error.map(str::to_string),
+        era: op.era as u32,
+        applied: match op.applied {
+            Applied::Unknown => None,
+            Applied::Yes => Some(true),
+            Applied::No => Some(false),
+        },
+    }
+}
+
+/// Runs every checker of client histories on `ops`.
+pub fn run(ops: &[Operation]) -> Vec<CheckResult> {
+    let out = check_linearizable(ops, Budget::default());
+    let (verdict, failure) = match &out.verdict {
+        Verdict::Pass => ("pass", None),
+        Verdict::Undecided => ("undecided", None),
+        Verdict::Fail { culprit, window } => {
+            ("fail", Some(describe_failure(ops, *culprit, window)))
+        }
+    };
+    vec![CheckResult {
+        checker: "linearizability".to_string(),
+        verdict: verdict.to_string(),
+        operations: out.operations as u64,
+        maybe_applied: out.maybe_applied as u64,
+        steps: out.steps,
+        failure,
+    }]
+}
+
+/// The failing window, one operation a line.
+fn describe_failure(ops: &[Operation], culprit: u64, window: &[u64]) -> String {
+    let by_id: BTreeMap<u64, &Operation> = ops.iter().map(|o| (o.id, o)).collect();
+    let mut text = format!("no order of the operations explains operation {culprit}:\n");
+    for id in window {
+        if let Some(op) = by_id.get(id) {
+            let mark = if *id == culprit { "=>" } else { "  " };
+            text.push_str(&format!("{mark} {}\n", etcdlab_check::format::describe(op)));
+        }
+    }
+    text
+}

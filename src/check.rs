@@ -1,0 +1,88 @@
+//! `etcdlab check HISTORY.jsonl`, and the checkers' verdicts as `etcdlab run` prints them.
+
+use etcdlab_check::format::{describe, parse_jsonl, Operation};
+use etcdlab_check::{check_linearizable, Budget, Verdict};
+use etcdlab_report::CheckResult;
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::{EXIT_INVALID_INPUT, EXIT_INVARIANT};
+
+/// Writes the run's history, one operation a line.
+pub fn write_history(ops: &[Operation], path: &Path) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for op in ops {
+        serde_json::to_writer(&mut out, op)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}
+
+/// Prints each checker's verdict; true when none failed, or the scenario expects what they
+/// found (an `[[expect]]` on `client_check_failures` judges them instead).
+pub fn report_checks(checks: &[CheckResult], violation_expected: bool) -> bool {
+    let mut ok = true;
+    for c in checks {
+        if c.verdict == "fail" {
+            ok = violation_expected;
+            let what = if violation_expected { "note" } else { "error" };
+            eprintln!("{what}: checker {} failed", c.checker);
+            if let Some(f) = &c.failure {
+                eprint!("{f}");
+            }
+        } else if c.verdict != "pass" {
+            eprintln!(
+                "warning: checker {} is {} after {} steps (not a pass)",
+                c.checker, c.verdict, c.steps
+            );
+        }
+    }
+    ok
+}
+
+/// `etcdlab check`: the run's checkers on a history file from anywhere.
+pub fn check_file(path: &Path, max_steps: Option<u64>) -> ExitCode {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", path.display());
+            return ExitCode::from(EXIT_INVALID_INPUT);
+        }
+    };
+    let ops = match parse_jsonl(&text) {
+        Ok(ops) => ops,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return ExitCode::from(EXIT_INVALID_INPUT);
+        }
+    };
+    let budget = max_steps.map_or(Budget::default(), |steps| Budget { steps });
+    let out = check_linearizable(&ops, budget);
+    println!(
+        "linearizability: {} operations ({} maybe applied), {} steps: {}",
+        out.operations,
+        out.maybe_applied,
+        out.steps,
+        match &out.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Fail { .. } => "fail",
+            Verdict::Undecided => "undecided (the step budget ran out; not a pass)",
+        }
+    );
+    match out.verdict {
+        Verdict::Pass => ExitCode::SUCCESS,
+        Verdict::Undecided => ExitCode::from(EXIT_UNDECIDED),
+        Verdict::Fail { culprit, window } => {
+            println!("no order of the operations explains operation {culprit}:");
+            for op in ops.iter().filter(|o| window.contains(&o.id)) {
+                let mark = if op.id == culprit { "=>" } else { "  " };
+                println!("{mark} {}", describe(op));
+            }
+            ExitCode::from(EXIT_INVARIANT)
+        }
+    }
+}
+
+/// A checker ran out of its budget: neither a pass nor a violation.
+pub const EXIT_UNDECIDED: u8 = 4;
