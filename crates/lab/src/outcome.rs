@@ -5,8 +5,7 @@ use crate::inputs::{inputs, notes};
 use crate::world::Recording;
 use etcdlab_report::{
     AlarmChange, DbSizeSample, ExpectationResult, Failover, LatencyMs, MinuteLatency,
-    NospaceRecord, OperatorStep, Quantiles, RelistRow, RunRecord, Summary, WatchRecord, WatcherRow,
-    Writes,
+    NospaceRecord, OperatorStep, Quantiles, RunRecord, Summary, WatchRecord, WatcherRow, Writes,
 };
 use etcdlab_scenario::{Expectation, Scenario, OUTCOME_METRICS};
 use hdrhistogram::Histogram;
@@ -210,17 +209,7 @@ fn watch_record(
     if sc.watches.is_empty() {
         return None;
     }
-    let relists = relists
-        .iter()
-        .map(|r| RelistRow {
-            at_ns: r.at_ns,
-            watcher: r.watcher.clone(),
-            needed_rev: r.needed_rev,
-            compact_rev: r.compact_rev,
-            keys: r.keys,
-            bytes: r.bytes,
-        })
-        .collect();
+    let relists = relists.to_vec();
     Some(WatchRecord {
         watchers,
         relists,

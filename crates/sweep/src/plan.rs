@@ -330,7 +330,6 @@ mod tests {
             seeds: (1..=seeds).collect(),
             cost: vec![],
             expectations: vec![],
-            checks: vec![],
             outcome_columns: vec![],
             skipped: vec![Skip {
                 point: 1,

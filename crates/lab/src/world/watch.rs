@@ -13,17 +13,8 @@ pub(super) const WATCH_SYNC_NS: Nanos = 100_000_000;
 pub(crate) const ERR_WATCH_COMPACTED: &str =
     "etcdserver: mvcc: required revision has been compacted";
 
-/// A relist after a compacted watch: what the client had to read again.
-#[derive(Clone, Debug)]
-pub(crate) struct Relist {
-    pub at_ns: Nanos,
-    pub watcher: String,
-    /// The revision the watcher needed next, and the compaction that removed it.
-    pub needed_rev: i64,
-    pub compact_rev: i64,
-    pub keys: usize,
-    pub bytes: u64,
-}
+/// A relist after a compacted watch: what the client had to read again (the report's row).
+pub(crate) type Relist = etcdlab_report::RelistRow;
 
 pub(crate) struct WatchState {
     pub spec: WatchSpec,
