@@ -42,7 +42,7 @@ pub fn report_checks(checks: &[CheckResult], violation_expected: bool) -> bool {
 }
 
 /// `etcdlab check`: the run's checkers on a history file from anywhere.
-pub fn check_file(path: &Path, max_steps: Option<u64>) -> ExitCode {
+pub fn check_file(path: &Path, max_steps: Option<u64>, picture: Option<&Path>) -> ExitCode {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
@@ -75,9 +75,18 @@ pub fn check_file(path: &Path, max_steps: Option<u64>) -> ExitCode {
         Verdict::Undecided => ExitCode::from(EXIT_UNDECIDED),
         Verdict::Fail { culprit, window } => {
             println!("no order of the operations explains operation {culprit}:");
-            for op in ops.iter().filter(|o| window.contains(&o.id)) {
+            let shown: Vec<&Operation> = ops.iter().filter(|o| window.contains(&o.id)).collect();
+            for op in &shown {
                 let mark = if op.id == culprit { "=>" } else { "  " };
                 println!("{mark} {}", describe(op));
+            }
+            if let Some(file) = picture {
+                let svg = etcdlab_check::picture::window_svg(&shown, culprit);
+                if let Err(e) = std::fs::write(file, svg) {
+                    eprintln!("error: cannot write {}: {e}", file.display());
+                    return ExitCode::from(EXIT_INVALID_INPUT);
+                }
+                println!("the window drawn: {}", file.display());
             }
             ExitCode::from(EXIT_INVARIANT)
         }

@@ -94,6 +94,9 @@ enum Command {
         /// Search steps before giving up with "undecided" (default 200 million).
         #[arg(long)]
         max_steps: Option<u64>,
+        /// On a violation, draw the failing window into this SVG file.
+        #[arg(long, value_name = "FILE")]
+        picture: Option<PathBuf>,
     },
     /// Combine the output folders of all shards of a sweep into the files one run would write.
     SweepMerge {
@@ -152,7 +155,11 @@ fn main() -> ExitCode {
             out,
         }),
         Command::SweepMerge { dirs, out } => sweep_merge(&dirs, &out),
-        Command::Check { history, max_steps } => check::check_file(&history, max_steps),
+        Command::Check {
+            history,
+            max_steps,
+            picture,
+        } => check::check_file(&history, max_steps, picture.as_deref()),
     }
 }
 

@@ -43,13 +43,25 @@ fn every_injected_bug_is_caught_by_its_checker() {
         assert_eq!(check["verdict"], "fail", "{bug}");
         let report = fs::read_to_string(out.join("report.md")).unwrap();
         assert!(report.contains(&format!("{checker} failed:")), "{bug}");
+        let picture = fs::read_to_string(out.join(format!("{checker}-failure.svg"))).unwrap();
+        assert!(
+            picture.contains("#f4a6a6"),
+            "{bug}: the culprit is drawn in red"
+        );
         assert!(
             report.contains(&format!("Injected etcd bug `{bug}`")),
             "{bug}"
         );
         // The same history, checked on its own, gives the same verdict.
-        let o = etcdlab_run(["check".as_ref(), out.join("history.jsonl").as_os_str()]);
+        let svg = tmp.path().join("window.svg");
+        let o = etcdlab_run([
+            "check".as_ref(),
+            out.join("history.jsonl").as_os_str(),
+            "--picture".as_ref(),
+            svg.as_os_str(),
+        ]);
         o.assert_code(3);
+        assert!(fs::read_to_string(&svg).unwrap().starts_with("<svg"));
     }
 }
 

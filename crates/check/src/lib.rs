@@ -7,6 +7,7 @@
 pub mod format;
 pub mod linearizability;
 mod model;
+pub mod picture;
 
 pub use format::{parse_jsonl, Operation, ParseError};
 pub use linearizability::{check_linearizable, Budget, Outcome, Verdict};

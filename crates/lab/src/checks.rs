@@ -57,11 +57,16 @@ fn operation(history: &History, op: &ClientOp, linearizable_reads: bool) -> Oper
 /// Runs every checker of client histories on `ops`.
 pub fn run(ops: &[Operation]) -> Vec<CheckResult> {
     let out = check_linearizable(ops, Budget::default());
-    let (verdict, failure) = match &out.verdict {
-        Verdict::Pass => ("pass", None),
-        Verdict::Undecided => ("undecided", None),
+    let (verdict, failure, failure_svg) = match &out.verdict {
+        Verdict::Pass => ("pass", None, None),
+        Verdict::Undecided => ("undecided", None, None),
         Verdict::Fail { culprit, window } => {
-            ("fail", Some(describe_failure(ops, *culprit, window)))
+            let shown: Vec<&Operation> = ops.iter().filter(|o| window.contains(&o.id)).collect();
+            (
+                "fail",
+                Some(describe_failure(ops, *culprit, window)),
+                Some(etcdlab_check::picture::window_svg(&shown, *culprit)),
+            )
         }
     };
     vec![CheckResult {
@@ -71,6 +76,7 @@ pub fn run(ops: &[Operation]) -> Vec<CheckResult> {
         maybe_applied: out.maybe_applied as u64,
         steps: out.steps,
         failure,
+        failure_svg,
     }]
 }
 

@@ -141,6 +141,9 @@ pub struct CheckResult {
     /// A failure: the operation that cannot be placed and the window around it, readable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// The same window drawn (SVG), written next to the report as `<checker>-failure.svg`.
+    #[serde(skip)]
+    pub failure_svg: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]

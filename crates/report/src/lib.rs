@@ -37,6 +37,11 @@ pub const WAL_FSYNC_PNG: &str = "wal-fsync.png";
 /// Written only for runs with backend size samples.
 pub const DB_SIZE_PNG: &str = "db-size.png";
 
+/// The file a checker's failing window is drawn in.
+pub fn failure_picture(checker: &str) -> String {
+    format!("{checker}-failure.svg")
+}
+
 /// Writes every report file of `record` into `out_dir` (created if missing) and returns their
 /// names relative to `out_dir`, sorted.
 pub fn write_run(record: &RunRecord, out_dir: &Path) -> io::Result<Vec<PathBuf>> {
@@ -58,6 +63,13 @@ pub fn write_run(record: &RunRecord, out_dir: &Path) -> io::Result<Vec<PathBuf>>
     if !record.db_size.is_empty() {
         charts::db_size(record, &out_dir.join(DB_SIZE_PNG))?;
         names.push(PathBuf::from(DB_SIZE_PNG));
+    }
+    for c in &record.summary.checks {
+        if let Some(svg) = &c.failure_svg {
+            let name = failure_picture(&c.checker);
+            fs::write(out_dir.join(&name), svg)?;
+            names.push(PathBuf::from(name));
+        }
     }
     names.sort();
     Ok(names)

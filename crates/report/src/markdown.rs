@@ -162,6 +162,10 @@ fn checks(out: &mut String, s: &Summary) {
         .filter_map(|c| c.failure.as_ref().map(|f| (c, f)))
     {
         let _ = writeln!(out, "{} failed:\n\n```text\n{}```\n", c.0.checker, c.1);
+        if c.0.failure_svg.is_some() {
+            let picture = crate::failure_picture(&c.0.checker);
+            let _ = writeln!(out, "The window drawn: [{picture}]({picture})\n");
+        }
     }
 }
 
