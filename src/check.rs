@@ -1,6 +1,6 @@
 //! `etcdlab check HISTORY.jsonl`, and the checkers' verdicts as `etcdlab run` prints them.
 
-use etcdlab_check::format::{describe, parse_jsonl, Operation};
+use etcdlab_check::format::{describe_window, parse_jsonl, Operation};
 use etcdlab_check::{check_linearizable, Budget, Verdict};
 use etcdlab_report::CheckResult;
 use std::io::Write;
@@ -74,12 +74,8 @@ pub fn check_file(path: &Path, max_steps: Option<u64>, picture: Option<&Path>) -
         Verdict::Pass => ExitCode::SUCCESS,
         Verdict::Undecided => ExitCode::from(EXIT_UNDECIDED),
         Verdict::Fail { culprit, window } => {
-            println!("no order of the operations explains operation {culprit}:");
             let shown: Vec<&Operation> = ops.iter().filter(|o| window.contains(&o.id)).collect();
-            for op in &shown {
-                let mark = if op.id == culprit { "=>" } else { "  " };
-                println!("{mark} {}", describe(op));
-            }
+            print!("{}", describe_window(&shown, culprit));
             if let Some(file) = picture {
                 let svg = etcdlab_check::picture::window_svg(&shown, culprit);
                 if let Err(e) = std::fs::write(file, svg) {

@@ -156,6 +156,26 @@ pub fn is_definite(error: &str) -> bool {
     DEFINITE_ERRORS.iter().any(|e| error.contains(e))
 }
 
+/// The operations of a failing window, in the window's order (call order).
+pub fn window_ops<'a>(ops: &'a [Operation], window: &[u64]) -> Vec<&'a Operation> {
+    let by_id: std::collections::BTreeMap<u64, &Operation> =
+        ops.iter().map(|o| (o.id, o)).collect();
+    window
+        .iter()
+        .filter_map(|id| by_id.get(id).copied())
+        .collect()
+}
+
+/// A failing window, one operation a line, the one that cannot be placed marked `=>`.
+pub fn describe_window(shown: &[&Operation], culprit: u64) -> String {
+    let mut text = format!("no order of the operations explains operation {culprit}:\n");
+    for op in shown {
+        let mark = if op.id == culprit { "=>" } else { "  " };
+        text.push_str(&format!("{mark} {}\n", describe(op)));
+    }
+    text
+}
+
 /// One operation, readable: `17 writes m1 [1.000200 s, 1.004100 s] put k = v -> revision 5`.
 pub fn describe(op: &Operation) -> String {
     let at = |ns: u64| format!("{:.6} s", ns as f64 / 1e9);

@@ -291,10 +291,7 @@ pub fn check_linearizable(history: &[Operation], budget: Budget) -> Outcome {
 /// a read at r), unknown revisions as soon as possible, "not applied" last. Any order finds a
 /// linearization if there is one; this one usually finds it at the first try.
 fn priority(op: &Op, choice: u8, revision: i64, entry: usize) -> Key {
-    let claimed = match op.fate {
-        Fate::Returned(r) | Fate::Applied(Some(r)) => r,
-        Fate::Applied(None) | Fate::Maybe => revision + 1,
-    };
+    let claimed = op.claimed().unwrap_or(revision + 1);
     let is_read = matches!(op.step, Step::Get { .. });
     (choice, claimed, is_read, entry)
 }

@@ -1,10 +1,9 @@
 //! The run's client history as `history.jsonl` operations, and the checkers' verdicts on it.
 
 use crate::history::{Applied, ClientOp, History, OpKind, NEVER_RETURNED, NOT_FOUND, NO_KEY};
-use etcdlab_check::format::{OpName, Operation};
+use etcdlab_check::format::{describe_window, window_ops, OpName, Operation};
 use etcdlab_check::{check_linearizable, Budget, Verdict};
 use etcdlab_report::CheckResult;
-use std::collections::BTreeMap;
 
 /// Every client operation of the run, in the order replies arrived (writes still unanswered
 /// at the end last). `linearizable_reads`: how the plain workload read.
@@ -61,11 +60,13 @@ pub fn run(ops: &[Operation]) -> Vec<CheckResult> {
         Verdict::Pass => ("pass", None, None),
         Verdict::Undecided => ("undecided", None, None),
         Verdict::Fail { culprit, window } => {
-            let shown: Vec<&Operation> = ops.iter().filter(|o| window.contains(&o.id)).collect();
+            // The text lists the window in call order, the picture in the history's order.
+            let in_history: Vec<&Operation> =
+                ops.iter().filter(|o| window.contains(&o.id)).collect();
             (
                 "fail",
-                Some(describe_failure(ops, *culprit, window)),
-                Some(etcdlab_check::picture::window_svg(&shown, *culprit)),
+                Some(describe_window(&window_ops(ops, window), *culprit)),
+                Some(etcdlab_check::picture::window_svg(&in_history, *culprit)),
             )
         }
     };
@@ -78,17 +79,4 @@ pub fn run(ops: &[Operation]) -> Vec<CheckResult> {
         failure,
         failure_svg,
     }]
-}
-
-/// The failing window, one operation a line.
-fn describe_failure(ops: &[Operation], culprit: u64, window: &[u64]) -> String {
-    let by_id: BTreeMap<u64, &Operation> = ops.iter().map(|o| (o.id, o)).collect();
-    let mut text = format!("no order of the operations explains operation {culprit}:\n");
-    for id in window {
-        if let Some(op) = by_id.get(id) {
-            let mark = if *id == culprit { "=>" } else { "  " };
-            text.push_str(&format!("{mark} {}\n", etcdlab_check::format::describe(op)));
-        }
-    }
-    text
 }
