@@ -1,7 +1,8 @@
 //! `etcdlab check HISTORY.jsonl`, and the checkers' verdicts as `etcdlab run` prints them.
 
-use etcdlab_check::format::{describe_window, parse_jsonl, Operation};
-use etcdlab_check::{check_linearizable, Budget, Verdict};
+use etcdlab_check::format::{describe_window, parse_jsonl, window_ops, Operation};
+use etcdlab_check::watch::describe_failure;
+use etcdlab_check::{check_linearizable, check_watches, Budget, Verdict};
 use etcdlab_report::CheckResult;
 use std::io::Write;
 use std::path::Path;
@@ -70,22 +71,46 @@ pub fn check_file(path: &Path, max_steps: Option<u64>, picture: Option<&Path>) -
             Verdict::Undecided => "undecided (the step budget ran out; not a pass)",
         }
     );
-    match out.verdict {
-        Verdict::Pass => ExitCode::SUCCESS,
-        Verdict::Undecided => ExitCode::from(EXIT_UNDECIDED),
-        Verdict::Fail { culprit, window } => {
-            let shown: Vec<&Operation> = ops.iter().filter(|o| window.contains(&o.id)).collect();
-            print!("{}", describe_window(&shown, culprit));
-            if let Some(file) = picture {
-                let svg = etcdlab_check::picture::window_svg(&shown, culprit);
-                if let Err(e) = std::fs::write(file, svg) {
-                    eprintln!("error: cannot write {}: {e}", file.display());
-                    return ExitCode::from(EXIT_INVALID_INPUT);
-                }
-                println!("the window drawn: {}", file.display());
+    // The failing window to draw, of the first checker that failed.
+    let mut drawn: Option<String> = None;
+    if let Verdict::Fail { culprit, window } = &out.verdict {
+        print!("{}", describe_window(&window_ops(&ops, window), *culprit));
+        let shown: Vec<&Operation> = ops.iter().filter(|o| window.contains(&o.id)).collect();
+        drawn = Some(etcdlab_check::picture::window_svg(&shown, *culprit));
+    }
+    let watches = check_watches(&ops);
+    if watches.watches > 0 {
+        println!(
+            "watch: {} watches, {} events: {}",
+            watches.watches,
+            watches.events,
+            if watches.failure.is_some() {
+                "fail"
+            } else {
+                "pass"
             }
-            ExitCode::from(EXIT_INVARIANT)
+        );
+    }
+    if let Some(f) = &watches.failure {
+        print!("{}", describe_failure(&ops, f));
+        if drawn.is_none() {
+            let shown: Vec<&Operation> = ops.iter().filter(|o| f.window.contains(&o.id)).collect();
+            drawn = Some(etcdlab_check::picture::watch_svg(&shown, f.watch));
         }
+    }
+    if let (Some(file), Some(svg)) = (picture, &drawn) {
+        if let Err(e) = std::fs::write(file, svg) {
+            eprintln!("error: cannot write {}: {e}", file.display());
+            return ExitCode::from(EXIT_INVALID_INPUT);
+        }
+        println!("the window drawn: {}", file.display());
+    }
+    if drawn.is_some() {
+        ExitCode::from(EXIT_INVARIANT)
+    } else if out.verdict == Verdict::Undecided {
+        ExitCode::from(EXIT_UNDECIDED)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

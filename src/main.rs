@@ -265,6 +265,14 @@ fn run(args: &ScenarioArgs, out: Option<PathBuf>) -> ExitCode {
             "Injected etcd bug `{}` (ETCDLAB_INJECT_BUG): this run shows a broken etcd, on purpose.",
             b.name()
         ));
+        if let Some(v) = &result.invariant_broken {
+            result.record.summary.notes.push(format!(
+                "It broke the raft invariant \"{}\" at {:.6} s ({}); the run went on so that the clients' checkers judge it too.",
+                v.invariant,
+                v.at_ns as f64 / 1e9,
+                v.detail
+            ));
+        }
     }
     if let Some(spec) = &sc.sensitivity {
         let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -313,11 +321,13 @@ fn run(args: &ScenarioArgs, out: Option<PathBuf>) -> ExitCode {
         let actual = e.actual.map_or("no data".to_string(), |v| format!("{v}"));
         eprintln!("expectation failed: {} (actual {actual})", e.name);
     }
-    let violation_expected = sc
-        .expect
-        .iter()
-        .any(|e| e.metric == "client_check_failures");
-    if !check::report_checks(&s.checks, violation_expected) {
+    let violation_expected = etcdlab_lab::expects_check_failure(&sc);
+    let checks_ok = check::report_checks(&s.checks, violation_expected);
+    if let Some(v) = &result.invariant_broken {
+        eprintln!("error: {v} (the run went on past it: an injected etcd bug)");
+        return ExitCode::from(EXIT_INVARIANT);
+    }
+    if !checks_ok {
         return ExitCode::from(EXIT_INVARIANT);
     }
     if result.expectations_ok {

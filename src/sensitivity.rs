@@ -69,13 +69,13 @@ fn run_one(
     sets.push(format!("seed={seed}"));
     let sc = etcdlab_scenario::load(path, &sets)
         .map_err(|e| Failure::InvalidInput(format!("sensitivity {}={value}: {e}", spec.param)))?;
-    let r = etcdlab_lab::run(&sc).map_err(|v| {
+    let record = etcdlab_lab::run_figures_only(&sc).map_err(|v| {
         Failure::Invariant(format!(
             "sensitivity {}={value}, seed {seed}: {v}",
             spec.param
         ))
     })?;
-    let s = &r.record.summary;
+    let s = &record.summary;
     Ok(Cell {
         leader_changes_per_hour: s.leader_changes_per_hour,
         fsync_p50_ms: s.wal_fsync_ms.p50,

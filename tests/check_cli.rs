@@ -101,3 +101,61 @@ fn a_malformed_history_is_named_by_line() {
     o.assert_code(2);
     assert!(o.stderr.contains("line 2"), "{}", o.describe());
 }
+
+#[test]
+fn check_judges_watches_and_names_the_broken_guarantee() {
+    let tmp = tempfile::tempdir().unwrap();
+    let put = |rev: i64, value: &str| {
+        format!(
+            r#"{{"type":"put","key":"/k/a","revision":{rev},"value":"{value}","create_revision":2,"version":{}}}"#,
+            rev - 1
+        )
+    };
+    let watch = |responses: &[(u64, &[String])]| {
+        let rs: Vec<String> = responses
+            .iter()
+            .map(|(at, events)| {
+                format!(
+                    r#"{{"at_ns":{at},"revision":9,"events":[{}]}}"#,
+                    events.join(",")
+                )
+            })
+            .collect();
+        format!(
+            r#"{{"id":7,"client":"w","call_ns":0,"op":"watch","key":"/k/","prefix":true,"start_revision":2,"responses":[{}]}}"#,
+            rs.join(",")
+        )
+    };
+    let good = tmp.path().join("good.jsonl");
+    fs::write(&good, watch(&[(10, &[put(2, "a"), put(3, "b")])])).unwrap();
+    let o = etcdlab_run(["check".as_ref(), good.as_os_str()]);
+    o.assert_code(0);
+    assert!(
+        o.stdout.contains("watch: 1 watches, 2 events: pass"),
+        "{}",
+        o.describe()
+    );
+
+    // The event at revision 3 comes again in the next response.
+    let twice = tmp.path().join("twice.jsonl");
+    let svg = tmp.path().join("twice.svg");
+    fs::write(
+        &twice,
+        watch(&[(10, &[put(2, "a"), put(3, "b")]), (20, &[put(3, "b")])]),
+    )
+    .unwrap();
+    let o = etcdlab_run([
+        "check".as_ref(),
+        twice.as_os_str(),
+        "--picture".as_ref(),
+        svg.as_os_str(),
+    ]);
+    o.assert_code(3);
+    assert!(
+        o.stdout
+            .contains("watch guarantee `unique` broken in operation 7"),
+        "{}",
+        o.describe()
+    );
+    assert!(fs::read_to_string(&svg).unwrap().contains("#f4a6a6"));
+}

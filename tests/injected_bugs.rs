@@ -9,11 +9,23 @@ use common::*;
 use std::fs;
 
 /// (bug, shipped scenario that shows it, checker that must catch it)
-const BUGS: &[(&str, &str, &str)] = &[(
-    "stale-read-after-pause",
-    "reads-during-leader-stall",
-    "linearizability",
-)];
+const BUGS: &[(&str, &str, &str)] = &[
+    (
+        "stale-read-after-pause",
+        "reads-during-leader-stall",
+        "linearizability",
+    ),
+    (
+        "lost-write-on-crash",
+        "single-member-crash",
+        "linearizability",
+    ),
+    (
+        "duplicate-watch-event",
+        "compaction-too-aggressive",
+        "watch",
+    ),
+];
 
 #[test]
 fn every_injected_bug_is_caught_by_its_checker() {

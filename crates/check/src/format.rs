@@ -48,6 +48,81 @@ pub struct Operation {
     /// not): `true` applied (at `revision`, if given), `false` never applied. None: unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied: Option<bool>,
+    /// `watch`: every key under `key` (etcd's `WithPrefix`), not just `key`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prefix: bool,
+    /// `watch`: the revision it asked to start from (None: the revision after the one current
+    /// when it was created).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_revision: Option<i64>,
+    /// `watch`: it asked for each event's previous key-value (`WithPrevKV`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prev_kv: bool,
+    /// `watch`: the responses that carried events, in the order they arrived.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub responses: Vec<WatchResponse>,
+}
+
+/// One watch response: the events of one or more whole revisions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchResponse {
+    /// When it arrived.
+    pub at_ns: u64,
+    /// The response header's revision.
+    pub revision: i64,
+    pub events: Vec<WatchEvent>,
+}
+
+/// One event of a watch response.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchEvent {
+    #[serde(rename = "type")]
+    pub kind: EventKind,
+    pub key: String,
+    /// The key's `mod_revision`: the revision of the write.
+    pub revision: i64,
+    /// A put's value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// A put's `create_revision` and `version` (a delete's are 0 in etcd; left out here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_revision: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    /// With `prev_kv`: whether the key existed before this event, and its value then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev_value: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Put,
+    Delete,
+}
+
+impl WatchEvent {
+    /// etcd's `Event.IsCreate`: a put whose key was created by it.
+    pub fn is_create(&self) -> Option<bool> {
+        match self.kind {
+            EventKind::Put => self.create_revision.map(|c| c == self.revision),
+            EventKind::Delete => Some(false),
+        }
+    }
+}
+
+impl Operation {
+    /// Does key `k` fall in what this watch watches?
+    pub fn watches(&self, k: &str) -> bool {
+        let key = self.key.as_deref().unwrap_or("");
+        if self.prefix {
+            k.starts_with(key)
+        } else {
+            k == key
+        }
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -68,6 +143,8 @@ pub enum OpName {
     /// revision; its effect on the history's keys is unknown, so those keys must not be
     /// written by such operations.
     Write,
+    /// A watch on `key` (or every key under it, with `prefix`), with the responses it got.
+    Watch,
 }
 
 /// A line that is not an operation.
@@ -115,7 +192,11 @@ fn validate(op: &Operation) -> Result<(), String> {
         return Err(format!("operation {}: returns before its call", op.id));
     }
     let ok = op.error.is_none();
-    if ok && op.return_ns.is_some() && op.revision.is_none() {
+    if op.op != OpName::Watch && !op.responses.is_empty() {
+        return Err(format!("operation {}: only a watch has `responses`", op.id));
+    }
+    let is_watch = op.op == OpName::Watch;
+    if ok && op.return_ns.is_some() && op.revision.is_none() && !is_watch {
         return Err(format!(
             "operation {}: a successful operation needs its `revision`",
             op.id
@@ -141,8 +222,10 @@ pub fn to_jsonl(ops: &[Operation]) -> String {
 }
 
 /// Errors after which etcd 3.4 has certainly not applied a write: it was refused before it
-/// was proposed, or the applier refused it. Every other error (timeouts, a lost connection,
-/// a leader change) leaves a write maybe applied.
+/// was proposed (the require-leader check, raft dropping the proposal during a leader
+/// transfer, the rate and size limits), or the applier refused it. Every other error
+/// (timeouts, a lost connection, a deadline) leaves a write maybe applied (docs/
+/// client-errors.md).
 pub const DEFINITE_ERRORS: &[&str] = &[
     "etcdserver: mvcc: database space exceeded",
     "mvcc: database space exceeded",
@@ -150,6 +233,8 @@ pub const DEFINITE_ERRORS: &[&str] = &[
     "etcdserver: too many requests",
     "etcdserver: request is too large",
     "etcdserver: not capable",
+    "etcdserver: no leader",
+    "raft proposal dropped",
 ];
 
 pub fn is_definite(error: &str) -> bool {
@@ -192,8 +277,23 @@ pub fn describe(op: &Operation) -> String {
             op.value.as_deref().unwrap_or("")
         ),
         OpName::Write => "another write".to_string(),
+        OpName::Watch => format!(
+            "watch {key}{} from revision {}",
+            if op.prefix { "*" } else { "" },
+            op.start_revision
+                .map_or("(current + 1)".to_string(), |r| r.to_string())
+        ),
     };
     let answer = match (&op.error, op.op) {
+        (error, OpName::Watch) => {
+            let events: usize = op.responses.iter().map(|r| r.events.len()).sum();
+            let end = match (error, op.return_ns) {
+                (Some(e), _) => format!(", ended by `{e}`"),
+                (None, Some(_)) => ", ended".to_string(),
+                (None, None) => ", open".to_string(),
+            };
+            format!("{} responses, {events} events{end}", op.responses.len())
+        }
         (Some(e), _) => match op.applied {
             Some(true) => format!("error `{e}` (applied, per the log)"),
             Some(false) => format!("error `{e}` (not applied, per the log)"),

@@ -8,6 +8,8 @@ pub mod format;
 pub mod linearizability;
 mod model;
 pub mod picture;
+pub mod watch;
 
 pub use format::{parse_jsonl, Operation, ParseError};
 pub use linearizability::{check_linearizable, Budget, Outcome, Verdict};
+pub use watch::{check_watches, WatchFailure, WatchOutcome};

@@ -96,6 +96,9 @@ fn normalize<'a>(history: impl Iterator<Item = &'a Operation>) -> Vec<Op> {
     let (mut keys, mut values) = (Names::default(), Names::default());
     let mut ops = Vec::new();
     for o in history {
+        if o.op == OpName::Watch {
+            continue; // judged by the watch checker
+        }
         let is_read = o.op == OpName::Get;
         let fate = match (&o.error, o.return_ns, o.applied) {
             (None, Some(_), _) => Fate::Returned(o.revision.expect("validated")),
@@ -127,6 +130,7 @@ fn normalize<'a>(history: impl Iterator<Item = &'a Operation>) -> Vec<Op> {
                 succeeded: o.succeeded,
             },
             OpName::Write => Step::Write,
+            OpName::Watch => unreachable!("skipped above"),
         };
         let return_ns = match fate {
             Fate::Returned(_) => o.return_ns.expect("returned"),

@@ -13,6 +13,15 @@ const TOP_PX: f64 = 40.0;
 
 /// The window's operations (in call order) drawn; `culprit`: the one that cannot be placed.
 pub fn window_svg(ops: &[&Operation], culprit: u64) -> String {
+    svg(ops, culprit, "cannot be placed")
+}
+
+/// A broken watch guarantee drawn: the watch that saw it in red, and the operations involved.
+pub fn watch_svg(ops: &[&Operation], watch: u64) -> String {
+    svg(ops, watch, "the watch that broke a guarantee")
+}
+
+fn svg(ops: &[&Operation], culprit: u64, red: &str) -> String {
     let start = ops.iter().map(|o| o.call_ns).min().unwrap_or(0);
     let end = ops
         .iter()
@@ -31,7 +40,7 @@ pub fn window_svg(ops: &[&Operation], culprit: u64) -> String {
     );
     let _ = writeln!(
         svg,
-        r#"<text x="10" y="20" font-size="13">Operations around {culprit} ({:.6} s to {:.6} s); red: cannot be placed</text>"#,
+        r#"<text x="10" y="20" font-size="13">Operations around {culprit} ({:.6} s to {:.6} s); red: {red}</text>"#,
         start as f64 / 1e9,
         end as f64 / 1e9
     );
@@ -91,6 +100,13 @@ fn short(op: &Operation) -> String {
         OpName::Delete => format!("{} delete {answer}", op.id),
         OpName::Txn => format!("{} txn {answer}", op.id),
         OpName::Write => format!("{} write {answer}", op.id),
+        OpName::Watch => {
+            let key = op.key.as_deref().unwrap_or("");
+            let from = op
+                .start_revision
+                .map_or(String::new(), |r| format!(" from r{r}"));
+            format!("{} watch {key}{from}", op.id)
+        }
     }
 }
 

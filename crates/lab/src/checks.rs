@@ -1,18 +1,55 @@
 //! The run's client history as `history.jsonl` operations, and the checkers' verdicts on it.
 
-use crate::history::{Applied, ClientOp, History, OpKind, NEVER_RETURNED, NOT_FOUND, NO_KEY};
+use crate::history::{
+    Applied, ClientOp, History, OpKind, WatchStream, NEVER_RETURNED, NOT_FOUND, NO_KEY,
+};
 use etcdlab_check::format::{describe_window, window_ops, OpName, Operation};
-use etcdlab_check::{check_linearizable, Budget, Verdict};
+use etcdlab_check::watch::describe_failure;
+use etcdlab_check::{check_linearizable, check_watches, Budget, Verdict};
 use etcdlab_report::CheckResult;
 
 /// Every client operation of the run, in the order replies arrived (writes still unanswered
 /// at the end last). `linearizable_reads`: how the plain workload read.
 pub fn operations(history: &History, linearizable_reads: bool) -> Vec<Operation> {
-    history
+    let mut ops: Vec<Operation> = history
         .ops()
         .iter()
         .map(|op| operation(history, op, linearizable_reads))
-        .collect()
+        .collect();
+    // Watches are numbered after every request (they have no request id of their own).
+    let first_id = ops.iter().map(|o| o.id).max().unwrap_or(0) + 1;
+    ops.extend(
+        history
+            .watches
+            .iter()
+            .enumerate()
+            .map(|(i, w)| watch_operation(first_id + i as u64, w)),
+    );
+    ops
+}
+
+fn watch_operation(id: u64, w: &WatchStream) -> Operation {
+    Operation {
+        id,
+        client: format!("watch {}", w.client),
+        member: Some(format!("m{}", w.member + 1)),
+        call_ns: w.call_ns,
+        return_ns: w.end.map(|(at, _)| at),
+        op: OpName::Watch,
+        key: Some(w.prefix.clone()),
+        value: None,
+        expect_value: None,
+        succeeded: None,
+        serializable: false,
+        revision: None,
+        error: w.end.and_then(|(_, e)| e).map(str::to_string),
+        era: w.era as u32,
+        applied: None,
+        prefix: true,
+        start_revision: Some(w.start_revision),
+        prev_kv: false,
+        responses: w.responses.clone(),
+    }
 }
 
 fn operation(history: &History, op: &ClientOp, linearizable_reads: bool) -> Operation {
@@ -50,6 +87,10 @@ fn operation(history: &History, op: &ClientOp, linearizable_reads: bool) -> Oper
             Applied::Yes => Some(true),
             Applied::No => Some(false),
         },
+        prefix: false,
+        start_revision: None,
+        prev_kv: false,
+        responses: Vec::new(),
     }
 }
 
@@ -79,4 +120,35 @@ pub fn run(ops: &[Operation]) -> Vec<CheckResult> {
         failure,
         failure_svg,
     }]
+    .into_iter()
+    .chain(watch_check(ops))
+    .collect()
+}
+
+/// The watch guarantees, when the run had watch clients.
+fn watch_check(ops: &[Operation]) -> Option<CheckResult> {
+    let out = check_watches(ops);
+    if out.watches == 0 {
+        return None;
+    }
+    let (verdict, failure, failure_svg) = match &out.failure {
+        None => ("pass", None, None),
+        Some(f) => {
+            let shown: Vec<&Operation> = ops.iter().filter(|o| f.window.contains(&o.id)).collect();
+            (
+                "fail",
+                Some(describe_failure(ops, f)),
+                Some(etcdlab_check::picture::watch_svg(&shown, f.watch)),
+            )
+        }
+    };
+    Some(CheckResult {
+        checker: "watch".to_string(),
+        verdict: verdict.to_string(),
+        operations: out.watches as u64,
+        maybe_applied: 0,
+        steps: out.events,
+        failure,
+        failure_svg,
+    })
 }

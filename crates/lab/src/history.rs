@@ -97,6 +97,24 @@ pub struct History {
     keys: indexmap::IndexSet<Rc<[u8]>>,
     /// Failed or unanswered writes by id (their index in `ops`), until the log resolves them.
     unresolved: BTreeMap<u64, usize>,
+    /// Watch streams that ended (a compaction cancelled them, a restore replaced the data, or
+    /// the run ended), in the order they ended.
+    pub watches: Vec<WatchStream>,
+}
+
+/// One watch as its client saw it: created (or created again after a compaction cancelled
+/// it, or a restore replaced the data) until it ended.
+pub struct WatchStream {
+    /// The watch client's name.
+    pub client: String,
+    pub member: usize,
+    pub prefix: String,
+    pub start_revision: i64,
+    pub call_ns: Nanos,
+    pub era: u8,
+    pub responses: Vec<etcdlab_check::format::WatchResponse>,
+    /// When it ended, and the error that ended it; None: open at the end of the run.
+    pub end: Option<(Nanos, Option<&'static str>)>,
 }
 
 /// A kind of request's figures (writes, or reads).

@@ -51,6 +51,9 @@ pub struct RunResult {
     pub history: Vec<etcdlab_check::Operation>,
     /// All `[[expect]]`s held.
     pub expectations_ok: bool,
+    /// The first raft invariant an injected etcd bug broke (a run without one stops at the
+    /// first broken invariant instead).
+    pub invariant_broken: Option<Violation>,
 }
 
 /// Run `scenario` (its seed and overrides already applied) to its end.
@@ -70,6 +73,24 @@ pub fn run_with(
 /// clients saw must catch it.
 pub fn run_with_bug(scenario: &Scenario, bug: EtcdBug) -> Result<RunResult, Box<Violation>> {
     Ok(judge(scenario, simulate(scenario, None, Some(bug))?))
+}
+
+/// [`run`] without the checkers of the clients' history, for runs of which only the figures are
+/// read (the cells of a sensitivity table): judging a long history costs more than simulating it.
+/// The record has no `checks`.
+pub fn run_figures_only(scenario: &Scenario) -> Result<RunRecord, Box<Violation>> {
+    let Simulated { recording, .. } = simulate(scenario, None, None)?;
+    Ok(outcome::build_record(scenario, recording, Vec::new()))
+}
+
+/// The scenario expects its clients' history to fail a checker (`[[expect]]
+/// client_check_failures`, a replay of an incident that broke what clients saw); otherwise a
+/// failed checker makes the run a violation.
+pub fn expects_check_failure(scenario: &Scenario) -> bool {
+    scenario
+        .expect
+        .iter()
+        .any(|e| e.metric == "client_check_failures")
 }
 
 /// A simulated run whose clients' history is not judged yet.
@@ -104,7 +125,17 @@ pub fn simulate(
 
 /// The judging part of [`run_with`]: the checkers on the clients' history, then the outcome.
 pub fn judge(scenario: &Scenario, simulated: Simulated) -> RunResult {
-    let Simulated { recording, history } = simulated;
+    let Simulated {
+        mut recording,
+        history,
+    } = simulated;
+    let invariant_broken = recording.invariant_broken.take().map(|mut v| {
+        v.detail = format!(
+            "{} (scenario {}, seed {})",
+            v.detail, scenario.name, scenario.seed
+        );
+        v
+    });
     let checks = checks::run(&history);
     let record = outcome::build_record(scenario, recording, checks);
     let expectations_ok = record.summary.expectations.iter().all(|e| e.ok);
@@ -112,5 +143,6 @@ pub fn judge(scenario: &Scenario, simulated: Simulated) -> RunResult {
         record,
         history,
         expectations_ok,
+        invariant_broken,
     }
 }

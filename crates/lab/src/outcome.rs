@@ -24,6 +24,7 @@ pub(crate) fn build_record(
         watchers,
         rec,
         series,
+        invariant_broken: _, // taken by `judge`
     } = recording;
     let families = series.into_families();
     let storage = &rec.storage;

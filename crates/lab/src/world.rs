@@ -60,6 +60,9 @@ pub(crate) struct Recording {
     pub watchers: Vec<etcdlab_report::WatcherRow>,
     pub rec: Recorder,
     pub series: Series,
+    /// The first raft invariant an injected etcd bug broke (the run went on, so that the
+    /// clients' checkers judge it too).
+    pub invariant_broken: Option<Violation>,
 }
 
 /// Error text when a client's connection to a member is cut by its crash.
@@ -97,6 +100,10 @@ pub struct World<'s> {
     timeouts_scheduled: bool,
     /// The first broken invariant stops the run.
     violation: Option<Violation>,
+    /// An injected etcd bug (`ETCDLAB_INJECT_BUG`): a broken invariant is kept here and the
+    /// run goes on, so that the clients' checkers can be shown to catch the bug as well.
+    bug: Option<etcdlab_member::EtcdBug>,
+    invariant_broken: Option<Violation>,
     inject: Option<Injection>,
     pub(crate) operator: operator::Operator,
     pub(crate) kube: Option<kube::KubeState>,
@@ -181,6 +188,8 @@ impl<'s> World<'s> {
             rec: Recorder::new(sc),
             series: Series::new(),
             violation: None,
+            bug,
+            invariant_broken: None,
             timeouts: VecDeque::new(),
             timeouts_scheduled: false,
             inject: None,
@@ -219,7 +228,10 @@ impl<'s> World<'s> {
             self.trace.fold(who);
             self.handle(ev);
             if let Some(v) = self.violation.take() {
-                return Err(v);
+                if self.bug.is_none() {
+                    return Err(v);
+                }
+                self.invariant_broken.get_or_insert(v);
             }
         }
         self.q.advance_to(end);
@@ -229,6 +241,7 @@ impl<'s> World<'s> {
             self.scrape();
         }
         self.rec.finish(end);
+        self.close_watches();
         self.close_history();
         Ok(())
     }
@@ -244,6 +257,7 @@ impl<'s> World<'s> {
             watchers,
             rec: self.rec,
             series: self.series,
+            invariant_broken: self.invariant_broken,
         }
     }
 

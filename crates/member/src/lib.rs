@@ -36,6 +36,11 @@ pub const HARD_STATE_RECORD_BYTES: u64 = 32;
 pub const ERR_TIMEOUT: &str = "etcdserver: request timed out";
 pub const ERR_TIMEOUT_LEADER_FAIL: &str =
     "etcdserver: request timed out, possibly due to previous leader failure";
+/// A write that never got proposed: with no leader, etcd's raft node blocks the proposal until
+/// the request's context (the server's request timeout) ends, and the server returns the
+/// context's own error, which gRPC passes on with code Unknown (`raft.Node.Propose` in
+/// `processInternalRaftRequestOnce`, etcd 3.4 `etcdserver/v3_server.go`).
+pub const ERR_CONTEXT_DEADLINE: &str = "context deadline exceeded";
 
 /// The log line (and counter) etcd emits when a leader's heartbeat to a follower went out late.
 pub const WARN_HEARTBEAT_LATE: &str = "leader failed to send out heartbeat on time; took too long, leader is overloaded likely from slow disk";
@@ -85,11 +90,25 @@ pub enum EtcdBug {
     /// queued during the pause before the peers' messages, so a leader paused and resumed
     /// serves them from its old state before it learns it was replaced.
     StaleReadAfterPause,
+    /// An acknowledged write lost when a member crashes (etcd issue #14370, fixed in 3.4.21 by
+    /// pull request #14425): committed entries that are still in the unsaved part of the log
+    /// are applied, and answered, before the WAL fsync. A single-member cluster commits an
+    /// entry the moment it appends it, so a crash before the fsync loses a write its client
+    /// was told succeeded.
+    LostWriteOnCrash,
+    /// A watch event delivered twice (etcd issue #17247, fixed in 3.4.29 by pull request
+    /// #17535: a watcher catching up from history could get an event again). Here: a watcher
+    /// reading history (behind the member's revision) gets the last revision of one read again
+    /// at the start of the next.
+    DuplicateWatchEvent,
 }
 
 impl EtcdBug {
-    pub const ALL: [(&'static str, EtcdBug); 1] =
-        [("stale-read-after-pause", EtcdBug::StaleReadAfterPause)];
+    pub const ALL: [(&'static str, EtcdBug); 3] = [
+        ("stale-read-after-pause", EtcdBug::StaleReadAfterPause),
+        ("lost-write-on-crash", EtcdBug::LostWriteOnCrash),
+        ("duplicate-watch-event", EtcdBug::DuplicateWatchEvent),
+    ];
 
     pub fn parse(name: &str) -> Option<EtcdBug> {
         Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)
@@ -269,6 +288,8 @@ const READ_INDEX_RETRY_NS: Nanos = 500_000_000;
 struct InSave {
     last_index: Option<u64>,
     hard_state: Option<HardState>,
+    /// The Ready's committed entries wait in `to_apply` for this save's fsync.
+    apply_after: bool,
 }
 
 pub struct Member {
@@ -302,12 +323,18 @@ pub struct Member {
     leader: NodeId,
     role: Role,
     term: u64,
+    /// When this member last became leader (etcd's `leadElectedTime`).
     leader_elected_ns: Option<Nanos>,
     /// Per peer, when the last heartbeat was sent (etcd's contention.TimeoutDetector).
     last_heartbeat_ns: BTreeMap<NodeId, Nanos>,
     /// A snapshot's state received from the leader (with its index), installed when raft
     /// hands the snapshot out.
     incoming_snapshot: Option<(u64, Box<ServerState>)>,
+    /// The state as of the backend's last commit, kept only under the injected
+    /// `lost-write-on-crash` bug: there a crash can lose applied entries the WAL never held,
+    /// and what survives is the last committed backend (otherwise every applied entry is in
+    /// the WAL, and replaying it rebuilds exactly the state in memory).
+    committed_state: Option<Box<ServerState>>,
     /// The last snapshot saved: what a crash keeps (raft's may be a received one not yet
     /// installed).
     durable_snapshot: SnapshotMeta,
@@ -413,6 +440,8 @@ impl Member {
         hs: HardState,
         durable_last_index: u64,
     ) -> Member {
+        let committed_state =
+            (cfg.bug == Some(EtcdBug::LostWriteOnCrash)).then(|| Box::new(state.clone()));
         Member {
             term: raft.term(),
             cfg,
@@ -437,6 +466,7 @@ impl Member {
             leader_elected_ns: None,
             last_heartbeat_ns: BTreeMap::new(),
             incoming_snapshot: None,
+            committed_state,
             durable_snapshot: SnapshotMeta::default(),
             proposals_failed_total: 0,
             heartbeat_send_failures_total: 0,
@@ -471,11 +501,21 @@ impl Member {
             })
             .collect();
         let wal_bytes = entries.iter().map(wal_entry_bytes).sum::<u64>();
+        let mut state = self.state;
+        if state.applied_index() > self.durable_last_index {
+            // Only under the injected bug: entries applied ahead of the WAL. The backend's
+            // last commit survives; if it did not hold them either, they are gone.
+            if let Some(committed) = self.committed_state.take() {
+                if committed.applied_index() <= self.durable_last_index {
+                    state = *committed;
+                }
+            }
+        }
         Durable {
             hard_state: self.durable_hard_state,
             snapshot: (snapshot.index > 0).then_some(snapshot),
             entries,
-            state: self.state,
+            state,
             wal_bytes,
         }
     }
@@ -710,6 +750,9 @@ impl Member {
     fn commit_backend(&mut self, out: &mut Vec<Output>) {
         let stats = self.state.store.backend_mut().commit();
         out.push(Output::BackendCommit(stats));
+        if self.cfg.bug == Some(EtcdBug::LostWriteOnCrash) {
+            self.committed_state = Some(Box::new(self.state.clone()));
+        }
     }
 
     /// One compaction batch (1000 revision keys, etcd's `compactionBatchLimit`). Returns true
@@ -790,8 +833,16 @@ impl Member {
         let Some(w) = self.waiters.remove(&request_id) else {
             return;
         };
+        // etcd counts both a Propose that gave up and a proposal that timed out as failed.
         self.proposals_failed_total += 1;
-        let error = self.timeout_error(w.start_ns);
+        let blocked_at = self.blocked.iter().position(|p| p.0.id == request_id);
+        let error = match blocked_at {
+            Some(i) => {
+                self.blocked.remove(i); // never proposed: Propose itself gave up
+                ERR_CONTEXT_DEADLINE
+            }
+            None => self.timeout_error(w.start_ns),
+        };
         out.push(Output::Reply {
             request_id,
             client: w.client,
@@ -827,7 +878,15 @@ impl Member {
         for rs in &rd.read_states {
             self.on_read_state(now, rs.ctx, rs.index);
         }
-        self.apply(now, &rd.committed_entries, out);
+        // etcd 3.4.21+ (`shouldWaitWALSync`, issue #14370): committed entries that are also
+        // among the entries this Ready saves are applied only after the WAL fsync.
+        let apply_after = self.cfg.bug != Some(EtcdBug::LostWriteOnCrash)
+            && must_wait_wal_sync(&rd.committed_entries, &rd.entries);
+        if apply_after {
+            self.to_apply.extend(rd.committed_entries.iter().cloned());
+        } else {
+            self.apply(now, &rd.committed_entries, out);
+        }
         let bytes = wal_bytes(&rd.entries, rd.hard_state.is_some()) + snapshot_bytes;
         if let Some(first) = rd.entries.first() {
             // A conflicting tail being overwritten is no longer what the WAL will hold.
@@ -836,6 +895,7 @@ impl Member {
         let save = InSave {
             last_index: rd.entries.last().map(|e| e.index),
             hard_state: rd.hard_state,
+            apply_after,
         };
         if self.role == Role::Leader {
             // etcd: the leader sends before its own fsync (raft thesis 10.2.1).
@@ -865,6 +925,9 @@ impl Member {
         }
         let held = std::mem::take(&mut self.held);
         self.send_all(now, held, out);
+        if save.apply_after {
+            self.apply_pending(now, out);
+        }
         self.raft.advance();
         self.maybe_snapshot(out);
     }
@@ -918,7 +981,11 @@ impl Member {
     fn on_soft_state(&mut self, now: Nanos, leader: NodeId, role: Role, out: &mut Vec<Output>) {
         if leader != NONE && leader != self.leader {
             self.leader_changes_seen_total += 1;
-            self.leader_elected_ns = Some(now);
+            // etcd's updateLeadership keeps `leadElectedTime` only on the member that became
+            // leader: a follower never blames "previous leader failure" (measured on 3.4.23).
+            if role == Role::Leader {
+                self.leader_elected_ns = Some(now);
+            }
             out.push(Output::LeaderChangeSeen { leader });
         }
         let was_leader = self.role == Role::Leader;
@@ -997,7 +1064,8 @@ impl Member {
     }
 
     fn apply_pending(&mut self, now: Nanos, out: &mut Vec<Output>) {
-        while !self.defragging {
+        let waiting_for_fsync = self.in_save.as_ref().is_some_and(|s| s.apply_after);
+        while !self.defragging && !waiting_for_fsync {
             let Some(e) = self.to_apply.pop_front() else {
                 break;
             };
@@ -1087,7 +1155,9 @@ impl Member {
     }
 
     /// etcd's parseProposeCtxErr: blame a recent leader failure when the request started
-    /// within 2 x election timeout before the current leader was elected.
+    /// within 2 x election timeout before this member itself was elected. (etcd's third text,
+    /// "possibly due to connection lost", needs the transport's connection times: not
+    /// modelled.)
     fn timeout_error(&self, start_ns: Nanos) -> &'static str {
         if let Some(elected) = self.leader_elected_ns {
             let prev_lead_lost = elected.saturating_sub(2 * self.cfg.election_timeout_ns);
@@ -1149,4 +1219,13 @@ fn wal_bytes(entries: &[Entry<Proposal>], hard_state: bool) -> u64 {
         0
     };
     entries.iter().map(wal_entry_bytes).sum::<u64>() + hs
+}
+
+/// etcd's `shouldWaitWALSync`: the last committed entry is at or past the first entry this
+/// Ready saves (by term, then index), so applying now could answer a write its WAL may lose.
+fn must_wait_wal_sync(committed: &[Entry<Proposal>], unsaved: &[Entry<Proposal>]) -> bool {
+    let (Some(last_committed), Some(first_unsaved)) = (committed.last(), unsaved.first()) else {
+        return false;
+    };
+    (last_committed.term, last_committed.index) >= (first_unsaved.term, first_unsaved.index)
 }

@@ -10,6 +10,10 @@ use std::rc::Rc;
 const HB_NS: u64 = 100_000_000;
 
 fn member(index: usize, size: usize) -> Member {
+    member_with_bug(index, size, None)
+}
+
+fn member_with_bug(index: usize, size: usize, bug: Option<etcdlab_member::EtcdBug>) -> Member {
     let cfg = MemberConfig {
         index,
         cluster_size: size,
@@ -19,7 +23,7 @@ fn member(index: usize, size: usize) -> Member {
         quota_backend_bytes: 0,
         snapshot_count: 100_000,
         snapshot_catchup_entries: 5_000,
-        bug: None,
+        bug,
     };
     Member::new(cfg, ChaCha8Rng::seed_from_u64(index as u64))
 }
@@ -213,16 +217,75 @@ fn single_member_commits_and_replies() {
 }
 
 #[test]
-fn a_write_without_leader_times_out_with_etcds_text() {
+fn a_write_on_a_member_without_leader_fails_with_context_deadline_exceeded() {
+    // No leader: etcd's Propose blocks until the request's context ends; the client sees the
+    // context's error, not etcd's "request timed out" (measured on etcd 3.4.23).
     let mut m = member(1, 3);
     let mut out = Vec::new();
     m.on_client_write(0, write(9, 1), &mut out);
     m.on_request_timeout(9, &mut out);
     assert!(out.iter().any(|o| matches!(
         o,
+        Output::Reply { request_id: 9, result: Err(e), .. } if *e == etcdlab_member::ERR_CONTEXT_DEADLINE
+    )));
+    assert_eq!(m.proposals_failed_total, 1);
+}
+
+#[test]
+fn a_proposed_write_that_does_not_commit_in_time_fails_with_request_timed_out() {
+    let (mut m, now) = three_member_leader();
+    let mut out = Vec::new();
+    m.on_client_write(now, write(9, 1), &mut out);
+    m.on_request_timeout(9, &mut out);
+    assert!(out.iter().any(|o| matches!(
+        o,
         Output::Reply { request_id: 9, result: Err(e), .. } if *e == etcdlab_member::ERR_TIMEOUT
     )));
     assert_eq!(m.proposals_failed_total, 1);
+}
+
+fn replied(out: &[Output], id: u64) -> bool {
+    out.iter()
+        .any(|o| matches!(o, Output::Reply { request_id, .. } if *request_id == id))
+}
+
+#[test]
+fn a_single_member_answers_a_write_only_after_its_wal_fsync() {
+    // One member is its own quorum: the entry is committed as it is appended. etcd 3.4.21+
+    // waits for the WAL fsync before it applies such an entry (issue #14370).
+    let (mut m, now) = single_leader();
+    let mut out = Vec::new();
+    m.on_client_write(now, write(7, 10), &mut out);
+    assert!(m.is_saving());
+    assert!(!replied(&out, 7), "answered before the fsync");
+    let revision_before = m.state().store.current_rev();
+    m.on_save_done(now, &mut out);
+    assert!(replied(&out, 7));
+    assert_eq!(m.state().store.current_rev(), revision_before + 1);
+}
+
+#[test]
+fn with_the_lost_write_bug_a_crash_before_the_fsync_loses_an_acknowledged_write() {
+    let mut m = member_with_bug(0, 1, Some(etcdlab_member::EtcdBug::LostWriteOnCrash));
+    let mut now = 0;
+    let mut out = Vec::new();
+    while m.role() != Role::Leader {
+        now += HB_NS;
+        m.on_tick(now, &mut out);
+        while m.is_saving() {
+            m.on_save_done(now, &mut out);
+        }
+    }
+    let revision_before = m.state().store.current_rev();
+    m.on_client_write(now, write(7, 10), &mut out);
+    assert!(m.is_saving());
+    assert!(replied(&out, 7), "the bug answers before the fsync");
+    let d = m.crash();
+    assert_eq!(
+        d.state.store.current_rev(),
+        revision_before,
+        "the acknowledged write is gone"
+    );
 }
 
 #[test]

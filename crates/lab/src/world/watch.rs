@@ -4,6 +4,8 @@
 //! watcher whose next revision was compacted gets etcd's compacted error and relists.
 
 use super::*;
+use crate::history::WatchStream;
+use etcdlab_check::format::{EventKind as SeenKind, WatchEvent, WatchResponse};
 use etcdlab_scenario::WatchSpec;
 use etcdlab_store::{mvcc::prefix_end, RangeOptions, StoreError, WatchStreamChecker};
 
@@ -29,6 +31,11 @@ pub(crate) struct WatchState {
     pub delivered: u64,
     /// The largest backlog (revisions behind the member) seen.
     pub max_lag_revisions: i64,
+    /// What the client has received since it (re)started watching, for the history.
+    stream: Option<WatchStream>,
+    /// The last sync stopped short of the member's revision: the watcher reads history
+    /// (etcd's unsynced watcher group).
+    behind: bool,
 }
 
 impl WatchState {
@@ -56,6 +63,8 @@ impl WatchState {
             budget: 0.0,
             delivered: 0,
             max_lag_revisions: 0,
+            stream: None,
+            behind: false,
         }
     }
 }
@@ -118,6 +127,15 @@ impl World<'_> {
         }
     }
 
+    /// The run ended: watches still open go into the history as they are.
+    pub(super) fn close_watches(&mut self) {
+        for ws in &mut self.watches {
+            if let Some(stream) = ws.stream.take() {
+                self.rec.history.watches.push(stream);
+            }
+        }
+    }
+
     pub(super) fn on_watch_sync(&mut self) {
         let now = self.q.now();
         self.q.schedule_in(WATCH_SYNC_NS, Ev::WatchSync);
@@ -142,9 +160,17 @@ impl World<'_> {
         }
         let store = &member.state().store;
         let current = store.current_rev();
+        let era = self.nodes[m].era;
+        if ws.stream.as_ref().is_some_and(|s| s.era != era) {
+            // A restore replaced the member's data: what follows is another history.
+            let ended = ws.stream.take().map(|s| s.ended(now, None));
+            self.rec.history.watches.extend(ended);
+            ws.stream = Some(ws.start_stream(ws.next_rev, now, era));
+        }
         if ws.next_rev == 0 {
             // A new watcher lists first, then watches from the list's revision + 1.
             ws.next_rev = current + 1;
+            ws.stream = Some(ws.start_stream(current + 1, now, era));
             ws.checker = Some(new_checker(w, ws, current + 1));
             if let (Some(a), Some(kube)) = (ws.feeds_apiserver, self.kube.as_mut()) {
                 relist_into(
@@ -163,68 +189,184 @@ impl World<'_> {
         let Some(to) = ws.sync_end(current) else {
             return Ok(());
         };
-        let prefix = ws.spec.prefix.clone();
-        match store.events(ws.next_rev, to, prefix.as_bytes(), &ws.range_end) {
-            Ok(events) => {
-                if ws.spec.events_per_s.is_some() {
-                    ws.budget -= (to - ws.next_rev + 1) as f64;
-                }
-                ws.delivered += events.len() as u64;
-                if let (Some(a), Some(kube)) = (ws.feeds_apiserver, self.kube.as_mut()) {
-                    for e in &events {
-                        let key = String::from_utf8_lossy(&e.key);
-                        let delete = e.kind == etcdlab_store::EventKind::Delete;
-                        kube.apis[a].on_event(&key, delete, e.rev.main, e.value_size_bytes);
-                    }
-                }
-                let checker = ws.checker.as_mut().expect("started");
-                let seen = checker
-                    .observe(&events)
-                    .and_then(|_| checker.verify(store, to));
-                ws.next_rev = to + 1;
-                seen.map_err(|detail| Violation {
-                    invariant: "watch events in order, unique and complete",
-                    at_ns: now,
-                    detail: format!("watcher {}: {detail}", ws.spec.name),
-                })
-            }
+        let mut from = ws.next_rev;
+        if ws.behind && self.nodes[m].cfg.bug == Some(etcdlab_member::EtcdBug::DuplicateWatchEvent)
+        {
+            from -= 1; // the injected bug: the previous read's last revision again
+        }
+        ws.behind = to < current;
+        let kube = self.kube.as_mut();
+        match store.events(from, to, ws.spec.prefix.as_bytes(), &ws.range_end) {
+            Ok(events) => ws.deliver(&events, store, kube, to, current, now),
             Err(StoreError::Compacted) => {
-                let compact_rev = store.compact_rev();
-                let needed_rev = ws.next_rev;
-                let list = store
-                    .range(prefix.as_bytes(), &ws.range_end, &RangeOptions::default())
-                    .expect("a range at the current revision");
-                let keys = list.kvs.len();
-                let bytes = list
-                    .kvs
-                    .iter()
-                    .map(|kv| (kv.key.len() + kv.value.size_bytes as usize) as u64)
-                    .sum();
-                ws.next_rev = current + 1;
-                ws.budget = 0.0;
-                ws.checker = Some(new_checker(w, ws, current + 1));
-                if let (Some(a), Some(kube)) = (ws.feeds_apiserver, self.kube.as_mut()) {
-                    relist_into(&mut kube.apis[a], store, prefix.as_bytes(), &ws.range_end);
-                }
-                let name = ws.spec.name.clone();
+                let (relist, ended) = ws.restart_after_compaction(w, store, kube, now, era);
+                self.rec.history.watches.extend(ended);
                 self.rec.timeline(
                     now,
                     format!(
-                        "watcher {name}: {ERR_WATCH_COMPACTED} (needed {needed_rev}, compacted at {compact_rev}); relisted {keys} keys"
+                        "watcher {}: {ERR_WATCH_COMPACTED} (needed {}, compacted at {}); relisted {} keys",
+                        relist.watcher, relist.needed_rev, relist.compact_rev, relist.keys
                     ),
                 );
-                self.rec.relists.push(Relist {
-                    at_ns: now,
-                    watcher: name,
-                    needed_rev,
-                    compact_rev,
-                    keys,
-                    bytes,
-                });
+                self.rec.relists.push(relist);
                 Ok(())
             }
             Err(StoreError::FutureRev) => Ok(()),
         }
+    }
+}
+
+impl WatchState {
+    /// One sync's events (revisions up to `to`) reach the client: into its stream, the
+    /// apiserver's cache it fills, and the invariant checker.
+    fn deliver(
+        &mut self,
+        events: &[etcdlab_store::Event],
+        store: &etcdlab_store::Store,
+        kube: Option<&mut kube::KubeState>,
+        to: i64,
+        current: i64,
+        now: Nanos,
+    ) -> Result<(), Violation> {
+        if self.spec.events_per_s.is_some() {
+            self.budget -= (to - self.next_rev + 1) as f64;
+        }
+        self.delivered += events.len() as u64;
+        if !events.is_empty() {
+            let stream = self.stream.as_mut().expect("started");
+            stream.responses.push(WatchResponse {
+                at_ns: now,
+                revision: current,
+                events: events.iter().map(|e| seen_event(store, e)).collect(),
+            });
+        }
+        if let (Some(a), Some(kube)) = (self.feeds_apiserver, kube) {
+            for e in events {
+                let key = String::from_utf8_lossy(&e.key);
+                let delete = e.kind == etcdlab_store::EventKind::Delete;
+                kube.apis[a].on_event(&key, delete, e.rev.main, e.value_size_bytes);
+            }
+        }
+        let checker = self.checker.as_mut().expect("started");
+        let seen = checker
+            .observe(events)
+            .and_then(|_| checker.verify(store, to));
+        self.next_rev = to + 1;
+        seen.map_err(|detail| Violation {
+            invariant: "watch events in order, unique and complete",
+            at_ns: now,
+            detail: format!("watcher {}: {detail}", self.spec.name),
+        })
+    }
+
+    /// The revision the client needs was compacted: its stream ends with etcd's error and it
+    /// relists, then watches again from the current revision + 1. Returns the relist's row and
+    /// the ended stream.
+    fn restart_after_compaction(
+        &mut self,
+        w: usize,
+        store: &etcdlab_store::Store,
+        kube: Option<&mut kube::KubeState>,
+        now: Nanos,
+        era: u8,
+    ) -> (Relist, Option<WatchStream>) {
+        let current = store.current_rev();
+        let needed_rev = self.next_rev;
+        let list = store
+            .range(
+                self.spec.prefix.as_bytes(),
+                &self.range_end,
+                &RangeOptions::default(),
+            )
+            .expect("a range at the current revision");
+        let bytes = list
+            .kvs
+            .iter()
+            .map(|kv| (kv.key.len() + kv.value.size_bytes as usize) as u64)
+            .sum();
+        self.next_rev = current + 1;
+        self.budget = 0.0;
+        let ended = self
+            .stream
+            .take()
+            .map(|s| s.ended(now, Some(ERR_WATCH_COMPACTED)));
+        self.stream = Some(self.start_stream(current + 1, now, era));
+        self.checker = Some(new_checker(w, self, current + 1));
+        if let (Some(a), Some(kube)) = (self.feeds_apiserver, kube) {
+            relist_into(
+                &mut kube.apis[a],
+                store,
+                self.spec.prefix.as_bytes(),
+                &self.range_end,
+            );
+        }
+        let relist = Relist {
+            at_ns: now,
+            watcher: self.spec.name.clone(),
+            needed_rev,
+            compact_rev: store.compact_rev(),
+            keys: list.kvs.len(),
+            bytes,
+        };
+        (relist, ended)
+    }
+}
+
+impl WatchState {
+    fn start_stream(&self, start_revision: i64, now: Nanos, era: u8) -> WatchStream {
+        WatchStream {
+            client: self.spec.name.clone(),
+            member: self.spec.member,
+            prefix: self.spec.prefix.clone(),
+            start_revision,
+            call_ns: now,
+            era,
+            responses: Vec::new(),
+            end: None,
+        }
+    }
+}
+
+impl WatchStream {
+    fn ended(mut self, at: Nanos, error: Option<&'static str>) -> WatchStream {
+        self.end = Some((at, error));
+        self
+    }
+}
+
+/// A store event as the watch client sees it, with the key-value the put wrote (etcd's
+/// `mvccpb.Event.Kv`; values are named by their tag, as in the history's puts).
+fn seen_event(store: &etcdlab_store::Store, e: &etcdlab_store::Event) -> WatchEvent {
+    let key = String::from_utf8_lossy(&e.key).into_owned();
+    if e.kind == etcdlab_store::EventKind::Delete {
+        return WatchEvent {
+            kind: SeenKind::Delete,
+            key,
+            revision: e.rev.main,
+            value: None,
+            create_revision: None,
+            version: None,
+            prev_value: None,
+        };
+    }
+    let at = RangeOptions {
+        rev: e.rev.main,
+        ..RangeOptions::default()
+    };
+    let kv = store
+        .range(&e.key, &[], &at)
+        .expect("an event's own revision is not compacted")
+        .kvs
+        .pop()
+        .expect("the put's key-value");
+    WatchEvent {
+        kind: SeenKind::Put,
+        key,
+        revision: e.rev.main,
+        value: Some(kv.value.tag.to_string()),
+        create_revision: Some(kv.create_revision),
+        version: Some(kv.version),
+        prev_value: None,
     }
 }
 
