@@ -2,7 +2,7 @@
 // for linearizability with porcupine, the checker etcd's robustness tests use, against an
 // etcd key-value model written for it (model.go). It is a second opinion on `etcdlab check`.
 //
-//	porcupinecheck [-timeout 60s] [-visualize DIR] HISTORY.jsonl...
+//	porcupinecheck [-timeout 60s] [-tighten=false] [-prune=false] [-visualize DIR] HISTORY.jsonl...
 //
 // One verdict per file on stdout: `pass`, `fail` or `undecided` (porcupine's timeout ran out).
 // Exit codes: 0 every file passes, 3 a file fails, 4 none fails but one is undecided, 2 a file
@@ -234,10 +234,14 @@ func convert(r *record) (in input, out output, keep bool, err error) {
 func main() {
 	timeout := flag.Duration("timeout", 60*time.Second,
 		"give up on a history (verdict undecided) after this long; 0: never")
+	tightenFlag := flag.Bool("tighten", true,
+		"narrow the operations' intervals with their revisions first (the verdict is the same; see tighten.go)")
+	pruneFlag := flag.Bool("prune", true,
+		"refuse at once steps no linearization can continue (the verdict is the same; see order in model.go)")
 	visualize := flag.String("visualize", "",
 		"write porcupine's HTML visualization of each failing history into this folder")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: porcupinecheck [-timeout 60s] [-visualize DIR] HISTORY.jsonl...\n")
+		fmt.Fprintf(os.Stderr, "usage: porcupinecheck [-timeout 60s] [-tighten=false] [-prune=false] [-visualize DIR] HISTORY.jsonl...\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -248,7 +252,7 @@ func main() {
 	worst := 0
 	rank := map[string]int{"pass": 0, "undecided": 1, "fail": 2}
 	for _, path := range flag.Args() {
-		verdict, err := checkFile(path, *timeout, *visualize)
+		verdict, err := checkFile(path, *timeout, *visualize, *tightenFlag, *pruneFlag)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "error: %s: %v\n", path, err)
 			os.Exit(2)
@@ -260,7 +264,7 @@ func main() {
 	os.Exit([]int{0, 4, 3}[worst])
 }
 
-func checkFile(path string, timeout time.Duration, visualize string) (string, error) {
+func checkFile(path string, timeout time.Duration, visualize string, narrow, prune bool) (string, error) {
 	eras, lines, err := readHistory(path)
 	if err != nil {
 		return "", err
@@ -281,7 +285,14 @@ func checkFile(path string, timeout time.Duration, visualize string) (string, er
 		}
 		// The first era starts from an empty store; a later one from a restored backup the
 		// history does not describe.
-		model := newModel(h.era != 0)
+		if narrow {
+			tighten(h.ops)
+		}
+		var named *namedRevs
+		if prune {
+			named = prepare(h.ops) // after tighten: reads are ranked by the returns porcupine sees
+		}
+		model := newModel(h.era != 0, named)
 		var res porcupine.CheckResult
 		if visualize != "" {
 			var info porcupine.LinearizationInfo

@@ -63,6 +63,8 @@ type output struct {
 	// txn: whether the compare held, if the response says (hasSucceeded).
 	hasSucceeded bool
 	succeeded    bool
+	// get: its place among the reads naming the same revision, by return time (see order).
+	rank int
 }
 
 // entry is what the state knows of one key: it exists with a value and revisions, or it is
@@ -80,11 +82,16 @@ type entry struct {
 // kvState is one deterministic state. It is never modified once built: a step copies it.
 type kvState struct {
 	rev  int64
-	keys map[string]entry
+	keys pmap
 	// unknownStart: the era started from a restored backup the history does not describe,
 	// so a key without an entry is unknown until an operation shows or sets it.
 	unknownStart bool
 	keysHash     uint64
+	// named: the revisions the era's operations name, shared by every state (nil: no
+	// pruning); see order.
+	named *namedRevs
+	// Operations naming rev placed so far, and of them reads (see order).
+	placedAt, readsAt int
 }
 
 func mix(x uint64) uint64 {
@@ -110,7 +117,7 @@ func hashEntry(key string, e entry) uint64 {
 }
 
 func (s *kvState) hash() uint64 {
-	h := s.keysHash ^ mix(uint64(s.rev)^0x5bd1e995)
+	h := s.keysHash ^ mix(uint64(s.rev)^0x5bd1e995) ^ mix(uint64(s.placedAt)<<32|uint64(s.readsAt))
 	if s.unknownStart {
 		h = ^h
 	}
@@ -118,23 +125,13 @@ func (s *kvState) hash() uint64 {
 }
 
 func (s *kvState) equal(o *kvState) bool {
-	if s.rev != o.rev || s.keysHash != o.keysHash || s.unknownStart != o.unknownStart ||
-		len(s.keys) != len(o.keys) {
-		return false
-	}
-	for k, e := range s.keys {
-		f, ok := o.keys[k]
-		if !ok || e.exists != f.exists || e.value != f.value || e.create != f.create ||
-			e.mod != f.mod || e.version != f.version {
-			return false
-		}
-	}
-	return true
+	return s.rev == o.rev && s.keysHash == o.keysHash && s.unknownStart == o.unknownStart &&
+		s.placedAt == o.placedAt && s.readsAt == o.readsAt && equalNodes(s.keys.root, o.keys.root)
 }
 
 // lookup: the key's entry and whether the state knows it (false: unknown).
 func (s *kvState) lookup(key string) (entry, bool) {
-	e, ok := s.keys[key]
+	e, ok := s.keys.get(key)
 	if ok {
 		return e, true
 	}
@@ -146,24 +143,22 @@ func (s *kvState) lookup(key string) (entry, bool) {
 
 // with returns a copy of s at revision rev, with key's entry set to e (nil: unchanged).
 func (s *kvState) with(rev int64, key string, e *entry) *kvState {
-	n := &kvState{rev: rev, keys: s.keys, unknownStart: s.unknownStart, keysHash: s.keysHash}
+	n := &kvState{rev: rev, keys: s.keys, unknownStart: s.unknownStart, keysHash: s.keysHash,
+		named: s.named, placedAt: s.placedAt, readsAt: s.readsAt}
 	if e == nil {
 		return n
 	}
-	n.keys = make(map[string]entry, len(s.keys)+1)
-	for k, v := range s.keys {
-		n.keys[k] = v
-	}
-	if old, ok := n.keys[key]; ok {
+	if old, ok := s.keys.get(key); ok {
 		n.keysHash ^= old.entryKey
-		delete(n.keys, key)
 	}
 	if e.exists || s.unknownStart {
-		// Absent keys get no entry in a state that started empty (no entry means absent).
 		ne := *e
 		ne.entryKey = hashEntry(key, ne)
-		n.keys[key] = ne
+		n.keys = s.keys.set(key, &ne)
 		n.keysHash ^= ne.entryKey
+	} else {
+		// Absent keys get no entry in a state that started empty (no entry means absent).
+		n.keys = s.keys.set(key, nil)
 	}
 	return n
 }
@@ -195,8 +190,92 @@ func (s *kvState) put(in input, out output) (*kvState, bool) {
 	return s.with(rev, in.key, &e), true
 }
 
+// namedRevs: what the pruning rules (order) know of an era's operations: the revisions they
+// name (sorted, once each), how many name each revision, and how many certainly made each (a
+// put or a succeeded txn naming it: it moved the store from below that revision to it).
+type namedRevs struct {
+	all   []int64
+	count map[int64]int
+	made  map[int64]int
+}
+
+// certainlyMakes: the operation is a put or succeeded txn naming its revision.
+func certainlyMakes(in input, out output) bool {
+	if out.fate == maybe || !out.hasRev {
+		return false
+	}
+	return in.kind == opPut || (in.kind == opTxn && out.hasSucceeded && out.succeeded)
+}
+
+// order refuses at once a step of (in, out) from s to n that no linearization can continue,
+// and keeps the counts it needs in n. It changes no verdict; it spares porcupine, which tries
+// operations in call order and notices a stranded operation only when its search reaches that
+// operation's return, searches exponential in the operations in flight at once. The rules
+// follow from the model: the revision never goes back, and an operation naming revision q
+// needs the store at or below q (a put or succeeded txn: below q) and leaves it at q. So an
+// operation naming a revision above s's is not placed yet (placed, it would have left the
+// store at its revision or above), and a step to a higher revision strands:
+//   - an operation naming a revision above s's and below the new one;
+//   - another put or succeeded txn naming the new revision;
+//   - an operation naming s's revision not placed yet (all of them are placed while the
+//     store is at that revision, so counting them tells).
+//
+// And reads naming one revision are placed in the order of their return times (rank): they
+// change nothing, so in any linearization one that returned later can be moved to just after
+// one that returned earlier (everything between them is at that revision and changes no key).
+// Without that, porcupine would try every subset of a burst of reads answered at one
+// revision.
+func (s *kvState) order(in input, out output, n *kvState) bool {
+	named := s.named
+	if named == nil {
+		return true
+	}
+	if n.rev > s.rev {
+		all := named.all
+		i := sort.Search(len(all), func(i int) bool { return all[i] > s.rev })
+		if i < len(all) && all[i] < n.rev {
+			return false
+		}
+		others := named.made[n.rev]
+		if certainlyMakes(in, out) && out.rev == n.rev {
+			others-- // itself
+		}
+		if others > 0 || s.placedAt < named.count[s.rev] {
+			return false
+		}
+		n.placedAt, n.readsAt = 0, 0
+	}
+	if out.fate == maybe || !out.hasRev {
+		return true // it names no revision
+	}
+	if in.kind == opGet {
+		if out.rank != n.readsAt {
+			return false
+		}
+		n.readsAt++
+	}
+	n.placedAt++
+	return true
+}
+
 // apply steps one operation that took effect. false: the response cannot come from s.
 func (s *kvState) apply(in input, out output) (*kvState, bool) {
+	n, ok := s.applyModel(in, out)
+	if !ok {
+		return nil, false
+	}
+	if n == s {
+		c := *s
+		n = &c
+	}
+	if !s.order(in, out, n) {
+		return nil, false
+	}
+	return n, true
+}
+
+// applyModel is etcd's model proper.
+func (s *kvState) applyModel(in input, out output) (*kvState, bool) {
 	switch in.kind {
 	case opGet:
 		if out.rev < s.rev {
@@ -290,10 +369,12 @@ func step(st, inI, outI interface{}) []interface{} {
 	return states
 }
 
-func newModel(unknownStart bool) porcupine.Model {
+// newModel: etcd's model for one era; named: the revisions its operations name, sorted (nil:
+// no pruning, see order).
+func newModel(unknownStart bool, named *namedRevs) porcupine.Model {
 	nm := porcupine.NondeterministicModel{
 		Init: func() []interface{} {
-			return []interface{}{&kvState{keys: map[string]entry{}, unknownStart: unknownStart}}
+			return []interface{}{&kvState{unknownStart: unknownStart, named: named}}
 		},
 		Step: step,
 		Equal: func(a, b interface{}) bool {
@@ -305,15 +386,17 @@ func newModel(unknownStart bool) porcupine.Model {
 		DescribeOperation: describeOperation,
 		DescribeState: func(st interface{}) string {
 			s := st.(*kvState)
-			keys := make([]string, 0, len(s.keys))
-			for k := range s.keys {
+			entries := map[string]entry{}
+			keys := make([]string, 0, s.keys.len())
+			s.keys.each(func(k string, e entry) {
 				keys = append(keys, k)
-			}
+				entries[k] = e
+			})
 			sort.Strings(keys)
 			var b strings.Builder
 			fmt.Fprintf(&b, "rev %d", s.rev)
 			for _, k := range keys {
-				e := s.keys[k]
+				e := entries[k]
 				if e.exists {
 					fmt.Fprintf(&b, ", %s=%s@%d", k, e.value, e.mod)
 				} else {
