@@ -69,11 +69,16 @@ fn ours(history: &Path) -> &'static str {
 
 /// porcupine's verdict on each history, by path, from one run of scripts/porcupine-check.sh
 /// (the Go program is built once); with the whole output, for messages.
-fn porcupine(src: &Path, histories: &[PathBuf]) -> (BTreeMap<PathBuf, String>, String) {
+fn porcupine(
+    src: &Path,
+    flags: &[&str],
+    histories: &[PathBuf],
+) -> (BTreeMap<PathBuf, String>, String) {
     let o = run(Command::new("bash")
         .arg(repo_root().join("scripts/porcupine-check.sh"))
         .arg(src)
         .args(["-timeout", "90s"])
+        .args(flags)
         .args(histories)
         .current_dir(repo_root()));
     assert!(
@@ -96,24 +101,42 @@ fn porcupine(src: &Path, histories: &[PathBuf]) -> (BTreeMap<PathBuf, String>, S
 }
 
 /// Both checkers on `histories`; panics listing every history they disagree on, or whose
-/// verdict is not the expected one.
-fn assert_agree(src: &Path, histories: &[(PathBuf, &str)]) {
+/// verdict is not the expected one (None: either). `pure`: porcupine also runs with the plain
+/// model (no narrowed intervals, no pruning: see scripts/porcupine/), which must agree too.
+fn assert_agree(src: &Path, histories: &[(PathBuf, Option<&str>)], pure: bool) {
     let paths: Vec<PathBuf> = histories.iter().map(|(p, _)| p.clone()).collect();
-    let (theirs, output) = porcupine(src, &paths);
+    let (theirs, mut output) = porcupine(src, &[], &paths);
+    let plain = pure.then(|| {
+        let (v, o) = porcupine(src, &["-tighten=false", "-prune=false"], &paths);
+        output.push_str(&o);
+        v
+    });
     let mut problems = Vec::new();
     for (path, expected) in histories {
         let ours = ours(path);
         let theirs = &theirs[path];
         if ours != theirs {
             problems.push(format!(
-                "DISAGREE on {}: etcdlab check says {ours}, porcupine says {theirs}",
-                path.display()
+                "DISAGREE on {}: etcdlab check says {ours}, porcupine says {theirs}\n{}",
+                path.display(),
+                fs::read_to_string(path).unwrap_or_default()
             ));
-        } else if ours != *expected {
+        } else if expected.is_some_and(|e| e != ours) {
             problems.push(format!(
-                "{}: both say {ours}, expected {expected}",
-                path.display()
+                "{}: both say {ours}, expected {}",
+                path.display(),
+                expected.unwrap()
             ));
+        }
+        if let Some(plain) = &plain {
+            if &plain[path] != theirs {
+                problems.push(format!(
+                    "porcupine's plain model says {} on {}, its pruned one {theirs}\n{}",
+                    plain[path],
+                    path.display(),
+                    fs::read_to_string(path).unwrap_or_default()
+                ));
+            }
         }
     }
     assert!(problems.is_empty(), "{}\n{output}", problems.join("\n"));
@@ -279,15 +302,15 @@ fn porcupine_agrees_on_the_hand_written_histories() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let histories: Vec<(PathBuf, &str)> = hand_written()
+    let histories: Vec<(PathBuf, Option<&str>)> = hand_written()
         .into_iter()
         .map(|(name, lines, expected)| {
             let path = tmp.path().join(format!("{name}.jsonl"));
             fs::write(&path, lines.join("\n") + "\n").unwrap();
-            (path, expected)
+            (path, Some(expected))
         })
         .collect();
-    assert_agree(&src, &histories);
+    assert_agree(&src, &histories, true);
 }
 
 /// Shipped scenarios cheap to run whose histories porcupine decides in about a second each
@@ -317,9 +340,9 @@ fn porcupine_agrees_on_shipped_scenarios() {
             out.as_os_str(),
         ]);
         o.assert_code(0);
-        (out.join("history.jsonl"), *expected)
+        (out.join("history.jsonl"), Some(*expected))
     });
-    assert_agree(&src, &histories);
+    assert_agree(&src, &histories, false);
 }
 
 /// The injected-bug run of tests/injected_bugs.rs: both checkers must find the stale reads.
@@ -336,5 +359,195 @@ fn porcupine_agrees_on_the_injected_stale_read() {
         .arg("--out")
         .arg(&out));
     o.assert_code(3);
-    assert_agree(&src, &[(out.join("history.jsonl"), "fail")]);
+    assert_agree(&src, &[(out.join("history.jsonl"), Some("fail"))], false);
+}
+
+/// A small deterministic random number generator (xorshift64*), for the random histories.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// A random small history: operations on two keys run against etcd's model one after another
+/// (with other writers now and then advancing the revision), each given an interval around
+/// its instant; some writes fail (applied or not, the log saying so or not); then, for about
+/// half of them, a few fields are changed (a read's value, a revision, a txn's outcome, a call
+/// time, a failed write's fate), which usually makes them not linearizable.
+fn random_history(seed: u64) -> String {
+    use serde_json::{json, Value};
+    let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let n = 3 + r.below(10);
+    let mut store: BTreeMap<&str, String> = BTreeMap::new();
+    let mut rev: i64 = 1;
+    let mut ops: Vec<Value> = Vec::new();
+    let mut at = 0;
+    for id in 1..=n {
+        at += 1 + r.below(12);
+        let kind = ["put", "put", "get", "get", "delete", "txn", "write"][r.below(7) as usize];
+        let key = ["k", "j"][r.below(2) as usize];
+        let mut o = json!({"id": id, "client": format!("c{}", r.below(3)),
+            "call_ns": at.saturating_sub(r.below(40)), "op": kind});
+        let mut ret = Some(at + r.below(40));
+        if r.chance(20) {
+            rev += 1 + r.below(2) as i64; // other writers
+        }
+        let failed = kind != "get" && r.chance(30);
+        let applied = !failed || r.chance(50);
+        if kind != "write" {
+            o["key"] = json!(key);
+        }
+        let value = format!("v{id}");
+        match kind {
+            "put" => {
+                o["value"] = json!(value);
+                if applied {
+                    rev += 1;
+                    store.insert(key, value);
+                }
+            }
+            "get" => {
+                if let Some(v) = store.get(key) {
+                    o["value"] = json!(v);
+                }
+            }
+            "delete" => {
+                if applied && store.remove(key).is_some() {
+                    rev += 1;
+                }
+            }
+            "txn" => {
+                o["value"] = json!(value);
+                match (store.get(key), r.below(3)) {
+                    (Some(v), 0) => o["expect_value"] = json!(v),
+                    (_, 1) => o["expect_value"] = json!(format!("v{}", 1 + r.below(n))),
+                    _ => {}
+                }
+                let holds = store.get(key).map(|v| json!(v)) == o.get("expect_value").cloned();
+                if applied && holds {
+                    rev += 1;
+                    store.insert(key, value);
+                }
+                o["succeeded"] = json!(holds);
+            }
+            _ => {
+                if applied && r.chance(50) {
+                    rev += 1;
+                }
+            }
+        }
+        o["revision"] = json!(rev);
+        if failed {
+            let errors: &[&str] = if applied {
+                &["context deadline exceeded", "etcdserver: request timed out"]
+            } else {
+                &[
+                    "context deadline exceeded",
+                    "etcdserver: request timed out",
+                    "etcdserver: mvcc: database space exceeded",
+                ]
+            };
+            o["error"] = json!(errors[r.below(errors.len() as u64) as usize]);
+            let told = r.chance(40);
+            if told {
+                o["applied"] = json!(applied);
+            }
+            if !(told && applied && r.chance(70)) {
+                o.as_object_mut().unwrap().remove("revision");
+            }
+            if kind == "txn" && r.chance(50) {
+                o.as_object_mut().unwrap().remove("succeeded");
+            }
+            if r.chance(30) {
+                ret = None;
+            }
+        }
+        if let Some(t) = ret {
+            o["return_ns"] = json!(t);
+        }
+        ops.push(o);
+    }
+    for _ in 0..[0, 0, 1, 1, 2][r.below(5) as usize] {
+        let i = r.below(n) as usize;
+        let o = &mut ops[i];
+        match r.below(5) {
+            0 if o["op"] == "get" => {
+                if o.get("value").is_some() && r.chance(50) {
+                    o.as_object_mut().unwrap().remove("value");
+                } else {
+                    o["value"] = json!(format!("v{}", 1 + r.below(n)));
+                }
+            }
+            1 if o.get("revision").is_some() => {
+                let v = o["revision"].as_i64().unwrap() + if r.chance(50) { 1 } else { -1 };
+                o["revision"] = json!(v);
+            }
+            2 if o.get("succeeded").is_some() => {
+                let v = !o["succeeded"].as_bool().unwrap();
+                o["succeeded"] = json!(v);
+            }
+            3 => {
+                let call = r.below(at + 40);
+                o["call_ns"] = json!(call);
+                if o["return_ns"].as_u64().is_some_and(|t| t < call) {
+                    o["return_ns"] = json!(call + r.below(20));
+                }
+            }
+            4 if o.get("applied").is_some() => {
+                let v = !o["applied"].as_bool().unwrap();
+                o["applied"] = json!(v);
+            }
+            _ => {}
+        }
+    }
+    if r.chance(15) {
+        let cut = r.below(n) as usize;
+        for o in &mut ops[cut..] {
+            o["era"] = json!(1);
+        }
+    }
+    // In no particular order (a history's lines need not be sorted).
+    for i in (1..ops.len()).rev() {
+        ops.swap(i, r.below(i as u64 + 1) as usize);
+    }
+    ops.iter().map(|o| format!("{o}\n")).collect()
+}
+
+/// Random small histories (see random_history), linearizable and not: both checkers, and
+/// porcupine with its plain model, must agree on every one.
+#[test]
+fn porcupine_agrees_on_random_small_histories() {
+    let Some(src) = porcupine_src("porcupine_agrees_on_random_small_histories") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let histories: Vec<(PathBuf, Option<&str>)> = (0..400)
+        .map(|seed| {
+            let path = tmp.path().join(format!("random-{seed:03}.jsonl"));
+            fs::write(&path, random_history(seed)).unwrap();
+            (path, None)
+        })
+        .collect();
+    assert_agree(&src, &histories, true);
+    // Not all alike: both verdicts occur.
+    let verdicts: Vec<&str> = histories.iter().map(|(p, _)| ours(p)).collect();
+    for v in ["pass", "fail"] {
+        assert!(
+            verdicts.iter().filter(|x| **x == v).count() > 40,
+            "too few random histories {v}: {verdicts:?}"
+        );
+    }
 }
