@@ -27,6 +27,11 @@ if ! command -v go >/dev/null 2>&1; then
   echo "error: go is not installed (Debian: apt-get install golang-go; Go 1.19 or later)" >&2
   exit 2
 fi
+if [ ! -d "$src" ]; then
+  echo "error: no porcupine source folder at $src;" >&2
+  echo "       get it with: git clone https://github.com/anishathalye/porcupine" >&2
+  exit 2
+fi
 if [ ! -f "$src/go.mod" ] || ! grep -q '^module github.com/anishathalye/porcupine' "$src/go.mod"; then
   echo "error: $src is not porcupine's source (no go.mod of module github.com/anishathalye/porcupine);" >&2
   echo "       get it with: git clone https://github.com/anishathalye/porcupine" >&2
@@ -42,7 +47,7 @@ echo "replace github.com/anishathalye/porcupine => $src" >>"$work/go.mod"
 
 # Offline: porcupine has no dependencies of its own, so nothing is downloaded.
 export GOFLAGS=-mod=mod GOPROXY=off GOSUMDB=off GOTOOLCHAIN=local
-export GOCACHE=${GOCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/etcdlab-porcupine-gocache}
+export GOCACHE=${GOCACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/etcdlab-porcupine-gocache}
 if ! (cd "$work" && go build -o "$work/porcupinecheck" . 2>"$work/build.log"); then
   echo "error: building the porcupine cross-check against $src failed:" >&2
   cat "$work/build.log" >&2
