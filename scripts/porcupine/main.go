@@ -290,7 +290,7 @@ func checkFile(path string, timeout time.Duration, visualize string, narrow, pru
 		}
 		var named *namedRevs
 		if prune {
-			named = prepare(h.ops) // after tighten: reads are ranked by the returns porcupine sees
+			named = prepare(h.ops, h.era == 0) // after tighten: reads are ranked by the returns porcupine sees
 		}
 		model := newModel(h.era != 0, named)
 		var res porcupine.CheckResult

@@ -197,6 +197,9 @@ type namedRevs struct {
 	all   []int64
 	count map[int64]int
 	made  map[int64]int
+	// rankReads: reads carry their rank (not in an era that started from a restored backup,
+	// where a read may be a key's first sight, which is not nothing).
+	rankReads bool
 }
 
 // certainlyMakes: the operation is a put or succeeded txn naming its revision.
@@ -223,6 +226,8 @@ func certainlyMakes(in input, out output) bool {
 // And reads naming one revision are placed in the order of their return times (rank): they
 // change nothing, so in any linearization one that returned later can be moved to just after
 // one that returned earlier (everything between them is at that revision and changes no key).
+// Not in an era that started from a restored backup: there a read may be a key's first sight,
+// which sets what the key held.
 // Without that, porcupine would try every subset of a burst of reads answered at one
 // revision.
 func (s *kvState) order(in input, out output, n *kvState) bool {
@@ -248,7 +253,7 @@ func (s *kvState) order(in input, out output, n *kvState) bool {
 	if out.fate == maybe || !out.hasRev {
 		return true // it names no revision
 	}
-	if in.kind == opGet {
+	if in.kind == opGet && named.rankReads {
 		if out.rank != n.readsAt {
 			return false
 		}

@@ -100,9 +100,10 @@ func tighten(ops []porcupine.Operation) int {
 }
 
 // prepare returns what the model's pruning rules need to know of the operations (see order
-// in model.go), and ranks the reads naming each revision by return time (then id).
-func prepare(ops []porcupine.Operation) *namedRevs {
-	n := &namedRevs{count: map[int64]int{}, made: map[int64]int{}}
+// in model.go), and, if rankReads, ranks the reads naming each revision by return time (then
+// id).
+func prepare(ops []porcupine.Operation, rankReads bool) *namedRevs {
+	n := &namedRevs{count: map[int64]int{}, made: map[int64]int{}, rankReads: rankReads}
 	reads := map[int64][]int{}
 	for i, op := range ops {
 		r, ok := claimed(op)
@@ -122,6 +123,9 @@ func prepare(ops []porcupine.Operation) *namedRevs {
 		n.all = append(n.all, r)
 	}
 	sort.Slice(n.all, func(a, b int) bool { return n.all[a] < n.all[b] })
+	if !rankReads {
+		return n
+	}
 	for _, rs := range reads {
 		sort.Slice(rs, func(a, b int) bool {
 			x, y := ops[rs[a]], ops[rs[b]]
