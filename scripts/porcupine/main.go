@@ -1,0 +1,334 @@
+// Command porcupinecheck checks etcdlab histories (history.jsonl, see docs/history-format.md)
+// for linearizability with porcupine, the checker etcd's robustness tests use, against an
+// etcd key-value model written for it (model.go). It is a second opinion on `etcdlab check`.
+//
+//	porcupinecheck [-timeout 60s] [-tighten=false] [-prune=false] [-visualize DIR] HISTORY.jsonl...
+//
+// One verdict per file on stdout: `pass`, `fail` or `undecided` (porcupine's timeout ran out).
+// Exit codes: 0 every file passes, 3 a file fails, 4 none fails but one is undecided, 2 a file
+// cannot be read.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// record is one line of history.jsonl.
+type record struct {
+	ID           uint64  `json:"id"`
+	Client       string  `json:"client"`
+	Member       *string `json:"member"`
+	CallNs       *uint64 `json:"call_ns"`
+	ReturnNs     *uint64 `json:"return_ns"`
+	Op           string  `json:"op"`
+	Key          *string `json:"key"`
+	Value        *string `json:"value"`
+	ExpectValue  *string `json:"expect_value"`
+	Succeeded    *bool   `json:"succeeded"`
+	Serializable bool    `json:"serializable"`
+	Revision     *int64  `json:"revision"`
+	Error        *string `json:"error"`
+	Era          uint32  `json:"era"`
+	Applied      *bool   `json:"applied"`
+	// A watch's own fields; a watch is not a key-value operation (see convert).
+	Prefix        bool            `json:"prefix"`
+	StartRevision *int64          `json:"start_revision"`
+	PrevKv        bool            `json:"prev_kv"`
+	Responses     json.RawMessage `json:"responses"`
+}
+
+// definiteErrors: errors after which etcd has certainly not applied a write (refused before it
+// was proposed, or by the applier); docs/history-format.md lists them. Every other error
+// leaves a write maybe applied.
+var definiteErrors = []string{
+	"etcdserver: mvcc: database space exceeded",
+	"mvcc: database space exceeded",
+	"connection refused",
+	"etcdserver: too many requests",
+	"etcdserver: request is too large",
+	"etcdserver: not capable",
+	"etcdserver: no leader",
+	"raft proposal dropped",
+}
+
+func isDefinite(err string) bool {
+	for _, d := range definiteErrors {
+		if strings.Contains(err, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// infinity: the return time of an operation whose effect may come at any time after its call.
+const infinity = math.MaxInt64
+
+// history is one era's operations, ready for porcupine.
+type history struct {
+	era          uint32
+	ops          []porcupine.Operation
+	maybeApplied int
+}
+
+func readHistory(path string) ([]history, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<26)
+	eras := map[uint32]*history{}
+	clients := map[string]int{}
+	lines := 0
+	for line := 1; sc.Scan(); line++ {
+		text := bytes.TrimSpace(sc.Bytes())
+		if len(text) == 0 {
+			continue
+		}
+		lines++
+		var r record
+		dec := json.NewDecoder(bytes.NewReader(text))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&r); err != nil {
+			return nil, 0, fmt.Errorf("line %d: %v", line, err)
+		}
+		in, out, keep, err := convert(&r)
+		if err != nil {
+			return nil, 0, fmt.Errorf("line %d: operation %d: %v", line, r.ID, err)
+		}
+		if !keep {
+			continue
+		}
+		h := eras[r.Era]
+		if h == nil {
+			h = &history{era: r.Era}
+			eras[r.Era] = h
+		}
+		ret := int64(infinity)
+		if out.fate == returned {
+			ret = int64(*r.ReturnNs)
+		}
+		if out.fate == maybe {
+			h.maybeApplied++
+		}
+		id, ok := clients[r.Client]
+		if !ok {
+			id = len(clients)
+			clients[r.Client] = id
+		}
+		h.ops = append(h.ops, porcupine.Operation{
+			ClientId: id,
+			Input:    in,
+			Call:     int64(*r.CallNs),
+			Output:   out,
+			Return:   ret,
+			Metadata: r.ID,
+		})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, 0, err
+	}
+	var out []history
+	for _, h := range eras {
+		out = append(out, *h)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].era < out[j].era })
+	return out, lines, nil
+}
+
+// convert turns a record into the model's input and output; keep false: the operation shows
+// nothing to check (a failed or serializable read, a write that was certainly not applied).
+func convert(r *record) (in input, out output, keep bool, err error) {
+	switch r.Op {
+	case "put":
+		in.kind = opPut
+	case "get":
+		in.kind = opGet
+	case "delete":
+		in.kind = opDelete
+	case "txn":
+		in.kind = opTxn
+	case "write":
+		in.kind = opWrite
+	case "watch":
+		return in, out, false, nil // a watch stream: the lab's watch checker judges it
+	default:
+		return in, out, false, fmt.Errorf("unknown op %q", r.Op)
+	}
+	if r.CallNs == nil {
+		return in, out, false, fmt.Errorf("`call_ns` is required")
+	}
+	if in.kind != opWrite {
+		if r.Key == nil {
+			return in, out, false, fmt.Errorf("`key` is required")
+		}
+		in.key = *r.Key
+	}
+	if in.kind == opPut || in.kind == opTxn {
+		if r.Value == nil {
+			return in, out, false, fmt.Errorf("`value` is required")
+		}
+		in.value = *r.Value
+	}
+	if in.kind == opTxn {
+		if r.ExpectValue == nil {
+			in.expectAbsent = true
+		} else {
+			in.expect = *r.ExpectValue
+		}
+	}
+	if r.ReturnNs != nil && *r.ReturnNs < *r.CallNs {
+		return in, out, false, fmt.Errorf("returns before its call")
+	}
+	if r.Revision != nil {
+		out.hasRev = true
+		out.rev = *r.Revision
+	}
+	ok := r.Error == nil && r.ReturnNs != nil
+	switch {
+	case ok:
+		if !out.hasRev {
+			return in, out, false, fmt.Errorf("a successful operation needs its `revision`")
+		}
+		out.fate = returned
+		if in.kind == opGet {
+			if r.Value != nil {
+				out.found = true
+				out.value = *r.Value
+			}
+			if r.Serializable {
+				return in, out, false, nil // answered from one member's state: not checked
+			}
+		}
+		if in.kind == opTxn {
+			if r.Succeeded == nil {
+				return in, out, false, fmt.Errorf("a successful txn needs `succeeded`")
+			}
+			out.hasSucceeded = true
+			out.succeeded = *r.Succeeded
+		}
+		return in, out, true, nil
+	case in.kind == opGet:
+		return in, out, false, nil // a failed read shows nothing
+	case r.Applied != nil && !*r.Applied:
+		return in, out, false, nil // the log says it was never applied
+	case r.Applied != nil && *r.Applied:
+		out.fate = applied // at its revision, if given
+	case r.Error != nil && isDefinite(*r.Error):
+		return in, out, false, nil // refused before it could be applied
+	default:
+		out.fate = maybe
+		out.hasRev = false // the client saw no revision
+	}
+	if in.kind == opTxn && r.Succeeded != nil {
+		out.hasSucceeded = true
+		out.succeeded = *r.Succeeded
+	}
+	return in, out, true, nil
+}
+
+func main() {
+	timeout := flag.Duration("timeout", 60*time.Second,
+		"give up on a history (verdict undecided) after this long; 0: never")
+	tightenFlag := flag.Bool("tighten", true,
+		"narrow the operations' intervals with their revisions first (the verdict is the same; see tighten.go)")
+	pruneFlag := flag.Bool("prune", true,
+		"refuse at once steps no linearization can continue (the verdict is the same; see order in model.go)")
+	visualize := flag.String("visualize", "",
+		"write porcupine's HTML visualization of each failing history into this folder")
+	flag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: porcupinecheck [-timeout 60s] [-tighten=false] [-prune=false] [-visualize DIR] HISTORY.jsonl...\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() == 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	worst := 0
+	rank := map[string]int{"pass": 0, "undecided": 1, "fail": 2}
+	for _, path := range flag.Args() {
+		verdict, err := checkFile(path, *timeout, *visualize, *tightenFlag, *pruneFlag)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "error: %s: %v\n", path, err)
+			os.Exit(2)
+		}
+		if rank[verdict] > worst {
+			worst = rank[verdict]
+		}
+	}
+	os.Exit([]int{0, 4, 3}[worst])
+}
+
+func checkFile(path string, timeout time.Duration, visualize string, narrow, prune bool) (string, error) {
+	eras, lines, err := readHistory(path)
+	if err != nil {
+		return "", err
+	}
+	start := time.Now()
+	verdict := "pass"
+	ops, maybe := 0, 0
+	for _, h := range eras {
+		ops += len(h.ops)
+		maybe += h.maybeApplied
+		left := time.Duration(0)
+		if timeout > 0 {
+			left = timeout - time.Since(start)
+			if left <= 0 {
+				verdict = "undecided"
+				break
+			}
+		}
+		// The first era starts from an empty store; a later one from a restored backup the
+		// history does not describe.
+		if narrow {
+			tighten(h.ops)
+		}
+		var named *namedRevs
+		if prune {
+			named = prepare(h.ops, h.era == 0) // after tighten: reads are ranked by the returns porcupine sees
+		}
+		model := newModel(h.era != 0, named)
+		var res porcupine.CheckResult
+		if visualize != "" {
+			var info porcupine.LinearizationInfo
+			res, info = porcupine.CheckOperationsVerbose(model, h.ops, left)
+			if res == porcupine.Illegal {
+				name := fmt.Sprintf("%s-era%d.html", strings.TrimSuffix(filepath.Base(path), ".jsonl"), h.era)
+				out := filepath.Join(visualize, name)
+				if err := porcupine.VisualizePath(model, info, out); err != nil {
+					fmt.Fprintf(os.Stderr, "warning: cannot write %s: %v\n", out, err)
+				} else {
+					fmt.Fprintf(os.Stderr, "%s: the failing era drawn: %s\n", path, out)
+				}
+			}
+		} else {
+			res = porcupine.CheckOperationsTimeout(model, h.ops, left)
+		}
+		if res == porcupine.Illegal {
+			verdict = "fail"
+			fmt.Fprintf(os.Stderr, "%s: era %d is not linearizable\n", path, h.era)
+			break
+		}
+		if res == porcupine.Unknown {
+			verdict = "undecided"
+			break
+		}
+	}
+	fmt.Printf("%s: %s (%d lines, %d operations checked, %d maybe applied, %d era(s), %.3f s)\n",
+		path, verdict, lines, ops, maybe, len(eras), time.Since(start).Seconds())
+	return verdict, nil
+}
