@@ -104,6 +104,7 @@ pub struct History {
 
 /// One watch as its client saw it: created (or created again after a compaction cancelled
 /// it, or a restore replaced the data) until it ended.
+#[derive(Debug)]
 pub struct WatchStream {
     /// The watch client's name.
     pub client: String,

@@ -35,6 +35,7 @@ mod scrape;
 mod snapshots;
 mod storage;
 mod watch;
+mod watch_client;
 use build::{build_disks, build_net, member_config, ClusterExt};
 pub(crate) use client::Client;
 use client::InFlight;
@@ -45,8 +46,8 @@ pub(crate) use operator::StepLog;
 use process::raft_rng;
 use scrape::RTT_PROBE_INTERVAL_NS;
 pub(crate) use storage::{AlarmLog, StorageRecord};
-use watch::WatchState;
-pub(crate) use watch::{Relist, ERR_WATCH_COMPACTED};
+use watch_client::WatchState;
+pub(crate) use watch_client::{Relist, ERR_WATCH_COMPACTED};
 
 /// What a finished run recorded, from which the outcome is built (never from the world).
 pub(crate) struct Recording {
@@ -109,7 +110,7 @@ pub struct World<'s> {
     pub(crate) kube: Option<kube::KubeState>,
     /// (time, revision) samples of the periodic auto-compactor.
     auto_compactor: kube::AutoCompactor,
-    pub(crate) watches: Vec<watch::WatchState>,
+    pub(crate) watches: Vec<WatchState>,
     /// Reads in flight: id -> sent at.
     reads: BTreeMap<u64, InFlight>,
     reads_rng: Rng,
@@ -199,10 +200,12 @@ impl<'s> World<'s> {
             watches: sc
                 .watches
                 .iter()
-                .map(watch::WatchState::new)
-                .chain(sc.kube.iter().flat_map(|k| {
-                    (0..size).map(move |m| watch::WatchState::apiserver(m, k.start_ns))
-                }))
+                .map(WatchState::new)
+                .chain(
+                    sc.kube
+                        .iter()
+                        .flat_map(|k| (0..size).map(move |m| WatchState::apiserver(m, k.start_ns))),
+                )
                 .collect(),
             reads: BTreeMap::new(),
             reads_rng: stream(seed, "reads"),
