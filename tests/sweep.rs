@@ -237,3 +237,53 @@ fn bad_input_exits_2_naming_it() {
         out.describe()
     );
 }
+
+/// A run whose clients' history fails a checker is a violation in a sweep (status
+/// `violation`, exit 3), as it is for `etcdlab run`; a scenario that expects the failure
+/// (`[[expect]] client_check_failures`) keeps its runs `ok`. incident-3's mismatched restore
+/// serves two histories at once, which the linearizability checker finds.
+#[test]
+fn a_failed_checker_is_a_violation_unless_expected() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shipped = "scenarios/incident-3-restore-mismatch.toml";
+    let text = fs::read_to_string(repo_root().join(shipped)).unwrap();
+    let expectation = "client_check_failures = 1";
+    assert!(text.contains(expectation), "{shipped} expects its failure");
+    let unexpected = tmp.path().join("unexpected.toml");
+    fs::write(
+        &unexpected,
+        text.replace(expectation, "writes_ok = { min = 1 }"),
+    )
+    .unwrap();
+    let sweeps = [(repo_root().join(shipped), 0), (unexpected, 3)];
+    let outcomes = parallel_map(&sweeps, |(file, _)| {
+        let out_dir = file.with_extension("out");
+        let out = etcdlab_run([
+            "sweep".as_ref(),
+            file.as_os_str(),
+            "--param".as_ref(),
+            "cluster.heartbeat_interval_ms=100".as_ref(),
+            "--seeds".as_ref(),
+            "1".as_ref(),
+            "--out".as_ref(),
+            tmp.path().join(out_dir.file_name().unwrap()).as_os_str(),
+        ]);
+        let csv = fs::read_to_string(
+            tmp.path()
+                .join(out_dir.file_name().unwrap())
+                .join("sweep.csv"),
+        )
+        .unwrap_or_default();
+        (out, csv)
+    });
+    let ((expected_out, expected_csv), (unexpected_out, unexpected_csv)) =
+        (&outcomes[0], &outcomes[1]);
+    expected_out.assert_code(sweeps[0].1);
+    assert!(expected_csv.contains(",ok,"), "{expected_csv}");
+    unexpected_out.assert_code(sweeps[1].1);
+    assert!(
+        unexpected_csv.contains(",violation,")
+            && unexpected_csv.contains("checker linearizability failed"),
+        "{unexpected_csv}"
+    );
+}

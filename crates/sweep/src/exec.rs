@@ -145,6 +145,13 @@ fn run_one(plan: &Plan, scenario: &Path, point: usize, seed: u64) -> Row {
                 .map(|c| s.outcome.get(c).copied().flatten())
                 .collect();
             row.expect = s.expectations.iter().map(|e| e.ok).collect();
+            // What the clients saw is the verdict: a failed checker is a violation, as it is
+            // for `etcdlab run` (exit 3), unless the scenario expects one.
+            let failed = s.checks.iter().find(|c| c.verdict == "fail");
+            if let (Some(c), false) = (failed, etcdlab_lab::expects_check_failure(&sc)) {
+                row.status = Status::Violation;
+                row.detail = format!("checker {} failed", c.checker);
+            }
         }
         Ok(Err(v)) => {
             row.status = Status::Violation;
