@@ -2,7 +2,7 @@
 
 use etcdlab_check::format::{describe_window, parse_jsonl, window_ops, Operation};
 use etcdlab_check::watch::describe_failure;
-use etcdlab_check::{check_linearizable, check_watches, Budget, Verdict};
+use etcdlab_check::{check_linearizable, check_serializable_reads, check_watches, Budget, Verdict};
 use etcdlab_report::CheckResult;
 use std::io::Write;
 use std::path::Path;
@@ -98,6 +98,7 @@ pub fn check_file(path: &Path, max_steps: Option<u64>, picture: Option<&Path>) -
             drawn = Some(etcdlab_check::picture::watch_svg(&shown, f.watch));
         }
     }
+    serializable_reads(&ops, &mut drawn);
     if let (Some(file), Some(svg)) = (picture, &drawn) {
         if let Err(e) = std::fs::write(file, svg) {
             eprintln!("error: cannot write {}: {e}", file.display());
@@ -111,6 +112,28 @@ pub fn check_file(path: &Path, max_steps: Option<u64>, picture: Option<&Path>) -
         ExitCode::from(EXIT_UNDECIDED)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// The serializable-read checker's verdict, when the history has serializable reads; its
+/// failing window becomes the picture if no checker before it failed.
+fn serializable_reads(ops: &[Operation], drawn: &mut Option<String>) {
+    let out = check_serializable_reads(ops);
+    if out.reads == 0 {
+        return;
+    }
+    let verdict = if out.failure.is_some() {
+        "fail"
+    } else {
+        "pass"
+    };
+    println!("serializable: {} reads: {verdict}", out.reads);
+    if let Some(f) = &out.failure {
+        print!("{}", etcdlab_check::serializable::describe_failure(ops, f));
+        if drawn.is_none() {
+            let shown: Vec<&Operation> = ops.iter().filter(|o| f.window.contains(&o.id)).collect();
+            *drawn = Some(etcdlab_check::picture::window_svg(&shown, f.read));
+        }
     }
 }
 

@@ -159,3 +159,41 @@ fn check_judges_watches_and_names_the_broken_guarantee() {
     );
     assert!(fs::read_to_string(&svg).unwrap().contains("#f4a6a6"));
 }
+
+#[test]
+fn check_judges_serializable_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let put = |id: u64, value: &str, rev: i64| {
+        format!(
+            r#"{{"id":{id},"client":"w","call_ns":{id}000,"return_ns":{id}500,"op":"put","key":"/k","value":"{value}","revision":{rev}}}"#
+        )
+    };
+    let read = |value: &str, rev: i64| {
+        format!(
+            r#"{{"id":9,"client":"r","call_ns":9000,"return_ns":9500,"op":"get","key":"/k","value":"{value}","serializable":true,"revision":{rev}}}"#
+        )
+    };
+    let write = |name: &str, read_value: &str, read_rev: i64| {
+        let file = tmp.path().join(name);
+        let lines = [put(1, "a", 2), put(2, "b", 3), read(read_value, read_rev)];
+        fs::write(&file, lines.join("\n")).unwrap();
+        file
+    };
+    // Stale (revision 2 held a) but a state the cluster had.
+    let o = etcdlab_run(["check".as_ref(), write("stale.jsonl", "a", 2).as_os_str()]);
+    o.assert_code(0);
+    assert!(
+        o.stdout.contains("serializable: 1 reads: pass"),
+        "{}",
+        o.describe()
+    );
+    // At revision 3 the key held b.
+    let o = etcdlab_run(["check".as_ref(), write("wrong.jsonl", "a", 3).as_os_str()]);
+    o.assert_code(3);
+    assert!(
+        o.stdout.contains("serializable: 1 reads: fail")
+            && o.stdout.contains("the key held value b then"),
+        "{}",
+        o.describe()
+    );
+}

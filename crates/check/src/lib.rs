@@ -8,8 +8,10 @@ pub mod format;
 pub mod linearizability;
 mod model;
 pub mod picture;
+pub mod serializable;
 pub mod watch;
 
 pub use format::{parse_jsonl, Operation, ParseError};
 pub use linearizability::{check_linearizable, Budget, Outcome, Verdict};
+pub use serializable::{check_serializable_reads, SerializableFailure, SerializableOutcome};
 pub use watch::{check_watches, WatchFailure, WatchOutcome};

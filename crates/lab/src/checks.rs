@@ -5,7 +5,7 @@ use crate::history::{
 };
 use etcdlab_check::format::{describe_window, window_ops, OpName, Operation};
 use etcdlab_check::watch::describe_failure;
-use etcdlab_check::{check_linearizable, check_watches, Budget, Verdict};
+use etcdlab_check::{check_linearizable, check_serializable_reads, check_watches, Budget, Verdict};
 use etcdlab_report::CheckResult;
 
 /// Every client operation of the run, in the order replies arrived (writes still unanswered
@@ -122,7 +122,36 @@ pub fn run(ops: &[Operation]) -> Vec<CheckResult> {
     }]
     .into_iter()
     .chain(watch_check(ops))
+    .chain(serializable_check(ops))
     .collect()
+}
+
+/// Serializable reads against the states the cluster had, when the run had any.
+fn serializable_check(ops: &[Operation]) -> Option<CheckResult> {
+    let out = check_serializable_reads(ops);
+    if out.reads == 0 {
+        return None;
+    }
+    let (verdict, failure, failure_svg) = match &out.failure {
+        None => ("pass", None, None),
+        Some(f) => {
+            let shown: Vec<&Operation> = ops.iter().filter(|o| f.window.contains(&o.id)).collect();
+            (
+                "fail",
+                Some(etcdlab_check::serializable::describe_failure(ops, f)),
+                Some(etcdlab_check::picture::window_svg(&shown, f.read)),
+            )
+        }
+    };
+    Some(CheckResult {
+        checker: "serializable".to_string(),
+        verdict: verdict.to_string(),
+        operations: out.reads as u64,
+        maybe_applied: 0,
+        steps: out.reads as u64,
+        failure,
+        failure_svg,
+    })
 }
 
 /// The watch guarantees, when the run had watch clients.
