@@ -102,8 +102,7 @@ pub fn run(ops: &[Operation]) -> Vec<CheckResult> {
         Verdict::Undecided => ("undecided", None, None),
         Verdict::Fail { culprit, window } => {
             // The text lists the window in call order, the picture in the history's order.
-            let in_history: Vec<&Operation> =
-                ops.iter().filter(|o| window.contains(&o.id)).collect();
+            let in_history = in_window(ops, window);
             (
                 "fail",
                 Some(describe_window(&window_ops(ops, window), *culprit)),
@@ -129,55 +128,52 @@ pub fn run(ops: &[Operation]) -> Vec<CheckResult> {
 /// Serializable reads against the states the cluster had, when the run had any.
 fn serializable_check(ops: &[Operation]) -> Option<CheckResult> {
     let out = check_serializable_reads(ops);
-    if out.reads == 0 {
-        return None;
-    }
-    let (verdict, failure, failure_svg) = match &out.failure {
-        None => ("pass", None, None),
-        Some(f) => {
-            let shown: Vec<&Operation> = ops.iter().filter(|o| f.window.contains(&o.id)).collect();
-            (
-                "fail",
-                Some(etcdlab_check::serializable::describe_failure(ops, f)),
-                Some(etcdlab_check::picture::window_svg(&shown, f.read)),
-            )
-        }
-    };
-    Some(CheckResult {
-        checker: "serializable".to_string(),
-        verdict: verdict.to_string(),
-        operations: out.reads as u64,
-        maybe_applied: 0,
-        steps: out.reads as u64,
-        failure,
-        failure_svg,
-    })
+    let failure = out.failure.as_ref().map(|f| {
+        let shown = in_window(ops, &f.window);
+        (
+            etcdlab_check::serializable::describe_failure(ops, f),
+            etcdlab_check::picture::window_svg(&shown, f.read),
+        )
+    });
+    let reads = out.reads as u64;
+    (reads > 0).then(|| plain_result("serializable", reads, reads, failure))
 }
 
 /// The watch guarantees, when the run had watch clients.
 fn watch_check(ops: &[Operation]) -> Option<CheckResult> {
     let out = check_watches(ops);
-    if out.watches == 0 {
-        return None;
-    }
-    let (verdict, failure, failure_svg) = match &out.failure {
-        None => ("pass", None, None),
-        Some(f) => {
-            let shown: Vec<&Operation> = ops.iter().filter(|o| f.window.contains(&o.id)).collect();
-            (
-                "fail",
-                Some(describe_failure(ops, f)),
-                Some(etcdlab_check::picture::watch_svg(&shown, f.watch)),
-            )
-        }
-    };
-    Some(CheckResult {
-        checker: "watch".to_string(),
+    let failure = out.failure.as_ref().map(|f| {
+        let shown = in_window(ops, &f.window);
+        (
+            describe_failure(ops, f),
+            etcdlab_check::picture::watch_svg(&shown, f.watch),
+        )
+    });
+    (out.watches > 0).then(|| plain_result("watch", out.watches as u64, out.events, failure))
+}
+
+/// The operations of a failing window, in the history's order (the picture's).
+fn in_window<'a>(ops: &'a [Operation], window: &[u64]) -> Vec<&'a Operation> {
+    ops.iter().filter(|o| window.contains(&o.id)).collect()
+}
+
+/// The verdict of a checker that searches nothing (no maybe-applied writes, no undecided):
+/// pass, or fail with its text and picture.
+fn plain_result(
+    checker: &str,
+    operations: u64,
+    steps: u64,
+    failure: Option<(String, String)>,
+) -> CheckResult {
+    let verdict = if failure.is_some() { "fail" } else { "pass" };
+    let (failure, failure_svg) = failure.unzip();
+    CheckResult {
+        checker: checker.to_string(),
         verdict: verdict.to_string(),
-        operations: out.watches as u64,
+        operations,
         maybe_applied: 0,
-        steps: out.events,
+        steps,
         failure,
         failure_svg,
-    })
+    }
 }

@@ -90,11 +90,11 @@ pub enum EtcdBug {
     /// queued during the pause before the peers' messages, so a leader paused and resumed
     /// serves them from its old state before it learns it was replaced.
     StaleReadAfterPause,
-    /// An acknowledged write lost when a member crashes (etcd issue #14370, fixed in 3.4.21 by
-    /// pull request #14425): committed entries that are still in the unsaved part of the log
-    /// are applied, and answered, before the WAL fsync. A single-member cluster commits an
-    /// entry the moment it appends it, so a crash before the fsync loses a write its client
-    /// was told succeeded.
+    /// An acknowledged write lost when a member crashes (etcd issue #14370, fixed by pull
+    /// request #14394, in 3.4.21 as #14423): committed entries that are still in the unsaved
+    /// part of the log are applied, and answered, before the WAL fsync. A single-member
+    /// cluster commits an entry the moment it appends it, so a crash before the fsync loses a
+    /// write its client was told succeeded.
     LostWriteOnCrash,
     /// A watch event delivered twice (etcd issue #17247, fixed in 3.4.29 by pull request
     /// #17535: a watcher catching up from history could get an event again). Here: a watcher
