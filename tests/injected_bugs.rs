@@ -25,6 +25,11 @@ const BUGS: &[(&str, &str, &str)] = &[
         "compaction-too-aggressive",
         "watch",
     ),
+    (
+        "watch-back-in-time-after-partition",
+        "watch-on-partitioned-member",
+        "watch",
+    ),
 ];
 
 #[test]

@@ -101,13 +101,23 @@ pub enum EtcdBug {
     /// reading history (behind the member's revision) gets the last revision of one read again
     /// at the start of the next.
     DuplicateWatchEvent,
+    /// A watch going back in time on a member that installs the leader's snapshot (etcd
+    /// issue #15271, fixed in 3.5.8 by pull request #15515): after the restore, a watcher
+    /// that was behind got the newest revision, then the older ones it had not seen. Here: at
+    /// the first sync after an install, a watcher behind the member's revision is sent that
+    /// revision first, then resumes from where it was.
+    WatchBackInTimeAfterSnapshot,
 }
 
 impl EtcdBug {
-    pub const ALL: [(&'static str, EtcdBug); 3] = [
+    pub const ALL: [(&'static str, EtcdBug); 4] = [
         ("stale-read-after-pause", EtcdBug::StaleReadAfterPause),
         ("lost-write-on-crash", EtcdBug::LostWriteOnCrash),
         ("duplicate-watch-event", EtcdBug::DuplicateWatchEvent),
+        (
+            "watch-back-in-time-after-partition",
+            EtcdBug::WatchBackInTimeAfterSnapshot,
+        ),
     ];
 
     pub fn parse(name: &str) -> Option<EtcdBug> {
@@ -342,6 +352,8 @@ pub struct Member {
     pub proposals_failed_total: u64,
     pub heartbeat_send_failures_total: u64,
     pub leader_changes_seen_total: u64,
+    /// Leader snapshots installed (each replaced the state machine).
+    pub snapshots_installed_total: u64,
 }
 
 impl Member {
@@ -471,6 +483,7 @@ impl Member {
             proposals_failed_total: 0,
             heartbeat_send_failures_total: 0,
             leader_changes_seen_total: 0,
+            snapshots_installed_total: 0,
         }
     }
 
@@ -951,6 +964,7 @@ impl Member {
         self.state = *state;
         self.to_apply.clear();
         self.durable_last_index = index;
+        self.snapshots_installed_total += 1;
         let size_bytes = self.state.store.backend().size_bytes();
         out.push(Output::SnapshotInstalled {
             index,

@@ -108,6 +108,7 @@ fn watched_member(node: &Node) -> Option<WatchedMember<'_>> {
     Some(WatchedMember {
         store: &member.state().store,
         era: node.era,
-        duplicate_event_bug: node.cfg.bug == Some(etcdlab_member::EtcdBug::DuplicateWatchEvent),
+        snapshots_installed: member.snapshots_installed_total,
+        bug: node.cfg.bug,
     })
 }

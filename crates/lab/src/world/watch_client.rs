@@ -10,6 +10,7 @@
 use crate::history::WatchStream;
 use crate::invariants::Violation;
 use etcdlab_check::format::{EventKind as SeenKind, WatchEvent, WatchResponse};
+use etcdlab_member::EtcdBug;
 use etcdlab_scenario::WatchSpec;
 use etcdlab_sim::Nanos;
 use etcdlab_store::{mvcc::prefix_end, RangeOptions, Store, StoreError, WatchStreamChecker};
@@ -30,8 +31,10 @@ pub(crate) struct WatchedMember<'a> {
     pub store: &'a Store,
     /// The era of the data it serves (a restore starts another history).
     pub era: u8,
-    /// The injected bug `duplicate-watch-event` (#17247).
-    pub duplicate_event_bug: bool,
+    /// Leader snapshots it has installed so far (each replaced its store).
+    pub snapshots_installed: u64,
+    /// The etcd bug injected into it, if any.
+    pub bug: Option<EtcdBug>,
 }
 
 /// What one sync of a watch client did, for the world to route.
@@ -73,6 +76,11 @@ pub(crate) struct WatchState {
     /// The last sync stopped short of the member's revision: the watcher reads history
     /// (etcd's unsynced watcher group).
     behind: bool,
+    /// The member's snapshot installs at the last sync.
+    snapshots_seen: u64,
+    /// Under `watch-back-in-time-after-partition`: where the client goes back to after the
+    /// newest revision.
+    rewind_to: Option<i64>,
 }
 
 impl WatchState {
@@ -102,6 +110,8 @@ impl WatchState {
             max_lag_revisions: 0,
             stream: None,
             behind: false,
+            snapshots_seen: 0,
+            rewind_to: None,
         }
     }
 }
@@ -165,6 +175,8 @@ impl WatchState {
             out.extend(ended.map(WatchOutput::StreamEnded));
             self.stream = Some(self.start_stream(self.next_rev, now, era));
         }
+        let installed = member.snapshots_installed != self.snapshots_seen;
+        self.snapshots_seen = member.snapshots_installed;
         if self.next_rev == 0 {
             // A new watcher lists first, then watches from the list's revision + 1.
             self.next_rev = current + 1;
@@ -177,16 +189,27 @@ impl WatchState {
         if self.next_rev > current {
             return Ok(());
         }
+        if installed && member.bug == Some(EtcdBug::WatchBackInTimeAfterSnapshot) {
+            // The injected bug: the newest revision first, then back to where it was.
+            self.rewind_to = Some(self.next_rev);
+            self.next_rev = current;
+        }
         let Some(to) = self.sync_end(current) else {
             return Ok(());
         };
         let mut from = self.next_rev;
-        if self.behind && member.duplicate_event_bug {
+        if self.behind && member.bug == Some(EtcdBug::DuplicateWatchEvent) {
             from -= 1; // the injected bug: the previous read's last revision again
         }
         self.behind = to < current;
         match store.events(from, to, self.spec.prefix.as_bytes(), &self.range_end) {
-            Ok(events) => self.deliver(events, store, to, current, now, out),
+            Ok(events) => {
+                let seen = self.deliver(events, store, to, current, now, out);
+                if let Some(rewind_to) = self.rewind_to.take() {
+                    self.next_rev = rewind_to;
+                }
+                seen
+            }
             Err(StoreError::Compacted) => {
                 self.restart_after_compaction(w, store, now, era, out);
                 Ok(())

@@ -26,7 +26,8 @@ fn serving(store: &Store, era: u8) -> Option<WatchedMember<'_>> {
     Some(WatchedMember {
         store,
         era,
-        duplicate_event_bug: false,
+        snapshots_installed: 0,
+        bug: None,
     })
 }
 
@@ -164,7 +165,8 @@ fn with_the_duplicate_event_bug_a_client_behind_gets_a_revision_twice_and_the_ch
         Some(WatchedMember {
             store,
             era: 0,
-            duplicate_event_bug: true,
+            snapshots_installed: 0,
+            bug: Some(EtcdBug::DuplicateWatchEvent),
         })
     };
     let (seen, _) = sync(&mut ws, buggy(&store), SYNC);
@@ -221,4 +223,44 @@ fn a_watch_does_nothing_before_its_start() {
     let (seen, out) = sync(&mut ws, serving(&store, 0), SYNC);
     assert!(seen.is_ok() && out.is_empty());
     assert!(ws.close().is_none(), "not started");
+}
+
+#[test]
+fn with_the_back_in_time_bug_a_snapshot_install_sends_the_newest_revision_first() {
+    let mut store = Store::new();
+    let mut ws = watch(None);
+    assert!(sync(&mut ws, serving(&store, 0), 0).0.is_ok());
+    // Partitioned: the member's store stays; the leader's snapshot brings four revisions.
+    let revs: Vec<i64> = (0..4).map(|i| put(&mut store, "/a/k", i)).collect();
+    let restored = |installs| {
+        Some(WatchedMember {
+            store: &store,
+            era: 0,
+            snapshots_installed: installs,
+            bug: Some(EtcdBug::WatchBackInTimeAfterSnapshot),
+        })
+    };
+    // The lab's own check sees the skipped revisions at once (the run goes on under a bug).
+    let (seen, _) = sync(&mut ws, restored(1), SYNC);
+    assert!(seen.is_err(), "revisions skipped");
+    let (seen, _) = sync(&mut ws, restored(1), 2 * SYNC);
+    let v = seen.expect_err("going back is caught");
+    assert_eq!(
+        responses(&ws),
+        vec![vec![revs[3]], revs.clone()],
+        "newest first, then from where it was: {v:?}"
+    );
+
+    // Without the bug the same install delivers each revision once, in order.
+    let mut ws = watch(None);
+    let fresh = Store::new();
+    assert!(sync(&mut ws, serving(&fresh, 0), 0).0.is_ok());
+    let member = Some(WatchedMember {
+        store: &store,
+        era: 0,
+        snapshots_installed: 1,
+        bug: None,
+    });
+    assert!(sync(&mut ws, member, SYNC).0.is_ok());
+    assert_eq!(responses(&ws), vec![revs]);
 }
