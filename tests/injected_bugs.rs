@@ -30,6 +30,18 @@ const BUGS: &[(&str, &str, &str)] = &[
         "watch-on-partitioned-member",
         "watch",
     ),
+    (
+        "progress-notify-ahead-of-events",
+        "watch-on-partitioned-member",
+        "watch",
+    ),
+];
+
+/// What the failure must name for the watch bugs: the guarantee each one breaks.
+const WATCH_GUARANTEES: &[(&str, &str)] = &[
+    ("duplicate-watch-event", "unique"),
+    ("watch-back-in-time-after-partition", "ordered"),
+    ("progress-notify-ahead-of-events", "bookmarkable"),
 ];
 
 #[test]
@@ -43,7 +55,11 @@ fn every_injected_bug_is_caught_by_its_checker() {
             .arg("--out")
             .arg(&out));
         o.assert_code(3);
-        for needle in [format!("checker {checker} failed"), "=> ".to_string()] {
+        let mut needles = vec![format!("checker {checker} failed"), "=> ".to_string()];
+        if let Some((_, guarantee)) = WATCH_GUARANTEES.iter().find(|(b, _)| b == bug) {
+            needles.push(format!("watch guarantee `{guarantee}` broken"));
+        }
+        for needle in needles {
             assert!(
                 o.stderr.contains(&needle),
                 "ETCDLAB_INJECT_BUG={bug}: stderr should contain {needle:?}\n{}",

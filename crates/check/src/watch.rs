@@ -9,7 +9,9 @@
 //! then against a reference of what happened at each revision: every watch's events and every
 //! write the history says succeeded, per era. Watches must agree with the reference
 //! (`consistent`), and see every reference event in their range between their start and their
-//! last event (`reliable`). Progress notifications (bookmarkable) are not in histories yet.
+//! last event or progress notification (`reliable`). A progress notification (a response
+//! without events, as etcd's `IsProgressNotify`) at revision R says every event up to R was
+//! delivered: no later event of the watch is at R or before (`bookmarkable`).
 
 use crate::format::{describe, window_ops, EventKind, OpName, Operation, WatchEvent};
 use std::collections::BTreeMap;
@@ -18,7 +20,7 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WatchFailure {
     /// The guarantee's name (`ordered`, `unique`, `atomic`, `filter`, `resumable`, `reliable`,
-    /// `consistent`, `is_create`, `prev_kv`).
+    /// `bookmarkable`, `consistent`, `is_create`, `prev_kv`).
     pub guarantee: &'static str,
     /// The watch that saw it.
     pub watch: u64,
@@ -127,6 +129,8 @@ fn check_alone(w: &Operation) -> Result<(), WatchFailure> {
     // Per key, the last event this watch saw.
     let mut last_of_key: BTreeMap<&str, &WatchEvent> = BTreeMap::new();
     let mut header = 0;
+    // The last progress notification: (its revision, its response).
+    let mut progress: Option<(i64, usize)> = None;
     for (i, response) in w.responses.iter().enumerate() {
         // A response's header revision is the store's as it sent it: it never goes back,
         // and covers every event the response carries (etcd issue #15271 broke the first).
@@ -139,6 +143,21 @@ fn check_alone(w: &Operation) -> Result<(), WatchFailure> {
             return Err(fail("ordered", w, detail));
         }
         header = response.revision;
+        if response.events.is_empty() {
+            progress = Some((header, i));
+        }
+        if let (Some((notified, at)), Some(e)) = (progress, response.events.first()) {
+            if e.revision <= notified {
+                let detail = format!(
+                    "event for {} at revision {} in response {} after a progress notification at revision {notified} (response {})",
+                    e.key,
+                    e.revision,
+                    i + 1,
+                    at + 1
+                );
+                return Err(fail("bookmarkable", w, detail));
+            }
+        }
         if let Some(e) = response.events.iter().find(|e| e.revision > header) {
             let detail = format!(
                 "response {} has header revision {header} below its event at revision {}",
@@ -348,8 +367,8 @@ fn note(
     Ok(())
 }
 
-/// Every reference event in the watch's range, from its start to its last event, is among
-/// its events, in the same response as the rest of its revision.
+/// Every reference event in the watch's range, from its start to its last event or progress
+/// notification, is among its events, in the same response as the rest of its revision.
 fn check_reliable(w: &Operation, reference: &Reference) -> Result<(), WatchFailure> {
     let events: Vec<(usize, &WatchEvent)> = w
         .responses
@@ -357,25 +376,31 @@ fn check_reliable(w: &Operation, reference: &Reference) -> Result<(), WatchFailu
         .enumerate()
         .flat_map(|(i, r)| r.events.iter().map(move |e| (i, e)))
         .collect();
-    let Some(&(_, last)) = events.last() else {
+    let last_event = events.last().map(|(_, e)| e.revision);
+    let last_progress = w
+        .responses
+        .iter()
+        .filter(|r| r.events.is_empty())
+        .map(|r| r.revision)
+        .max();
+    let Some(until) = last_event.max(last_progress) else {
         return Ok(());
     };
-    let first = events[0].1;
-    let from = w.start_revision.unwrap_or(first.revision);
+    let Some(from) = w.start_revision.or(events.first().map(|(_, e)| e.revision)) else {
+        return Ok(()); // only progress notifications, from an unknown start
+    };
     let seen: BTreeMap<(i64, &str), usize> = events
         .iter()
         .map(|(i, e)| ((e.revision, e.key.as_str()), *i))
         .collect();
-    for (&revision, at) in reference.range(from..=last.revision) {
+    for (&revision, at) in reference.range(from..=until) {
         let mut response_of_revision = None;
         for (key, event) in at.iter().filter(|(k, _)| w.watches(k)) {
             let Some(&i) = seen.get(&(revision, key.as_str())) else {
                 let detail = format!(
-                    "no event for the {} of {key} at revision {revision} (operation {} saw it) between its events at revisions {} and {}",
+                    "no event for the {} of {key} at revision {revision} (operation {} saw it) between revisions {from} and {until} (its start or first event, and its last event or progress notification)",
                     kind_name(event.kind),
                     event.source,
-                    from,
-                    last.revision
                 );
                 return Err(WatchFailure {
                     guarantee: "reliable",

@@ -239,3 +239,67 @@ fn a_header_revision_going_back_breaks_ordered() {
     let w = watch(1, 2, &responses(&[low]));
     assert_eq!(broken(&[&w]), Some("ordered"));
 }
+
+/// A progress notification: a response without events at `revision`.
+fn progress(at_ns: u64, revision: i64) -> String {
+    format!(r#"{{"at_ns":{at_ns},"revision":{revision},"events":[]}}"#)
+}
+
+#[test]
+fn events_after_a_progress_notification_are_newer_than_it() {
+    let e = good_events();
+    let w = watch(
+        1,
+        2,
+        &responses(&[
+            response(10, &e[0..2]),
+            progress(15, 3),
+            response(20, &e[2..4]),
+            progress(25, 5),
+            progress(26, 5), // a quiet interval repeats the revision
+            response(30, &e[4..5]),
+        ]),
+    );
+    assert_eq!(broken(&[&w, &good_watch(2)]), None);
+}
+
+#[test]
+fn an_event_at_or_before_a_progress_notification_breaks_bookmarkable() {
+    // The notification at revision 4 says revisions 2-4 were all delivered; the put at 4
+    // comes after it.
+    let e = good_events();
+    let w = watch(
+        1,
+        2,
+        &responses(&[
+            response(10, &e[0..2]),
+            progress(15, 4),
+            response(20, &e[2..4]),
+        ]),
+    );
+    assert_eq!(broken(&[&w]), Some("bookmarkable"));
+}
+
+#[test]
+fn a_progress_notification_past_a_missed_event_breaks_reliable() {
+    // Watch 2 saw revisions 2 and 3, then a notification at 5: the put at 4 and the delete at
+    // 5 (which watch 1 saw) never came.
+    let e = good_events();
+    let quiet = watch(2, 2, &responses(&[response(10, &e[0..2]), progress(20, 5)]));
+    assert_eq!(broken(&[&good_watch(1), &quiet]), Some("reliable"));
+    // The same notification at 3 is honest.
+    let honest = watch(2, 2, &responses(&[response(10, &e[0..2]), progress(20, 3)]));
+    assert_eq!(broken(&[&good_watch(1), &honest]), None);
+    // A watch that got nothing but a notification covers its range from its start.
+    let nothing = watch(2, 2, &responses(&[progress(20, 3)]));
+    assert_eq!(broken(&[&good_watch(1), &nothing]), Some("reliable"));
+}
+
+#[test]
+fn a_progress_notification_going_back_breaks_ordered() {
+    // etcd issue #15220: a requested notification could carry a revision below the events
+    // already sent.
+    let e = good_events();
+    let w = watch(1, 2, &responses(&[response(10, &e[0..4]), progress(20, 3)]));
+    assert_eq!(broken(&[&w]), Some("ordered"));
+}

@@ -200,7 +200,7 @@ impl<'s> World<'s> {
             watches: sc
                 .watches
                 .iter()
-                .map(WatchState::new)
+                .map(|w| WatchState::new(w, sc.cluster.watch_progress_notify_interval_ns))
                 .chain(
                     sc.kube
                         .iter()

@@ -107,16 +107,26 @@ pub enum EtcdBug {
     /// the first sync after an install, a watcher behind the member's revision is sent that
     /// revision first, then resumes from where it was.
     WatchBackInTimeAfterSnapshot,
+    /// A progress notification ahead of the events still queued for the watch (etcd issue
+    /// #15220, fixed in 3.4.25 by pull request #15697): etcd 3.4.23 answered a requested
+    /// progress notification on the stream's control channel, at the store's revision,
+    /// whether or not the watch had been sent every event up to it. Here: the timed notification skips its synced check, so a watch
+    /// behind the store is told of a revision whose events it has not received.
+    ProgressNotifyAheadOfEvents,
 }
 
 impl EtcdBug {
-    pub const ALL: [(&'static str, EtcdBug); 4] = [
+    pub const ALL: [(&'static str, EtcdBug); 5] = [
         ("stale-read-after-pause", EtcdBug::StaleReadAfterPause),
         ("lost-write-on-crash", EtcdBug::LostWriteOnCrash),
         ("duplicate-watch-event", EtcdBug::DuplicateWatchEvent),
         (
             "watch-back-in-time-after-partition",
             EtcdBug::WatchBackInTimeAfterSnapshot,
+        ),
+        (
+            "progress-notify-ahead-of-events",
+            EtcdBug::ProgressNotifyAheadOfEvents,
         ),
     ];
 

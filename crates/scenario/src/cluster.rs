@@ -20,6 +20,7 @@ const KEYS: &[&str] = &[
     "initial_corrupt_check",
     "corrupt_check_time",
     "initial_cluster_token",
+    "watch_progress_notify_interval",
 ];
 
 /// etcd 3.4/3.5's `--snapshot-count` default.
@@ -28,6 +29,9 @@ pub const DEFAULT_SNAPSHOT_COUNT: u64 = 100_000;
 pub const DEFAULT_SNAPSHOT_CATCHUP_ENTRIES: u64 = 5_000;
 /// etcd's `--initial-cluster-token` default (etcdctl snapshot restore's too).
 pub const DEFAULT_INITIAL_CLUSTER_TOKEN: &str = "etcd-cluster";
+
+/// etcd 3.4/3.5's `--experimental-watch-progress-notify-interval` default (10 minutes).
+pub const DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL_NS: crate::Nanos = 600_000_000_000;
 
 /// etcd's default `--quota-backend-bytes` (what 0 means).
 pub const DEFAULT_QUOTA_BACKEND_BYTES: u64 = 2 * 1024 * 1024 * 1024;
@@ -85,7 +89,23 @@ pub(crate) fn read_cluster(t: Option<Table<'_>>) -> R<Cluster> {
         initial_cluster_token: t
             .opt("initial_cluster_token", token)?
             .unwrap_or_else(|| DEFAULT_INITIAL_CLUSTER_TOKEN.to_string()),
+        watch_progress_notify_interval_ns: t
+            .opt("watch_progress_notify_interval", progress_notify_interval)?
+            .unwrap_or(DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL_NS),
     })
+}
+
+/// `--experimental-watch-progress-notify-interval`: how often the server checks which
+/// watches that asked for progress notifications got no event since its last check.
+fn progress_notify_interval(f: Field<'_>) -> R<crate::Nanos> {
+    let ns = f.duration()?;
+    if ns < 100_000_000 {
+        return Err(f.fail(format!(
+            "{} is too short: use at least 100ms (etcd's default is 10m)",
+            crate::format_duration(ns)
+        )));
+    }
+    Ok(ns)
 }
 
 /// `--experimental-corrupt-check-time`: "0s" (etcd's default) means off, as a missing key.
@@ -141,6 +161,7 @@ fn defaults() -> Cluster {
         initial_corrupt_check: false,
         corrupt_check_time_ns: None,
         initial_cluster_token: DEFAULT_INITIAL_CLUSTER_TOKEN.to_string(),
+        watch_progress_notify_interval_ns: DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL_NS,
     }
 }
 

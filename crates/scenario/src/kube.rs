@@ -201,12 +201,21 @@ pub struct WatchSpec {
     pub prefix: String,
     pub start_ns: Nanos,
     pub events_per_s: Option<f64>,
+    /// Created with etcd's `progress_notify` (etcdctl `watch --progress-notify`).
+    pub progress_notify: bool,
 }
 
 pub(crate) fn read_watches(f: Field<'_>, size: usize, run_ns: Nanos) -> R<Vec<WatchSpec>> {
     f.each(|w| {
         let t = w.table()?;
-        t.check_keys(&["name", "member", "prefix", "start", "events_per_s"])?;
+        t.check_keys(&[
+            "name",
+            "member",
+            "prefix",
+            "start",
+            "events_per_s",
+            "progress_notify",
+        ])?;
         Ok(WatchSpec {
             name: t.req("name", |f| f.str().map(String::from))?,
             member: t.req("member", |f| {
@@ -227,6 +236,7 @@ pub(crate) fn read_watches(f: Field<'_>, size: usize, run_ns: Nanos) -> R<Vec<Wa
                 }
                 Ok(r)
             })?,
+            progress_notify: t.opt("progress_notify", |f| f.bool())?.unwrap_or(false),
         })
     })
 }

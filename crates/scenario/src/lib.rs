@@ -155,6 +155,10 @@ pub struct Cluster {
     /// `--initial-cluster-token` (default "etcd-cluster"): with the peer URLs, it determines the
     /// member and cluster IDs.
     pub initial_cluster_token: String,
+    /// `--experimental-watch-progress-notify-interval` (default 10 minutes): a watch created
+    /// with `progress_notify` that got no event during one interval is sent a progress
+    /// notification (an empty response at the store's revision) if it is synced.
+    pub watch_progress_notify_interval_ns: Nanos,
 }
 
 pub use etcdlab_sim::Dist;

@@ -1081,6 +1081,12 @@ fn reads_watches_and_disk_full() {
         "must be > 0",
     );
     assert_error(
+        &with("[[watch]]\nname = \"w\"\nmember = \"m1\"\nprefix = \"/x/\"\nprogress_notify = 1\n"),
+        9,
+        "watch.0.progress_notify",
+        "expected a boolean",
+    );
+    assert_error(
         &with("[[watch]]\nname = \"w\"\nmember = \"m1\"\nprefix = \"/x/\"\nspeed = 3\n"),
         9,
         "watch.0.speed",

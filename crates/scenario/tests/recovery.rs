@@ -43,6 +43,7 @@ fn cluster_keys_have_etcds_defaults() {
         assert!(!c.initial_corrupt_check);
         assert_eq!(c.corrupt_check_time_ns, None);
         assert_eq!(c.initial_cluster_token, "etcd-cluster");
+        assert_eq!(c.watch_progress_notify_interval_ns, 600 * S);
     }
     assert_eq!(DEFAULT_SNAPSHOT_COUNT, 100_000);
     assert_eq!(DEFAULT_SNAPSHOT_CATCHUP_ENTRIES, 5_000);
@@ -64,6 +65,8 @@ fn cluster_keys_are_read() {
     // "0s" is etcd's default: off.
     let c = parse(&with("corrupt_check_time = \"0s\"\n")).cluster;
     assert_eq!(c.corrupt_check_time_ns, None);
+    let c = parse(&with("watch_progress_notify_interval = \"100ms\"\n")).cluster;
+    assert_eq!(c.watch_progress_notify_interval_ns, S / 10);
     let c = parse(&with("snapshot_count = 1\nsnapshot_catchup_entries = 1\n")).cluster;
     assert_eq!((c.snapshot_count, c.snapshot_catchup_entries), (1, 1));
 }
@@ -115,6 +118,16 @@ fn cluster_key_errors() {
             "corrupt_check_time = \"100ms\"",
             "cluster.corrupt_check_time",
             "too short",
+        ),
+        (
+            "watch_progress_notify_interval = \"50ms\"",
+            "cluster.watch_progress_notify_interval",
+            "too short: use at least 100ms",
+        ),
+        (
+            "watch_progress_notify_interval = 10",
+            "cluster.watch_progress_notify_interval",
+            "expected a duration",
         ),
         (
             "initial_cluster_token = \"\"",

@@ -81,6 +81,19 @@ pub(crate) struct WatchState {
     /// Under `watch-back-in-time-after-partition`: where the client goes back to after the
     /// newest revision.
     rewind_to: Option<i64>,
+    /// Progress notifications, when the watch asked for them.
+    progress: Option<ProgressTicker>,
+}
+
+/// etcd's progress ticker (the watch stream's send loop in `v3rpc/watch.go`): every
+/// `--experimental-watch-progress-notify-interval`, a watch that asked for progress
+/// notifications and got no event since the last tick is sent one (an empty response at the
+/// store's revision), if it is synced (the store's `progress` sends only to synced watchers).
+#[derive(Debug)]
+struct ProgressTicker {
+    interval_ns: Nanos,
+    next_tick_ns: Nanos,
+    events_since_tick: bool,
 }
 
 impl WatchState {
@@ -98,7 +111,9 @@ impl WatchState {
 }
 
 impl WatchState {
-    pub fn new(spec: &WatchSpec) -> WatchState {
+    /// A watch client; `progress_notify_interval_ns` is the server's
+    /// `--experimental-watch-progress-notify-interval` (used when the watch asks for them).
+    pub fn new(spec: &WatchSpec, progress_notify_interval_ns: Nanos) -> WatchState {
         WatchState {
             range_end: prefix_end(spec.prefix.as_bytes()),
             spec: spec.clone(),
@@ -112,6 +127,11 @@ impl WatchState {
             behind: false,
             snapshots_seen: 0,
             rewind_to: None,
+            progress: spec.progress_notify.then_some(ProgressTicker {
+                interval_ns: progress_notify_interval_ns,
+                next_tick_ns: 0,
+                events_since_tick: false,
+            }),
         }
     }
 }
@@ -143,8 +163,9 @@ impl WatchState {
             prefix: "/registry/".to_string(),
             start_ns,
             events_per_s: None,
+            progress_notify: false,
         };
-        let mut w = WatchState::new(&spec);
+        let mut w = WatchState::new(&spec, 0);
         w.feeds_apiserver = Some(member);
         w
     }
@@ -173,20 +194,22 @@ impl WatchState {
             // A restore replaced the member's data: what follows is another history.
             let ended = self.stream.take().map(|s| s.ended(now, None));
             out.extend(ended.map(WatchOutput::StreamEnded));
-            self.stream = Some(self.start_stream(self.next_rev, now, era));
+            self.open_stream(self.next_rev, now, era);
         }
         let installed = member.snapshots_installed != self.snapshots_seen;
         self.snapshots_seen = member.snapshots_installed;
         if self.next_rev == 0 {
             // A new watcher lists first, then watches from the list's revision + 1.
             self.next_rev = current + 1;
-            self.stream = Some(self.start_stream(current + 1, now, era));
+            self.open_stream(current + 1, now, era);
             self.checker = Some(new_checker(w, self, current + 1));
             self.relist_apiserver(out);
             return Ok(());
         }
         self.max_lag_revisions = self.max_lag_revisions.max(current + 1 - self.next_rev);
+        let ahead_bug = member.bug == Some(EtcdBug::ProgressNotifyAheadOfEvents);
         if self.next_rev > current {
+            self.progress_tick(now, current, true, ahead_bug);
             return Ok(());
         }
         if installed && member.bug == Some(EtcdBug::WatchBackInTimeAfterSnapshot) {
@@ -195,6 +218,7 @@ impl WatchState {
             self.next_rev = current;
         }
         let Some(to) = self.sync_end(current) else {
+            self.progress_tick(now, current, false, ahead_bug);
             return Ok(());
         };
         let mut from = self.next_rev;
@@ -208,6 +232,7 @@ impl WatchState {
                 if let Some(rewind_to) = self.rewind_to.take() {
                     self.next_rev = rewind_to;
                 }
+                self.progress_tick(now, current, !self.behind, ahead_bug);
                 seen
             }
             Err(StoreError::Compacted) => {
@@ -250,6 +275,9 @@ impl WatchState {
             self.budget -= (to - self.next_rev + 1) as f64;
         }
         self.delivered += events.len() as u64;
+        if let Some(p) = self.progress.as_mut() {
+            p.events_since_tick |= !events.is_empty();
+        }
         if !events.is_empty() {
             let stream = self.stream.as_mut().expect("started");
             stream.responses.push(WatchResponse {
@@ -303,7 +331,7 @@ impl WatchState {
             .stream
             .take()
             .map(|s| s.ended(now, Some(ERR_WATCH_COMPACTED)));
-        self.stream = Some(self.start_stream(current + 1, now, era));
+        self.open_stream(current + 1, now, era);
         self.checker = Some(new_checker(w, self, current + 1));
         self.relist_apiserver(out);
         out.extend(ended.map(WatchOutput::StreamEnded));
@@ -319,6 +347,40 @@ impl WatchState {
 }
 
 impl WatchState {
+    /// A new watch (a new stream and its progress ticker).
+    fn open_stream(&mut self, start_revision: i64, now: Nanos, era: u8) {
+        self.stream = Some(self.start_stream(start_revision, now, era));
+        if let Some(p) = self.progress.as_mut() {
+            p.next_tick_ns = now + p.interval_ns;
+            p.events_since_tick = false;
+        }
+    }
+
+    /// The progress ticker at a sync: past a tick, a watch that got no event since the last
+    /// one and is `synced` (caught up with the member's `current` revision) gets a progress
+    /// notification. Under `progress-notify-ahead-of-events` every tick notifies, at the
+    /// store's revision, as etcd 3.4.23 answered a client's progress request.
+    fn progress_tick(&mut self, now: Nanos, current: i64, synced: bool, ahead_bug: bool) {
+        let Some(p) = self.progress.as_mut() else {
+            return;
+        };
+        if now < p.next_tick_ns {
+            return;
+        }
+        let notify = synced && !p.events_since_tick || ahead_bug;
+        let missed = (now - p.next_tick_ns) / p.interval_ns;
+        p.next_tick_ns += (missed + 1) * p.interval_ns;
+        p.events_since_tick = false;
+        if notify {
+            let stream = self.stream.as_mut().expect("started");
+            stream.responses.push(WatchResponse {
+                at_ns: now,
+                revision: current,
+                events: Vec::new(),
+            });
+        }
+    }
+
     fn start_stream(&self, start_revision: i64, now: Nanos, era: u8) -> WatchStream {
         WatchStream {
             client: self.spec.name.clone(),

@@ -7,13 +7,34 @@ use etcdlab_store::Value;
 const SYNC: Nanos = WATCH_SYNC_NS;
 
 fn watch(events_per_s: Option<f64>) -> WatchState {
-    WatchState::new(&WatchSpec {
+    WatchState::new(&spec(events_per_s, false), 0)
+}
+
+fn spec(events_per_s: Option<f64>, progress_notify: bool) -> WatchSpec {
+    WatchSpec {
         name: "w".to_string(),
         member: 0,
         prefix: "/a/".to_string(),
         start_ns: 0,
         events_per_s,
-    })
+        progress_notify,
+    }
+}
+
+/// A watch that asked for progress notifications, with the server's interval.
+fn watch_with_progress(events_per_s: Option<f64>, interval_ns: Nanos) -> WatchState {
+    WatchState::new(&spec(events_per_s, true), interval_ns)
+}
+
+/// The header revisions of the open stream's progress notifications (empty responses).
+fn progress_notifications(ws: &WatchState) -> Vec<(Nanos, i64)> {
+    let stream = ws.stream.as_ref().expect("a stream is open");
+    stream
+        .responses
+        .iter()
+        .filter(|r| r.events.is_empty())
+        .map(|r| (r.at_ns, r.revision))
+        .collect()
 }
 
 /// A put of `key` whose value is named `tag`; returns its revision.
@@ -216,10 +237,13 @@ fn an_apiservers_watch_asks_for_a_relist_then_passes_every_registry_event() {
 #[test]
 fn a_watch_does_nothing_before_its_start() {
     let store = Store::new();
-    let mut ws = WatchState::new(&WatchSpec {
-        start_ns: 5 * SYNC,
-        ..watch(None).spec
-    });
+    let mut ws = WatchState::new(
+        &WatchSpec {
+            start_ns: 5 * SYNC,
+            ..watch(None).spec
+        },
+        0,
+    );
     let (seen, out) = sync(&mut ws, serving(&store, 0), SYNC);
     assert!(seen.is_ok() && out.is_empty());
     assert!(ws.close().is_none(), "not started");
@@ -263,4 +287,83 @@ fn with_the_back_in_time_bug_a_snapshot_install_sends_the_newest_revision_first(
     });
     assert!(sync(&mut ws, member, SYNC).0.is_ok());
     assert_eq!(responses(&ws), vec![revs]);
+}
+
+#[test]
+fn a_quiet_synced_watch_gets_a_progress_notification_each_interval() {
+    let mut store = Store::new();
+    put(&mut store, "/a/k", 1);
+    let mut ws = watch_with_progress(None, 10 * SYNC);
+    assert!(sync(&mut ws, serving(&store, 0), 0).0.is_ok()); // lists at revision 2
+    for tick in 1..=25 {
+        if tick == 12 {
+            put(&mut store, "/a/k", 2); // revision 3, delivered at tick 12
+        }
+        if tick == 14 {
+            put(&mut store, "/b/other", 3); // revision 4: not in the range, no event
+        }
+        assert!(sync(&mut ws, serving(&store, 0), tick * SYNC).0.is_ok());
+    }
+    // Ticks at 10, 20 (an event in between: none), 30 would come later; the one at 20 is
+    // skipped, the next interval (20..30) saw no event but has not ended.
+    assert_eq!(progress_notifications(&ws), vec![(10 * SYNC, 2)]);
+    for tick in 26..=30 {
+        assert!(sync(&mut ws, serving(&store, 0), tick * SYNC).0.is_ok());
+    }
+    // At 30: no event since 20, synced, at the store's revision (4, a key it does not watch).
+    assert_eq!(
+        progress_notifications(&ws),
+        vec![(10 * SYNC, 2), (30 * SYNC, 4)]
+    );
+    assert_eq!(responses(&ws), vec![vec![], vec![3], vec![]]);
+}
+
+#[test]
+fn a_watch_behind_the_store_gets_no_progress_notification() {
+    let mut store = Store::new();
+    let mut ws = watch_with_progress(Some(10.0), 5 * SYNC);
+    assert!(sync(&mut ws, serving(&store, 0), 0).0.is_ok());
+    for tick in 1..=20 {
+        put(&mut store, "/a/k", tick); // 10 revisions a second, the client takes 10
+        put(&mut store, "/b/k", tick); // and the store moves twice as fast
+        assert!(sync(&mut ws, serving(&store, 0), tick * SYNC).0.is_ok());
+    }
+    assert!(ws.behind, "the client is behind the store");
+    assert_eq!(
+        progress_notifications(&ws),
+        vec![],
+        "unsynced: no notification"
+    );
+
+    // Without progress_notify there are none either, synced or not.
+    let mut ws = watch(None);
+    assert!(sync(&mut ws, serving(&store, 0), 0).0.is_ok());
+    for tick in 1..=30 {
+        assert!(sync(&mut ws, serving(&store, 0), tick * SYNC).0.is_ok());
+    }
+    assert_eq!(responses(&ws), Vec::<Vec<i64>>::new());
+}
+
+#[test]
+fn with_the_progress_ahead_bug_a_watch_behind_is_told_of_revisions_it_has_not_received() {
+    let mut store = Store::new();
+    let mut ws = watch_with_progress(Some(10.0), 5 * SYNC);
+    fn buggy(store: &Store) -> Option<WatchedMember<'_>> {
+        Some(WatchedMember {
+            store,
+            era: 0,
+            snapshots_installed: 0,
+            bug: Some(EtcdBug::ProgressNotifyAheadOfEvents),
+        })
+    }
+    assert!(sync(&mut ws, buggy(&store), 0).0.is_ok());
+    for tick in 1..=10 {
+        put(&mut store, "/a/k", tick);
+        put(&mut store, "/a/j", tick); // 20 revisions a second; the client takes 10
+        assert!(sync(&mut ws, buggy(&store), tick * SYNC).0.is_ok());
+    }
+    let notified = progress_notifications(&ws);
+    assert_eq!(notified, vec![(5 * SYNC, 11), (10 * SYNC, 21)]);
+    let last_event = responses(&ws).concat().into_iter().max().unwrap();
+    assert!(last_event < 21, "delivered up to {last_event} only");
 }
