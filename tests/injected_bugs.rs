@@ -35,6 +35,11 @@ const BUGS: &[(&str, &str, &str)] = &[
         "watch-on-partitioned-member",
         "watch",
     ),
+    (
+        "watch-drop-on-compacted-delete",
+        "watch-resume-at-compact-revision",
+        "watch",
+    ),
 ];
 
 /// What the failure must name for the watch bugs: the guarantee each one breaks.
@@ -42,6 +47,7 @@ const WATCH_GUARANTEES: &[(&str, &str)] = &[
     ("duplicate-watch-event", "unique"),
     ("watch-back-in-time-after-partition", "ordered"),
     ("progress-notify-ahead-of-events", "bookmarkable"),
+    ("watch-drop-on-compacted-delete", "reliable"),
 ];
 
 #[test]

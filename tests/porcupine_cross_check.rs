@@ -323,6 +323,7 @@ const SHIPPED: &[(&str, &str)] = &[
     ("nospace-ground-truth", "pass"),
     ("reads-during-leader-stall", "pass"),
     ("single-member-crash", "pass"),
+    ("watch-resume-at-compact-revision", "pass"),
     ("incident-3-restore-mismatch", "fail"),
 ];
 

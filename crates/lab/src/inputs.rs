@@ -56,6 +56,12 @@ pub(crate) fn inputs(sc: &Scenario) -> Vec<String> {
     } else if sc.kube.is_none() {
         lines.push("workload: none".into());
     }
+    if w.writes_per_s > 0.0 && w.delete_ratio > 0.0 {
+        lines.push(format!(
+            "deletes: {}% of the writes delete their key instead of putting it",
+            libm::round(w.delete_ratio * 1000.0) / 10.0
+        ));
+    }
     if w.reads_per_s > 0.0 {
         lines.push(format!(
             "reads: {} per second (Poisson), {}",

@@ -113,10 +113,16 @@ pub enum EtcdBug {
     /// whether or not the watch had been sent every event up to it. Here: the timed notification skips its synced check, so a watch
     /// behind the store is told of a revision whose events it has not received.
     ProgressNotifyAheadOfEvents,
+    /// A watch losing a delete when compaction hits it (etcd issue #18089, fixed in 3.4.34
+    /// by pull request #18475): compacting at revision C removed a tombstone at C, and a
+    /// watch reading history from C (allowed: only revisions below C are compacted) got the
+    /// events after it but not the delete. Here: a watch that reads from the compact
+    /// revision does not get a delete at it.
+    WatchDropOnCompactedDelete,
 }
 
 impl EtcdBug {
-    pub const ALL: [(&'static str, EtcdBug); 5] = [
+    pub const ALL: [(&'static str, EtcdBug); 6] = [
         ("stale-read-after-pause", EtcdBug::StaleReadAfterPause),
         ("lost-write-on-crash", EtcdBug::LostWriteOnCrash),
         ("duplicate-watch-event", EtcdBug::DuplicateWatchEvent),
@@ -127,6 +133,10 @@ impl EtcdBug {
         (
             "progress-notify-ahead-of-events",
             EtcdBug::ProgressNotifyAheadOfEvents,
+        ),
+        (
+            "watch-drop-on-compacted-delete",
+            EtcdBug::WatchDropOnCompactedDelete,
         ),
     ];
 

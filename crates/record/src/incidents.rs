@@ -22,6 +22,9 @@ pub struct WatcherRow {
     pub events_per_s: Option<f64>,
     pub delivered: u64,
     pub max_lag_revisions: i64,
+    /// Times it watched again from the compact revision after a compacted error
+    /// (`on_compacted = "resume"`), skipping what was compacted.
+    pub resumes: u64,
 }
 
 #[derive(Clone, Debug)]

@@ -40,8 +40,19 @@ fn watch_body(w: &WatchRecord) -> String {
             relists
         );
     }
+    for row in w.watchers.iter().filter(|r| r.resumes > 0) {
+        let _ = writeln!(
+            md,
+            "\n{} fell behind a compaction {} times and each time watched again from the \
+             compact revision (`on_compacted = \"resume\"`): the events compacted away were \
+             skipped, nothing was relisted.",
+            row.name, row.resumes
+        );
+    }
     if w.relists.is_empty() {
-        md.push_str("\nNo watcher fell behind a compaction.\n");
+        if w.watchers.iter().all(|r| r.resumes == 0) {
+            md.push_str("\nNo watcher fell behind a compaction.\n");
+        }
         return md;
     }
     let _ = write!(

@@ -203,6 +203,19 @@ pub struct WatchSpec {
     pub events_per_s: Option<f64>,
     /// Created with etcd's `progress_notify` (etcdctl `watch --progress-notify`).
     pub progress_notify: bool,
+    /// What the client does when etcd cancels its watch as compacted.
+    pub on_compacted: OnCompacted,
+}
+
+/// A watch client's answer to "required revision has been compacted".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnCompacted {
+    /// List the prefix again, then watch from the list's revision + 1 (Kubernetes' reflector).
+    Relist,
+    /// Watch again from the response's `compact_revision`, the oldest revision etcd still has
+    /// (etcd's clientv3 documentation for `WatchResponse.CompactRevision`): what was compacted
+    /// is skipped, nothing is listed.
+    Resume,
 }
 
 pub(crate) fn read_watches(f: Field<'_>, size: usize, run_ns: Nanos) -> R<Vec<WatchSpec>> {
@@ -215,6 +228,7 @@ pub(crate) fn read_watches(f: Field<'_>, size: usize, run_ns: Nanos) -> R<Vec<Wa
             "start",
             "events_per_s",
             "progress_notify",
+            "on_compacted",
         ])?;
         Ok(WatchSpec {
             name: t.req("name", |f| f.str().map(String::from))?,
@@ -237,6 +251,15 @@ pub(crate) fn read_watches(f: Field<'_>, size: usize, run_ns: Nanos) -> R<Vec<Wa
                 Ok(r)
             })?,
             progress_notify: t.opt("progress_notify", |f| f.bool())?.unwrap_or(false),
+            on_compacted: t
+                .opt("on_compacted", |f| match f.str()? {
+                    "relist" => Ok(OnCompacted::Relist),
+                    "resume" => Ok(OnCompacted::Resume),
+                    other => Err(f.fail(format!(
+                        "unknown answer {other:?}; use \"relist\" or \"resume\""
+                    ))),
+                })?
+                .unwrap_or(OnCompacted::Relist),
         })
     })
 }

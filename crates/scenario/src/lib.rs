@@ -40,7 +40,7 @@ pub use cluster::{
 pub use disk::disk_profile;
 pub use duration::{format_duration, parse_duration};
 pub use error::ScenarioError;
-pub use kube::{AutoCompaction, FastForward, KubeSpec, WatchSpec};
+pub use kube::{AutoCompaction, FastForward, KubeSpec, OnCompacted, WatchSpec};
 pub use names::{
     client_endpoint, client_url, member_index, member_name, parse_member_name, parse_member_ref,
     peer_url,
@@ -242,6 +242,8 @@ pub struct Workload {
     pub reads_per_s: f64,
     /// true: linearizable (ReadIndex, etcd's default); false: serializable (local state).
     pub read_linearizable: bool,
+    /// The share of the writes that delete their key instead of putting it (0..=1).
+    pub delete_ratio: f64,
     /// Default: etcd 3.4's 5 s + 2 x election timeout.
     pub request_timeout_ns: Nanos,
 }

@@ -22,6 +22,7 @@ const KEYS: &[&str] = &[
     "request_timeout",
     "reads_per_s",
     "read_consistency",
+    "delete_ratio",
 ];
 const NS_PER_S: Nanos = 1_000_000_000;
 const NS_PER_MS: Nanos = 1_000_000;
@@ -68,6 +69,9 @@ pub(crate) fn read_workload(
             ))),
         })?
         .unwrap_or(true);
+    w.delete_ratio = t
+        .opt("delete_ratio", |f| f.number_in(0.0, 1.0))?
+        .unwrap_or(0.0);
     w.stop_ns = t.opt("stop", |f| {
         let stop = f.duration()?;
         if stop <= w.start_ns {
@@ -91,6 +95,7 @@ fn defaults(election_timeout_ms: u64) -> Workload {
         stop_ns: None,
         reads_per_s: 0.0,
         read_linearizable: true,
+        delete_ratio: 0.0,
         request_timeout_ns: default_request_timeout(election_timeout_ms),
     }
 }

@@ -1087,6 +1087,18 @@ fn reads_watches_and_disk_full() {
         "expected a boolean",
     );
     assert_error(
+        &with("[[watch]]\nname = \"w\"\nmember = \"m1\"\nprefix = \"/x/\"\non_compacted = \"retry\"\n"),
+        9,
+        "watch.0.on_compacted",
+        "unknown answer \"retry\"; use \"relist\" or \"resume\"",
+    );
+    assert_error(
+        &with("[workload]\ndelete_ratio = 1.5\n"),
+        6,
+        "workload.delete_ratio",
+        "",
+    );
+    assert_error(
         &with("[[watch]]\nname = \"w\"\nmember = \"m1\"\nprefix = \"/x/\"\nspeed = 3\n"),
         9,
         "watch.0.speed",

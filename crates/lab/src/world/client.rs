@@ -81,10 +81,20 @@ impl World<'_> {
             .workload
             .value_size_bytes
             .sample(&mut self.workload_rng);
-        let op = Op::Put {
-            key: lab_key(key),
-            value: etcdlab_store::Value::new(size.round() as u32, id),
-            lease: 0,
+        // Drawn only when deletes are asked for: the random stream of a put-only workload
+        // stays as it was.
+        let delete_ratio = self.sc.workload.delete_ratio;
+        let op = if delete_ratio > 0.0 && unit_f64(&mut self.workload_rng) < delete_ratio {
+            Op::DeleteRange {
+                key: lab_key(key),
+                range_end: Rc::from(Vec::new()),
+            }
+        } else {
+            Op::Put {
+                key: lab_key(key),
+                value: etcdlab_store::Value::new(size.round() as u32, id),
+                lease: 0,
+            }
         };
         let req = Rc::new(Request::from_client(id, Client::Writes.id(), op));
         self.send_client_request(req);

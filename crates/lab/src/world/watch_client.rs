@@ -11,7 +11,7 @@ use crate::history::WatchStream;
 use crate::invariants::Violation;
 use etcdlab_check::format::{EventKind as SeenKind, WatchEvent, WatchResponse};
 use etcdlab_member::EtcdBug;
-use etcdlab_scenario::WatchSpec;
+use etcdlab_scenario::{OnCompacted, WatchSpec};
 use etcdlab_sim::Nanos;
 use etcdlab_store::{mvcc::prefix_end, RangeOptions, Store, StoreError, WatchStreamChecker};
 
@@ -69,6 +69,8 @@ pub(crate) struct WatchState {
     /// Fractional events the consumer may still take.
     budget: f64,
     pub delivered: u64,
+    /// Compacted errors answered by watching again from the compact revision.
+    resumes: u64,
     /// The largest backlog (revisions behind the member) seen.
     pub max_lag_revisions: i64,
     /// What the client has received since it (re)started watching, for the history.
@@ -106,6 +108,7 @@ impl WatchState {
             events_per_s: self.spec.events_per_s,
             delivered: self.delivered,
             max_lag_revisions: self.max_lag_revisions,
+            resumes: self.resumes,
         }
     }
 }
@@ -122,6 +125,7 @@ impl WatchState {
             checker: None,
             budget: 0.0,
             delivered: 0,
+            resumes: 0,
             max_lag_revisions: 0,
             stream: None,
             behind: false,
@@ -164,6 +168,7 @@ impl WatchState {
             start_ns,
             events_per_s: None,
             progress_notify: false,
+            on_compacted: OnCompacted::Relist,
         };
         let mut w = WatchState::new(&spec, 0);
         w.feeds_apiserver = Some(member);
@@ -227,7 +232,10 @@ impl WatchState {
         }
         self.behind = to < current;
         match store.events(from, to, self.spec.prefix.as_bytes(), &self.range_end) {
-            Ok(events) => {
+            Ok(mut events) => {
+                if member.bug == Some(EtcdBug::WatchDropOnCompactedDelete) {
+                    drop_compacted_tombstone(&mut events, from, store.compact_rev());
+                }
                 let seen = self.deliver(events, store, to, current, now, out);
                 if let Some(rewind_to) = self.rewind_to.take() {
                     self.next_rev = rewind_to;
@@ -301,9 +309,33 @@ impl WatchState {
         })
     }
 
-    /// The revision the client needs was compacted: its stream ends with etcd's error and it
-    /// relists, then watches again from the current revision + 1.
+    /// The revision the client needs was compacted: its stream ends with etcd's error, and
+    /// it relists and watches again from the current revision + 1, or (`on_compacted =
+    /// "resume"`) watches again from the compact revision.
     fn restart_after_compaction(
+        &mut self,
+        w: usize,
+        store: &Store,
+        now: Nanos,
+        era: u8,
+        out: &mut Vec<WatchOutput>,
+    ) {
+        if self.spec.on_compacted == OnCompacted::Relist {
+            return self.relist_after_compaction(w, store, now, era, out);
+        }
+        let from = store.compact_rev();
+        self.next_rev = from;
+        self.resumes += 1;
+        let ended = self
+            .stream
+            .take()
+            .map(|s| s.ended(now, Some(ERR_WATCH_COMPACTED)));
+        out.extend(ended.map(WatchOutput::StreamEnded));
+        self.open_stream(from, now, era);
+        self.checker = Some(new_checker(w, self, from));
+    }
+
+    fn relist_after_compaction(
         &mut self,
         w: usize,
         store: &Store,
@@ -435,6 +467,14 @@ fn seen_event(store: &Store, e: &etcdlab_store::Event) -> WatchEvent {
         create_revision: Some(kv.create_revision),
         version: Some(kv.version),
         prev_value: None,
+    }
+}
+
+/// The injected bug `watch-drop-on-compacted-delete`: a read of history from the compact
+/// revision misses a delete at it (compaction removed the tombstone).
+fn drop_compacted_tombstone(events: &mut Vec<etcdlab_store::Event>, from: i64, compact_rev: i64) {
+    if from == compact_rev {
+        events.retain(|e| !(e.rev.main == from && e.kind == etcdlab_store::EventKind::Delete));
     }
 }
 

@@ -18,6 +18,7 @@ fn spec(events_per_s: Option<f64>, progress_notify: bool) -> WatchSpec {
         start_ns: 0,
         events_per_s,
         progress_notify,
+        on_compacted: OnCompacted::Relist,
     }
 }
 
@@ -366,4 +367,74 @@ fn with_the_progress_ahead_bug_a_watch_behind_is_told_of_revisions_it_has_not_re
     assert_eq!(notified, vec![(5 * SYNC, 11), (10 * SYNC, 21)]);
     let last_event = responses(&ws).concat().into_iter().max().unwrap();
     assert!(last_event < 21, "delivered up to {last_event} only");
+}
+
+/// A store whose compaction at its current revision hits a delete: /a/1 put at 2, /a/2 put
+/// at 3, /a/1 deleted at 4, compacted at 4. Returns the store.
+fn compacted_at_a_delete() -> Store {
+    let mut store = Store::new();
+    put(&mut store, "/a/1", 1);
+    put(&mut store, "/a/2", 2);
+    store.delete_range(b"/a/1", &[]);
+    assert_eq!(store.current_rev(), 4);
+    store.compact(4).unwrap();
+    store
+}
+
+/// A client that resumes from the compact revision after a compacted error, having listed
+/// before the first put.
+fn resuming_watch_behind(store: &Store, bug: Option<EtcdBug>) -> WatchState {
+    let mut ws = WatchState::new(
+        &WatchSpec {
+            on_compacted: OnCompacted::Resume,
+            ..spec(None, false)
+        },
+        0,
+    );
+    let empty = Store::new();
+    assert!(sync(&mut ws, serving(&empty, 0), 0).0.is_ok()); // watches from revision 2
+    let member = Some(WatchedMember {
+        store,
+        era: 0,
+        snapshots_installed: 0,
+        bug,
+    });
+    let (seen, out) = sync(&mut ws, member, SYNC);
+    assert!(seen.is_ok());
+    let [WatchOutput::StreamEnded(ended)] = &out[..] else {
+        panic!("the compacted stream ends, no relist: {out:?}");
+    };
+    assert_eq!(ended.end, Some((SYNC, Some(ERR_WATCH_COMPACTED))));
+    assert_eq!(
+        ws.stream.as_ref().unwrap().start_revision,
+        4,
+        "resumes at 4"
+    );
+    ws
+}
+
+#[test]
+fn a_client_resuming_at_the_compact_revision_gets_the_delete_there() {
+    let store = compacted_at_a_delete();
+    let mut ws = resuming_watch_behind(&store, None);
+    assert!(sync(&mut ws, serving(&store, 0), 2 * SYNC).0.is_ok());
+    let stream = ws.close().unwrap();
+    let events = &stream.responses[0].events;
+    assert_eq!(events.len(), 1);
+    assert_eq!((events[0].kind, events[0].revision), (SeenKind::Delete, 4));
+}
+
+#[test]
+fn with_the_compacted_delete_bug_the_resumed_watch_misses_it() {
+    let store = compacted_at_a_delete();
+    let mut ws = resuming_watch_behind(&store, Some(EtcdBug::WatchDropOnCompactedDelete));
+    let member = Some(WatchedMember {
+        store: &store,
+        era: 0,
+        snapshots_installed: 0,
+        bug: Some(EtcdBug::WatchDropOnCompactedDelete),
+    });
+    let (seen, _) = sync(&mut ws, member, 2 * SYNC);
+    assert!(seen.is_err(), "the lab's own check sees the missing event");
+    assert!(ws.close().unwrap().responses.is_empty(), "no delete");
 }
