@@ -24,6 +24,7 @@ mod corruption;
 mod event;
 mod faults;
 mod kube;
+mod kube_client;
 mod member_io;
 mod node;
 mod operator;
@@ -342,8 +343,8 @@ impl<'s> World<'s> {
             Ev::DefragDone { m, epoch } => self.on_defrag_done(m, epoch),
             Ev::OperatorReply { id, error } => self.on_operator_reply(id, error),
             Ev::OperatorWake => self.on_operator_wake(),
-            Ev::KubeNext => self.on_kube_next(),
-            Ev::ApiserverCompactor => self.on_apiserver_compactor(),
+            Ev::KubeNext => self.on_kube_wake(kube_client::KubeWake::NextWrite),
+            Ev::ApiserverCompactor => self.on_kube_wake(kube_client::KubeWake::Compactor),
             Ev::AutoCompaction => self.on_auto_compaction(),
             Ev::WatchSync => self.on_watch_sync(),
             Ev::NextRead => self.on_next_read(),

@@ -2,42 +2,26 @@
 //! 5-minute compaction, etcd's own auto-compaction and lessor loop, and the fast-forward that
 //! applies months of history straight to the stores before the simulation proper begins.
 
+use super::kube_client::{kube_op, KubeControlPlane, KubeWake, Requests};
 use super::*;
-use etcdlab_kube::{ApiServer, KubeAction, KubeOp, KubeWorkload};
+use etcdlab_kube::ApiServer;
 use etcdlab_member::ServerState;
 use etcdlab_scenario::AutoCompaction;
 
 /// etcd's lessor loop runs every 500 ms.
 pub(super) const LEASE_TICK_NS: Nanos = 500_000_000;
-/// The key kube-apiserver's compactor writes before each compaction (`compact_rev_key`).
-const COMPACT_REV_KEY: &[u8] = b"compact_rev_key";
 /// etcd's revision compactor checks every 5 minutes.
 const REVISION_COMPACTOR_INTERVAL_NS: Nanos = 300 * NANOS_PER_S;
 
-/// What a request on behalf of Kubernetes was.
-#[derive(Debug)]
-enum KubeRequest {
-    /// The apiserver compactor's put of `compact_rev_key`, then its compaction; `seen_rev` is
-    /// this round's revision, the next round's target if the put succeeds.
-    CompactorPut { compact_to: i64, seen_rev: i64 },
-    /// A lease grant; the Events waiting for it go out once it is answered.
-    Grant { lease: i64 },
-}
-
 pub(crate) struct KubeState {
-    workload: KubeWorkload,
-    /// Added to every op's time (`[kube] start`).
-    start_ns: Nanos,
-    /// Grants in flight: kube-apiserver's lease manager waits for the grant before it sends
-    /// the Events that use the lease.
-    granting: BTreeMap<i64, Vec<Rc<Request>>>,
-    next: Option<KubeOp>,
+    /// The control plane's writes and compactor (an actor; None while it is handed an event).
+    pub control_plane: Option<KubeControlPlane>,
+    /// Replies that arrived while the control plane was handed an event (a request refused
+    /// at once): delivered when it returns.
+    deferred_replies: Vec<(u64, Option<&'static str>)>,
     /// One kube-apiserver per control-plane member (stacked etcd), each with its watch cache
     /// filled by a list and a watch of `/registry/` on its own member.
     pub apis: Vec<ApiServer>,
-    requests: BTreeMap<u64, KubeRequest>,
-    /// The revision the apiserver compactor saw at its previous round (compacted to next).
-    compactor_last_rev: i64,
     /// Writes applied by the fast-forward, and when it ended.
     pub fast_forward_writes: u64,
     pub fast_forward_end_ns: Option<Nanos>,
@@ -46,44 +30,13 @@ pub(crate) struct KubeState {
 impl KubeState {
     pub fn new(sc: &Scenario) -> Option<KubeState> {
         let spec = sc.kube.as_ref()?;
-        let mut workload = KubeWorkload::new(spec.config.clone(), stream(sc.seed, "kube"));
-        let mut next = workload.next_op();
-        next.at_ns += spec.start_ns;
-        let next = Some(next);
         Some(KubeState {
-            workload,
-            start_ns: spec.start_ns,
-            granting: BTreeMap::new(),
-            next,
+            control_plane: Some(KubeControlPlane::new(spec, stream(sc.seed, "kube"))),
+            deferred_replies: Vec::new(),
             apis: vec![ApiServer::new(); sc.cluster.size],
-            requests: BTreeMap::new(),
-            compactor_last_rev: 0,
             fast_forward_writes: 0,
             fast_forward_end_ns: None,
         })
-    }
-}
-
-/// The etcd request a Kubernetes write becomes (`tag` makes the synthetic value unique).
-fn kube_op(op: &KubeOp, tag: u64) -> Op {
-    match &op.action {
-        KubeAction::Put {
-            key,
-            value_size_bytes,
-            lease_id,
-        } => Op::Put {
-            key: Rc::from(key.as_bytes()),
-            value: etcdlab_store::Value::new(*value_size_bytes, tag),
-            lease: lease_id.unwrap_or(0),
-        },
-        KubeAction::Delete { key } => Op::DeleteRange {
-            key: Rc::from(key.as_bytes()),
-            range_end: Rc::from(&b""[..]),
-        },
-        KubeAction::LeaseGrant { lease_id, ttl_s } => Op::LeaseGrant {
-            id: *lease_id,
-            ttl_s: *ttl_s,
-        },
     }
 }
 
@@ -94,6 +47,7 @@ impl World<'_> {
         let (Some(ff), Some(kube)) = (self.sc.fast_forward.clone(), self.kube.as_mut()) else {
             return 0;
         };
+        let plane = kube.control_plane.as_mut().expect("not handed out");
         let mut state = self.nodes[0].cfg.empty_state();
         state.lessor.promote(0, 0);
         let quota = self.sc.cluster.quota_backend_bytes;
@@ -107,9 +61,9 @@ impl World<'_> {
         let mut compactor_last_rev = 0;
         let auto = self.sc.cluster.auto_compaction;
         let mut next_auto = auto.map_or(u64::MAX, auto_compaction_check_ns);
-        while let Some(op) = kube.next.take() {
+        while let Some(op) = plane.next.take() {
             if op.at_ns >= ff.until_ns {
-                kube.next = Some(op);
+                plane.next = Some(op);
                 break;
             }
             let t = op.at_ns;
@@ -154,9 +108,7 @@ impl World<'_> {
             // The apiservers' caches are filled by their list + watch once the simulation runs.
             state.apply_direct(&kube_op(&op, tag), t).ok();
             kube.fast_forward_writes += 1;
-            let mut next = kube.workload.next_op();
-            next.at_ns += kube.start_ns;
-            kube.next = Some(next);
+            plane.advance();
             let size_now = state.store.backend().size_bytes();
             if size_now.saturating_add(ff.stop_before_quota_bytes) >= quota {
                 end = t + 1;
@@ -165,8 +117,8 @@ impl World<'_> {
         }
         state.store.backend_mut().commit();
         state.lessor.demote();
+        plane.compactor_last_rev = compactor_last_rev;
         kube.fast_forward_end_ns = Some(end);
-        kube.compactor_last_rev = compactor_last_rev;
         self.record_fast_forward_samples(samples);
         self.start_members_from(state);
         end
@@ -211,15 +163,7 @@ impl World<'_> {
     }
 
     pub(super) fn schedule_kube(&mut self, start_ns: Nanos) {
-        let Some(kube) = &self.kube else { return };
-        if let Some(op) = &kube.next {
-            self.q.schedule_at(op.at_ns.max(start_ns), Ev::KubeNext);
-        }
-        let spec = self.sc.kube.as_ref().expect("kube");
-        if spec.apiserver_compaction {
-            let at = start_ns + spec.apiserver_compaction_interval_ns;
-            self.q.schedule_at(at, Ev::ApiserverCompactor);
-        }
+        self.with_control_plane(|plane, w| plane.start(w, start_ns));
     }
 
     pub(super) fn schedule_auto_compaction(&mut self, start_ns: Nanos) {
@@ -229,110 +173,38 @@ impl World<'_> {
         }
     }
 
-    /// The next Kubernetes write goes to etcd as a client request.
-    pub(super) fn on_kube_next(&mut self) {
-        let now = self.q.now();
+    /// Hand the Kubernetes control plane an event; it acts on the world through `Requests`.
+    /// Replies that arrive meanwhile are handed to it afterwards, in order.
+    fn with_control_plane(&mut self, f: impl FnOnce(&mut KubeControlPlane, &mut Self)) {
+        let Some(mut plane) = self.kube.as_mut().and_then(|k| k.control_plane.take()) else {
+            return;
+        };
+        f(&mut plane, self);
+        loop {
+            let kube = self.kube.as_mut().expect("kube");
+            if kube.deferred_replies.is_empty() {
+                kube.control_plane = Some(plane);
+                return;
+            }
+            let (id, error) = kube.deferred_replies.remove(0);
+            plane.on_reply(self, id, error);
+        }
+    }
+
+    pub(super) fn on_kube_wake(&mut self, wake: KubeWake) {
+        self.with_control_plane(|plane, w| plane.on_wake(w, wake));
+    }
+
+    /// A reply to a Kubernetes request (its writes', its compactor's).
+    pub(super) fn on_kube_reply(&mut self, id: u64, error: Option<&'static str>) {
         let Some(kube) = self.kube.as_mut() else {
             return;
         };
-        let Some(op) = kube.next.take() else { return };
-        let mut next = kube.workload.next_op();
-        next.at_ns += kube.start_ns;
-        let at = next.at_ns.max(now);
-        kube.next = Some(next);
-        self.q.schedule_at(at, Ev::KubeNext);
-        let id = self.next_request_id;
-        self.next_request_id += 1;
-        // A plain write needs nothing on its reply: the watch caches learn of it by watching.
-        let req = Rc::new(Request::from_client(
-            id,
-            Client::Kube.id(),
-            kube_op(&op, id),
-        ));
-        let kube = self.kube.as_mut().expect("kube");
-        match &req.op {
-            Op::LeaseGrant { id: lease, .. } => {
-                kube.granting.insert(*lease, Vec::new());
-                kube.requests
-                    .insert(id, KubeRequest::Grant { lease: *lease });
-            }
-            Op::Put { lease, .. } if *lease != 0 => {
-                if let Some(waiting) = kube.granting.get_mut(lease) {
-                    waiting.push(req);
-                    return;
-                }
-            }
-            _ => {}
-        }
-        self.send_client_request(req);
-    }
-
-    /// A reply to a Kubernetes request; true if it was one.
-    pub(super) fn on_kube_reply(&mut self, id: u64, error: Option<&'static str>) -> bool {
-        let Some(kube) = self.kube.as_mut() else {
-            return false;
-        };
-        let Some(req) = kube.requests.remove(&id) else {
-            return false;
-        };
-        match req {
-            // The watch caches learn of writes through their watches (world/watch.rs).
-            KubeRequest::Grant { lease } => {
-                let waiting = kube.granting.remove(&lease).unwrap_or_default();
-                for req in waiting {
-                    self.send_client_request(req);
-                }
-            }
-            KubeRequest::CompactorPut {
-                compact_to,
-                seen_rev,
-            } => {
-                if error.is_none() {
-                    // A failed round keeps the old target (kube-apiserver retries it).
-                    kube.compactor_last_rev = seen_rev;
-                    if compact_to > 0 {
-                        let id = self.next_request_id;
-                        self.next_request_id += 1;
-                        let op = Op::Compact { rev: compact_to };
-                        let client = Client::KubeCompactor.id();
-                        self.send_internal_request(Rc::new(Request::from_client(id, client, op)));
-                    }
-                }
-            }
-        }
-        true
-    }
-
-    /// kube-apiserver's compactor: write `compact_rev_key`, then compact to the revision of the
-    /// previous round. Under NOSPACE the put fails and nothing is compacted.
-    pub(super) fn on_apiserver_compactor(&mut self) {
-        let interval = self
-            .sc
-            .kube
-            .as_ref()
-            .map_or(0, |k| k.apiserver_compaction_interval_ns);
-        self.q.schedule_in(interval, Ev::ApiserverCompactor);
-        let rev = self.any_member_state().map_or(0, |s| s.store.current_rev());
-        let Some(kube) = self.kube.as_mut() else {
+        if kube.control_plane.is_none() {
+            kube.deferred_replies.push((id, error));
             return;
-        };
-        let compact_to = kube.compactor_last_rev;
-        let id = self.next_request_id;
-        self.next_request_id += 1;
-        kube.requests.insert(
-            id,
-            KubeRequest::CompactorPut {
-                compact_to,
-                seen_rev: rev,
-            },
-        );
-        let op = Op::Put {
-            key: Rc::from(COMPACT_REV_KEY),
-            value: etcdlab_store::Value::new(8, id),
-            lease: 0,
-        };
-        let client = Client::KubeCompactor.id();
-        self.send_internal_request(Rc::new(Request::from_client(id, client, op)));
+        }
+        self.with_control_plane(|plane, w| plane.on_reply(w, id, error));
     }
 
     /// etcd's auto-compactor (run by the leader): periodic keeps `retention` of history,
@@ -437,5 +309,37 @@ fn auto_compaction_check_ns(ac: AutoCompaction) -> Nanos {
             (retention_ns.min(3600 * NANOS_PER_S) / 10).max(NANOS_PER_S)
         }
         AutoCompaction::Revision { .. } => REVISION_COMPACTOR_INTERVAL_NS,
+    }
+}
+
+impl Requests for World<'_> {
+    fn now(&self) -> Nanos {
+        self.q.now()
+    }
+
+    fn request_id(&mut self) -> u64 {
+        let id = self.next_request_id;
+        self.next_request_id += 1;
+        id
+    }
+
+    fn send_client(&mut self, req: Rc<Request>) {
+        self.send_client_request(req);
+    }
+
+    fn send_internal(&mut self, req: Rc<Request>) {
+        self.send_internal_request(req);
+    }
+
+    fn current_revision(&self) -> Option<i64> {
+        self.any_member_state().map(|s| s.store.current_rev())
+    }
+
+    fn wake_kube(&mut self, at_ns: Nanos, wake: KubeWake) {
+        let ev = match wake {
+            KubeWake::NextWrite => Ev::KubeNext,
+            KubeWake::Compactor => Ev::ApiserverCompactor,
+        };
+        self.q.schedule_at(at_ns, ev);
     }
 }
