@@ -40,6 +40,11 @@ const BUGS: &[(&str, &str, &str)] = &[
         "watch-resume-at-compact-revision",
         "watch",
     ),
+    (
+        "revision-back-after-compaction-crash",
+        "compaction-crash",
+        "linearizability",
+    ),
 ];
 
 /// What the failure must name for the watch bugs: the guarantee each one breaks.

@@ -324,6 +324,7 @@ const SHIPPED: &[(&str, &str)] = &[
     ("reads-during-leader-stall", "pass"),
     ("single-member-crash", "pass"),
     ("watch-resume-at-compact-revision", "pass"),
+    ("compaction-crash", "pass"),
     ("incident-3-restore-mismatch", "fail"),
 ];
 
@@ -359,6 +360,7 @@ fn porcupine_agrees_on_the_injected_bugs() {
     let bugs = [
         ("stale-read-after-pause", "reads-during-leader-stall"),
         ("lost-write-on-crash", "single-member-crash"),
+        ("revision-back-after-compaction-crash", "compaction-crash"),
     ];
     let histories = parallel_map(&bugs, |(bug, scenario)| {
         let out = tmp.path().join(bug);

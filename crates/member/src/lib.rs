@@ -75,6 +75,9 @@ pub struct MemberConfig {
     pub snapshot_count: u64,
     /// Entries kept in memory behind a snapshot for slow followers (etcd: 5,000).
     pub snapshot_catchup_entries: u64,
+    /// `--experimental-compaction-batch-limit`: revision keys deleted per compaction batch
+    /// (etcd: 1,000).
+    pub compaction_batch_limit: usize,
     /// An injected etcd bug (`ETCDLAB_INJECT_BUG`), to prove the checkers catch it; None in
     /// every normal run.
     pub bug: Option<EtcdBug>,
@@ -119,10 +122,27 @@ pub enum EtcdBug {
     /// events after it but not the delete. Here: a watch that reads from the compact
     /// revision does not get a delete at it.
     WatchDropOnCompactedDelete,
+    /// The revision going back after a crash during a compaction (etcd issue #17780, fixed in
+    /// 3.4.32 by pull request #17864): a compaction at the newest revision deleted the
+    /// tombstones at the top of the history (etcd before #18274 did not keep a tombstone at
+    /// the compact revision), whole batches were committed, and the process died before
+    /// recording the compaction finished; on restart `restore()` took the newest revision
+    /// left on disk, so the member handed out revisions again. Here: compaction deletes a
+    /// tombstone at its revision, and a restart takes its revision as that `restore()` did.
+    RevisionBackAfterCompactionCrash,
+}
+
+/// A failpoint the member can be armed with (etcd's gofail failpoints, as its robustness tests
+/// use them): the process panics when it gets there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failpoint {
+    /// In a compaction, after the last batch of deletions and before `finishedCompactRev` is
+    /// written (etcd's `compactBeforeSetFinishedCompact`).
+    CompactBeforeSetFinishedCompact,
 }
 
 impl EtcdBug {
-    pub const ALL: [(&'static str, EtcdBug); 6] = [
+    pub const ALL: [(&'static str, EtcdBug); 7] = [
         ("stale-read-after-pause", EtcdBug::StaleReadAfterPause),
         ("lost-write-on-crash", EtcdBug::LostWriteOnCrash),
         ("duplicate-watch-event", EtcdBug::DuplicateWatchEvent),
@@ -137,6 +157,10 @@ impl EtcdBug {
         (
             "watch-drop-on-compacted-delete",
             EtcdBug::WatchDropOnCompactedDelete,
+        ),
+        (
+            "revision-back-after-compaction-crash",
+            EtcdBug::RevisionBackAfterCompactionCrash,
         ),
     ];
 
@@ -251,6 +275,9 @@ pub enum Output {
     },
     /// A compaction was scheduled: call [`Member::compaction_step`] every 10 ms until done.
     CompactionScheduled,
+    /// The process reached the failpoint it was armed with and panicked: it is down now, as
+    /// after a crash.
+    FailpointPanic(Failpoint),
     /// Send a snapshot to a follower behind the compacted log: the raft message plus the
     /// state machine (the db file, `size_bytes` on the wire). Report the outcome with
     /// [`Member::report_snapshot`].
@@ -374,6 +401,8 @@ pub struct Member {
     pub leader_changes_seen_total: u64,
     /// Leader snapshots installed (each replaced the state machine).
     pub snapshots_installed_total: u64,
+    /// The failpoint this process panics at, if armed.
+    failpoint: Option<Failpoint>,
 }
 
 impl Member {
@@ -456,6 +485,9 @@ impl Member {
         let raft = Raft::restart(cfg.raft_config(voters), recovered, rng);
         let durable_snapshot = raft.snapshot_meta().clone();
         let mut state = durable.state;
+        if cfg.bug == Some(EtcdBug::RevisionBackAfterCompactionCrash) {
+            state.store.restore_revision_before_17815();
+        }
         // A restart reads --quota-backend-bytes anew (how operators raise it), and starts as a
         // follower: its lessor expires nothing until it leads again.
         state.quota = Quota::new(cfg.quota_backend_bytes);
@@ -468,10 +500,13 @@ impl Member {
     fn with_raft(
         cfg: MemberConfig,
         raft: Raft<Proposal>,
-        state: ServerState,
+        mut state: ServerState,
         hs: HardState,
         durable_last_index: u64,
     ) -> Member {
+        if cfg.bug == Some(EtcdBug::RevisionBackAfterCompactionCrash) {
+            state.store.delete_tombstone_at_compact_rev();
+        }
         let committed_state =
             (cfg.bug == Some(EtcdBug::LostWriteOnCrash)).then(|| Box::new(state.clone()));
         Member {
@@ -504,7 +539,13 @@ impl Member {
             heartbeat_send_failures_total: 0,
             leader_changes_seen_total: 0,
             snapshots_installed_total: 0,
+            failpoint: None,
         }
+    }
+
+    /// Arm a failpoint: the process panics when it gets there (once; a restart disarms it).
+    pub fn arm_failpoint(&mut self, failpoint: Failpoint) {
+        self.failpoint = Some(failpoint);
     }
 
     /// Client requests (writes and reads) still waiting for an answer: a crash cuts their
@@ -800,14 +841,31 @@ impl Member {
         if self.defragging {
             return true; // the batch tx is locked: try again later
         }
-        self.state
-            .store
-            .compaction_step(etcdlab_store::mvcc::COMPACTION_BATCH_LIMIT);
+        let limit = self.cfg.compaction_batch_limit;
+        if self.failpoint == Some(Failpoint::CompactBeforeSetFinishedCompact)
+            && self.state.store.compaction_pending() <= limit
+        {
+            return self.panic_before_finishing_compaction(limit, out);
+        }
+        self.state.store.compaction_step(limit);
         let more = self.state.store.compaction_pending() > 0;
         if more || self.state.store.backend().batch_full() {
             self.commit_backend(out);
         }
         more
+    }
+
+    /// `compactBeforeSetFinishedCompact`: the revisions left fill a whole batch, deleted and
+    /// committed, then the next pass finds none and panics; or they are a short batch, deleted
+    /// in the batch transaction the panic loses with the finished mark.
+    fn panic_before_finishing_compaction(&mut self, limit: usize, out: &mut Vec<Output>) -> bool {
+        let failpoint = self.failpoint.take().expect("armed");
+        if self.state.store.compaction_pending() == limit {
+            self.state.store.compaction_delete_batch(limit);
+            self.commit_backend(out);
+        }
+        out.push(Output::FailpointPanic(failpoint));
+        false
     }
 
     /// Start a defrag: applies and reads stop until [`Member::finish_defrag`]. Returns the bytes

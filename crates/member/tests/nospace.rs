@@ -46,6 +46,7 @@ impl Cluster {
                     quota_backend_bytes: QUOTA,
                     snapshot_count: 100_000,
                     snapshot_catchup_entries: 5_000,
+                    compaction_batch_limit: 1_000,
                     bug: None,
                 };
                 Member::new(cfg, ChaCha8Rng::seed_from_u64(index as u64))

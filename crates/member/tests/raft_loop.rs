@@ -23,6 +23,7 @@ fn member_with_bug(index: usize, size: usize, bug: Option<etcdlab_member::EtcdBu
         quota_backend_bytes: 0,
         snapshot_count: 100_000,
         snapshot_catchup_entries: 5_000,
+        compaction_batch_limit: 1_000,
         bug,
     };
     Member::new(cfg, ChaCha8Rng::seed_from_u64(index as u64))

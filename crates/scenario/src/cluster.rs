@@ -21,6 +21,7 @@ const KEYS: &[&str] = &[
     "corrupt_check_time",
     "initial_cluster_token",
     "watch_progress_notify_interval",
+    "compaction_batch_limit",
 ];
 
 /// etcd 3.4/3.5's `--snapshot-count` default.
@@ -32,6 +33,9 @@ pub const DEFAULT_INITIAL_CLUSTER_TOKEN: &str = "etcd-cluster";
 
 /// etcd 3.4/3.5's `--experimental-watch-progress-notify-interval` default (10 minutes).
 pub const DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL_NS: crate::Nanos = 600_000_000_000;
+
+/// etcd's `--experimental-compaction-batch-limit` default.
+pub const DEFAULT_COMPACTION_BATCH_LIMIT: u64 = 1000;
 
 /// etcd's default `--quota-backend-bytes` (what 0 means).
 pub const DEFAULT_QUOTA_BACKEND_BYTES: u64 = 2 * 1024 * 1024 * 1024;
@@ -92,6 +96,14 @@ pub(crate) fn read_cluster(t: Option<Table<'_>>) -> R<Cluster> {
         watch_progress_notify_interval_ns: t
             .opt("watch_progress_notify_interval", progress_notify_interval)?
             .unwrap_or(DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL_NS),
+        compaction_batch_limit: t
+            .opt("compaction_batch_limit", |f| {
+                f.u64_in(
+                    1..=1_000_000,
+                    "it must be 1..=1000000 (etcd's default is 1000)",
+                )
+            })?
+            .unwrap_or(DEFAULT_COMPACTION_BATCH_LIMIT),
     })
 }
 
@@ -162,6 +174,7 @@ fn defaults() -> Cluster {
         corrupt_check_time_ns: None,
         initial_cluster_token: DEFAULT_INITIAL_CLUSTER_TOKEN.to_string(),
         watch_progress_notify_interval_ns: DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL_NS,
+        compaction_batch_limit: DEFAULT_COMPACTION_BATCH_LIMIT,
     }
 }
 

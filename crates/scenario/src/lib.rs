@@ -159,6 +159,9 @@ pub struct Cluster {
     /// with `progress_notify` that got no event during one interval is sent a progress
     /// notification (an empty response at the store's revision) if it is synced.
     pub watch_progress_notify_interval_ns: Nanos,
+    /// `--experimental-compaction-batch-limit` (default 1000): revision keys a compaction
+    /// deletes per batch, 10 ms apart.
+    pub compaction_batch_limit: u64,
 }
 
 pub use etcdlab_sim::Dist;
@@ -258,6 +261,14 @@ pub enum MemberRef {
     Follower,
 }
 
+/// The failpoints a member can be armed with (`action = "failpoint"`), by etcd's names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failpoint {
+    /// `compactBeforeSetFinishedCompact`: a compaction's deletions are done, its finished
+    /// mark is not written yet.
+    CompactBeforeSetFinishedCompact,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     /// SIGSTOP: nothing runs, nothing ticks. With `duration_ns`, SIGCONT after it.
@@ -275,6 +286,13 @@ pub enum Action {
     },
     Restart {
         member: MemberRef,
+    },
+    /// Arm a failpoint in the member's process (etcd's gofail): it panics when it gets there,
+    /// and restarts `duration_ns` later if given.
+    Failpoint {
+        member: MemberRef,
+        failpoint: Failpoint,
+        duration_ns: Option<Nanos>,
     },
     /// Cut one member off from all others (both directions).
     Isolate {

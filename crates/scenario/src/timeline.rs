@@ -6,7 +6,7 @@ use crate::error::R;
 use crate::names::{member_name, read_member_ref, read_members, Members};
 use crate::network::read_from_to;
 use crate::read::{Field, Table};
-use crate::{Action, Nanos, Repeat, TimelineEvent};
+use crate::{Action, Failpoint, Nanos, Repeat, TimelineEvent};
 
 /// Keys every event takes.
 const COMMON: &[&str] = &["at", "action", "repeat"];
@@ -17,6 +17,7 @@ const ACTIONS: &[(&str, &[&str])] = &[
     ("resume", &["member"]),
     ("crash", &["member", "duration"]),
     ("restart", &["member"]),
+    ("failpoint", &["member", "failpoint", "duration"]),
     ("isolate", &["member", "duration"]),
     ("partition", &["groups", "duration"]),
     ("partition_one_way", &["from", "to", "duration"]),
@@ -116,6 +117,16 @@ fn read_action(name: &str, t: &Table<'_>, members: Members) -> R<Action> {
             duration_ns: window()?,
         },
         "restart" => Action::Restart { member: member()? },
+        "failpoint" => Action::Failpoint {
+            member: member()?,
+            failpoint: t.req("failpoint", |f| match f.str()? {
+                "compactBeforeSetFinishedCompact" => Ok(Failpoint::CompactBeforeSetFinishedCompact),
+                other => Err(f.fail(format!(
+                    "unknown failpoint {other:?}; the lab has \"compactBeforeSetFinishedCompact\""
+                ))),
+            })?,
+            duration_ns: window()?,
+        },
         "isolate" => Action::Isolate {
             member: member()?,
             duration_ns: window()?,
@@ -217,8 +228,10 @@ fn action_window(action: &Action) -> Option<Nanos> {
         Action::DiskStall { duration_ns, .. } | Action::DiskSlow { duration_ns, .. } => {
             Some(*duration_ns)
         }
+        // A failpoint's duration runs from its panic, whenever that comes.
         Action::Resume { .. }
         | Action::Restart { .. }
+        | Action::Failpoint { .. }
         | Action::Heal
         | Action::Operator { .. }
         | Action::CorruptBackend { .. }

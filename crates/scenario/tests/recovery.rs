@@ -962,6 +962,18 @@ fn timeline_action_errors() {
             "unknown key `entries` for action \"corrupt_backend\"",
         ),
         (
+            "action = \"failpoint\"\nmember = \"m1\"\nfailpoint = \"raftBeforeSave\"",
+            9,
+            "timeline.0.failpoint",
+            "unknown failpoint \"raftBeforeSave\"; the lab has \"compactBeforeSetFinishedCompact\"",
+        ),
+        (
+            "action = \"failpoint\"\nmember = \"m1\"",
+            5,
+            "timeline.0.failpoint",
+            "required key `failpoint` is missing",
+        ),
+        (
             "action = \"corupt_backend\"\nmember = \"m1\"",
             7,
             "timeline.0.action",

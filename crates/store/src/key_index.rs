@@ -131,7 +131,9 @@ impl KeyIndex {
     /// - in the generation that spans `at`, revisions older than the newest one <= `at` go.
     ///
     /// The revisions <= `at` that survive are added to `keep`.
-    pub fn compact(&mut self, at: i64, keep: &mut BTreeSet<Revision>) {
+    /// `keep_tombstone_at`: a generation whose tombstone is exactly at `at` keeps it (etcd
+    /// pull request #18274); false drops the whole generation, as older etcd did.
+    pub fn compact(&mut self, at: i64, keep: &mut BTreeSet<Revision>, keep_tombstone_at: bool) {
         let last = self.generations.len() - 1;
         let mut first_kept = last;
         for (i, g) in self.generations.iter().enumerate() {
@@ -140,7 +142,7 @@ impl KeyIndex {
                 break;
             }
             let tomb = g.revs[g.revs.len() - 1];
-            if tomb.main >= at {
+            if tomb.main > at || keep_tombstone_at && tomb.main == at {
                 first_kept = i;
                 break;
             }

@@ -249,6 +249,12 @@ pub struct Store {
     current_rev: i64,
     /// -1 until the first compaction (etcd `compactMainRev`).
     compact_rev: i64,
+    /// The last compaction whose deletions all reached the backend (etcd's
+    /// `finishedCompactRev` in the meta bucket).
+    finished_compact_rev: i64,
+    /// A compaction at revision C keeps a tombstone at C (etcd pull request #18274, in 3.4.34
+    /// and 3.5.16); false: the older etcd, which deleted it (issues #18089 and #17780).
+    keeps_tombstone_at_compact_rev: bool,
     backend: Backend,
     /// Revision keys removed from the MVCC view by a compaction but not yet deleted from the
     /// backend (etcd deletes them in batches of 1000 with 10 ms pauses).
@@ -286,6 +292,8 @@ impl Store {
             revs: RevLog::default(),
             current_rev: 1,
             compact_rev: -1,
+            finished_compact_rev: -1,
+            keeps_tombstone_at_compact_rev: true,
             backend: Backend::new(),
             compaction_queue: VecDeque::new(),
             hash_checkpoints: Default::default(),
@@ -294,6 +302,33 @@ impl Store {
 
     pub fn current_rev(&self) -> i64 {
         self.current_rev
+    }
+
+    /// Compact as etcd before pull request #18274 did: a tombstone at the compact revision is
+    /// deleted with the rest (only for the injected bug `revision-back-after-compaction-crash`).
+    pub fn delete_tombstone_at_compact_rev(&mut self) {
+        self.keeps_tombstone_at_compact_rev = false;
+    }
+
+    /// The revision etcd's `restore()` found after a restart before pull request #17815 (in
+    /// 3.4.32 and 3.5.14): the newest revision key left in the backend, raised only to
+    /// `finishedCompactRev`, not to the scheduled compaction's revision. A crash after a
+    /// compaction deleted the newest revisions (tombstones at or below its revision) but
+    /// before it recorded itself finished gives a revision below the one the member had
+    /// reached; the compaction then stays unfinished (etcd's resumed compaction fails with
+    /// "future revision").
+    pub fn restore_revision_before_17815(&mut self) {
+        self.revs.purge_removed();
+        let on_disk = self
+            .revs
+            .last()
+            .map(|r| r.main)
+            .into_iter()
+            .chain(self.compaction_queue.iter().map(|k| k.main))
+            .max()
+            .unwrap_or(1);
+        self.current_rev = on_disk.max(self.finished_compact_rev).max(1);
+        self.compact_rev = self.finished_compact_rev;
     }
 
     pub fn compact_rev(&self) -> i64 {
@@ -697,8 +732,9 @@ impl Store {
         let mut keep = BTreeSet::new();
         let mut stats = CompactStats::default();
         let mut empty = Vec::new();
+        let keep_tombstone = self.keeps_tombstone_at_compact_rev;
         for (k, ki) in self.index.iter_mut() {
-            ki.compact(rev, &mut keep);
+            ki.compact(rev, &mut keep, keep_tombstone);
             if ki.is_empty() {
                 empty.push(k.clone());
             }
@@ -741,13 +777,24 @@ impl Store {
     /// Deletes up to `limit` queued revision keys from the backend; returns how many. The last
     /// batch also records finishedCompactRev in the meta bucket.
     pub fn compaction_step(&mut self, limit: usize) -> usize {
+        let n = self.compaction_delete_batch(limit);
+        if self.compaction_queue.is_empty() {
+            if n > 0 {
+                self.backend.touch_meta();
+            }
+            self.finished_compact_rev = self.compact_rev;
+        }
+        n
+    }
+
+    /// Deletes up to `limit` queued revision keys from the backend without recording the
+    /// compaction finished, even when none remain (a crash before etcd's
+    /// `UnsafeSetFinishedCompact`); returns how many.
+    pub fn compaction_delete_batch(&mut self, limit: usize) -> usize {
         let n = limit.min(self.compaction_queue.len());
         for _ in 0..n {
             let k = self.compaction_queue.pop_front().expect("counted");
             self.backend.delete(k);
-        }
-        if n > 0 && self.compaction_queue.is_empty() {
-            self.backend.touch_meta();
         }
         n
     }

@@ -98,6 +98,17 @@ impl RevLog {
         true
     }
 
+    /// Forgets removed revisions for good (a restart rebuilds the log from the backend).
+    pub fn purge_removed(&mut self) {
+        self.entries.retain(|e| e.live);
+        self.removed = 0;
+    }
+
+    /// The newest stored revision.
+    pub fn last(&self) -> Option<Revision> {
+        self.entries.iter().rev().find(|e| e.live).map(|e| e.rev)
+    }
+
     /// Stored revisions in `range`, ascending.
     pub fn range(&self, range: RangeInclusive<Revision>) -> impl Iterator<Item = StoredRef<'_>> {
         let start = self.entries.partition_point(|e| e.rev < *range.start());

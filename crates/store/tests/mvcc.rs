@@ -203,6 +203,49 @@ fn compaction_keeps_tombstone_exactly_at_r() {
 }
 
 #[test]
+fn before_18274_a_tombstone_at_r_is_compacted_and_a_crash_before_finishing_loses_revisions() {
+    // etcd's e2e reproduction of issue #17780: puts, then deletes at the newest revisions,
+    // a compaction at the newest revision, a crash before finishedCompactRev is written.
+    let build = || {
+        let mut s = Store::new();
+        s.put(b"a", v(1), 0); // 2
+        s.put(b"b", v(2), 0); // 3
+        s.put(b"c", v(3), 0); // 4
+        s.delete_range(b"b", b""); // 5
+        s.delete_range(b"c", b""); // 6
+        s
+    };
+    let mut old = build();
+    old.delete_tombstone_at_compact_rev();
+    old.schedule_compaction(6).unwrap();
+    assert!(old.key_index(b"c").is_none(), "the tombstone at 6 goes too");
+    // Every batch deleted; the crash comes before the compaction is recorded finished.
+    old.compaction_delete_batch(usize::MAX);
+    old.restore_revision_before_17815();
+    assert_eq!(old.current_rev(), 2, "back from 6 to a's put");
+    assert_eq!(old.compact_rev(), -1, "the compaction stays unfinished");
+    assert_eq!(
+        old.put(b"d", v(4), 0).rev.main,
+        3,
+        "revision 3 handed out twice"
+    );
+
+    // Finished, the same restore keeps the revision (it is raised to finishedCompactRev).
+    let mut done = build();
+    done.delete_tombstone_at_compact_rev();
+    done.compact(6).unwrap();
+    done.restore_revision_before_17815();
+    assert_eq!((done.current_rev(), done.compact_rev()), (6, 6));
+
+    // etcd with #18274 keeps the tombstone at 6: nothing to lose even unfinished.
+    let mut new = build();
+    new.schedule_compaction(6).unwrap();
+    new.compaction_delete_batch(usize::MAX);
+    new.restore_revision_before_17815();
+    assert_eq!(new.current_rev(), 6);
+}
+
+#[test]
 fn compaction_keeps_live_generation_after_a_delete() {
     let mut s = Store::new();
     s.put(b"a", v(1), 0); // 2

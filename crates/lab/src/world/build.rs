@@ -17,6 +17,7 @@ pub(super) fn member_config(
         quota_backend_bytes: sc.cluster.quota_backend_bytes as i64,
         snapshot_count: sc.cluster.snapshot_count,
         snapshot_catchup_entries: sc.cluster.snapshot_catchup_entries,
+        compaction_batch_limit: sc.cluster.compaction_batch_limit as usize,
         bug,
     }
 }

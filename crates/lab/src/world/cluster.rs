@@ -3,7 +3,7 @@
 //! their own wake-ups, and the run's log. `World` implements it; each actor's tests implement
 //! it with a fake that records the calls.
 
-use etcdlab_scenario::{Dist, OperatorCommand};
+use etcdlab_scenario::{Dist, Failpoint, OperatorCommand};
 use etcdlab_sim::Nanos;
 
 /// A member process as an actor sees it.
@@ -38,6 +38,8 @@ pub(crate) trait Cluster {
     fn crash(&mut self, m: usize);
     /// Start a crashed member again (WAL replay first).
     fn restart(&mut self, m: usize);
+    /// Arm a failpoint in a running member's process: it panics when it gets there.
+    fn arm_failpoint(&mut self, m: usize, failpoint: Failpoint);
 
     // -- links and disks
     fn block_link(&mut self, from: usize, to: usize, blocked: bool);

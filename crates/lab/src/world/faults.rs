@@ -3,7 +3,7 @@
 //! of timed ones. It acts only through the `Cluster` interface.
 
 use super::cluster::{Cluster, Process};
-use etcdlab_scenario::{Action, MemberRef};
+use etcdlab_scenario::{Action, Failpoint, MemberRef};
 use etcdlab_sim::rng::below;
 use etcdlab_sim::{Nanos, Rng};
 use std::collections::BTreeMap;
@@ -25,6 +25,8 @@ pub(crate) struct Faults {
     next_token: u64,
     /// Draws "which follower" (its own stream: other draws never shift it).
     rng: Rng,
+    /// Members armed with a failpoint, and how long after its panic they restart.
+    armed: BTreeMap<usize, Option<Nanos>>,
 }
 
 impl Faults {
@@ -33,6 +35,7 @@ impl Faults {
             undo: BTreeMap::new(),
             next_token: 1,
             rng,
+            armed: BTreeMap::new(),
         }
     }
 
@@ -42,7 +45,8 @@ impl Faults {
             Action::Pause { .. }
             | Action::Resume { .. }
             | Action::Crash { .. }
-            | Action::Restart { .. } => self.process_fault(action, c),
+            | Action::Restart { .. }
+            | Action::Failpoint { .. } => self.process_fault(action, c),
             Action::Isolate { .. }
             | Action::Partition { .. }
             | Action::PartitionOneWay { .. }
@@ -109,8 +113,42 @@ impl Faults {
                 c.log(format!("restart {}", describe(&member, m)));
                 c.restart(m);
             }
+            Action::Failpoint {
+                member,
+                failpoint,
+                duration_ns,
+            } => {
+                let Some(m) = self.resolve(&member, "failpoint", c) else {
+                    return;
+                };
+                if !matches!(c.process(m), Process::Running | Process::Paused) {
+                    return no_effect(&member, m, "failpoint", "not running", c);
+                }
+                c.log(format!(
+                    "failpoint {} armed on {}",
+                    failpoint_name(failpoint),
+                    describe(&member, m)
+                ));
+                c.arm_failpoint(m, failpoint);
+                self.armed.insert(m, duration_ns);
+            }
             other => unreachable!("not a process fault: {other:?}"),
         }
+    }
+
+    /// Member `m` panicked at the failpoint it was armed with (the world has taken it down):
+    /// restart it when the action said so.
+    pub fn on_failpoint_panic(&mut self, m: usize, failpoint: Failpoint, c: &mut impl Cluster) {
+        c.log_fault(
+            m,
+            format!(
+                "m{} panicked at failpoint {}",
+                m + 1,
+                failpoint_name(failpoint)
+            ),
+        );
+        let restart_after = self.armed.remove(&m).flatten();
+        self.after(restart_after, Undo::Restart(m), c);
     }
 
     /// Partitions, isolation, link faults and healing.
@@ -407,3 +445,10 @@ fn describe_groups(groups: &[Vec<usize>]) -> String {
 #[cfg(test)]
 #[path = "faults_tests.rs"]
 mod tests;
+
+/// A failpoint by etcd's name for it.
+fn failpoint_name(failpoint: Failpoint) -> &'static str {
+    match failpoint {
+        Failpoint::CompactBeforeSetFinishedCompact => "compactBeforeSetFinishedCompact",
+    }
+}

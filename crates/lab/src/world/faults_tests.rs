@@ -2,7 +2,7 @@
 //! they make on the cluster, in order.
 
 use super::*;
-use etcdlab_scenario::{Dist, OperatorCommand};
+use etcdlab_scenario::{Dist, Failpoint, OperatorCommand};
 use etcdlab_sim::stream;
 
 const S: Nanos = 1_000_000_000;
@@ -100,6 +100,9 @@ impl Cluster for Fake {
     fn fill_disk(&mut self, m: usize, until: Option<Nanos>) {
         self.calls
             .push(format!("disk m{} full until {until:?}", m + 1));
+    }
+    fn arm_failpoint(&mut self, m: usize, _: Failpoint) {
+        self.calls.push(format!("arm a failpoint in m{}", m + 1));
     }
     fn corrupt_backend(&mut self, m: usize) {
         self.calls.push(format!("corrupt m{}", m + 1));
@@ -388,5 +391,43 @@ fn only_a_stopped_members_wal_loses_its_tail() {
             "lose 5 WAL records of m3",
             "fault on m3: WAL of m3 lost its last 5 records"
         ]
+    );
+}
+
+#[test]
+fn an_armed_failpoint_restarts_its_member_after_the_panic_not_after_the_arming() {
+    let (mut f, mut c) = (faults(), Fake::new(1, Some(0)));
+    let arm = Action::Failpoint {
+        member: MemberRef::Member(0),
+        failpoint: Failpoint::CompactBeforeSetFinishedCompact,
+        duration_ns: Some(S),
+    };
+    f.on_action(arm.clone(), &mut c);
+    assert_eq!(
+        c.take_calls(),
+        [
+            "log: failpoint compactBeforeSetFinishedCompact armed on m1",
+            "arm a failpoint in m1"
+        ]
+    );
+    c.advance(&mut f, 10 * S);
+    assert!(c.take_calls().is_empty(), "nothing until the member panics");
+    // The world took m1 down at the panic, 10 s in.
+    c.processes[0] = Process::Down { restarting: false };
+    f.on_failpoint_panic(0, Failpoint::CompactBeforeSetFinishedCompact, &mut c);
+    c.advance(&mut f, 12 * S);
+    assert_eq!(
+        c.take_calls(),
+        [
+            "fault on m1: m1 panicked at failpoint compactBeforeSetFinishedCompact",
+            "log: restart m1",
+            "restart m1"
+        ]
+    );
+    // A member that is down cannot be armed.
+    f.on_action(arm, &mut c);
+    assert_eq!(
+        c.take_calls(),
+        ["log: failpoint m1: not running, no effect"]
     );
 }

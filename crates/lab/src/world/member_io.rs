@@ -119,6 +119,7 @@ impl World<'_> {
                 continue;
             }
             match o {
+                Output::FailpointPanic(failpoint) => self.on_failpoint_panic(m, failpoint),
                 Output::Send(msg) => self.send(m, msg),
                 Output::Save { bytes } => {
                     let t = self.nodes[m].disk.save(now, bytes, true, &mut self.arrays);

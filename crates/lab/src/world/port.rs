@@ -4,7 +4,7 @@
 use super::cluster::{Cluster, Process};
 use super::faults::Faults;
 use super::{Ev, Slot, World};
-use etcdlab_scenario::{Dist, OperatorCommand};
+use etcdlab_scenario::{Dist, Failpoint, OperatorCommand};
 use etcdlab_sim::Nanos;
 
 impl World<'_> {
@@ -23,6 +23,18 @@ impl World<'_> {
 
     pub(super) fn on_action_end(&mut self, token: u64) {
         self.with_faults(|faults, w| faults.on_action_end(token, w));
+    }
+
+    /// Member `m` panicked at a failpoint: the process is gone, as after a crash, and the
+    /// timeline decides when it comes back.
+    pub(super) fn on_failpoint_panic(&mut self, m: usize, failpoint: etcdlab_member::Failpoint) {
+        World::crash(self, m);
+        let failpoint = match failpoint {
+            etcdlab_member::Failpoint::CompactBeforeSetFinishedCompact => {
+                Failpoint::CompactBeforeSetFinishedCompact
+            }
+        };
+        self.with_faults(|faults, w| faults.on_failpoint_panic(m, failpoint, w));
     }
 }
 
@@ -64,6 +76,17 @@ impl Cluster for World<'_> {
 
     fn restart(&mut self, m: usize) {
         self.start_restart(m);
+    }
+
+    fn arm_failpoint(&mut self, m: usize, failpoint: Failpoint) {
+        let failpoint = match failpoint {
+            Failpoint::CompactBeforeSetFinishedCompact => {
+                etcdlab_member::Failpoint::CompactBeforeSetFinishedCompact
+            }
+        };
+        if let Slot::Running(member) | Slot::Paused(member, _) = &mut self.nodes[m].slot {
+            member.arm_failpoint(failpoint);
+        }
     }
 
     fn block_link(&mut self, from: usize, to: usize, blocked: bool) {
