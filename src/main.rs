@@ -5,6 +5,7 @@
 
 mod check;
 mod sensitivity;
+mod test_cmd;
 
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -99,6 +100,11 @@ enum Command {
         picture: Option<PathBuf>,
     },
     /// Combine the output folders of all shards of a sweep into the files one run would write.
+    /// Run scenarios as a test suite: their expectations, the clients' checkers, and each
+    /// outcome against its accepted snapshot (`__snapshots__/<name>.snap` next to it; see
+    /// docs/ci.md). Exit 0: all pass; 1: an expectation failed or an outcome changed; 2:
+    /// invalid input; 3: an invariant or a checker failed
+    Test(test_cmd::TestArgs),
     SweepMerge {
         /// The shards' output folders.
         #[arg(required = true)]
@@ -160,6 +166,7 @@ fn main() -> ExitCode {
             max_steps,
             picture,
         } => check::check_file(&history, max_steps, picture.as_deref()),
+        Command::Test(args) => ExitCode::from(test_cmd::test(&args)),
     }
 }
 

@@ -1,0 +1,309 @@
+//! `etcdlab test`: a user's scenarios as a test suite. Each scenario is run (in parallel), its
+//! `[[expect]]`s and the clients' checkers judged, and its outcome (summary.json) compared with
+//! the accepted snapshot kept next to it (`__snapshots__/<name>.snap`). A changed outcome fails
+//! with a diff; `--accept` takes it; a missing snapshot is written and reported as new.
+//! `--junit FILE` writes one test case per scenario for CI. Format and workflow: docs/ci.md.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// The snapshot file's header (insta's `.snap` layout, so it reads like one).
+const SNAPSHOT_SOURCE: &str = "etcdlab test";
+
+#[derive(clap::Args)]
+pub struct TestArgs {
+    /// Scenario files or folders of them (`*.toml`, not recursive). Default: scenarios/
+    paths: Vec<PathBuf>,
+    /// Write the new outcome of every scenario as its accepted snapshot.
+    #[arg(long)]
+    accept: bool,
+    /// Write a JUnit XML report (one test case per scenario) to FILE.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Scenarios run at once. Default: the machine's cores.
+    #[arg(long)]
+    jobs: Option<usize>,
+}
+
+/// How one scenario did.
+#[derive(Debug)]
+enum Verdict {
+    /// Expectations, checkers and snapshot all held.
+    Pass,
+    /// No snapshot yet: written now.
+    New,
+    /// `--accept` replaced a different snapshot.
+    Accepted,
+    /// Something failed: the exit code it calls for and what to print.
+    Fail { code: u8, message: String },
+}
+
+struct Outcome {
+    name: String,
+    verdict: Verdict,
+}
+
+/// Runs the command; returns the exit code (`run`'s: the worst of the scenarios').
+pub fn test(args: &TestArgs) -> u8 {
+    let files = match scenario_files(&args.paths) {
+        Ok(f) if f.is_empty() => {
+            eprintln!("error: no scenario files (*.toml) in the given paths");
+            return crate::EXIT_INVALID_INPUT;
+        }
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return crate::EXIT_INVALID_INPUT;
+        }
+    };
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let outcomes = run_all(&files, jobs, args.accept);
+    let code = summarize(&outcomes);
+    if let Some(path) = &args.junit {
+        if let Err(e) = fs::write(path, junit(&outcomes)) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return crate::EXIT_INVALID_INPUT;
+        }
+    }
+    code
+}
+
+/// The `*.toml` files named or in the named folders, sorted within each folder.
+fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let default = [PathBuf::from("scenarios")];
+    let paths = if paths.is_empty() {
+        &default[..]
+    } else {
+        paths
+    };
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let entries = fs::read_dir(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else if p.is_file() {
+            files.push(p.clone());
+        } else {
+            return Err(format!("{}: no such file or folder", p.display()));
+        }
+    }
+    Ok(files)
+}
+
+/// Every scenario on `jobs` threads; results in the files' order.
+fn run_all(files: &[PathBuf], jobs: usize, accept: bool) -> Vec<Outcome> {
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Outcome>>> = Mutex::new(files.iter().map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.min(files.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(file) = files.get(i) else { return };
+                let started = Instant::now();
+                let outcome = test_one(file, accept);
+                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                eprintln!(
+                    "[{n}/{}] {}: {} ({:.1} s)",
+                    files.len(),
+                    outcome.name,
+                    label(&outcome.verdict),
+                    started.elapsed().as_secs_f64()
+                );
+                results.lock().expect("no panics")[i] = Some(outcome);
+            });
+        }
+    });
+    let results = results.into_inner().expect("no panics");
+    results.into_iter().map(|o| o.expect("ran")).collect()
+}
+
+fn label(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::New => "new snapshot written",
+        Verdict::Accepted => "changed, accepted",
+        Verdict::Fail { .. } => "FAIL",
+    }
+}
+
+/// Runs one scenario and judges it.
+fn test_one(file: &Path, accept: bool) -> Outcome {
+    let name = file
+        .file_stem()
+        .map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
+    let fail = |code, message| Outcome {
+        name: name.clone(),
+        verdict: Verdict::Fail { code, message },
+    };
+    let sc = match etcdlab_scenario::load(file, &[]) {
+        Ok(sc) => sc,
+        Err(e) => return fail(crate::EXIT_INVALID_INPUT, e.to_string()),
+    };
+    let result = match etcdlab_lab::simulate(&sc, None, None).map(|s| etcdlab_lab::judge(&sc, s)) {
+        Ok(r) => r,
+        Err(v) => return fail(crate::EXIT_INVARIANT, v.to_string()),
+    };
+    let mut summary = result.record.summary;
+    // The file name only: a snapshot does not depend on where the suite was run from.
+    summary.scenario_file = file
+        .file_name()
+        .map_or(String::new(), |f| f.to_string_lossy().into_owned());
+    let mut problems = Vec::new();
+    let mut code = 0;
+    let violation_expected = etcdlab_lab::expects_check_failure(&sc);
+    for c in &summary.checks {
+        let failed = c.verdict != "pass";
+        if failed && !(violation_expected && c.verdict == "fail") {
+            problems.push(format!("checker {} verdict {}", c.checker, c.verdict));
+            code = code.max(crate::EXIT_INVARIANT);
+        }
+    }
+    for e in summary.expectations.iter().filter(|e| !e.ok) {
+        let actual = e.actual.map_or("no data".to_string(), |v| format!("{v}"));
+        problems.push(format!("expectation failed: {} (actual {actual})", e.name));
+        code = code.max(crate::EXIT_EXPECT_FAILED);
+    }
+    let text = snapshot_text(&name, &etcdlab_report::summary_json(&summary));
+    let verdict = match compare_snapshot(file, &name, &text, accept) {
+        Ok(v) => v,
+        Err(e) => return fail(crate::EXIT_INVALID_INPUT, e),
+    };
+    let verdict = match verdict {
+        Verdict::Fail { message, .. } => {
+            problems.push(message);
+            code = code.max(crate::EXIT_EXPECT_FAILED);
+            Verdict::Pass
+        }
+        v => v,
+    };
+    if problems.is_empty() {
+        Outcome { name, verdict }
+    } else {
+        fail(code, problems.join("\n"))
+    }
+}
+
+fn snapshot_text(name: &str, summary_json: &str) -> String {
+    format!("---\nsource: {SNAPSHOT_SOURCE}\nexpression: {name}\n---\n{summary_json}")
+}
+
+/// Where a scenario's accepted outcome is kept.
+pub fn snapshot_path(file: &Path, name: &str) -> PathBuf {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    dir.join("__snapshots__").join(format!("{name}.snap"))
+}
+
+/// The outcome against the accepted snapshot: equal, new (written), accepted (written), or a
+/// diff (`Fail`).
+fn compare_snapshot(file: &Path, name: &str, text: &str, accept: bool) -> Result<Verdict, String> {
+    let path = snapshot_path(file, name);
+    let write = |verdict| {
+        let dir = path.parent().expect("in a folder");
+        fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(verdict)
+    };
+    let accepted = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return write(Verdict::New),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    if accepted == text {
+        return Ok(Verdict::Pass);
+    }
+    if accept {
+        return write(Verdict::Accepted);
+    }
+    let diff = similar::TextDiff::from_lines(accepted.as_str(), text)
+        .unified_diff()
+        .context_radius(2)
+        .header(&path.display().to_string(), "this run")
+        .to_string();
+    Ok(Verdict::Fail {
+        code: crate::EXIT_EXPECT_FAILED,
+        message: format!(
+            "outcome differs from the accepted snapshot (etcdlab test --accept takes it):\n{diff}"
+        ),
+    })
+}
+
+/// Prints what failed and the totals; returns the worst exit code.
+fn summarize(outcomes: &[Outcome]) -> u8 {
+    let mut code = 0;
+    let (mut passed, mut new, mut accepted, mut failed) = (0, 0, 0, 0);
+    for o in outcomes {
+        match &o.verdict {
+            Verdict::Pass => passed += 1,
+            Verdict::New => new += 1,
+            Verdict::Accepted => accepted += 1,
+            Verdict::Fail { code: c, message } => {
+                failed += 1;
+                code = code.max(*c);
+                eprintln!("\n--- {} failed:\n{message}", o.name);
+            }
+        }
+    }
+    eprintln!(
+        "\n{} scenarios: {passed} passed, {new} new snapshots, {accepted} accepted, {failed} failed",
+        outcomes.len()
+    );
+    code
+}
+
+/// JUnit XML: one test case per scenario; a failure carries what went wrong.
+fn junit(outcomes: &[Outcome]) -> String {
+    let failures = outcomes
+        .iter()
+        .filter(|o| matches!(o.verdict, Verdict::Fail { .. }))
+        .count();
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        xml,
+        "<testsuites tests=\"{}\" failures=\"{failures}\">\n  <testsuite name=\"etcdlab\" tests=\"{}\" failures=\"{failures}\">",
+        outcomes.len(),
+        outcomes.len()
+    );
+    for o in outcomes {
+        let name = xml_escape(&o.name);
+        match &o.verdict {
+            Verdict::Fail { message, .. } => {
+                let first = message.lines().next().unwrap_or("failed");
+                let _ = writeln!(
+                    xml,
+                    "    <testcase classname=\"etcdlab.scenarios\" name=\"{name}\">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
+                    xml_escape(first),
+                    xml_escape(message)
+                );
+            }
+            v => {
+                let _ = writeln!(
+                    xml,
+                    "    <testcase classname=\"etcdlab.scenarios\" name=\"{name}\"><system-out>{}</system-out></testcase>",
+                    label(v)
+                );
+            }
+        }
+    }
+    xml.push_str("  </testsuite>\n</testsuites>\n");
+    xml
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
