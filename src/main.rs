@@ -27,7 +27,7 @@ struct Cli {
     command: Command,
 }
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 struct ScenarioArgs {
     /// The scenario file (TOML), e.g. scenarios/baseline-ssd.toml.
     scenario: PathBuf,
@@ -37,6 +37,14 @@ struct ScenarioArgs {
     /// Override any scenario key by its dotted path, e.g. --set cluster.election_timeout_ms=3000.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     overrides: Vec<String>,
+    /// Your etcd's config file (etcd.conf.yaml): its settings fill the scenario's [cluster]
+    /// where the scenario does not set them (docs/scenarios.md, "Your etcd's settings").
+    #[arg(long, value_name = "FILE")]
+    etcd_config: Option<PathBuf>,
+    /// Your etcd's flags, e.g. '--heartbeat-interval=250 --election-timeout=2500', as
+    /// --etcd-config (after it, so a flag wins over the file).
+    #[arg(long, value_name = "FLAGS", allow_hyphen_values = true)]
+    etcd_flags: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -100,6 +108,12 @@ enum Command {
         picture: Option<PathBuf>,
     },
     /// Combine the output folders of all shards of a sweep into the files one run would write.
+    /// Print the [cluster] table your etcd's config file (etcd.conf.yaml) or flags map to
+    Config {
+        file: Option<PathBuf>,
+        #[arg(long, value_name = "FLAGS", allow_hyphen_values = true)]
+        etcd_flags: Option<String>,
+    },
     /// Run scenarios as a test suite: their expectations, the clients' checkers, and each
     /// outcome against its accepted snapshot (`__snapshots__/<name>.snap` next to it; see
     /// docs/ci.md). Exit 0: all pass; 1: an expectation failed or an outcome changed; 2:
@@ -137,8 +151,15 @@ fn main() -> ExitCode {
     init_debug_log();
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { args, out } => run(&args, out),
-        Command::Validate { args } => validate(&args),
+        Command::Run { args, out } => match with_etcd_settings(&args) {
+            Ok((args, note)) => run(&args, out, note),
+            Err(code) => code,
+        },
+        Command::Validate { args } => match with_etcd_settings(&args) {
+            Ok((args, _)) => validate(&args),
+            Err(code) => code,
+        },
+        Command::Config { file, etcd_flags } => config(file.as_deref(), etcd_flags.as_deref()),
         Command::Bench {
             scenario,
             overrides,
@@ -210,7 +231,87 @@ fn validate(args: &ScenarioArgs) -> ExitCode {
     }
 }
 
-fn run(args: &ScenarioArgs, out: Option<PathBuf>) -> ExitCode {
+/// The user's etcd settings (`--etcd-config`, then `--etcd-flags`) as `--set` overrides for
+/// the `[cluster]` keys the scenario leaves out, before the user's own `--set`s (which win);
+/// and a note for the report saying what came from where.
+fn with_etcd_settings(args: &ScenarioArgs) -> Result<(ScenarioArgs, Option<String>), ExitCode> {
+    let configs = etcd_configs(args.etcd_config.as_deref(), args.etcd_flags.as_deref())?;
+    if configs.is_empty() {
+        return Ok((args.clone(), None));
+    }
+    let source = std::fs::read_to_string(&args.scenario).unwrap_or_default();
+    let mut sets = Vec::new();
+    let mut parts = Vec::new();
+    for c in &configs {
+        let (s, taken) = c.overrides_for(&source);
+        sets.extend(s);
+        let mut part = format!("from {}: {}", c.source, or_none(&taken));
+        if !c.ignored.is_empty() {
+            part.push_str(&format!(
+                "; ignored (not modelled): {}",
+                c.ignored.join(", ")
+            ));
+        }
+        parts.push(part);
+    }
+    sets.extend(args.overrides.iter().cloned());
+    let note = format!(
+        "Your etcd's settings fill [cluster] where the scenario does not set it ({}; the scenario's own keys and --set win).",
+        parts.join("; ")
+    );
+    let resolved = ScenarioArgs {
+        overrides: sets,
+        etcd_config: None,
+        etcd_flags: None,
+        ..args.clone()
+    };
+    Ok((resolved, Some(note)))
+}
+
+fn or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "nothing".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn etcd_configs(
+    file: Option<&Path>,
+    flags: Option<&str>,
+) -> Result<Vec<etcdlab_scenario::EtcdConfig>, ExitCode> {
+    let fail = |e: etcdlab_scenario::ScenarioError| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_INVALID_INPUT)
+    };
+    let mut configs = Vec::new();
+    if let Some(f) = file {
+        configs.push(etcdlab_scenario::read_etcd_config_file(f).map_err(fail)?);
+    }
+    if let Some(f) = flags {
+        configs.push(etcdlab_scenario::read_etcd_flags(f).map_err(fail)?);
+    }
+    Ok(configs)
+}
+
+/// `etcdlab config`: the `[cluster]` table an etcd config maps to.
+fn config(file: Option<&Path>, flags: Option<&str>) -> ExitCode {
+    match etcd_configs(file, flags) {
+        Ok(configs) if configs.is_empty() => {
+            eprintln!("error: give an etcd config file, or --etcd-flags");
+            ExitCode::from(EXIT_INVALID_INPUT)
+        }
+        Ok(configs) => {
+            for c in configs {
+                print!("{}", c.cluster_toml());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+fn run(args: &ScenarioArgs, out: Option<PathBuf>, etcd_note: Option<String>) -> ExitCode {
     let sc = match load(args) {
         Ok(sc) => sc,
         Err(code) => return code,
@@ -267,6 +368,7 @@ fn run(args: &ScenarioArgs, out: Option<PathBuf>) -> ExitCode {
     };
     let mut result = result;
     result.record.summary.scenario_file = replay_path(&args.scenario);
+    result.record.summary.notes.extend(etcd_note);
     if let Some(b) = bug {
         result.record.summary.notes.push(format!(
             "Injected etcd bug `{}` (ETCDLAB_INJECT_BUG): this run shows a broken etcd, on purpose.",
@@ -360,6 +462,8 @@ fn bench(scenario: &Path, overrides: &[String]) -> ExitCode {
         scenario: scenario.into(),
         seed: None,
         overrides: overrides.into(),
+        etcd_config: None,
+        etcd_flags: None,
     };
     let sc = match load(&args) {
         Ok(sc) => sc,
