@@ -27,6 +27,13 @@ pub struct TestArgs {
     /// Scenarios run at once. Default: the machine's cores.
     #[arg(long)]
     jobs: Option<usize>,
+    /// Your etcd's config file (etcd.conf.yaml), as for `etcdlab run`: it fills each
+    /// scenario's [cluster] where the scenario does not set it.
+    #[arg(long, value_name = "FILE")]
+    etcd_config: Option<PathBuf>,
+    /// Your etcd's flags, as for `etcdlab run` (after --etcd-config).
+    #[arg(long, value_name = "FLAGS", allow_hyphen_values = true)]
+    etcd_flags: Option<String>,
 }
 
 /// How one scenario did.
@@ -64,7 +71,11 @@ pub fn test(args: &TestArgs) -> u8 {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let outcomes = run_all(&files, jobs, args.accept);
+    let etcd = match crate::etcd_configs(args.etcd_config.as_deref(), args.etcd_flags.as_deref()) {
+        Ok(c) => c,
+        Err(_) => return crate::EXIT_INVALID_INPUT,
+    };
+    let outcomes = run_all(&files, jobs, args.accept, &etcd);
     let code = summarize(&outcomes);
     if let Some(path) = &args.junit {
         if let Err(e) = fs::write(path, junit(&outcomes)) {
@@ -103,7 +114,12 @@ fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 }
 
 /// Every scenario on `jobs` threads; results in the files' order.
-fn run_all(files: &[PathBuf], jobs: usize, accept: bool) -> Vec<Outcome> {
+fn run_all(
+    files: &[PathBuf],
+    jobs: usize,
+    accept: bool,
+    etcd: &[etcdlab_scenario::EtcdConfig],
+) -> Vec<Outcome> {
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Outcome>>> = Mutex::new(files.iter().map(|_| None).collect());
@@ -113,7 +129,7 @@ fn run_all(files: &[PathBuf], jobs: usize, accept: bool) -> Vec<Outcome> {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(file) = files.get(i) else { return };
                 let started = Instant::now();
-                let outcome = test_one(file, accept);
+                let outcome = test_one(file, accept, etcd);
                 let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                 eprintln!(
                     "[{n}/{}] {}: {} ({:.1} s)",
@@ -140,7 +156,7 @@ fn label(v: &Verdict) -> &'static str {
 }
 
 /// Runs one scenario and judges it.
-fn test_one(file: &Path, accept: bool) -> Outcome {
+fn test_one(file: &Path, accept: bool, etcd: &[etcdlab_scenario::EtcdConfig]) -> Outcome {
     let name = file
         .file_stem()
         .map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
@@ -148,7 +164,13 @@ fn test_one(file: &Path, accept: bool) -> Outcome {
         name: name.clone(),
         verdict: Verdict::Fail { code, message },
     };
-    let sc = match etcdlab_scenario::load(file, &[]) {
+    // The user's etcd settings, under the scenario's own [cluster] keys.
+    let source = fs::read_to_string(file).unwrap_or_default();
+    let overrides: Vec<String> = etcd
+        .iter()
+        .flat_map(|c| c.overrides_for(&source).0)
+        .collect();
+    let sc = match etcdlab_scenario::load(file, &overrides) {
         Ok(sc) => sc,
         Err(e) => return fail(crate::EXIT_INVALID_INPUT, e.to_string()),
     };

@@ -111,3 +111,26 @@ fn a_failed_expectation_and_a_bad_file_give_runs_exit_codes() {
     o.assert_code(2);
     assert!(o.stderr.contains("missing: no such file or folder"));
 }
+
+#[test]
+fn the_users_etcd_settings_apply_to_every_scenario_under_its_own_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    user_folder(&tmp.path().join("sc"));
+    etcdlab_test(tmp.path(), &[]).assert_code(0);
+    let o = etcdlab_test(tmp.path(), &["--etcd-flags", "--heartbeat-interval=200"]);
+    o.assert_code(1);
+    assert!(
+        o.stderr
+            .contains("+    \"cluster.heartbeat_interval_ms=200\""),
+        "{}",
+        o.describe()
+    );
+    assert!(o
+        .stderr
+        .contains("0 passed, 0 new snapshots, 0 accepted, 2 failed"));
+    let o = etcdlab_test(tmp.path(), &["--etcd-flags", "--heartbeat-intervl=200"]);
+    o.assert_code(2);
+    assert!(o
+        .stderr
+        .contains("unknown etcd setting `heartbeat-intervl`"));
+}
