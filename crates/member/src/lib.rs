@@ -113,8 +113,10 @@ pub enum EtcdBug {
     /// A progress notification ahead of the events still queued for the watch (etcd issue
     /// #15220, fixed in 3.4.25 by pull request #15697): etcd 3.4.23 answered a requested
     /// progress notification on the stream's control channel, at the store's revision,
-    /// whether or not the watch had been sent every event up to it. Here: the timed notification skips its synced check, so a watch
-    /// behind the store is told of a revision whose events it has not received.
+    /// whether or not the watch had been sent every event up to it. Here: every progress
+    /// tick notifies at the store's revision, as a client requesting progress each interval
+    /// would have been answered, so a watch behind the store is told of a revision whose
+    /// events it has not received.
     ProgressNotifyAheadOfEvents,
     /// A watch losing a delete when compaction hits it (etcd issue #18089, fixed in 3.4.34
     /// by pull request #18475): compacting at revision C removed a tombstone at C, and a

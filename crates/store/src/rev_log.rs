@@ -92,8 +92,7 @@ impl RevLog {
         e.key = Rc::from(&[][..]);
         self.removed += 1;
         if self.removed * 2 > self.entries.len() {
-            self.entries.retain(|e| e.live);
-            self.removed = 0;
+            self.purge_removed();
         }
         true
     }

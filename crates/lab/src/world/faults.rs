@@ -25,8 +25,8 @@ pub(crate) struct Faults {
     next_token: u64,
     /// Draws "which follower" (its own stream: other draws never shift it).
     rng: Rng,
-    /// Members armed with a failpoint, and how long after its panic they restart.
-    armed: BTreeMap<usize, Option<Nanos>>,
+    /// Members armed with a failpoint: which, and how long after its panic they restart.
+    armed: BTreeMap<usize, (Failpoint, Option<Nanos>)>,
 }
 
 impl Faults {
@@ -130,7 +130,7 @@ impl Faults {
                     describe(&member, m)
                 ));
                 c.arm_failpoint(m, failpoint);
-                self.armed.insert(m, duration_ns);
+                self.armed.insert(m, (failpoint, duration_ns));
             }
             other => unreachable!("not a process fault: {other:?}"),
         }
@@ -138,7 +138,8 @@ impl Faults {
 
     /// Member `m` panicked at the failpoint it was armed with (the world has taken it down):
     /// restart it when the action said so.
-    pub fn on_failpoint_panic(&mut self, m: usize, failpoint: Failpoint, c: &mut impl Cluster) {
+    pub fn on_failpoint_panic(&mut self, m: usize, c: &mut impl Cluster) {
+        let (failpoint, restart_after) = self.armed.remove(&m).expect("armed by the timeline");
         c.log_fault(
             m,
             format!(
@@ -147,7 +148,6 @@ impl Faults {
                 failpoint_name(failpoint)
             ),
         );
-        let restart_after = self.armed.remove(&m).flatten();
         self.after(restart_after, Undo::Restart(m), c);
     }
 

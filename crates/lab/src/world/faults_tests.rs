@@ -414,7 +414,7 @@ fn an_armed_failpoint_restarts_its_member_after_the_panic_not_after_the_arming()
     assert!(c.take_calls().is_empty(), "nothing until the member panics");
     // The world took m1 down at the panic, 10 s in.
     c.processes[0] = Process::Down { restarting: false };
-    f.on_failpoint_panic(0, Failpoint::CompactBeforeSetFinishedCompact, &mut c);
+    f.on_failpoint_panic(0, &mut c);
     c.advance(&mut f, 12 * S);
     assert_eq!(
         c.take_calls(),

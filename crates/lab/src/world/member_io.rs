@@ -119,7 +119,8 @@ impl World<'_> {
                 continue;
             }
             match o {
-                Output::FailpointPanic(failpoint) => self.on_failpoint_panic(m, failpoint),
+                // Only the timeline arms failpoints, and it knows which.
+                Output::FailpointPanic(_) => self.on_failpoint_panic(m),
                 Output::Send(msg) => self.send(m, msg),
                 Output::Save { bytes } => {
                     let t = self.nodes[m].disk.save(now, bytes, true, &mut self.arrays);

@@ -27,14 +27,9 @@ impl World<'_> {
 
     /// Member `m` panicked at a failpoint: the process is gone, as after a crash, and the
     /// timeline decides when it comes back.
-    pub(super) fn on_failpoint_panic(&mut self, m: usize, failpoint: etcdlab_member::Failpoint) {
+    pub(super) fn on_failpoint_panic(&mut self, m: usize) {
         World::crash(self, m);
-        let failpoint = match failpoint {
-            etcdlab_member::Failpoint::CompactBeforeSetFinishedCompact => {
-                Failpoint::CompactBeforeSetFinishedCompact
-            }
-        };
-        self.with_faults(|faults, w| faults.on_failpoint_panic(m, failpoint, w));
+        self.with_faults(|faults, w| faults.on_failpoint_panic(m, w));
     }
 }
 

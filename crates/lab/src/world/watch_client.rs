@@ -323,16 +323,28 @@ impl WatchState {
         if self.spec.on_compacted == OnCompacted::Relist {
             return self.relist_after_compaction(w, store, now, era, out);
         }
-        let from = store.compact_rev();
-        self.next_rev = from;
         self.resumes += 1;
+        let ended = self.watch_again_after_compaction(w, store.compact_rev(), now, era);
+        out.extend(ended.map(WatchOutput::StreamEnded));
+    }
+
+    /// The stream etcd cancelled as compacted ends with its error (returned, for the history)
+    /// and a new watch starts at `from`, with its own invariant checker.
+    fn watch_again_after_compaction(
+        &mut self,
+        w: usize,
+        from: i64,
+        now: Nanos,
+        era: u8,
+    ) -> Option<WatchStream> {
+        self.next_rev = from;
         let ended = self
             .stream
             .take()
             .map(|s| s.ended(now, Some(ERR_WATCH_COMPACTED)));
-        out.extend(ended.map(WatchOutput::StreamEnded));
         self.open_stream(from, now, era);
         self.checker = Some(new_checker(w, self, from));
+        ended
     }
 
     fn relist_after_compaction(
@@ -357,14 +369,8 @@ impl WatchState {
             .iter()
             .map(|kv| (kv.key.len() + kv.value.size_bytes as usize) as u64)
             .sum();
-        self.next_rev = current + 1;
         self.budget = 0.0;
-        let ended = self
-            .stream
-            .take()
-            .map(|s| s.ended(now, Some(ERR_WATCH_COMPACTED)));
-        self.open_stream(current + 1, now, era);
-        self.checker = Some(new_checker(w, self, current + 1));
+        let ended = self.watch_again_after_compaction(w, current + 1, now, era);
         self.relist_apiserver(out);
         out.extend(ended.map(WatchOutput::StreamEnded));
         out.push(WatchOutput::Relisted(Relist {
