@@ -14,7 +14,7 @@ use etcdlab_sim::disk::{Disk, DiskParams};
 use etcdlab_sim::net::{Delivery, LinkParams, Net};
 use etcdlab_sim::rng::{below, unit_f64};
 use etcdlab_sim::{ms_to_ns, stream, EventQueue, Nanos, Rng, TraceHash, NANOS_PER_S};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 
 mod build;
@@ -35,6 +35,7 @@ mod restore;
 mod scrape;
 mod snapshots;
 mod storage;
+mod terminal;
 mod watch;
 mod watch_client;
 use build::{build_disks, build_net, member_config, ClusterExt};
@@ -43,6 +44,7 @@ use client::InFlight;
 pub(crate) use event::{Ev, MemberInput, NodeEv};
 use member_io::role_kind;
 pub(crate) use node::{Node, Slot};
+use operator::OperatorInput;
 pub(crate) use operator::StepLog;
 use process::raft_rng;
 use scrape::RTT_PROBE_INTERVAL_NS;
@@ -107,7 +109,8 @@ pub struct World<'s> {
     bug: Option<etcdlab_member::EtcdBug>,
     invariant_broken: Option<Violation>,
     inject: Option<Injection>,
-    pub(crate) operator: operator::Operator,
+    /// The operator at the terminal (timeline commands and the runbook).
+    operator: terminal::OperatorPort,
     pub(crate) kube: Option<kube::KubeState>,
     /// (time, revision) samples of the periodic auto-compactor.
     auto_compactor: kube::AutoCompactor,
@@ -195,7 +198,7 @@ impl<'s> World<'s> {
             timeouts: VecDeque::new(),
             timeouts_scheduled: false,
             inject: None,
-            operator: operator::Operator::default(),
+            operator: terminal::OperatorPort::new(sc),
             kube: kube::KubeState::new(sc),
             auto_compactor: kube::AutoCompactor::default(),
             watches: sc
@@ -342,7 +345,7 @@ impl<'s> World<'s> {
             }
             Ev::DefragDone { m, epoch } => self.on_defrag_done(m, epoch),
             Ev::OperatorReply { id, error } => self.on_operator_reply(id, error),
-            Ev::OperatorWake => self.on_operator_wake(),
+            Ev::OperatorWake => self.hand_operator(OperatorInput::Wake),
             Ev::KubeNext => self.on_kube_wake(kube_client::KubeWake::NextWrite),
             Ev::ApiserverCompactor => self.on_kube_wake(kube_client::KubeWake::Compactor),
             Ev::AutoCompaction => self.on_auto_compaction(),

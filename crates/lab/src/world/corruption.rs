@@ -66,7 +66,7 @@ impl World<'_> {
             *restarting = false;
         }
         self.nodes[m].epoch += 1;
-        self.on_member_restarted(m);
+        self.hand_operator(super::OperatorInput::MemberStarted(m));
     }
 
     /// etcd's initial corruption check (`--experimental-initial-corrupt-check`), run when a

@@ -1,35 +1,197 @@
-//! The operator at the terminal: etcdctl and kubectl commands from the timeline and the `[runbook]`, each with its output and duration, waiting for replies, defrags, compactions and restarts.
+//! The operator at the terminal, an actor: etcdctl and kubectl commands from the timeline and
+//! the `[runbook]`, each with its output and duration, waiting for replies, defrags,
+//! compactions and restarts. It acts only through `Terminal`; `World` implements it in
+//! `world/terminal.rs`, and the tests use a fake (`operator_tests.rs`).
 
-use super::recovery::Started;
-use super::*;
-use etcdlab_kube::{ApiServer, EtcdRequest};
+use super::{ERR_CONNECTION_LOST, ERR_CONNECTION_REFUSED};
+use etcdlab_kube::{ApiServer, EtcdRequest, KubectlCommand};
+use etcdlab_member::{AlarmKind, Op};
 use etcdlab_report::etcdctl;
-use etcdlab_scenario::{client_endpoint, CompactTo, OperatorCommand};
-use std::collections::BTreeSet;
+use etcdlab_scenario::{client_endpoint, CompactTo, OperatorCommand, Runbook};
+use etcdlab_sim::Nanos;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
-impl World<'_> {
-    pub(super) fn maybe_start_runbook(&mut self, alarm: AlarmKind) {
-        let Some(rb) = &self.sc.runbook else { return };
-        let first = self.operator.runbook_next_step == 0
-            && self.operator.runbook_due_ns.is_none()
-            && !self.operator.runbook_running;
-        if first && rb.after_alarm == alarm.as_str() {
-            let due = self.q.now().saturating_add(rb.diagnosis_ns);
-            self.operator.runbook_due_ns = Some(due);
-            self.q.schedule_at(due, Ev::OperatorWake);
+/// The cluster as the operator's terminal reaches it: requests through etcdctl's balancer,
+/// read-only queries, process control on the members' hosts, and the run's log.
+pub(crate) trait Terminal {
+    fn now(&self) -> Nanos;
+    /// One client round trip (two draws of the client latency).
+    fn round_trip(&mut self) -> Nanos;
+    /// Hand the operator an `OperatorInput::Wake` at `at_ns`.
+    fn wake_operator(&mut self, at_ns: Nanos);
+    /// A line of the run's timeline.
+    fn log(&mut self, text: String);
+    /// A command finished: what the report shows of it.
+    fn record_step(&mut self, step: StepLog);
+    /// A request to the leader (else the first running member), as etcdctl's balancer sends
+    /// it; returns its id. Its reply comes back as `OperatorInput::Reply`, also when no member
+    /// accepts the connection.
+    fn send(&mut self, op: Op) -> u64;
+
+    /// `etcdctl endpoint status -w table` as the members answer right now.
+    fn endpoint_status(&self) -> String;
+    /// The cluster's active alarms: (raft id, member ID as etcdctl shows it, alarm).
+    fn active_alarms(&self) -> Vec<(u64, u64, AlarmKind)>;
+    /// The revision and compact revision a client sees now (None: no member answers).
+    fn current_revision(&self) -> Option<i64>;
+    fn compact_revision(&self) -> Option<i64>;
+    /// Whether a member still has a scheduled compaction to finish.
+    fn compaction_pending(&self) -> bool;
+    /// The kube-apiserver kubectl reaches.
+    fn apiserver(&self) -> &ApiServer;
+
+    /// Restart member `m`'s etcd (stop, then start), optionally with a new quota; its start
+    /// comes back as `OperatorInput::MemberStarted`.
+    fn restart(&mut self, m: usize, quota_backend_bytes: Option<u64>);
+    /// Start a defrag of member `m` (false: it does not answer, or defrags already); its end
+    /// comes back as `OperatorInput::DefragDone`.
+    fn start_defrag(&mut self, m: usize) -> bool;
+    /// The defrag of member `m` finished: its metrics and the timeline.
+    fn record_defrag_finished(&mut self, m: usize);
+    /// A snapshot, membership or data-dir command (`world/recovery.rs`): its output goes into
+    /// `output`, a failure clears `ok`.
+    fn host_command(
+        &mut self,
+        command: &OperatorCommand,
+        output: &mut String,
+        ok: &mut bool,
+    ) -> Started;
+}
+
+/// What reaches the operator.
+#[derive(Debug)]
+pub(crate) enum OperatorInput {
+    /// The timeline has the operator type a command.
+    Command {
+        text: String,
+        command: OperatorCommand,
+    },
+    /// A reply to one of the operator's requests.
+    Reply {
+        id: u64,
+        error: Option<&'static str>,
+    },
+    /// A wake-up asked for with `wake_operator`.
+    Wake,
+    /// An alarm was raised (the runbook may start).
+    AlarmRaised(AlarmKind),
+    /// The defrag of member `m` ended; `finished`: it completed (else the member went down).
+    DefragDone { m: usize, finished: bool },
+    /// Member `m` finished starting (or refused to, or its start was cancelled).
+    MemberStarted(usize),
+    /// A member finished its scheduled compaction.
+    CompactionDone,
+}
+
+/// What a snapshot, membership or data-dir command needs from the operator loop.
+pub(crate) enum Started {
+    /// Done: the output (ok or not) reaches the terminal after `ns`.
+    After { ns: Nanos },
+    /// Requests through raft; `ok_output` is printed once all succeeded.
+    Requests { ops: Vec<Op>, ok_output: String },
+    /// Wait for member `m` to finish starting (or to refuse).
+    Start(usize),
+}
+
+/// One operator command as it ran.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StepLog {
+    pub started_ns: Nanos,
+    pub finished_ns: Nanos,
+    pub command: String,
+    pub output: String,
+    pub ok: bool,
+}
+
+/// What a running operator command waits for.
+#[derive(Debug)]
+enum Waiting {
+    /// Replies to these requests.
+    Replies(BTreeSet<u64>),
+    /// The defrag of `current`, then the members in `rest`, one after another.
+    Defrag { current: usize, rest: Vec<usize> },
+    /// Member `m` to finish restarting.
+    Restart(usize),
+    /// Every running member to finish the scheduled compaction (`--physical`).
+    Compaction,
+    /// Nothing: the command's answer is back at this time.
+    Until(Nanos),
+}
+
+#[derive(Debug)]
+struct OpRun {
+    text: String,
+    command: OperatorCommand,
+    started_ns: Nanos,
+    output: String,
+    ok: bool,
+    from_runbook: bool,
+    waiting: Waiting,
+    /// The first error a request of this command got (kubectl shows it as the apiserver does).
+    first_error: Option<&'static str>,
+    /// Printed once every request of the command succeeded (`member add`'s answer).
+    ok_output: String,
+}
+
+/// The operator: commands in flight and what the runbook does next.
+#[derive(Debug, Default)]
+pub(crate) struct Operator {
+    runbook: Option<Runbook>,
+    runs: BTreeMap<u64, OpRun>,
+    next_run: u64,
+    /// Request id -> run.
+    requests: BTreeMap<u64, u64>,
+    runbook_next_step: usize,
+    runbook_due_ns: Option<Nanos>,
+    runbook_running: bool,
+}
+
+impl Operator {
+    pub fn new(runbook: Option<Runbook>) -> Operator {
+        Operator {
+            runbook,
+            ..Operator::default()
         }
     }
 
-    /// A timeline `etcdctl` action.
-    pub(super) fn run_operator_command(&mut self, text: String, command: OperatorCommand) {
-        self.start_run(text, command, false);
+    pub fn on_input(&mut self, t: &mut impl Terminal, input: OperatorInput) {
+        match input {
+            OperatorInput::Command { text, command } => self.start_run(t, text, command, false),
+            OperatorInput::Reply { id, error } => self.on_reply(t, id, error),
+            OperatorInput::Wake => self.on_wake(t),
+            OperatorInput::AlarmRaised(alarm) => self.on_alarm(t, alarm),
+            OperatorInput::DefragDone { m, finished } => self.on_defrag_done(t, m, finished),
+            OperatorInput::MemberStarted(m) => {
+                self.finish_where(t, |w| matches!(w, Waiting::Restart(x) if *x == m))
+            }
+            OperatorInput::CompactionDone => self.wake_compaction_waiters(t),
+        }
     }
 
-    pub(super) fn start_run(&mut self, text: String, command: OperatorCommand, from_runbook: bool) {
-        let now = self.q.now();
-        self.operator.next_run += 1;
-        let id = self.operator.next_run;
-        self.rec.timeline(now, format!("$ {text}"));
+    /// The runbook starts `diagnosis` after the first raise of its alarm.
+    fn on_alarm(&mut self, t: &mut impl Terminal, alarm: AlarmKind) {
+        let Some(rb) = &self.runbook else { return };
+        let first =
+            self.runbook_next_step == 0 && self.runbook_due_ns.is_none() && !self.runbook_running;
+        if first && rb.after_alarm == alarm.as_str() {
+            let due = t.now().saturating_add(rb.diagnosis_ns);
+            self.runbook_due_ns = Some(due);
+            t.wake_operator(due);
+        }
+    }
+
+    fn start_run(
+        &mut self,
+        t: &mut impl Terminal,
+        text: String,
+        command: OperatorCommand,
+        from_runbook: bool,
+    ) {
+        let now = t.now();
+        self.next_run += 1;
+        let id = self.next_run;
+        t.log(format!("$ {text}"));
         let mut run = OpRun {
             text,
             command: command.clone(),
@@ -41,84 +203,83 @@ impl World<'_> {
             first_error: None,
             ok_output: String::new(),
         };
-        run.waiting = match command {
+        run.waiting = self.begin(t, id, &mut run, command);
+        self.runs.insert(id, run);
+        t.wake_operator(now);
+    }
+
+    /// Do what `command` does first; returns what the run then waits for.
+    fn begin(
+        &mut self,
+        t: &mut impl Terminal,
+        id: u64,
+        run: &mut OpRun,
+        command: OperatorCommand,
+    ) -> Waiting {
+        let now = t.now();
+        match command {
             OperatorCommand::EndpointStatus => {
-                run.output = self.endpoint_status();
-                Waiting::Until(now.saturating_add(self.client_round_trip()))
+                run.output = t.endpoint_status();
+                Waiting::Until(now.saturating_add(t.round_trip()))
             }
-            OperatorCommand::AlarmList => self.send_operator_requests(id, vec![Op::AlarmList]),
-            OperatorCommand::AlarmDisarm => self.disarm_alarms(id, &mut run),
+            OperatorCommand::AlarmList => self.send(t, id, vec![Op::AlarmList]),
+            OperatorCommand::AlarmDisarm => self.disarm_alarms(t, id, run),
             OperatorCommand::Compact { rev, .. } => {
                 let rev = match rev {
                     CompactTo::Revision(r) => r,
-                    CompactTo::Current => {
-                        self.any_member_state().map_or(1, |s| s.store.current_rev())
-                    }
+                    CompactTo::Current => t.current_revision().unwrap_or(1),
                 };
-                self.send_operator_requests(id, vec![Op::Compact { rev }])
+                self.send(t, id, vec![Op::Compact { rev }])
             }
-            OperatorCommand::Defrag { members } => self.next_defrag(&mut run, members),
+            OperatorCommand::Defrag { members } => next_defrag(t, run, members),
             OperatorCommand::Restart {
                 member,
                 quota_backend_bytes,
             } => {
-                if let Some(q) = quota_backend_bytes {
-                    self.nodes[member].cfg.quota_backend_bytes = q as i64;
-                    self.rec.storage.quota.push((now, q));
-                }
-                self.crash(member);
-                self.start_restart(member);
+                t.restart(member, quota_backend_bytes);
                 Waiting::Restart(member)
             }
-            OperatorCommand::Kubectl(cmd) => self.kubectl(id, &mut run, cmd),
-            other => match self.recovery_command(&other, &mut run.output, &mut run.ok) {
+            OperatorCommand::Kubectl(cmd) => self.kubectl(t, id, run, cmd),
+            other => match t.host_command(&other, &mut run.output, &mut run.ok) {
                 Started::After { ns } => Waiting::Until(now.saturating_add(ns)),
                 Started::Requests { ops, ok_output } => {
                     run.ok_output = ok_output;
-                    self.send_operator_requests(id, ops)
+                    self.send(t, id, ops)
                 }
                 Started::Start(m) => Waiting::Restart(m),
             },
-        };
-        self.operator.runs.insert(id, run);
-        self.q.schedule_in(0, Ev::OperatorWake);
+        }
     }
 
     /// `etcdctl alarm disarm`: every active alarm is deactivated through raft.
-    fn disarm_alarms(&mut self, id: u64, run: &mut OpRun) -> Waiting {
-        let now = self.q.now();
-        let ops = self
-            .any_member_state()
-            .map(|s| s.active_alarms())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(member_id, alarm)| Op::Alarm {
+    fn disarm_alarms(&mut self, t: &mut impl Terminal, id: u64, run: &mut OpRun) -> Waiting {
+        let alarms = t.active_alarms();
+        if alarms.is_empty() {
+            return Waiting::Until(t.now().saturating_add(t.round_trip()));
+        }
+        let mut ops = Vec::new();
+        for (member_id, shown_id, alarm) in alarms {
+            run.output.push_str(&alarm_line(shown_id, alarm));
+            ops.push(Op::Alarm {
                 activate: false,
                 member_id,
                 alarm,
                 for_rejected_put: false,
-            })
-            .collect::<Vec<_>>();
-        if ops.is_empty() {
-            Waiting::Until(now.saturating_add(self.client_round_trip()))
-        } else {
-            for op in &ops {
-                if let Op::Alarm {
-                    member_id, alarm, ..
-                } = op
-                {
-                    let id = self.display_member_id(*member_id);
-                    run.output.push_str(&alarm_line(id, *alarm));
-                }
-            }
-            self.send_operator_requests(id, ops)
+            });
         }
+        self.send(t, id, ops)
     }
 
     /// A kubectl command: reads are served by kube-apiserver (its watch cache, or etcd, which
     /// still serves reads under NOSPACE); writes go to etcd through raft.
-    fn kubectl(&mut self, id: u64, run: &mut OpRun, cmd: etcdlab_kube::KubectlCommand) -> Waiting {
-        let now = self.q.now();
+    fn kubectl(
+        &mut self,
+        t: &mut impl Terminal,
+        id: u64,
+        run: &mut OpRun,
+        cmd: KubectlCommand,
+    ) -> Waiting {
+        let now = t.now();
         let puts: Vec<Op> = cmd
             .etcd_requests(KUBECTL_OBJECT_BYTES, KUBECTL_NAMESPACE_BYTES)
             .into_iter()
@@ -135,80 +296,30 @@ impl World<'_> {
             })
             .collect();
         if puts.is_empty() {
-            run.output = cmd.success_output(self.api());
-            Waiting::Until(now.saturating_add(self.client_round_trip()))
+            run.output = cmd.success_output(t.apiserver());
+            Waiting::Until(now.saturating_add(t.round_trip()))
         } else {
-            self.send_operator_requests(id, puts)
+            self.send(t, id, puts)
         }
     }
 
-    /// The apiserver kubectl reaches: the one on the first running member (a load balancer
-    /// in front of the control plane skips the dead).
-    pub(super) fn api(&self) -> &ApiServer {
-        let up = (0..self.nodes.len()).find(|m| matches!(self.nodes[*m].slot, Slot::Running(_)));
-        match (&self.kube, up) {
-            (Some(k), Some(m)) if m < k.apis.len() => &k.apis[m],
-            _ => &EMPTY_API,
-        }
-    }
-
-    pub(super) fn client_round_trip(&mut self) -> Nanos {
-        let a = self.client_delay();
-        a.saturating_add(self.client_delay())
-    }
-
-    pub(super) fn any_member_state(&self) -> Option<&etcdlab_member::ServerState> {
-        match &self.nodes[self.leader_or_first_running()?].slot {
-            Slot::Running(member) => Some(member.state()),
-            _ => None,
-        }
-    }
-
-    /// Send requests to the leader (else the first running member), as etcdctl's balancer would.
-    pub(super) fn send_operator_requests(&mut self, run: u64, ops: Vec<Op>) -> Waiting {
-        let target = self.leader_or_first_running();
+    /// Send the requests of run `run`; it waits for all their replies.
+    fn send(&mut self, t: &mut impl Terminal, run: u64, ops: Vec<Op>) -> Waiting {
         let mut ids = BTreeSet::new();
         for op in ops {
-            let id = self.next_request_id;
-            self.next_request_id += 1;
+            let id = t.send(op);
             ids.insert(id);
-            self.operator.requests.insert(id, run);
-            let req = Rc::new(Request::from_client(id, Client::Operator.id(), op));
-            match target {
-                Some(m) => {
-                    let delay = self.client_delay();
-                    let epoch = self.nodes[m].epoch;
-                    self.q
-                        .schedule_in(delay, Ev::WriteArrives { m, req, epoch });
-                }
-                None => {
-                    let now = self.q.now();
-                    self.q.schedule_at(
-                        now,
-                        Ev::OperatorReply {
-                            id,
-                            error: Some(ERR_CONNECTION_REFUSED),
-                        },
-                    );
-                }
-            }
+            self.requests.insert(id, run);
         }
         Waiting::Replies(ids)
     }
 
     /// A reply to one of the operator's requests: the terminal shows it when it arrives.
-    pub(super) fn operator_reply_at(&mut self, id: u64, error: Option<&'static str>, at: Nanos) {
-        if self.operator.requests.contains_key(&id) {
-            self.q.schedule_at(at, Ev::OperatorReply { id, error });
-        }
-    }
-
-    pub(super) fn on_operator_reply(&mut self, id: u64, error: Option<&'static str>) {
-        let Some(run_id) = self.operator.requests.remove(&id) else {
+    fn on_reply(&mut self, t: &mut impl Terminal, id: u64, error: Option<&'static str>) {
+        let Some(run_id) = self.requests.remove(&id) else {
             return;
         };
-        let alarms_text = self.alarm_list_text();
-        let Some(run) = self.operator.runs.get_mut(&run_id) else {
+        let Some(run) = self.runs.get_mut(&run_id) else {
             return;
         };
         let kubectl = matches!(run.command, OperatorCommand::Kubectl(_));
@@ -226,223 +337,114 @@ impl World<'_> {
             }
         }
         if let OperatorCommand::Kubectl(cmd) = &run.command {
-            let now = self.q.now();
-            let elapsed = now - run.started_ns;
-            let (cmd, first_error) = (cmd.clone(), run.first_error);
-            let api = self.api();
-            let output = match first_error {
-                None => cmd.success_output(api),
-                Some(e) => {
-                    let (status, _) = etcdlab_kube::write_error(etcd_error(e), elapsed);
-                    cmd.error_output(api, &status)
-                }
-            };
-            if let Some(run) = self.operator.runs.get_mut(&run_id) {
-                run.output = output;
-            }
-            self.finish_run(run_id);
+            run.output = kubectl_output(t, cmd, run.first_error, t.now() - run.started_ns);
+            self.finish_run(t, run_id);
             return;
         }
         if run.ok {
             let ok_output = std::mem::take(&mut run.ok_output);
             run.output.push_str(&ok_output);
-            match &run.command {
-                OperatorCommand::AlarmList => run.output.push_str(&alarms_text),
-                OperatorCommand::Compact { .. } => {}
-                _ => {}
+            if let OperatorCommand::AlarmList = run.command {
+                run.output.push_str(&alarm_list_text(t));
             }
         }
-        let physical = matches!(run.command, OperatorCommand::Compact { physical: true, .. });
-        if let OperatorCommand::Compact { .. } = run.command {
+        if let OperatorCommand::Compact { physical, .. } = run.command {
             if run.ok {
-                let rev = self.any_member_state().map_or(0, |s| s.store.compact_rev());
-                let run = self.operator.runs.get_mut(&run_id).expect("run");
+                let rev = t.compact_revision().unwrap_or(0);
                 run.output.push_str(&etcdctl::compacted(rev));
                 if physical {
                     run.waiting = Waiting::Compaction;
-                    self.wake_compaction_waiters();
+                    self.wake_compaction_waiters(t);
                     return;
                 }
             }
         }
-        self.finish_run(run_id);
+        self.finish_run(t, run_id);
     }
 
-    pub(super) fn alarm_list_text(&self) -> String {
-        self.any_member_state()
-            .map(|s| {
-                s.active_alarms()
-                    .into_iter()
-                    .map(|(id, a)| alarm_line(self.display_member_id(id), a))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    pub(super) fn wake_compaction_waiters(&mut self) {
-        let pending = (0..self.nodes.len()).any(|m| match &self.nodes[m].slot {
-            Slot::Running(mm) | Slot::Paused(mm, _) => mm.state().store.compaction_pending() > 0,
-            _ => false,
-        });
-        if pending {
+    /// `compact --physical` returns once no member has a compaction left to do.
+    fn wake_compaction_waiters(&mut self, t: &mut impl Terminal) {
+        if t.compaction_pending() {
             return;
         }
-        let done: Vec<u64> = self
-            .operator
-            .runs
-            .iter()
-            .filter(|(_, r)| matches!(r.waiting, Waiting::Compaction))
-            .map(|(id, _)| *id)
-            .collect();
-        for id in done {
-            self.finish_run(id);
-        }
+        self.finish_where(t, |w| matches!(w, Waiting::Compaction));
     }
 
-    /// Start the defrag of the first of `members` that answers; the rest follow in turn.
-    pub(super) fn next_defrag(&mut self, run: &mut OpRun, mut members: Vec<usize>) -> Waiting {
-        let now = self.q.now();
-        while !members.is_empty() {
-            let m = members.remove(0);
-            let bytes = self
-                .on_running(m, |member, out| {
-                    (!member.is_defragging()).then(|| member.start_defrag(out))
-                })
-                .flatten();
-            let Some(bytes) = bytes else {
-                run.ok = false;
-                run.output.push_str(&format!(
-                    "Failed to defragment etcd member[{}] (context deadline exceeded)\n",
-                    client_endpoint(m)
-                ));
-                continue;
-            };
-            // Defrag writes the in-use pages into a new file at the disk's bandwidth and syncs it
-            // once (not modelled: its writes slowing the WAL's fsyncs meanwhile).
-            let took_ns = self.nodes[m].disk.background_write_ns(now, bytes);
-            let epoch = self.nodes[m].epoch;
-            self.q
-                .schedule_at(now.saturating_add(took_ns), Ev::DefragDone { m, epoch });
-            self.rec
-                .timeline(now, format!("defrag of m{} started", m + 1));
-            self.nodes[m].defrag_started_ns = Some(now);
-            return Waiting::Defrag {
-                current: m,
-                rest: members,
-            };
-        }
-        Waiting::Until(now)
-    }
-
-    pub(super) fn on_defrag_done(&mut self, m: usize, epoch: u64) {
-        let now = self.q.now();
-        if self.nodes[m].epoch == epoch && matches!(self.nodes[m].slot, Slot::Paused(..)) {
-            // A stopped process's copy does not fail, it stalls: finish once it runs again.
-            self.q
-                .schedule_in(BACKEND_BATCH_INTERVAL_NS, Ev::DefragDone { m, epoch });
-            return;
-        }
-        let current = self.nodes[m].epoch == epoch;
-        let finished = self
-            .on_running(m, |member, out| {
-                (current && member.is_defragging()).then(|| member.finish_defrag(now, out))
-            })
-            .flatten();
+    fn on_defrag_done(&mut self, t: &mut impl Terminal, m: usize, finished: bool) {
+        let now = t.now();
         let run_id = self
-            .operator
             .runs
             .iter()
             .find(|(_, r)| matches!(r.waiting, Waiting::Defrag { current, .. } if current == m))
             .map(|(id, _)| *id);
         let Some(run_id) = run_id else { return };
-        let mut run = self.operator.runs.remove(&run_id).expect("run");
+        let mut run = self.runs.remove(&run_id).expect("run");
         let Waiting::Defrag { rest, .. } = std::mem::replace(&mut run.waiting, Waiting::Until(now))
         else {
-            unreachable!()
+            unreachable!("found waiting for a defrag")
         };
-        match finished {
-            Some(_) => {
-                if let Some(started) = self.nodes[m].defrag_started_ns.take() {
-                    self.nodes[m]
-                        .defrag_hist
-                        .observe((now - started) as f64 / 1e9);
-                }
-                run.output
-                    .push_str(&etcdctl::defrag_finished(&client_endpoint(m)));
-                self.rec
-                    .timeline(now, format!("defrag of m{} finished", m + 1));
-            }
-            None => {
-                run.ok = false;
-                run.output.push_str(&format!(
-                    "Failed to defragment etcd member[{}] (member went down)\n",
-                    client_endpoint(m)
-                ));
-            }
+        let endpoint = client_endpoint(m);
+        if finished {
+            run.output.push_str(&etcdctl::defrag_finished(&endpoint));
+            t.record_defrag_finished(m);
+        } else {
+            run.ok = false;
+            run.output.push_str(&format!(
+                "Failed to defragment etcd member[{endpoint}] (member went down)\n"
+            ));
         }
-        run.waiting = self.next_defrag(&mut run, rest);
-        self.operator.runs.insert(run_id, run);
-        self.q.schedule_in(0, Ev::OperatorWake);
-    }
-
-    pub(super) fn on_member_restarted(&mut self, m: usize) {
-        let done: Vec<u64> = self
-            .operator
-            .runs
-            .iter()
-            .filter(|(_, r)| matches!(r.waiting, Waiting::Restart(x) if x == m))
-            .map(|(id, _)| *id)
-            .collect();
-        for id in done {
-            self.finish_run(id);
-        }
+        run.waiting = next_defrag(t, &mut run, rest);
+        self.runs.insert(run_id, run);
+        t.wake_operator(now);
     }
 
     /// Finish runs whose time has come and start the runbook's next step when it is due.
-    pub(super) fn on_operator_wake(&mut self) {
-        let now = self.q.now();
-        let due: Vec<u64> = self
-            .operator
+    fn on_wake(&mut self, t: &mut impl Terminal) {
+        let now = t.now();
+        self.finish_where(t, |w| matches!(w, Waiting::Until(at) if *at <= now));
+        let later: Vec<Nanos> = self
             .runs
-            .iter()
-            .filter(|(_, r)| matches!(r.waiting, Waiting::Until(t) if t <= now))
-            .map(|(id, _)| *id)
+            .values()
+            .filter_map(|r| match r.waiting {
+                Waiting::Until(at) if at > now => Some(at),
+                _ => None,
+            })
             .collect();
-        for id in due {
-            self.finish_run(id);
+        for at in later {
+            t.wake_operator(at);
         }
-        for r in self.operator.runs.values() {
-            if let Waiting::Until(t) = r.waiting {
-                if t > now {
-                    self.q.schedule_at(t, Ev::OperatorWake);
-                }
-            }
-        }
-        let Some(rb) = &self.sc.runbook else { return };
-        if self.operator.runbook_running {
+        let Some(rb) = &self.runbook else { return };
+        if self.runbook_running || self.runbook_due_ns.is_none_or(|due| due > now) {
             return;
         }
-        let Some(due) = self.operator.runbook_due_ns else {
+        let Some((text, command)) = rb.steps.get(self.runbook_next_step).cloned() else {
             return;
         };
-        if due > now {
-            return;
-        }
-        let Some((text, command)) = rb.steps.get(self.operator.runbook_next_step).cloned() else {
-            return;
-        };
-        self.operator.runbook_next_step += 1;
-        self.operator.runbook_due_ns = None;
-        self.operator.runbook_running = true;
-        self.start_run(text, command, true);
+        self.runbook_next_step += 1;
+        self.runbook_due_ns = None;
+        self.runbook_running = true;
+        self.start_run(t, text, command, true);
     }
 
-    pub(super) fn finish_run(&mut self, id: u64) {
-        let Some(run) = self.operator.runs.remove(&id) else {
+    /// Finish every run whose wait matches, in the order they started.
+    fn finish_where(&mut self, t: &mut impl Terminal, done: impl Fn(&Waiting) -> bool) {
+        let ids: Vec<u64> = self
+            .runs
+            .iter()
+            .filter(|(_, r)| done(&r.waiting))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.finish_run(t, id);
+        }
+    }
+
+    fn finish_run(&mut self, t: &mut impl Terminal, id: u64) {
+        let Some(run) = self.runs.remove(&id) else {
             return;
         };
-        let now = self.q.now();
-        self.rec.operator_steps.push(StepLog {
+        let now = t.now();
+        t.record_step(StepLog {
             started_ns: run.started_ns,
             finished_ns: now,
             command: run.text,
@@ -450,121 +452,71 @@ impl World<'_> {
             ok: run.ok,
         });
         if run.from_runbook {
-            self.operator.runbook_running = false;
-            let think = self.sc.runbook.as_ref().map_or(0, |r| r.think_time_ns);
-            let due = now.saturating_add(think);
-            self.operator.runbook_due_ns = Some(due);
-            self.q.schedule_at(due, Ev::OperatorWake);
+            self.runbook_running = false;
+            let think_ns = self.runbook.as_ref().map_or(0, |r| r.think_time_ns);
+            let due = now.saturating_add(think_ns);
+            self.runbook_due_ns = Some(due);
+            t.wake_operator(due);
         }
     }
+}
 
-    /// `etcdctl endpoint status -w table` as the members answer right now.
-    pub(super) fn endpoint_status(&self) -> String {
-        let mut rows = Vec::new();
-        let mut failed = String::new();
-        // `--cluster` asks the member list: removed members and empty slots are not listed.
-        let members = self.any_member_state().map(|s| s.members());
-        for m in 0..self.nodes.len() {
-            let listed = match &members {
-                Some(ids) => ids.contains(&(m as u64 + 1)),
-                None => self.nodes[m].meta.started,
+/// Start the defrag of the first of `members` that answers; the rest follow in turn.
+fn next_defrag(t: &mut impl Terminal, run: &mut OpRun, mut members: Vec<usize>) -> Waiting {
+    while !members.is_empty() {
+        let m = members.remove(0);
+        if t.start_defrag(m) {
+            return Waiting::Defrag {
+                current: m,
+                rest: members,
             };
-            if !listed {
-                continue;
-            }
-            let Slot::Running(member) = &self.nodes[m].slot else {
-                failed.push_str(&format!(
-                    "Failed to get the status of endpoint {} (context deadline exceeded)\n",
-                    client_endpoint(m)
-                ));
-                continue;
-            };
-            let s = member.state();
-            rows.push(etcdctl::EndpointStatusRow {
-                endpoint: client_endpoint(m),
-                member_id: self.display_member_id(member.member_id()),
-                version: ETCD_VERSION.to_string(),
-                db_size: s.store.backend().size_bytes(),
-                is_leader: member.role() == Role::Leader,
-                is_learner: false,
-                raft_term: member.raft().term(),
-                raft_index: member.raft().commit_index(),
-                raft_applied_index: s.applied_index(),
-                errors: s
-                    .active_alarms()
-                    .iter()
-                    .map(|(id, a)| etcdctl::alarm_error(self.display_member_id(*id), a.as_str()))
-                    .collect(),
-            });
         }
-        failed + &etcdctl::endpoint_status_table(&rows)
+        run.ok = false;
+        run.output.push_str(&format!(
+            "Failed to defragment etcd member[{}] (context deadline exceeded)\n",
+            client_endpoint(m)
+        ));
     }
+    Waiting::Until(t.now())
 }
 
-/// One operator command as it ran.
-#[derive(Clone, Debug)]
-pub(crate) struct StepLog {
-    pub started_ns: Nanos,
-    pub finished_ns: Nanos,
-    pub command: String,
-    pub output: String,
-    pub ok: bool,
-}
-
-/// What a running operator command waits for.
-#[derive(Debug)]
-pub(super) enum Waiting {
-    /// Replies to these requests.
-    Replies(BTreeSet<u64>),
-    /// The defrag of `current`, then the members in `rest`, one after another.
-    Defrag { current: usize, rest: Vec<usize> },
-    /// Member `m` to finish restarting.
-    Restart(usize),
-    /// Every running member to finish the scheduled compaction (`--physical`).
-    Compaction,
-    /// Nothing: the command's answer is back at this time.
-    Until(Nanos),
-}
-
-#[derive(Debug)]
-pub(crate) struct OpRun {
-    text: String,
-    command: OperatorCommand,
-    started_ns: Nanos,
-    output: String,
-    ok: bool,
-    from_runbook: bool,
-    waiting: Waiting,
-    /// The first error a request of this command got (kubectl shows it as the apiserver does).
+/// What kubectl prints once its writes are answered: the apiserver's answer, or its error
+/// for the first etcd error.
+fn kubectl_output(
+    t: &impl Terminal,
+    cmd: &KubectlCommand,
     first_error: Option<&'static str>,
-    /// Printed once every request of the command succeeded (`member add`'s answer).
-    ok_output: String,
+    elapsed_ns: Nanos,
+) -> String {
+    match first_error {
+        None => cmd.success_output(t.apiserver()),
+        Some(e) => {
+            let (status, _) = etcdlab_kube::write_error(etcd_error(e), elapsed_ns);
+            cmd.error_output(t.apiserver(), &status)
+        }
+    }
 }
 
-/// The operator: commands in flight and what the runbook does next.
-#[derive(Debug, Default)]
-pub(crate) struct Operator {
-    runs: BTreeMap<u64, OpRun>,
-    next_run: u64,
-    /// Request id -> run.
-    requests: BTreeMap<u64, u64>,
-    runbook_next_step: usize,
-    runbook_due_ns: Option<Nanos>,
-    runbook_running: bool,
+/// `etcdctl alarm list`'s output.
+fn alarm_list_text(t: &impl Terminal) -> String {
+    t.active_alarms()
+        .into_iter()
+        .map(|(_, shown_id, alarm)| alarm_line(shown_id, alarm))
+        .collect()
 }
 
 /// One line of `etcdctl alarm list` (with etcdctl's trailing space); `member_id` as displayed.
-pub(super) fn alarm_line(member_id: u64, alarm: AlarmKind) -> String {
+fn alarm_line(member_id: u64, alarm: AlarmKind) -> String {
     etcdctl::alarm_list(&[(member_id, alarm.as_str())])
 }
 
 /// Stored sizes of what kubectl writes: a Deployment and a Namespace (etcdlab-kube's medians).
-pub(super) const KUBECTL_OBJECT_BYTES: u32 = 3072;
+const KUBECTL_OBJECT_BYTES: u32 = 3072;
 
-pub(super) const KUBECTL_NAMESPACE_BYTES: u32 = 300;
+const KUBECTL_NAMESPACE_BYTES: u32 = 300;
 
 /// The etcd error kube-apiserver's client sees for an etcd reply text.
-pub(super) fn etcd_error(text: &str) -> etcdlab_kube::EtcdError {
+fn etcd_error(text: &str) -> etcdlab_kube::EtcdError {
     use etcdlab_kube::EtcdError;
     match text {
         etcdlab_member::ERR_NOSPACE => EtcdError::NoSpace,
@@ -573,8 +525,6 @@ pub(super) fn etcd_error(text: &str) -> etcdlab_kube::EtcdError {
     }
 }
 
-/// The version `endpoint status` reports (the behaviour modelled is etcd 3.4's).
-pub(super) const ETCD_VERSION: &str = "3.4.23";
-
-/// The apiserver of a run without `[kube]`: nothing cached.
-static EMPTY_API: std::sync::LazyLock<ApiServer> = std::sync::LazyLock::new(ApiServer::new);
+#[cfg(test)]
+#[path = "operator_tests.rs"]
+mod tests;

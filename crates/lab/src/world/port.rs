@@ -130,7 +130,7 @@ impl Cluster for World<'_> {
     }
 
     fn operator_command(&mut self, text: String, command: OperatorCommand) {
-        self.run_operator_command(text, command);
+        self.hand_operator(super::OperatorInput::Command { text, command });
     }
 
     fn wake_after(&mut self, after_ns: Nanos, token: u64) {

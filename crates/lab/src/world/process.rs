@@ -145,7 +145,7 @@ impl World<'_> {
         self.q
             .schedule_in(kube::LEASE_TICK_NS, Ev::node(m, epoch, NodeEv::LeaseTick));
         self.rec.fault_window_end(now, m);
-        self.on_member_restarted(m);
+        self.hand_operator(super::OperatorInput::MemberStarted(m));
     }
 }
 

@@ -4,6 +4,7 @@
 //! backup store of named files. The initial and periodic corruption checks compare
 //! `HashKV` as etcd 3.4's `corrupt.go` does, with its log texts.
 
+use super::operator::Started;
 use super::{Slot, World};
 use etcdlab_member::{Member, Op, ServerState};
 use etcdlab_report::etcdctl;
@@ -68,7 +69,7 @@ impl World<'_> {
             if *restarting {
                 *restarting = false;
                 self.nodes[m].epoch += 1;
-                self.on_member_restarted(m);
+                self.hand_operator(super::OperatorInput::MemberStarted(m));
             }
         }
     }
@@ -177,16 +178,6 @@ pub(super) fn db_file(state: &ServerState, raw: bool) -> SnapshotFile {
     } else {
         SnapshotFile::save(&state.store, members, leases, alarms)
     }
-}
-
-/// What an operator command of this module needs from the operator loop.
-pub(super) enum Started {
-    /// Done: the output (ok or not) reaches the terminal after `ns`.
-    After { ns: Nanos },
-    /// Requests through raft; `ok_output` is printed once all succeeded.
-    Requests { ops: Vec<Op>, ok_output: String },
-    /// Wait for member `m` to finish starting (or to refuse).
-    Start(usize),
 }
 
 impl World<'_> {

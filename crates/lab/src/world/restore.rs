@@ -1,6 +1,6 @@
 //! `etcdctl snapshot restore` into a member's data dir and `etcd start` of a member, with what etcd writes and checks on the way.
 
-use super::recovery::Started;
+use super::operator::Started;
 use super::snapshots::member_id;
 use super::*;
 use etcdlab_member::ids;

@@ -1,6 +1,5 @@
 //! The storage side of the world: backend commits on the member's disk, compaction batches,
-//! defrag, alarms, and the operator running etcdctl commands (timeline actions and the
-//! `[runbook]`).
+//! alarms (a raised one may start the operator's `[runbook]`).
 
 use super::*;
 use etcdlab_store::CommitStats;
@@ -113,7 +112,7 @@ impl World<'_> {
             );
         } else {
             self.nodes[m].compacting = false;
-            self.wake_compaction_waiters();
+            self.hand_operator(OperatorInput::CompactionDone);
         }
     }
 
@@ -151,7 +150,7 @@ impl World<'_> {
             );
         }
         if raised {
-            self.maybe_start_runbook(alarm);
+            self.hand_operator(OperatorInput::AlarmRaised(alarm));
         } else if self.rec.storage.cluster_alarms.is_empty() {
             self.rec.storage.alarms_cleared_ns = Some(now);
         }
@@ -166,8 +165,6 @@ impl World<'_> {
             s.writes_back_ns = Some(at);
         }
     }
-
-    // -------------------------------------------------------------- operator
 }
 
 impl World<'_> {
