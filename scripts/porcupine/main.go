@@ -27,15 +27,23 @@ import (
 
 // record is one line of history.jsonl.
 type record struct {
-	ID           uint64  `json:"id"`
-	Client       string  `json:"client"`
-	Member       *string `json:"member"`
-	CallNs       *uint64 `json:"call_ns"`
-	ReturnNs     *uint64 `json:"return_ns"`
-	Op           string  `json:"op"`
-	Key          *string `json:"key"`
-	Value        *string `json:"value"`
-	ExpectValue  *string `json:"expect_value"`
+	ID          uint64  `json:"id"`
+	Client      string  `json:"client"`
+	Member      *string `json:"member"`
+	CallNs      *uint64 `json:"call_ns"`
+	ReturnNs    *uint64 `json:"return_ns"`
+	Op          string  `json:"op"`
+	Key         *string `json:"key"`
+	Value       *string `json:"value"`
+	ExpectValue *string `json:"expect_value"`
+	// A txn compares one target (none: the key must not exist) with compare_result.
+	ExpectVersion        *int64  `json:"expect_version"`
+	ExpectCreateRevision *int64  `json:"expect_create_revision"`
+	ExpectModRevision    *int64  `json:"expect_mod_revision"`
+	CompareResult        *string `json:"compare_result"`
+	// A txn whose failure branch reads the key, and what it found.
+	ElseGet      bool    `json:"else_get"`
+	ElseValue    *string `json:"else_value"`
 	Succeeded    *bool   `json:"succeeded"`
 	Serializable bool    `json:"serializable"`
 	Revision     *int64  `json:"revision"`
@@ -184,10 +192,8 @@ func convert(r *record) (in input, out output, keep bool, err error) {
 		in.value = *r.Value
 	}
 	if in.kind == opTxn {
-		if r.ExpectValue == nil {
-			in.expectAbsent = true
-		} else {
-			in.expect = *r.ExpectValue
+		if err := convertCompare(r, &in); err != nil {
+			return in, out, false, err
 		}
 	}
 	if r.ReturnNs != nil && *r.ReturnNs < *r.CallNs {
@@ -219,6 +225,13 @@ func convert(r *record) (in input, out output, keep bool, err error) {
 			}
 			out.hasSucceeded = true
 			out.succeeded = *r.Succeeded
+			if r.ElseGet && !out.succeeded {
+				out.elseKnown = true
+				out.elseFound = r.ElseValue != nil
+				if r.ElseValue != nil {
+					out.elseValue = *r.ElseValue
+				}
+			}
 		}
 		return in, out, true, nil
 	case in.kind == opGet:
@@ -238,6 +251,50 @@ func convert(r *record) (in input, out output, keep bool, err error) {
 		out.succeeded = *r.Succeeded
 	}
 	return in, out, true, nil
+}
+
+// convertCompare reads a txn's compare: one target (expect_value, expect_version,
+// expect_create_revision or expect_mod_revision; none: the key must not exist) and its
+// operator.
+func convertCompare(r *record, in *input) error {
+	in.result = "="
+	if r.CompareResult != nil {
+		in.result = *r.CompareResult
+	}
+	switch in.result {
+	case "=", "!=", ">", "<":
+	default:
+		return fmt.Errorf("unknown compare_result %q", in.result)
+	}
+	targets := 0
+	for _, n := range []*int64{r.ExpectVersion, r.ExpectCreateRevision, r.ExpectModRevision} {
+		if n != nil {
+			targets++
+		}
+	}
+	if r.ExpectValue != nil {
+		targets++
+	}
+	if targets > 1 {
+		return fmt.Errorf("a txn compares one target")
+	}
+	switch {
+	case r.ExpectVersion != nil:
+		in.target, in.number = targetVersion, *r.ExpectVersion
+	case r.ExpectCreateRevision != nil:
+		in.target, in.number = targetCreate, *r.ExpectCreateRevision
+	case r.ExpectModRevision != nil:
+		in.target, in.number = targetMod, *r.ExpectModRevision
+	case r.ExpectValue != nil:
+		in.expect = *r.ExpectValue
+	default:
+		in.expectAbsent = true
+	}
+	if in.target == targetValue && (in.result == ">" || in.result == "<") {
+		return fmt.Errorf("`>` and `<` compare a version or a revision, not a value")
+	}
+	in.elseGet = r.ElseGet
+	return nil
 }
 
 func main() {

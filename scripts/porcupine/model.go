@@ -47,10 +47,26 @@ type input struct {
 	kind  kind
 	key   string
 	value string // put, txn: the value written
-	// txn: the compare's value; expectAbsent: the key must not exist instead.
+	// txn: the compare's target; for targetValue the value (expectAbsent: the key must not
+	// exist instead), else the number; result: "=", "!=", ">" or "<".
+	target       compareTarget
 	expect       string
 	expectAbsent bool
+	number       int64
+	result       string
+	// txn: the failure branch reads the key.
+	elseGet bool
 }
+
+// compareTarget: what a txn compares (etcd's Compare.target).
+type compareTarget uint8
+
+const (
+	targetValue compareTarget = iota
+	targetVersion
+	targetCreate
+	targetMod
+)
 
 // output is what the client (or the log) saw.
 type output struct {
@@ -63,6 +79,11 @@ type output struct {
 	// txn: whether the compare held, if the response says (hasSucceeded).
 	hasSucceeded bool
 	succeeded    bool
+	// txn with elseGet whose compare failed: what the read found (elseKnown: the response
+	// says).
+	elseKnown bool
+	elseFound bool
+	elseValue string
 	// get: its place among the reads naming the same revision, by return time (see order).
 	rank int
 }
@@ -316,11 +337,7 @@ func (s *kvState) applyModel(in input, out output) (*kvState, bool) {
 		e, known := s.lookup(in.key)
 		var holds bool
 		if known {
-			if in.expectAbsent {
-				holds = !e.exists
-			} else {
-				holds = e.exists && e.value == in.expect
-			}
+			holds = compareHolds(in, e)
 		} else {
 			// A key of a restored backup, not seen yet: the response says whether the
 			// compare held; without one, the least effect (none) is as good as any, since
@@ -332,6 +349,10 @@ func (s *kvState) applyModel(in input, out output) (*kvState, bool) {
 		}
 		if holds {
 			return s.put(in, out)
+		}
+		// The failure branch's read sees the key as it is.
+		if known && out.elseKnown && (e.exists != out.elseFound || (e.exists && e.value != out.elseValue)) {
+			return nil, false
 		}
 		rev, ok := s.next(out, 0)
 		if !ok {
@@ -348,6 +369,51 @@ func (s *kvState) applyModel(in input, out output) (*kvState, bool) {
 		return s.with(rev, in.key, nil), true
 	}
 	panic("unknown operation kind")
+}
+
+// compareHolds: whether a txn's compare holds for the key's entry (e.exists false: absent,
+// whose version and revisions are 0; a value compare on it is false).
+func compareHolds(in input, e entry) bool {
+	if in.target == targetValue {
+		if in.expectAbsent {
+			switch in.result {
+			case "=":
+				return !e.exists
+			case "!=":
+				return e.exists
+			}
+			return false
+		}
+		if !e.exists {
+			return false
+		}
+		if e.value == in.expect {
+			return in.result == "="
+		}
+		return in.result == "!="
+	}
+	var figure int64
+	if e.exists {
+		switch in.target {
+		case targetVersion:
+			figure = e.version
+		case targetCreate:
+			figure = e.create
+		case targetMod:
+			figure = e.mod
+		}
+	}
+	switch in.result {
+	case "=":
+		return figure == in.number
+	case "!=":
+		return figure != in.number
+	case ">":
+		return figure > in.number
+	case "<":
+		return figure < in.number
+	}
+	return false
 }
 
 // step returns every state the operation may lead to from s.
@@ -426,11 +492,25 @@ func describeOperation(inI, outI interface{}) string {
 	case opDelete:
 		req = fmt.Sprintf("delete %s", in.key)
 	case opTxn:
-		cmp := in.expect
-		if in.expectAbsent {
-			cmp = "(absent)"
+		var cmp string
+		switch in.target {
+		case targetVersion:
+			cmp = fmt.Sprintf("%s.version %s %d", in.key, in.result, in.number)
+		case targetCreate:
+			cmp = fmt.Sprintf("%s.create_revision %s %d", in.key, in.result, in.number)
+		case targetMod:
+			cmp = fmt.Sprintf("%s.mod_revision %s %d", in.key, in.result, in.number)
+		default:
+			if in.expectAbsent {
+				cmp = fmt.Sprintf("%s absent", in.key)
+			} else {
+				cmp = fmt.Sprintf("%s %s %s", in.key, in.result, in.expect)
+			}
 		}
-		req = fmt.Sprintf("txn if %s==%s then put %s", in.key, cmp, in.value)
+		req = fmt.Sprintf("txn if %s then put %s", cmp, in.value)
+		if in.elseGet {
+			req += " else get"
+		}
 	case opWrite:
 		req = "another write"
 	}

@@ -24,9 +24,28 @@ pub struct Operation {
     /// A put's (or a txn's success put's) value; a get's value found (None: not found).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    /// A txn's compare: the value the key must have (None: the key must not exist).
+    /// A txn's compare: the value the key must have. A txn names at most one of the
+    /// `expect_*` targets (etcd's `Compare.target`); with none, the key must not exist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect_value: Option<String>,
+    /// A txn's compare on the key's version (0: the key does not exist).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_version: Option<i64>,
+    /// A txn's compare on the key's create revision (0: the key does not exist).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_create_revision: Option<i64>,
+    /// A txn's compare on the key's mod revision (0: the key does not exist).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_mod_revision: Option<i64>,
+    /// A txn's compare operator, the key's on the left: `=` (absent), `!=`, `>`, `<`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare_result: Option<CompareResult>,
+    /// A txn whose failure branch reads the key (etcd's `Txn().Else(Get(key))`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub else_get: bool,
+    /// What that read found, when the compare failed (None: not found).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub else_value: Option<String>,
     /// A txn's response: whether the compare held.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub succeeded: Option<bool>,
@@ -147,6 +166,30 @@ pub enum OpName {
     Watch,
 }
 
+/// A txn compare's operator (etcd's `Compare.result`), with the key's figure on the left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CompareResult {
+    #[serde(rename = "=")]
+    Equal,
+    #[serde(rename = "!=")]
+    NotEqual,
+    #[serde(rename = ">")]
+    Greater,
+    #[serde(rename = "<")]
+    Less,
+}
+
+impl CompareResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompareResult::Equal => "=",
+            CompareResult::NotEqual => "!=",
+            CompareResult::Greater => ">",
+            CompareResult::Less => "<",
+        }
+    }
+}
+
 /// A line that is not an operation.
 #[derive(Debug, PartialEq)]
 pub struct ParseError {
@@ -202,6 +245,9 @@ fn validate(op: &Operation) -> Result<(), String> {
             op.id
         ));
     }
+    if op.op == OpName::Txn {
+        validate_compare(op)?;
+    }
     if ok && op.op == OpName::Txn && op.succeeded.is_none() && op.return_ns.is_some() {
         return Err(format!(
             "operation {}: a successful txn needs `succeeded`",
@@ -209,6 +255,58 @@ fn validate(op: &Operation) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// A txn names one compare target, and orders only numbers.
+fn validate_compare(op: &Operation) -> Result<(), String> {
+    let numbers = [
+        op.expect_version,
+        op.expect_create_revision,
+        op.expect_mod_revision,
+    ];
+    let targets = numbers.iter().flatten().count() + usize::from(op.expect_value.is_some());
+    if targets > 1 {
+        return Err(format!(
+            "operation {}: a txn compares one of `expect_value`, `expect_version`, \
+             `expect_create_revision`, `expect_mod_revision`",
+            op.id
+        ));
+    }
+    let ordered = matches!(
+        op.compare_result,
+        Some(CompareResult::Greater | CompareResult::Less)
+    );
+    if ordered && numbers.iter().all(Option::is_none) {
+        return Err(format!(
+            "operation {}: `>` and `<` compare a version or a revision, not a value",
+            op.id
+        ));
+    }
+    if op.else_value.is_some() && !op.else_get {
+        return Err(format!(
+            "operation {}: `else_value` without `else_get`",
+            op.id
+        ));
+    }
+    Ok(())
+}
+
+/// A txn's compare, readable: `k.mod_revision = 5`, `k == v`, `k absent`.
+fn describe_compare(op: &Operation, key: &str) -> String {
+    let result = op.compare_result.unwrap_or(CompareResult::Equal).as_str();
+    let number = [
+        ("version", op.expect_version),
+        ("create_revision", op.expect_create_revision),
+        ("mod_revision", op.expect_mod_revision),
+    ]
+    .into_iter()
+    .find_map(|(name, n)| n.map(|n| format!("{key}.{name} {result} {n}")));
+    match (number, &op.expect_value) {
+        (Some(n), _) => n,
+        (None, Some(v)) if result == "=" => format!("{key} == {v}"),
+        (None, Some(v)) => format!("{key} {result} {v}"),
+        (None, None) => format!("{key} absent"),
+    }
 }
 
 /// Writes a history as JSON lines.
@@ -272,9 +370,10 @@ pub fn describe(op: &Operation) -> String {
         OpName::Get => format!("get {key}"),
         OpName::Delete => format!("delete {key}"),
         OpName::Txn => format!(
-            "txn if {key} == {} then put {}",
-            op.expect_value.as_deref().unwrap_or("(absent)"),
-            op.value.as_deref().unwrap_or("")
+            "txn if {} then put {}{}",
+            describe_compare(op, key),
+            op.value.as_deref().unwrap_or(""),
+            if op.else_get { " else get" } else { "" }
         ),
         OpName::Write => "another write".to_string(),
         OpName::Watch => format!(
@@ -303,6 +402,22 @@ pub fn describe(op: &Operation) -> String {
             "{} at revision {}",
             op.value.as_deref().unwrap_or("(not found)"),
             op.revision.unwrap_or(0)
+        ),
+        (None, OpName::Txn) if op.return_ns.is_some() => format!(
+            "{} at revision {}{}",
+            if op.succeeded == Some(true) {
+                "succeeded"
+            } else {
+                "failed"
+            },
+            op.revision.unwrap_or(0),
+            match (op.else_get, op.succeeded) {
+                (true, Some(false)) => format!(
+                    ", got {}",
+                    op.else_value.as_deref().unwrap_or("(not found)")
+                ),
+                _ => String::new(),
+            }
         ),
         (None, _) if op.return_ns.is_none() => "no answer".to_string(),
         (None, _) => format!("revision {}", op.revision.unwrap_or(0)),

@@ -10,7 +10,7 @@
 //! running out of it is an `Undecided` verdict, never a pass.
 
 use crate::format::{is_definite, OpName, Operation};
-use crate::model::{mix, Fate, State, Step, Undo};
+use crate::model::{mix, Compare, CompareResult, Fate, State, Step, Target, Undo};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// How much searching a verdict may cost.
@@ -125,9 +125,12 @@ fn normalize<'a>(history: impl Iterator<Item = &'a Operation>) -> Vec<Op> {
             OpName::Delete => Step::Delete { key },
             OpName::Txn => Step::Txn {
                 key,
-                expect: value(&o.expect_value),
+                compare: compare(o, value(&o.expect_value)),
                 value: value(&o.value).expect("validated"),
                 succeeded: o.succeeded,
+                // The read is known only from a response that says the compare failed.
+                else_get: (o.else_get && o.succeeded == Some(false) && o.error.is_none())
+                    .then(|| value(&o.else_value)),
             },
             OpName::Write => Step::Write,
             OpName::Watch => unreachable!("skipped above"),
@@ -145,6 +148,24 @@ fn normalize<'a>(history: impl Iterator<Item = &'a Operation>) -> Vec<Op> {
         });
     }
     ops
+}
+
+/// A txn's compare for the model (validated: at most one target).
+fn compare(o: &Operation, value: Option<u32>) -> Compare {
+    let target = match (
+        o.expect_version,
+        o.expect_create_revision,
+        o.expect_mod_revision,
+    ) {
+        (Some(n), _, _) => Target::Version(n),
+        (_, Some(n), _) => Target::CreateRevision(n),
+        (_, _, Some(n)) => Target::ModRevision(n),
+        _ => Target::Value(value),
+    };
+    Compare {
+        target,
+        result: o.compare_result.unwrap_or(CompareResult::Equal),
+    }
 }
 
 /// A call or return in the doubly linked list the search lifts operations out of.

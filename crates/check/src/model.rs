@@ -28,17 +28,72 @@ pub enum Step {
     Delete {
         key: u32,
     },
-    /// Compare `key`'s value with `expect` (None: the key must not exist); put `value` when
-    /// it holds. `succeeded`: what the response said (None: no response).
+    /// Compare `key` with `compare`; put `value` when it holds, else read the key when
+    /// `else_get` (Some(found): what the read found, None: no read or no response).
+    /// `succeeded`: what the response said (None: no response).
     Txn {
         key: u32,
-        expect: Option<u32>,
+        compare: Compare,
         value: u32,
         succeeded: Option<bool>,
+        else_get: Option<Option<u32>>,
     },
     /// Some other write: it may advance the revision, and touches none of the history's keys.
     Write,
 }
+
+/// A txn's compare: the key's figure `result` the target's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Compare {
+    pub target: Target,
+    pub result: CompareResult,
+}
+
+/// What a compare looks at (etcd's `Compare.target`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The key's value (None: the key must not exist; only `=` and `!=`).
+    Value(Option<u32>),
+    /// The key's version, create or mod revision (0 when the key does not exist).
+    Version(i64),
+    CreateRevision(i64),
+    ModRevision(i64),
+}
+
+impl Compare {
+    /// Whether the compare holds for the key as it is (None: it does not exist).
+    pub fn holds(self, key: Option<&KeyState>) -> bool {
+        use std::cmp::Ordering;
+        let figure = |f: fn(&KeyState) -> i64| key.map_or(0, f);
+        let ord = match self.target {
+            Target::Value(None) => {
+                let absent = key.is_none();
+                return match self.result {
+                    CompareResult::Equal => absent,
+                    CompareResult::NotEqual => !absent,
+                    _ => false,
+                };
+            }
+            // etcd: a value compare on a key that does not exist is false.
+            Target::Value(Some(v)) => match key {
+                None => return false,
+                Some(k) if k.value == v => Ordering::Equal,
+                Some(_) => return self.result == CompareResult::NotEqual,
+            },
+            Target::Version(n) => figure(|k| k.version).cmp(&n),
+            Target::CreateRevision(n) => figure(|k| k.create_revision).cmp(&n),
+            Target::ModRevision(n) => figure(|k| k.mod_revision).cmp(&n),
+        };
+        match self.result {
+            CompareResult::Equal => ord == Ordering::Equal,
+            CompareResult::NotEqual => ord != Ordering::Equal,
+            CompareResult::Greater => ord == Ordering::Greater,
+            CompareResult::Less => ord == Ordering::Less,
+        }
+    }
+}
+
+pub use crate::format::CompareResult;
 
 /// How an operation ended, for the model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -210,23 +265,29 @@ impl State {
             }
             Step::Txn {
                 key,
-                expect,
+                compare,
                 value,
                 succeeded,
+                else_get,
             } => {
-                let holds = if self.unknown(key) {
+                let unknown = self.unknown(key);
+                let holds = if unknown {
                     succeeded.unwrap_or(false) // what the response says, else no effect
                 } else {
-                    self.get(key).map(|s| s.value) == expect
+                    compare.holds(self.get(key))
                 };
                 if succeeded.is_some_and(|s| s != holds) {
                     return None;
                 }
                 if holds {
-                    self.put(key, value, returned, before)
-                } else {
-                    self.advance_to(returned, 0, before)
+                    return self.put(key, value, returned, before);
                 }
+                // The failure branch's read sees the key as it is (unknown data: as it was).
+                let seen = self.get(key).map(|s| s.value);
+                if !unknown && else_get.is_some_and(|found| found != seen) {
+                    return None;
+                }
+                self.advance_to(returned, 0, before)
             }
             Step::Write => match returned {
                 Some(r) if r >= self.revision => {

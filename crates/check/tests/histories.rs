@@ -89,6 +89,65 @@ fn a_cas_that_succeeded_twice_fails() {
 }
 
 #[test]
+fn an_optimistic_update_on_mod_revision_wins_once_and_the_loser_reads_the_winner() {
+    // Both read k at mod revision 2 (PUT_A) and try to replace it, as Kubernetes' updates do.
+    let cas = |id: u64, value: &str, tail: &str| {
+        format!(
+            r#"{{"id":{id},"client":"c{id}","call_ns":20,"return_ns":30,"op":"txn","key":"k","expect_mod_revision":2,"value":"{value}","else_get":true,{tail}}}"#
+        )
+    };
+    let won = cas(2, "b", r#""succeeded":true,"revision":3"#);
+    let also_won = cas(3, "c", r#""succeeded":true,"revision":4"#);
+    assert!(matches!(
+        verdict(&[PUT_A, &won, &also_won]),
+        Verdict::Fail { .. }
+    ));
+    let lost_saw_b = cas(3, "c", r#""succeeded":false,"else_value":"b","revision":3"#);
+    assert_eq!(verdict(&[PUT_A, &won, &lost_saw_b]), Verdict::Pass);
+    // The loser's read must show the winner's value: one that shows a makes no sense.
+    let lost_saw_a = cas(3, "c", r#""succeeded":false,"else_value":"a","revision":3"#);
+    assert_eq!(fails(&[PUT_A, &won, &lost_saw_a]), 3);
+}
+
+#[test]
+fn compares_on_version_and_create_revision_follow_the_key() {
+    // After PUT_A and PUT_B, k has version 2 and create revision 2.
+    let txn = |id: u64, compare: &str, succeeded: bool, revision: u64| {
+        format!(
+            r#"{{"id":{id},"client":"c","call_ns":{},"return_ns":{},"op":"txn","key":"k",{compare},"value":"v{id}","succeeded":{succeeded},"revision":{revision}}}"#,
+            id * 100,
+            id * 100 + 10
+        )
+    };
+    let version_2 = txn(3, r#""expect_version":2"#, true, 4);
+    assert_eq!(verdict(&[PUT_A, PUT_B, &version_2]), Verdict::Pass);
+    let version_above_2 = txn(3, r#""expect_version":2,"compare_result":">""#, true, 4);
+    assert_eq!(fails(&[PUT_A, PUT_B, &version_above_2]), 3);
+    let created_at_3 = txn(3, r#""expect_create_revision":3"#, true, 4);
+    assert_eq!(fails(&[PUT_A, PUT_B, &created_at_3]), 3);
+    let not_created_at_3 = txn(
+        3,
+        r#""expect_create_revision":3,"compare_result":"!=""#,
+        true,
+        4,
+    );
+    assert_eq!(verdict(&[PUT_A, PUT_B, &not_created_at_3]), Verdict::Pass);
+    // A key that does not exist has version 0: a create-if-absent.
+    let absent = txn(1, r#""expect_version":0"#, true, 2);
+    assert_eq!(verdict(&[&absent]), Verdict::Pass);
+}
+
+#[test]
+fn a_txn_names_one_target_and_orders_only_numbers() {
+    let two = r#"{"id":1,"client":"c","call_ns":0,"op":"txn","key":"k","expect_value":"a","expect_version":1,"value":"b"}"#;
+    let err = parse_jsonl(two).expect_err("two targets");
+    assert!(err.message.contains("compares one of"), "{err}");
+    let ordered_value = r#"{"id":1,"client":"c","call_ns":0,"op":"txn","key":"k","expect_value":"a","compare_result":">","value":"b"}"#;
+    let err = parse_jsonl(ordered_value).expect_err("> on a value");
+    assert!(err.message.contains("not a value"), "{err}");
+}
+
+#[test]
 fn a_maybe_applied_write_may_or_may_not_be_seen() {
     let timed_out = r#"{"id":2,"client":"c1","call_ns":20,"return_ns":30,"op":"put","key":"k","value":"b","error":"context deadline exceeded"}"#;
     let get_a = r#"{"id":3,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","value":"a","revision":2}"#;

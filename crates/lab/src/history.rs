@@ -274,6 +274,7 @@ mod tests {
     const OK: Result<Response, &str> = Ok(Response {
         revision: 2,
         kv: None,
+        succeeded: None,
     });
 
     fn put(id: u64, member: Option<usize>) -> (u64, Option<usize>, OpKind, Asked) {

@@ -12,7 +12,7 @@ pub mod ids;
 mod server;
 
 pub use server::{
-    AlarmKind, ApplyEffects, ApplyResult, ClientId, Op, Origin, Request, ServerState,
+    AlarmKind, ApplyEffects, ApplyResult, ClientId, Op, Origin, Request, ServerState, Txn,
     ERR_COMPACTED, ERR_CORRUPT, ERR_FUTURE_REV, ERR_NOSPACE,
 };
 
@@ -214,8 +214,11 @@ pub struct Response {
     /// The response header's revision: the member's store revision when it answered (for a
     /// write, the revision the write itself made, if it changed anything).
     pub revision: i64,
-    /// A read of one key: the key as found (None: not found, or not a read of a key).
+    /// A read of one key: the key as found (None: not found, or not a read of a key). A
+    /// txn: the first key its branch's first range found.
     pub kv: Option<KvRead>,
+    /// A txn: whether its compares held (etcd's `TxnResponse.succeeded`).
+    pub succeeded: Option<bool>,
 }
 
 /// The parts of `mvccpb.KeyValue` a read returns that a checker needs. The value is the
@@ -226,6 +229,17 @@ pub struct KvRead {
     pub create_revision: i64,
     pub mod_revision: i64,
     pub version: i64,
+}
+
+impl KvRead {
+    pub fn of(kv: &etcdlab_store::KeyValue) -> KvRead {
+        KvRead {
+            value_tag: kv.value.tag,
+            create_revision: kv.create_revision,
+            mod_revision: kv.mod_revision,
+            version: kv.version,
+        }
+    }
 }
 
 /// What the member asks the world to do.
@@ -753,16 +767,12 @@ impl Member {
         let store = &self.state.store;
         let kv = key.and_then(|k| {
             let found = store.range(k, &[], &Default::default()).ok()?;
-            found.kvs.first().map(|kv| KvRead {
-                value_tag: kv.value.tag,
-                create_revision: kv.create_revision,
-                mod_revision: kv.mod_revision,
-                version: kv.version,
-            })
+            found.kvs.first().map(KvRead::of)
         });
         Response {
             revision: store.current_rev(),
             kv,
+            succeeded: None,
         }
     }
 
@@ -1201,7 +1211,11 @@ impl Member {
                 out.push(Output::Reply {
                     request_id: id,
                     client: w.client,
-                    result: result.map(|()| Response { revision, kv: None }),
+                    result: result.map(|()| Response {
+                        revision,
+                        kv: effects.txn.and_then(|(_, kv)| kv),
+                        succeeded: effects.txn.map(|(succeeded, _)| succeeded),
+                    }),
                 });
             }
         }

@@ -87,6 +87,65 @@ pub enum Op {
     MemberRemove {
         id: u64,
     },
+    /// A `Txn`: if every compare holds, the success operations, else the failure ones (puts,
+    /// deletes and ranges), at one revision.
+    Txn(Rc<Txn>),
+}
+
+/// etcd's `TxnRequest` (no nested txns).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Txn {
+    pub compares: Vec<etcdlab_store::Compare>,
+    pub success: Vec<etcdlab_store::Op>,
+    pub failure: Vec<etcdlab_store::Op>,
+}
+
+impl Txn {
+    /// A txn that only reads (etcd's `isTxnReadonly`): allowed under NOSPACE.
+    fn read_only(&self) -> bool {
+        self.success
+            .iter()
+            .chain(&self.failure)
+            .all(|op| matches!(op, etcdlab_store::Op::Range { .. }))
+    }
+
+    fn quota_request(&self) -> QuotaRequest {
+        let cost = |ops: &[etcdlab_store::Op]| {
+            ops.iter()
+                .map(|op| match op {
+                    etcdlab_store::Op::Put { key, value, .. } => QuotaRequest::Put {
+                        key_len: key.len(),
+                        value_len: value.size_bytes as usize,
+                    },
+                    _ => QuotaRequest::Free,
+                })
+                .collect()
+        };
+        QuotaRequest::Txn {
+            success: cost(&self.success),
+            failure: cost(&self.failure),
+        }
+    }
+
+    fn size_bytes(&self) -> u64 {
+        let op_bytes = |op: &etcdlab_store::Op| match op {
+            etcdlab_store::Op::Put { key, value, .. } => {
+                key.len() as u64 + u64::from(value.size_bytes)
+            }
+            etcdlab_store::Op::DeleteRange { key, range_end }
+            | etcdlab_store::Op::Range { key, range_end, .. } => {
+                (key.len() + range_end.len()) as u64
+            }
+        };
+        let compares: u64 = self.compares.iter().map(|c| c.key.len() as u64 + 16).sum();
+        compares
+            + self
+                .success
+                .iter()
+                .chain(&self.failure)
+                .map(op_bytes)
+                .sum::<u64>()
+    }
 }
 
 impl Op {
@@ -99,6 +158,7 @@ impl Op {
                 | Op::Compact { .. }
                 | Op::LeaseGrant { .. }
                 | Op::LeaseRevoke { .. }
+                | Op::Txn(_)
         )
     }
 
@@ -110,6 +170,7 @@ impl Op {
                 value_len: value.size_bytes as usize,
             },
             Op::LeaseGrant { .. } => QuotaRequest::LeaseGrant,
+            Op::Txn(txn) => txn.quota_request(),
             _ => QuotaRequest::Free,
         }
     }
@@ -128,6 +189,7 @@ impl Op {
                 | Op::LeaseRevoke { .. } => 16,
                 // A ConfChange with the member's name and peer URLs in its context.
                 Op::MemberAdd { .. } | Op::MemberRemove { .. } => 96,
+                Op::Txn(txn) => txn.size_bytes(),
             }
     }
 }
@@ -180,6 +242,8 @@ pub struct ApplyEffects {
     pub compaction: Option<CompactStats>,
     /// A membership change applied: raft must apply it too.
     pub conf_change: Option<etcdlab_raft::ConfChange>,
+    /// A txn applied: whether its compares held, and the first key its branch read.
+    pub txn: Option<(bool, Option<crate::KvRead>)>,
 }
 
 /// The state behind a member's raft loop: the store, the quota and the alarms.
@@ -362,6 +426,7 @@ impl ServerState {
                 }
             }
             Op::AlarmList => Ok(()),
+            Op::Txn(txn) => self.apply_txn(op, txn, effects),
             Op::MemberAdd { id } => {
                 self.members.insert(*id);
                 effects.conf_change = Some(etcdlab_raft::ConfChange::AddNode(*id));
@@ -373,6 +438,50 @@ impl ServerState {
                 Ok(())
             }
         }
+    }
+
+    /// etcd 3.4's applier chain for a txn: the capped applier refuses one that writes, the
+    /// lease of every put on the branch taken must exist, and the quota applier applies it and
+    /// then reports "no space" if the backend was over quota.
+    fn apply_txn(&mut self, op: &Op, txn: &Txn, effects: &mut ApplyEffects) -> ApplyResult {
+        if self.has_alarm(AlarmKind::NoSpace) && !txn.read_only() {
+            return Err(ERR_NOSPACE);
+        }
+        let holds = txn.compares.iter().all(|c| self.store.compare(c));
+        let branch = if holds { &txn.success } else { &txn.failure };
+        let lease_missing = branch.iter().any(|op| {
+            matches!(op, etcdlab_store::Op::Put { lease, .. } if *lease != 0 && self.lessor.lookup(*lease).is_none())
+        });
+        if lease_missing {
+            return Err(ERR_LEASE_NOT_FOUND);
+        }
+        let fits = self.quota_allows(op);
+        let r = self.store.txn(&txn.compares, &txn.success, &txn.failure);
+        for (op, result) in branch.iter().zip(&r.results) {
+            match (op, result) {
+                (etcdlab_store::Op::Put { key, lease, .. }, _) => {
+                    self.lessor
+                        .attach(*lease, key)
+                        .expect("lease checked above");
+                }
+                (_, etcdlab_store::OpResult::DeleteRange(d)) => {
+                    for kv in &d.prev_kvs {
+                        self.lessor.detach(&kv.key);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let read = r.results.iter().find_map(|res| match res {
+            etcdlab_store::OpResult::Range(rr) => Some(rr.kvs.first().map(crate::KvRead::of)),
+            _ => None,
+        });
+        effects.txn = Some((r.succeeded, read.flatten()));
+        if fits || txn.read_only() {
+            return Ok(());
+        }
+        effects.raise_nospace = !self.has_alarm(AlarmKind::NoSpace);
+        Err(ERR_NOSPACE)
     }
 
     /// `alarm disarm` deactivates every active alarm (etcdctl sends one DEACTIVATE per alarm).
@@ -439,6 +548,66 @@ mod tests {
         assert_eq!(s.apply(6, Some(&again), 0, &mut fx), Err(ERR_COMPACTED));
         let future = Op::Compact { rev: rev + 50 };
         assert_eq!(s.apply(7, Some(&future), 0, &mut fx), Err(ERR_FUTURE_REV));
+    }
+
+    fn cas(key: &str, mod_revision: i64, tag: u64) -> Op {
+        use etcdlab_store::{Compare, CompareResult, CompareTarget, Op as StoreOp};
+        let key = key.as_bytes().to_vec();
+        Op::Txn(Rc::new(Txn {
+            compares: vec![Compare {
+                key: key.clone(),
+                result: CompareResult::Equal,
+                target: CompareTarget::ModRevision(mod_revision),
+            }],
+            success: vec![StoreOp::Put {
+                key: key.clone(),
+                value: Value::new(10, tag),
+                lease: 0,
+            }],
+            failure: vec![StoreOp::Range {
+                key,
+                range_end: Vec::new(),
+                opts: Default::default(),
+            }],
+        }))
+    }
+
+    #[test]
+    fn a_txn_takes_its_success_branch_when_the_compare_holds_else_reads() {
+        let mut s = ServerState::new(Quota::new(1 << 30), 2);
+        let mut fx = ApplyEffects::default();
+        s.apply(1, Some(&put("/a", 10)), 0, &mut fx).unwrap();
+        let rev = s.store.current_rev();
+        // The key's mod revision is `rev`: the put of tag 7 goes in at rev + 1.
+        assert_eq!(s.apply(2, Some(&cas("/a", rev, 7)), 0, &mut fx), Ok(()));
+        assert_eq!(fx.txn, Some((true, None)));
+        assert_eq!(s.store.current_rev(), rev + 1);
+        // The same compare now fails: nothing written, the key read back as it is.
+        let mut fx = ApplyEffects::default();
+        assert_eq!(s.apply(3, Some(&cas("/a", rev, 8)), 0, &mut fx), Ok(()));
+        let (succeeded, kv) = fx.txn.expect("a txn");
+        assert!(!succeeded);
+        let kv = kv.expect("found");
+        assert_eq!((kv.value_tag, kv.mod_revision, kv.version), (7, rev + 1, 2));
+        assert_eq!(s.store.current_rev(), rev + 1);
+    }
+
+    #[test]
+    fn under_nospace_a_txn_that_writes_is_refused() {
+        let mut s = ServerState::new(Quota::new(1 << 30), 2);
+        let mut fx = ApplyEffects::default();
+        let alarm = Op::Alarm {
+            activate: true,
+            member_id: 1,
+            alarm: AlarmKind::NoSpace,
+            for_rejected_put: false,
+        };
+        s.apply(1, Some(&alarm), 0, &mut fx).unwrap();
+        assert_eq!(
+            s.apply(2, Some(&cas("/a", 0, 7)), 0, &mut fx),
+            Err(ERR_NOSPACE)
+        );
+        assert_eq!(s.store.current_rev(), 1, "nothing written");
     }
 
     #[test]

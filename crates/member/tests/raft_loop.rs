@@ -211,7 +211,7 @@ fn single_member_commits_and_replies() {
         Output::Reply {
             request_id: 7,
             client: 0,
-            result: Ok(etcdlab_member::Response { revision: r, kv: None })
+            result: Ok(etcdlab_member::Response { revision: r, kv: None, succeeded: None })
         } if *r == revision
     )));
     assert_eq!(m.state().store.index_len(), 1);
@@ -336,6 +336,7 @@ fn a_linearizable_read_returns_the_key_as_written_and_the_header_revision() {
     let expected = etcdlab_member::Response {
         revision,
         kv: Some(kv),
+        succeeded: None,
     };
     assert_eq!(read, Some(Ok(expected)));
     // A key never written is not found, at the same revision.

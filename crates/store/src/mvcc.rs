@@ -636,7 +636,8 @@ impl Store {
             .collect())
     }
 
-    fn compare(&self, c: &Compare) -> bool {
+    /// Whether compare `c` holds against the store as it is now.
+    pub fn compare(&self, c: &Compare) -> bool {
         use std::cmp::Ordering;
         let kv = self.get_kv_at(&c.key, self.current_rev);
         let ord = match (c.target, kv) {
