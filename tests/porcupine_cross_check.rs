@@ -187,7 +187,38 @@ fn hand_written() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
     let serializable_stale = r#"{"id":8,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","value":"a","revision":2,"serializable":true}"#;
     let create_if_absent = r#"{"id":9,"client":"c3","call_ns":40,"return_ns":50,"op":"txn","key":"j","value":"x","succeeded":true,"revision":4}"#;
     let create_if_absent_again = r#"{"id":10,"client":"c3","call_ns":60,"return_ns":70,"op":"txn","key":"j","value":"y","succeeded":true,"revision":5}"#;
+    let update_won = r#"{"id":4,"client":"c4","call_ns":60,"return_ns":70,"op":"txn","key":"k","expect_mod_revision":3,"value":"c","else_get":true,"succeeded":true,"revision":4}"#;
+    let update_also_won = r#"{"id":5,"client":"c5","call_ns":60,"return_ns":70,"op":"txn","key":"k","expect_mod_revision":3,"value":"d","else_get":true,"succeeded":true,"revision":5}"#;
+    let update_lost_saw_c = r#"{"id":5,"client":"c5","call_ns":60,"return_ns":70,"op":"txn","key":"k","expect_mod_revision":3,"value":"d","else_get":true,"succeeded":false,"else_value":"c","revision":4}"#;
+    let update_lost_saw_b = r#"{"id":5,"client":"c5","call_ns":60,"return_ns":70,"op":"txn","key":"k","expect_mod_revision":3,"value":"d","else_get":true,"succeeded":false,"else_value":"b","revision":4}"#;
+    let version_above_2 = r#"{"id":4,"client":"c4","call_ns":60,"return_ns":70,"op":"txn","key":"k","expect_version":2,"compare_result":">","value":"c","succeeded":true,"revision":4}"#;
+    let not_created_at_3 = r#"{"id":4,"client":"c4","call_ns":60,"return_ns":70,"op":"txn","key":"k","expect_create_revision":3,"compare_result":"!=","value":"c","succeeded":true,"revision":4}"#;
     vec![
+        (
+            "optimistic-update-won-once",
+            vec![PUT_A, PUT_B, update_won, update_lost_saw_c],
+            "pass",
+        ),
+        (
+            "optimistic-update-won-twice",
+            vec![PUT_A, PUT_B, update_won, update_also_won],
+            "fail",
+        ),
+        (
+            "optimistic-update-lost-read-stale",
+            vec![PUT_A, PUT_B, update_won, update_lost_saw_b],
+            "fail",
+        ),
+        (
+            "version-above-2-of-2",
+            vec![PUT_A, PUT_B, version_above_2],
+            "fail",
+        ),
+        (
+            "not-created-at-3",
+            vec![PUT_A, PUT_B, not_created_at_3],
+            "pass",
+        ),
         ("fresh-read", vec![PUT_A, PUT_B, get_b], "pass"),
         ("stale-read", vec![PUT_A, PUT_B, get_a], "fail"),
         (
@@ -325,6 +356,7 @@ const SHIPPED: &[(&str, &str)] = &[
     ("single-member-crash", "pass"),
     ("watch-resume-at-compact-revision", "pass"),
     ("compaction-crash", "pass"),
+    ("optimistic-updates-partitioned-leader", "pass"),
     ("incident-3-restore-mismatch", "fail"),
 ];
 
@@ -405,7 +437,8 @@ fn random_history(seed: u64) -> String {
     use serde_json::{json, Value};
     let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let n = 3 + r.below(10);
-    let mut store: BTreeMap<&str, String> = BTreeMap::new();
+    // Per key: value, create revision, mod revision, version.
+    let mut store: BTreeMap<&str, (String, i64, i64, i64)> = BTreeMap::new();
     let mut rev: i64 = 1;
     let mut ops: Vec<Value> = Vec::new();
     let mut at = 0;
@@ -430,11 +463,11 @@ fn random_history(seed: u64) -> String {
                 o["value"] = json!(value);
                 if applied {
                     rev += 1;
-                    store.insert(key, value);
+                    put(&mut store, key, value, rev);
                 }
             }
             "get" => {
-                if let Some(v) = store.get(key) {
+                if let Some((v, ..)) = store.get(key) {
                     o["value"] = json!(v);
                 }
             }
@@ -445,17 +478,18 @@ fn random_history(seed: u64) -> String {
             }
             "txn" => {
                 o["value"] = json!(value);
-                match (store.get(key), r.below(3)) {
-                    (Some(v), 0) => o["expect_value"] = json!(v),
-                    (_, 1) => o["expect_value"] = json!(format!("v{}", 1 + r.below(n))),
-                    _ => {}
-                }
-                let holds = store.get(key).map(|v| json!(v)) == o.get("expect_value").cloned();
+                let holds = random_compare(&mut r, &mut o, store.get(key), n);
                 if applied && holds {
                     rev += 1;
-                    store.insert(key, value);
+                    put(&mut store, key, value, rev);
                 }
                 o["succeeded"] = json!(holds);
+                if r.chance(50) {
+                    o["else_get"] = json!(true);
+                    if let (false, Some((v, ..))) = (holds, store.get(key)) {
+                        o["else_value"] = json!(v);
+                    }
+                }
             }
             _ => {
                 if applied && r.chance(50) {
@@ -498,6 +532,9 @@ fn random_history(seed: u64) -> String {
         let i = r.below(n) as usize;
         let o = &mut ops[i];
         match r.below(5) {
+            0 if o.get("else_value").is_some() => {
+                o["else_value"] = json!(format!("v{}", 1 + r.below(n)));
+            }
             0 if o["op"] == "get" => {
                 if o.get("value").is_some() && r.chance(50) {
                     o.as_object_mut().unwrap().remove("value");
@@ -538,6 +575,82 @@ fn random_history(seed: u64) -> String {
         ops.swap(i, r.below(i as u64 + 1) as usize);
     }
     ops.iter().map(|o| format!("{o}\n")).collect()
+}
+
+/// A put of `value` to `key` that made revision `rev`.
+fn put<'k>(
+    store: &mut BTreeMap<&'k str, (String, i64, i64, i64)>,
+    key: &'k str,
+    value: String,
+    rev: i64,
+) {
+    let entry = match store.get(key) {
+        Some((_, create, _, version)) => (value, *create, rev, version + 1),
+        None => (value, rev, rev, 1),
+    };
+    store.insert(key, entry);
+}
+
+/// A random txn compare on a key (`kv`: value, create, mod revision, version; None: it does
+/// not exist), written into `o`; whether it holds, as etcd's applyCompare decides.
+fn random_compare(
+    r: &mut Rng,
+    o: &mut serde_json::Value,
+    kv: Option<&(String, i64, i64, i64)>,
+    n: u64,
+) -> bool {
+    use serde_json::json;
+    let results = ["=", "!=", ">", "<"];
+    match r.below(5) {
+        // A value: the key's own, another, or (no field) the key must not exist.
+        0 | 1 => {
+            let result = results[r.below(2) as usize];
+            let expect = match (kv, r.below(3)) {
+                (Some((v, ..)), 0) => Some(v.clone()),
+                (_, 1) => Some(format!("v{}", 1 + r.below(n))),
+                _ => None,
+            };
+            if result == "!=" {
+                o["compare_result"] = json!(result);
+            }
+            let equal = match &expect {
+                Some(e) => {
+                    o["expect_value"] = json!(e);
+                    match kv {
+                        None => return false, // a value compare on a missing key
+                        Some((v, ..)) => v == e,
+                    }
+                }
+                None => kv.is_none(),
+            };
+            equal == (result == "=")
+        }
+        // A version, create or mod revision: the key's own, one off, or 0.
+        t => {
+            let (field, figure) = match (t, kv) {
+                (2, _) => ("expect_version", kv.map_or(0, |k| k.3)),
+                (3, _) => ("expect_create_revision", kv.map_or(0, |k| k.1)),
+                _ => ("expect_mod_revision", kv.map_or(0, |k| k.2)),
+            };
+            let operand = match r.below(4) {
+                0 => 0,
+                1 => figure + 1,
+                2 => (figure - 1).max(0),
+                _ => figure,
+            };
+            let result = results[r.below(4) as usize];
+            o[field] = json!(operand);
+            if result != "=" {
+                o["compare_result"] = json!(result);
+            }
+            match result {
+                "=" => figure == operand,
+                "!=" => figure != operand,
+                ">" => figure > operand,
+                _ => figure < operand,
+            }
+        }
+    }
 }
 
 /// Random small histories (see random_history), linearizable and not: both checkers, and

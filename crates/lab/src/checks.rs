@@ -1,7 +1,8 @@
 //! The run's client history as `history.jsonl` operations, and the checkers' verdicts on it.
 
 use crate::history::{
-    Applied, ClientOp, History, OpKind, WatchStream, NEVER_RETURNED, NOT_FOUND, NO_KEY,
+    Applied, ClientOp, History, OpKind, TxnCompare, TxnRecord, WatchStream, NEVER_RETURNED,
+    NOT_FOUND, NO_KEY,
 };
 use etcdlab_check::format::{describe_window, window_ops, OpName, Operation};
 use etcdlab_check::watch::describe_failure;
@@ -68,12 +69,14 @@ fn operation(history: &History, op: &ClientOp, linearizable_reads: bool) -> Oper
         OpKind::Put => OpName::Put,
         OpKind::Delete if key.is_some() => OpName::Delete,
         OpKind::Read => OpName::Get,
+        OpKind::Txn if key.is_some() => OpName::Txn,
         _ => OpName::Write,
     };
     let is_read = op.kind == OpKind::Read;
-    let has_value = matches!(name, OpName::Put | OpName::Get) && op.value != NOT_FOUND;
+    let has_value =
+        matches!(name, OpName::Put | OpName::Get | OpName::Txn) && op.value != NOT_FOUND;
     let known_revision = error.is_none() || op.applied == Applied::Yes;
-    Operation {
+    let operation = Operation {
         id: op.id,
         client: if is_read { "reads" } else { "writes" }.to_string(),
         member: op.member.map(|m| format!("m{}", m + 1)),
@@ -103,7 +106,29 @@ fn operation(history: &History, op: &ClientOp, linearizable_reads: bool) -> Oper
         start_revision: None,
         prev_kv: false,
         responses: Vec::new(),
+    };
+    match (name, history.txn(op.id)) {
+        (OpName::Txn, Some(t)) => with_txn(operation, t, error.is_none()),
+        _ => operation,
     }
+}
+
+/// A txn's compare and, when the client saw the response, its outcome and failure read.
+fn with_txn(mut o: Operation, t: &TxnRecord, answered: bool) -> Operation {
+    match t.compare {
+        TxnCompare::Value(tag) => o.expect_value = (tag != NOT_FOUND).then(|| tag.to_string()),
+        TxnCompare::Version(n) => o.expect_version = Some(n),
+        TxnCompare::CreateRevision(n) => o.expect_create_revision = Some(n),
+        TxnCompare::ModRevision(n) => o.expect_mod_revision = Some(n),
+    }
+    o.else_get = true;
+    if answered {
+        o.succeeded = t.succeeded;
+        if t.succeeded == Some(false) && t.else_found != NOT_FOUND {
+            o.else_value = Some(t.else_found.to_string());
+        }
+    }
+    o
 }
 
 /// Runs every checker of client histories on `ops`.

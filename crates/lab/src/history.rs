@@ -16,6 +16,9 @@ pub enum OpKind {
     Delete,
     LeaseGrant,
     LeaseRevoke,
+    /// A txn of one compare on the key: a put when it holds, a read of the key otherwise
+    /// (its compare and outcome are in `History::txns`).
+    Txn,
     /// Anything else a client writes through raft (compaction, alarms, membership).
     OtherWrite,
     Read,
@@ -29,6 +32,7 @@ impl OpKind {
             Op::DeleteRange { .. } => OpKind::Delete,
             Op::LeaseGrant { .. } => OpKind::LeaseGrant,
             Op::LeaseRevoke { .. } => OpKind::LeaseRevoke,
+            Op::Txn(_) => OpKind::Txn,
             _ => OpKind::OtherWrite,
         }
     }
@@ -80,13 +84,36 @@ pub const NO_KEY: u32 = u32::MAX;
 pub struct Asked {
     pub key: u32,
     pub value: u64,
+    /// A put's value size (its client remembers what it wrote).
+    pub size_bytes: u32,
 }
 
 impl Asked {
     pub const NOTHING: Asked = Asked {
         key: NO_KEY,
         value: NOT_FOUND,
+        size_bytes: 0,
     };
+}
+
+/// What a txn compared the key with (etcd's `Compare.target`, with `=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxnCompare {
+    /// The value's tag (`NOT_FOUND`: the key must not exist).
+    Value(u64),
+    Version(i64),
+    CreateRevision(i64),
+    ModRevision(i64),
+}
+
+/// A txn's compare, and what its response said.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxnRecord {
+    pub compare: TxnCompare,
+    /// Whether the compare held (None: no response).
+    pub succeeded: Option<bool>,
+    /// The failure branch's read: the tag found (`NOT_FOUND`: no such key).
+    pub else_found: u64,
 }
 
 #[derive(Default)]
@@ -97,6 +124,8 @@ pub struct History {
     keys: indexmap::IndexSet<Rc<[u8]>>,
     /// Failed or unanswered writes by id (their index in `ops`), until the log resolves them.
     unresolved: BTreeMap<u64, usize>,
+    /// Txns by id: kept apart, so that the millions of plain operations stay small.
+    txns: BTreeMap<u64, TxnRecord>,
     /// Watch streams that ended (a compaction cancelled them, a restore replaced the data, or
     /// the run ended), in the order they ended.
     pub watches: Vec<WatchStream>,
@@ -149,6 +178,35 @@ impl History {
         self.keys.get_index(index as usize)
     }
 
+    /// Txn `id` was sent with `compare`.
+    pub fn txn_sent(&mut self, id: u64, compare: TxnCompare) {
+        let record = TxnRecord {
+            compare,
+            succeeded: None,
+            else_found: NOT_FOUND,
+        };
+        self.txns.insert(id, record);
+    }
+
+    pub fn txn(&self, id: u64) -> Option<&TxnRecord> {
+        self.txns.get(&id)
+    }
+
+    /// The txns' figures: sent, compare held, compare failed, error (or no answer).
+    pub fn txn_figures(&self) -> etcdlab_report::OptimisticUpdates {
+        let mut f = etcdlab_report::OptimisticUpdates::default();
+        for op in self.ops.iter().filter(|op| op.kind == OpKind::Txn) {
+            f.sent += 1;
+            let answered = op.error == 0 && op.return_ns != NEVER_RETURNED;
+            match self.txns.get(&op.id).and_then(|t| t.succeeded) {
+                Some(true) if answered => f.succeeded += 1,
+                Some(false) if answered => f.compare_failed += 1,
+                _ => f.failed += 1,
+            }
+        }
+        f
+    }
+
     /// An operation returned (or, with `return_ns` `NEVER_RETURNED`, never did).
     pub fn returned(
         &mut self,
@@ -161,6 +219,10 @@ impl History {
             Ok(r) => (0, r.revision, r.kv.map_or(NOT_FOUND, |kv| kv.value_tag)),
             Err(text) => (1 + self.error_index(text), 0, NOT_FOUND),
         };
+        if let (OpKind::Txn, Ok(r), Some(t)) = (kind, result, self.txns.get_mut(&id)) {
+            t.succeeded = r.succeeded;
+            t.else_found = value;
+        }
         let value = if kind == OpKind::Read {
             value
         } else {
@@ -278,7 +340,16 @@ mod tests {
     });
 
     fn put(id: u64, member: Option<usize>) -> (u64, Option<usize>, OpKind, Asked) {
-        (id, member, OpKind::Put, Asked { key: 0, value: id })
+        (
+            id,
+            member,
+            OpKind::Put,
+            Asked {
+                key: 0,
+                value: id,
+                size_bytes: 1,
+            },
+        )
     }
 
     #[test]

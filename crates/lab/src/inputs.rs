@@ -62,6 +62,12 @@ pub(crate) fn inputs(sc: &Scenario) -> Vec<String> {
             libm::round(w.delete_ratio * 1000.0) / 10.0
         ));
     }
+    if w.writes_per_s > 0.0 && w.txn_ratio > 0.0 {
+        lines.push(format!(
+            "optimistic updates: {}% of the writes are txns comparing the key's value, version, create or mod revision (drawn per txn) with what the client last saw of it, putting if it holds, reading the key if not",
+            libm::round(w.txn_ratio * 1000.0) / 10.0
+        ));
+    }
     if w.reads_per_s > 0.0 {
         lines.push(format!(
             "reads: {} per second (Poisson), {}",

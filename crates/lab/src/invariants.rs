@@ -297,6 +297,29 @@ impl Invariants {
     }
 }
 
+/// A deliberate bug, to prove that the invariant checks catch what they claim to catch (tests
+/// and `ETCDLAB_INJECT_VIOLATION`). Never set in a normal run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Injection {
+    /// The second member to apply index 100 reports a different entry there.
+    ChangeCommittedEntry,
+    /// When the second leader of the run is elected, another member also claims that term.
+    SecondLeaderInTerm,
+    /// A member reports applying index 100 twice.
+    AppliedIndexBack,
+}
+
+impl Injection {
+    pub fn parse(name: &str) -> Option<Injection> {
+        match name {
+            "change-committed-entry" => Some(Injection::ChangeCommittedEntry),
+            "second-leader-in-term" => Some(Injection::SecondLeaderInTerm),
+            "applied-index-back" => Some(Injection::AppliedIndexBack),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

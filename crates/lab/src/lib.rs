@@ -11,9 +11,9 @@ mod recorder;
 mod world;
 
 pub use etcdlab_member::EtcdBug;
+pub use invariants::Injection;
 pub use invariants::Violation;
 pub use outcome::{median_of_sorted, outcome_metric};
-pub use world::Injection;
 
 use etcdlab_report::RunRecord;
 use etcdlab_scenario::Scenario;

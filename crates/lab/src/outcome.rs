@@ -71,6 +71,7 @@ pub(crate) fn build_record(
             .as_ref()
             .map(etcdlab_report::SnapshotsReport::summary),
         reads: (sc.workload.reads_per_s > 0.0).then(|| request_figures(&rec.history.figures(true))),
+        optimistic_updates: (sc.workload.txn_ratio > 0.0).then(|| rec.history.txn_figures()),
     };
     nospace_figures(&mut summary, storage);
     summary.outcome = OUTCOME_METRICS

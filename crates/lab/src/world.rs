@@ -2,7 +2,7 @@
 //! queue. It routes each member's outputs (messages to the network, WAL saves to the member's
 //! disk, replies to clients), applies the scenario's faults, and records what happened.
 
-use crate::invariants::{EntryId, Invariants, Violation};
+use crate::invariants::{EntryId, Injection, Invariants, Violation};
 use crate::metrics::{self, PromHistogram, Series, FSYNC_BUCKETS_S};
 use crate::recorder::{LeaderState, Recorder};
 use etcdlab_member::{AlarmKind, Member, MemberConfig, Msg, Op, Output, Request};
@@ -33,6 +33,7 @@ mod process;
 mod recovery;
 mod restore;
 mod scrape;
+mod seen;
 mod snapshots;
 mod storage;
 mod terminal;
@@ -122,29 +123,8 @@ pub struct World<'s> {
     /// keys leaves every other draw alone).
     read_keys_rng: Rng,
     pub(crate) recovery: recovery::RecoveryState,
-}
-
-/// A deliberate bug, to prove that the invariant checks catch what they claim to catch (tests
-/// and `ETCDLAB_INJECT_VIOLATION`). Never set in a normal run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Injection {
-    /// The second member to apply index 100 reports a different entry there.
-    ChangeCommittedEntry,
-    /// When the second leader of the run is elected, another member also claims that term.
-    SecondLeaderInTerm,
-    /// A member reports applying index 100 twice.
-    AppliedIndexBack,
-}
-
-impl Injection {
-    pub fn parse(name: &str) -> Option<Injection> {
-        match name {
-            "change-committed-entry" => Some(Injection::ChangeCommittedEntry),
-            "second-leader-in-term" => Some(Injection::SecondLeaderInTerm),
-            "applied-index-back" => Some(Injection::AppliedIndexBack),
-            _ => None,
-        }
-    }
+    /// What the plain workload's client last saw of each key (its optimistic updates).
+    seen: seen::Seen,
 }
 
 const INJECT_AT_INDEX: u64 = 100;
@@ -215,6 +195,7 @@ impl<'s> World<'s> {
             reads_rng: stream(seed, "reads"),
             read_keys_rng: stream(seed, "read-keys"),
             recovery: recovery::RecoveryState::default(),
+            seen: seen::Seen::default(),
         }
     }
 

@@ -226,6 +226,8 @@ pub struct Response {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KvRead {
     pub value_tag: u64,
+    /// The value's size (with the tag, the value's content: a compare on the value needs both).
+    pub value_size_bytes: u32,
     pub create_revision: i64,
     pub mod_revision: i64,
     pub version: i64,
@@ -235,6 +237,7 @@ impl KvRead {
     pub fn of(kv: &etcdlab_store::KeyValue) -> KvRead {
         KvRead {
             value_tag: kv.value.tag,
+            value_size_bytes: kv.value.size_bytes,
             create_revision: kv.create_revision,
             mod_revision: kv.mod_revision,
             version: kv.version,

@@ -329,6 +329,7 @@ fn a_linearizable_read_returns_the_key_as_written_and_the_header_revision() {
     });
     let kv = etcdlab_member::KvRead {
         value_tag: 7,
+        value_size_bytes: 10,
         create_revision: revision,
         mod_revision: revision,
         version: 1,

@@ -198,10 +198,25 @@ pub struct Summary {
     /// The plain workload's reads (None: it made none), in the same shape as `writes`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reads: Option<Writes>,
+    /// The plain workload's optimistic updates (None: it made none; they count as writes too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optimistic_updates: Option<OptimisticUpdates>,
     /// Snapshot, restore and consistency figures (`SnapshotsReport::summary`), written at the
     /// top level after everything else; None writes nothing, so older summaries stay the same.
     #[serde(flatten)]
     pub snapshots: Option<SnapshotsSummary>,
+}
+
+/// Txns that compared a key with what their client last saw of it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct OptimisticUpdates {
+    pub sent: u64,
+    /// The compare held: the put went in.
+    pub succeeded: u64,
+    /// The compare failed (another client had changed the key): the txn read it instead.
+    pub compare_failed: u64,
+    /// The client saw an error (or no answer).
+    pub failed: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]

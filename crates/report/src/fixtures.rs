@@ -202,6 +202,7 @@ pub fn empty_record() -> RunRecord {
             db_size_alert_lead_s: None,
             max_write_gap_s: None,
             watch_relists: None,
+            optimistic_updates: None,
             reads: None,
             snapshots: None,
         },

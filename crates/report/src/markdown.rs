@@ -74,6 +74,15 @@ fn results(out: &mut String, s: &Summary) {
         "Write latency p50 / p99 / max".into(),
         triple(lat.p50, lat.p99, lat.max, " ms"),
     ));
+    if let Some(u) = &s.optimistic_updates {
+        rows.push((
+            "Optimistic updates (txns) sent / compare held / compare failed / error".into(),
+            format!(
+                "{} / {} / {} / {}",
+                u.sent, u.succeeded, u.compare_failed, u.failed
+            ),
+        ));
+    }
     if let Some(r) = &s.reads {
         rows.push(("Reads ok".into(), r.ok.to_string()));
         rows.push(("Reads failed".into(), r.failed.to_string()));

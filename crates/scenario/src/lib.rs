@@ -249,6 +249,9 @@ pub struct Workload {
     pub read_linearizable: bool,
     /// The share of the writes that delete their key instead of putting it (0..=1).
     pub delete_ratio: f64,
+    /// The share of the writes that are optimistic updates: a txn comparing the key with what
+    /// the client last saw of it, putting when the compare holds, reading the key otherwise.
+    pub txn_ratio: f64,
     /// Default: etcd 3.4's 5 s + 2 x election timeout.
     pub request_timeout_ns: Nanos,
 }

@@ -23,6 +23,7 @@ const KEYS: &[&str] = &[
     "reads_per_s",
     "read_consistency",
     "delete_ratio",
+    "txn_ratio",
 ];
 const NS_PER_S: Nanos = 1_000_000_000;
 const NS_PER_MS: Nanos = 1_000_000;
@@ -72,6 +73,18 @@ pub(crate) fn read_workload(
     w.delete_ratio = t
         .opt("delete_ratio", |f| f.number_in(0.0, 1.0))?
         .unwrap_or(0.0);
+    w.txn_ratio = t
+        .opt("txn_ratio", |f| {
+            let ratio = f.number_in(0.0, 1.0)?;
+            if ratio + w.delete_ratio > 1.0 {
+                return Err(f.fail(format!(
+                    "txn_ratio {ratio} and delete_ratio {} add up to more than 1 (each is a share of all writes)",
+                    w.delete_ratio
+                )));
+            }
+            Ok(ratio)
+        })?
+        .unwrap_or(0.0);
     w.stop_ns = t.opt("stop", |f| {
         let stop = f.duration()?;
         if stop <= w.start_ns {
@@ -96,6 +109,7 @@ fn defaults(election_timeout_ms: u64) -> Workload {
         reads_per_s: 0.0,
         read_linearizable: true,
         delete_ratio: 0.0,
+        txn_ratio: 0.0,
         request_timeout_ns: default_request_timeout(election_timeout_ms),
     }
 }

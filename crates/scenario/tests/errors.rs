@@ -1099,6 +1099,18 @@ fn reads_watches_and_disk_full() {
         "",
     );
     assert_error(
+        &with("[workload]\ntxn_ratio = -0.1\n"),
+        6,
+        "workload.txn_ratio",
+        "",
+    );
+    assert_error(
+        &with("[workload]\ndelete_ratio = 0.5\ntxn_ratio = 0.6\n"),
+        7,
+        "workload.txn_ratio",
+        "txn_ratio 0.6 and delete_ratio 0.5 add up to more than 1",
+    );
+    assert_error(
         &with("[[watch]]\nname = \"w\"\nmember = \"m1\"\nprefix = \"/x/\"\nspeed = 3\n"),
         9,
         "watch.0.speed",

@@ -89,6 +89,9 @@ impl World<'_> {
                 key: lab_key(key),
                 range_end: Rc::from(Vec::new()),
             }
+        } else if self.draw_txn(delete_ratio) {
+            let value = etcdlab_store::Value::new(size.round() as u32, id);
+            self.optimistic_update(id, key, value)
         } else {
             Op::Put {
                 key: lab_key(key),
@@ -98,6 +101,25 @@ impl World<'_> {
         };
         let req = Rc::new(Request::from_client(id, Client::Writes.id(), op));
         self.send_client_request(req);
+    }
+
+    /// Whether this write is an optimistic update (drawn only when the workload has them, so
+    /// that other workloads keep their random stream). `txn_ratio` is a share of all writes,
+    /// and deletes were drawn first.
+    fn draw_txn(&mut self, delete_ratio: f64) -> bool {
+        let txn_ratio = self.sc.workload.txn_ratio;
+        txn_ratio > 0.0 && unit_f64(&mut self.workload_rng) < txn_ratio / (1.0 - delete_ratio)
+    }
+
+    /// A txn comparing key `n` with what the client last saw of it (the target drawn), put
+    /// when it holds, read otherwise.
+    fn optimistic_update(&mut self, id: u64, n: u64, value: etcdlab_store::Value) -> Op {
+        let key = lab_key(n);
+        let index = self.rec.history.key(&key);
+        let draw = below(&mut self.workload_rng, 4);
+        let (recorded, target) = self.seen.compare(index, draw);
+        self.rec.history.txn_sent(id, recorded);
+        seen::optimistic_update(&key, target, value)
     }
 
     /// A request of the cluster's own machinery (compactors): sent to the leader (else any
@@ -195,7 +217,7 @@ impl World<'_> {
         let key = below(&mut self.read_keys_rng, self.sc.workload.key_count);
         let asked = Asked {
             key: self.rec.history.key(&lab_key(key)),
-            value: crate::history::NOT_FOUND,
+            ..Asked::NOTHING
         };
         let target = self.pick_target();
         self.reads
@@ -218,6 +240,10 @@ impl World<'_> {
         at: Nanos,
     ) {
         let error = result.err();
+        let learns = matches!(client, Client::Writes | Client::Reads);
+        if learns && self.sc.workload.txn_ratio > 0.0 {
+            self.learn(client, id, &result);
+        }
         match client {
             Client::Writes => self.write_done(id, result, at),
             Client::Reads => {
@@ -241,6 +267,24 @@ impl World<'_> {
             }
             Client::AutoCompactor => {}
             Client::Operator => self.operator_reply_at(id, error, at),
+        }
+    }
+
+    /// The plain workload's client learns what a reply says of its key (its next optimistic
+    /// update compares with it).
+    fn learn(&mut self, client: Client, id: u64, result: &Result<Response, &'static str>) {
+        let (Ok(r), Some(w)) = (result, self.in_flight(client, id)) else {
+            return;
+        };
+        let written = etcdlab_store::Value::new(w.asked.size_bytes, w.asked.value);
+        let (kind, key) = (w.kind, w.asked.key);
+        self.seen.learn(kind, key, written, r);
+    }
+
+    fn in_flight(&self, client: Client, id: u64) -> Option<&InFlight> {
+        match client {
+            Client::Reads => self.reads.get(&id),
+            _ => self.writes.get(&id),
         }
     }
 
@@ -308,10 +352,20 @@ impl World<'_> {
             Op::Put { key, value, .. } => Asked {
                 key: self.rec.history.key(key),
                 value: value.tag,
+                size_bytes: value.size_bytes,
             },
             Op::DeleteRange { key, range_end } if range_end.is_empty() => Asked {
                 key: self.rec.history.key(key),
-                value: crate::history::NOT_FOUND,
+                ..Asked::NOTHING
+            },
+            // An optimistic update: its put's key and value.
+            Op::Txn(txn) => match txn.success.first() {
+                Some(etcdlab_store::Op::Put { key, value, .. }) => Asked {
+                    key: self.rec.history.key(&Rc::from(key.as_slice())),
+                    value: value.tag,
+                    size_bytes: value.size_bytes,
+                },
+                _ => Asked::NOTHING,
             },
             _ => Asked::NOTHING,
         }
