@@ -27,6 +27,10 @@ pub struct TestArgs {
     /// Scenarios run at once. Default: the machine's cores.
     #[arg(long)]
     jobs: Option<usize>,
+    /// Print the results as JSON on stdout (one object: every scenario's verdict, the totals
+    /// and the exit code); the progress and failures still go to stderr.
+    #[arg(long)]
+    json: bool,
     /// Your etcd's config file (etcd.conf.yaml), as for `etcdlab run`: it fills each
     /// scenario's [cluster] where the scenario does not set it.
     #[arg(long, value_name = "FILE")]
@@ -51,7 +55,19 @@ enum Verdict {
 
 struct Outcome {
     name: String,
+    file: PathBuf,
     verdict: Verdict,
+}
+
+/// The outcome against its accepted snapshot.
+enum Snapshot {
+    Same,
+    /// None was accepted yet: written now.
+    New,
+    /// `--accept` replaced a different one.
+    Accepted,
+    /// Different: the unified diff.
+    Changed(String),
 }
 
 /// Runs the command; returns the exit code (`run`'s: the worst of the scenarios').
@@ -77,6 +93,9 @@ pub fn test(args: &TestArgs) -> u8 {
     };
     let outcomes = run_all(&files, jobs, args.accept, &etcd);
     let code = summarize(&outcomes);
+    if args.json {
+        println!("{}", json(&outcomes, code));
+    }
     if let Some(path) = &args.junit {
         if let Err(e) = fs::write(path, junit(&outcomes)) {
             eprintln!("error: cannot write {}: {e}", path.display());
@@ -162,6 +181,7 @@ fn test_one(file: &Path, accept: bool, etcd: &[etcdlab_scenario::EtcdConfig]) ->
         .map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
     let fail = |code, message| Outcome {
         name: name.clone(),
+        file: file.to_path_buf(),
         verdict: Verdict::Fail { code, message },
     };
     // The user's etcd settings, under the scenario's own [cluster] keys.
@@ -199,22 +219,29 @@ fn test_one(file: &Path, accept: bool, etcd: &[etcdlab_scenario::EtcdConfig]) ->
         code = code.max(crate::EXIT_EXPECT_FAILED);
     }
     let text = snapshot_text(&name, &etcdlab_report::summary_json(&summary));
-    let verdict = match compare_snapshot(file, &name, &text, accept) {
-        Ok(v) => v,
+    let snapshot = match compare_snapshot(file, &name, &text, accept) {
+        Ok(s) => s,
         Err(e) => return fail(crate::EXIT_INVALID_INPUT, e),
     };
-    let verdict = match verdict {
-        Verdict::Fail { message, .. } => {
-            problems.push(message);
-            code = code.max(crate::EXIT_EXPECT_FAILED);
-            Verdict::Pass
-        }
-        v => v,
+    if let Snapshot::Changed(diff) = &snapshot {
+        problems.push(format!(
+            "outcome differs from the accepted snapshot (etcdlab test --accept takes it):\n{diff}"
+        ));
+        code = code.max(crate::EXIT_EXPECT_FAILED);
+    }
+    if !problems.is_empty() {
+        return fail(code, problems.join("\n"));
+    }
+    let verdict = match snapshot {
+        Snapshot::Same => Verdict::Pass,
+        Snapshot::New => Verdict::New,
+        Snapshot::Accepted => Verdict::Accepted,
+        Snapshot::Changed(_) => unreachable!("a changed outcome is a problem above"),
     };
-    if problems.is_empty() {
-        Outcome { name, verdict }
-    } else {
-        fail(code, problems.join("\n"))
+    Outcome {
+        name,
+        file: file.to_path_buf(),
+        verdict,
     }
 }
 
@@ -228,9 +255,9 @@ pub fn snapshot_path(file: &Path, name: &str) -> PathBuf {
     dir.join("__snapshots__").join(format!("{name}.snap"))
 }
 
-/// The outcome against the accepted snapshot: equal, new (written), accepted (written), or a
-/// diff (`Fail`).
-fn compare_snapshot(file: &Path, name: &str, text: &str, accept: bool) -> Result<Verdict, String> {
+/// The outcome against the accepted snapshot: the same, new (written), accepted (written), or
+/// changed (the diff).
+fn compare_snapshot(file: &Path, name: &str, text: &str, accept: bool) -> Result<Snapshot, String> {
     let path = snapshot_path(file, name);
     let write = |verdict| {
         let dir = path.parent().expect("in a folder");
@@ -240,26 +267,21 @@ fn compare_snapshot(file: &Path, name: &str, text: &str, accept: bool) -> Result
     };
     let accepted = match fs::read_to_string(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return write(Verdict::New),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return write(Snapshot::New),
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
     if accepted == text {
-        return Ok(Verdict::Pass);
+        return Ok(Snapshot::Same);
     }
     if accept {
-        return write(Verdict::Accepted);
+        return write(Snapshot::Accepted);
     }
     let diff = similar::TextDiff::from_lines(accepted.as_str(), text)
         .unified_diff()
         .context_radius(2)
         .header(&path.display().to_string(), "this run")
         .to_string();
-    Ok(Verdict::Fail {
-        code: crate::EXIT_EXPECT_FAILED,
-        message: format!(
-            "outcome differs from the accepted snapshot (etcdlab test --accept takes it):\n{diff}"
-        ),
-    })
+    Ok(Snapshot::Changed(diff))
 }
 
 /// Prints what failed and the totals; returns the worst exit code.
@@ -321,6 +343,50 @@ fn junit(outcomes: &[Outcome]) -> String {
     }
     xml.push_str("  </testsuite>\n</testsuites>\n");
     xml
+}
+
+/// The results for machines: each scenario's verdict (and, when it failed, its exit code and
+/// what went wrong), the totals and the exit code.
+fn json(outcomes: &[Outcome], code: u8) -> String {
+    let count = |label: &str| {
+        outcomes
+            .iter()
+            .filter(|o| json_verdict(&o.verdict) == label)
+            .count()
+    };
+    let scenarios: Vec<serde_json::Value> = outcomes
+        .iter()
+        .map(|o| {
+            let mut v = serde_json::json!({
+                "name": o.name,
+                "file": o.file.display().to_string(),
+                "verdict": json_verdict(&o.verdict),
+            });
+            if let Verdict::Fail { code, message } = &o.verdict {
+                v["exit_code"] = (*code).into();
+                v["message"] = message.as_str().into();
+            }
+            v
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "scenarios": scenarios,
+        "passed": count("pass"),
+        "new": count("new"),
+        "accepted": count("accepted"),
+        "failed": count("fail"),
+        "exit_code": code,
+    });
+    serde_json::to_string_pretty(&doc).expect("JSON values serialize")
+}
+
+fn json_verdict(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::New => "new",
+        Verdict::Accepted => "accepted",
+        Verdict::Fail { .. } => "fail",
+    }
 }
 
 fn xml_escape(s: &str) -> String {

@@ -71,6 +71,27 @@ fn a_users_suite_writes_snapshots_passes_fails_on_a_change_and_accepts_it() {
     assert!(junit.contains("<failure message=\"outcome differs from the accepted snapshot"));
     assert_eq!(fs::read_to_string(&snap).unwrap(), text, "not accepted yet");
 
+    // The same for machines: JSON on stdout, the exit code in it too.
+    let json = etcdlab_test(tmp.path(), &["--json"]);
+    json.assert_code(1);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON on stdout");
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(
+        (doc["passed"].as_u64(), doc["failed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let failed = &doc["scenarios"][0];
+    assert_eq!(failed["name"], "compaction-crash");
+    assert_eq!(
+        (failed["verdict"].as_str(), failed["exit_code"].as_u64()),
+        (Some("fail"), Some(1))
+    );
+    assert!(failed["message"]
+        .as_str()
+        .unwrap()
+        .contains("-    \"ok\": 138,"));
+    assert_eq!(doc["scenarios"][1]["verdict"], "pass");
+
     let accept = etcdlab_test(tmp.path(), &["--accept"]);
     accept.assert_code(0);
     assert!(
