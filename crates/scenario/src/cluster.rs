@@ -188,14 +188,20 @@ fn size(f: Field<'_>) -> R<usize> {
     Ok(n as usize)
 }
 
+/// `"3.4"` or `"3.5"`; a bare `3.5` (as `--set cluster.etcd_version=3.5` types it, which TOML
+/// reads as a number) is taken as the same version.
 fn version(f: Field<'_>) -> R<EtcdVersion> {
-    match f.str() {
-        Ok("3.4") => Ok(EtcdVersion::V3_4),
-        Ok("3.5") => Ok(EtcdVersion::V3_5),
-        Ok(other) => Err(f.fail(format!(
+    let text = match (f.str(), f.number()) {
+        (Ok(s), _) => s.to_string(),
+        (_, Ok(n)) => n.to_string(),
+        _ => return Err(f.expected("a version string, \"3.4\" or \"3.5\"")),
+    };
+    match text.as_str() {
+        "3.4" => Ok(EtcdVersion::V3_4),
+        "3.5" => Ok(EtcdVersion::V3_5),
+        other => Err(f.fail(format!(
             "unsupported etcd version {other:?}; use \"3.4\" or \"3.5\""
         ))),
-        Err(_) => Err(f.expected("a version string, \"3.4\" or \"3.5\"")),
     }
 }
 

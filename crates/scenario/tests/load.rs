@@ -162,6 +162,31 @@ fn pre_vote_follows_the_version_unless_set() {
 }
 
 #[test]
+fn the_version_may_be_typed_as_a_number() {
+    // `--set cluster.etcd_version=3.5` is read as TOML, where 3.5 is a float.
+    let set = ["cluster.etcd_version=3.5".to_string()];
+    let s = parse_str("duration = \"1h\"\n", "x.toml", &set).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.cluster.etcd_version, EtcdVersion::V3_5);
+    assert!(s.cluster.pre_vote, "with its default pre-vote");
+    assert_eq!(
+        minimal("[cluster]\netcd_version = 3.4")
+            .cluster
+            .etcd_version,
+        EtcdVersion::V3_4
+    );
+    let err = parse_str(
+        "duration = \"1h\"\n[cluster]\netcd_version = 3.6\n",
+        "x.toml",
+        &[],
+    )
+    .expect_err("not a modelled version");
+    assert!(
+        err.to_string().contains("unsupported etcd version \"3.6\""),
+        "{err}"
+    );
+}
+
+#[test]
 fn request_timeout_follows_the_election_timeout() {
     let s = minimal("[cluster]\nelection_timeout_ms = 2500");
     assert_eq!(s.workload.request_timeout_ns, 10 * S);
