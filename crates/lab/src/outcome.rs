@@ -28,11 +28,13 @@ pub(crate) fn build_record(
     } = recording;
     let families = series.into_families();
     let storage = &rec.storage;
-    let relists = &rec.relists;
+    // The figures of elections, leaders and failovers: the recorder's log, folded.
+    let fold = rec.fold();
+    let relists = rec.relists();
     let alerts = alert_episodes(sc, &families, fast_forward_end_ns);
     let simulated_seconds = sc.duration_ns as f64 / 1e9;
     let hours = simulated_seconds / 3600.0;
-    let failover = failover_stats(&rec.failovers_s);
+    let failover = failover_stats(&fold.failovers_s);
     let write_figures = rec.history.figures(false);
     let writes = request_figures(&write_figures);
     let wal_fsync_ms = quantiles_ms(&rec.fsync_all_us);
@@ -49,19 +51,19 @@ pub(crate) fn build_record(
         simulated_seconds,
         events,
         trace_hash,
-        leader_changes: rec.leader_changes,
-        leader_changes_per_hour: round6(rec.leader_changes as f64 / hours),
-        elections: rec.elections,
-        max_term: rec.max_term,
+        leader_changes: fold.leader_changes,
+        leader_changes_per_hour: round6(fold.leader_changes as f64 / hours),
+        elections: fold.elections,
+        max_term: fold.max_term,
         writes,
         failover_s: failover,
-        heartbeat_send_failures: rec.heartbeat_send_failures,
+        heartbeat_send_failures: fold.heartbeat_send_failures,
         wal_fsync_ms,
         outcome: IndexMap::new(),
         expectations: Vec::new(),
         checks,
         alerts,
-        notes: notes(sc, rec.actions, rec.skipped_actions),
+        notes: notes(sc, fold.actions, fold.skipped_actions),
         nospace_at_s: None,
         write_downtime_s: None,
         db_size_alert_lead_s: None,
@@ -80,28 +82,29 @@ pub(crate) fn build_record(
         .collect();
     summary.expectations = sc.expect.iter().map(|e| evaluate(e, &summary)).collect();
     let lead_s = summary.db_size_alert_lead_s;
-    let watch_record = watch_record(sc, watchers, relists);
-    let nospace = nospace_record(sc, storage, &rec.operator_steps, lead_s);
+    let watch_record = watch_record(sc, watchers, &relists);
+    let operator_log = rec.operator_steps();
+    let nospace = nospace_record(sc, storage, &operator_log, lead_s);
     RunRecord {
         snapshots,
         inputs: inputs(sc),
         member_names: (1..=sc.member_slots()).map(|i| format!("m{i}")).collect(),
-        role_changes: rec.role_changes.clone(),
-        leader_timeline: rec.leader_spans.clone(),
+        role_changes: rec.role_changes(),
+        leader_timeline: fold.leader_spans.clone(),
         write_latency_per_minute: per_minute(&write_figures.per_minute),
         wal_fsync_us: rec.fsync_us.clone(),
-        timeline: rec.timeline.clone(),
-        warnings: rec.warning_counts(),
+        timeline: rec.timeline_entries(),
+        warnings: fold.warning_counts(),
         metrics: families,
-        elections: rec.elections_table.clone(),
+        elections: fold.elections_table.clone(),
         election_timeout_s: sc.cluster.election_timeout_ms as f64 / 1000.0,
         watches: watch_record,
         nospace,
         sections: Vec::new(),
         db_size: db_size_samples(&storage.db_size),
         quota_bytes: storage.quota.clone(),
-        operator_steps: operator_steps(&rec.operator_steps),
-        alarms: alarm_changes(&storage.alarms),
+        operator_steps: operator_steps(&operator_log),
+        alarms: alarm_changes(&rec.alarms()),
         summary,
     }
 }
@@ -141,7 +144,7 @@ fn db_size_samples(samples: &[(u64, usize, u64, u64)]) -> Vec<DbSizeSample> {
         .collect()
 }
 
-fn operator_steps(steps: &[crate::world::StepLog]) -> Vec<OperatorStep> {
+fn operator_steps(steps: &[&crate::world::StepLog]) -> Vec<OperatorStep> {
     steps
         .iter()
         .map(|s| OperatorStep {
@@ -154,7 +157,7 @@ fn operator_steps(steps: &[crate::world::StepLog]) -> Vec<OperatorStep> {
         .collect()
 }
 
-fn alarm_changes(alarms: &[crate::world::AlarmLog]) -> Vec<AlarmChange> {
+fn alarm_changes(alarms: &[&crate::world::AlarmLog]) -> Vec<AlarmChange> {
     alarms
         .iter()
         .map(|a| AlarmChange {
@@ -170,7 +173,7 @@ fn alarm_changes(alarms: &[crate::world::AlarmLog]) -> Vec<AlarmChange> {
 fn nospace_record(
     sc: &Scenario,
     storage: &crate::world::StorageRecord,
-    steps: &[crate::world::StepLog],
+    steps: &[&crate::world::StepLog],
     alert_lead_s: Option<f64>,
 ) -> Option<NospaceRecord> {
     const GIB: f64 = (1u64 << 30) as f64;
@@ -206,12 +209,12 @@ fn nospace_record(
 fn watch_record(
     sc: &Scenario,
     watchers: Vec<WatcherRow>,
-    relists: &[crate::world::Relist],
+    relists: &[&crate::world::Relist],
 ) -> Option<WatchRecord> {
     if sc.watches.is_empty() {
         return None;
     }
-    let relists = relists.to_vec();
+    let relists = relists.iter().map(|r| (*r).clone()).collect();
     Some(WatchRecord {
         watchers,
         relists,

@@ -39,6 +39,7 @@ mod storage;
 mod terminal;
 mod watch;
 mod watch_client;
+mod workload;
 use build::{build_disks, build_net, member_config, ClusterExt};
 pub(crate) use client::Client;
 use client::InFlight;
@@ -88,6 +89,7 @@ pub struct World<'s> {
     pub(crate) nodes: Vec<Node>,
     /// Storage arrays that volumes share with neighbour VMs (none with dedicated disks).
     arrays: Vec<Array>,
+    /// The clients' network delays, and the plain workload's writes (one stream, as always).
     workload_rng: Rng,
     next_request_id: u64,
     round_robin: usize,
@@ -118,13 +120,9 @@ pub struct World<'s> {
     pub(crate) watches: Vec<WatchState>,
     /// Reads in flight: id -> sent at.
     reads: BTreeMap<u64, InFlight>,
-    reads_rng: Rng,
-    /// The keys the plain workload's reads ask for (a stream of their own, so that reading
-    /// keys leaves every other draw alone).
-    read_keys_rng: Rng,
     pub(crate) recovery: recovery::RecoveryState,
-    /// What the plain workload's client last saw of each key (its optimistic updates).
-    seen: seen::Seen,
+    /// The plain workload's client: what it sends next, and what it saw of each key.
+    workload: workload::PlainWorkload,
 }
 
 const INJECT_AT_INDEX: u64 = 100;
@@ -192,10 +190,8 @@ impl<'s> World<'s> {
                 )
                 .collect(),
             reads: BTreeMap::new(),
-            reads_rng: stream(seed, "reads"),
-            read_keys_rng: stream(seed, "read-keys"),
+            workload: workload::PlainWorkload::new(&sc.workload, seed),
             recovery: recovery::RecoveryState::default(),
-            seen: seen::Seen::default(),
         }
     }
 

@@ -63,63 +63,22 @@ impl World<'_> {
     }
 
     pub(super) fn on_next_write(&mut self) {
-        if self
-            .sc
-            .workload
-            .stop_ns
-            .is_some_and(|stop| self.q.now() >= stop)
-        {
+        if self.workload.stopped(self.q.now()) {
             return;
         }
-        let gap_ns = poisson_gap_ns(&mut self.workload_rng, self.sc.workload.writes_per_s);
+        let gap_ns = self.workload.write_gap(&mut self.workload_rng);
         self.q.schedule_in(gap_ns, Ev::NextWrite);
         let id = self.next_request_id;
         self.next_request_id += 1;
-        let key = below(&mut self.workload_rng, self.sc.workload.key_count);
-        let size = self
-            .sc
+        let history = &mut self.rec.history;
+        let write = self
             .workload
-            .value_size_bytes
-            .sample(&mut self.workload_rng);
-        // Drawn only when deletes are asked for: the random stream of a put-only workload
-        // stays as it was.
-        let delete_ratio = self.sc.workload.delete_ratio;
-        let op = if delete_ratio > 0.0 && unit_f64(&mut self.workload_rng) < delete_ratio {
-            Op::DeleteRange {
-                key: lab_key(key),
-                range_end: Rc::from(Vec::new()),
-            }
-        } else if self.draw_txn(delete_ratio) {
-            let value = etcdlab_store::Value::new(size.round() as u32, id);
-            self.optimistic_update(id, key, value)
-        } else {
-            Op::Put {
-                key: lab_key(key),
-                value: etcdlab_store::Value::new(size.round() as u32, id),
-                lease: 0,
-            }
-        };
-        let req = Rc::new(Request::from_client(id, Client::Writes.id(), op));
+            .write(&mut self.workload_rng, id, |key| history.key(key));
+        if let Some(compare) = write.compare {
+            self.rec.history.txn_sent(id, compare);
+        }
+        let req = Rc::new(Request::from_client(id, Client::Writes.id(), write.op));
         self.send_client_request(req);
-    }
-
-    /// Whether this write is an optimistic update (drawn only when the workload has them, so
-    /// that other workloads keep their random stream). `txn_ratio` is a share of all writes,
-    /// and deletes were drawn first.
-    fn draw_txn(&mut self, delete_ratio: f64) -> bool {
-        let txn_ratio = self.sc.workload.txn_ratio;
-        txn_ratio > 0.0 && unit_f64(&mut self.workload_rng) < txn_ratio / (1.0 - delete_ratio)
-    }
-
-    /// A txn comparing key `n` with what the client last saw of it (the target drawn), put
-    /// when it holds, read otherwise.
-    fn optimistic_update(&mut self, id: u64, n: u64, value: etcdlab_store::Value) -> Op {
-        let key = lab_key(n);
-        let index = self.rec.history.key(&key);
-        let draw = below(&mut self.workload_rng, 4);
-        let (recorded, target) = self.seen.compare(index, draw);
-        self.rec.history.txn_sent(id, recorded);
-        seen::optimistic_update(&key, target, value)
     }
 
     /// A request of the cluster's own machinery (compactors): sent to the leader (else any
@@ -207,16 +166,15 @@ impl World<'_> {
     /// leaves the writes' draws alone).
     pub(super) fn on_next_read(&mut self) {
         let now = self.q.now();
-        if self.sc.workload.stop_ns.is_some_and(|stop| now >= stop) {
+        if self.workload.stopped(now) {
             return;
         }
-        let gap_ns = poisson_gap_ns(&mut self.reads_rng, self.sc.workload.reads_per_s);
+        let (gap_ns, key) = self.workload.read();
         self.q.schedule_in(gap_ns, Ev::NextRead);
         let id = self.next_request_id;
         self.next_request_id += 1;
-        let key = below(&mut self.read_keys_rng, self.sc.workload.key_count);
         let asked = Asked {
-            key: self.rec.history.key(&lab_key(key)),
+            key: self.rec.history.key(&key),
             ..Asked::NOTHING
         };
         let target = self.pick_target();
@@ -241,7 +199,7 @@ impl World<'_> {
     ) {
         let error = result.err();
         let learns = matches!(client, Client::Writes | Client::Reads);
-        if learns && self.sc.workload.txn_ratio > 0.0 {
+        if learns && self.workload.learns() {
             self.learn(client, id, &result);
         }
         match client {
@@ -278,7 +236,7 @@ impl World<'_> {
         };
         let written = etcdlab_store::Value::new(w.asked.size_bytes, w.asked.value);
         let (kind, key) = (w.kind, w.asked.key);
-        self.seen.learn(kind, key, written, r);
+        self.workload.on_reply(kind, key, written, r);
     }
 
     fn in_flight(&self, client: Client, id: u64) -> Option<&InFlight> {
@@ -377,13 +335,13 @@ pub(crate) const ERR_NO_ANSWER: &str = "no answer before the end of the run";
 
 /// The gap to the next arrival of a Poisson stream of `rate` per second (exponential), at
 /// least 1 ns so that two arrivals never share an instant.
-pub(super) fn poisson_gap_ns(rng: &mut Rng, rate: f64) -> Nanos {
+pub(crate) fn poisson_gap_ns(rng: &mut Rng, rate: f64) -> Nanos {
     let gap_s = -libm::log(1.0 - unit_f64(rng)) / rate;
     ((gap_s * 1e9).round() as Nanos).saturating_add(1)
 }
 
 /// The plain workload's keys: `/lab/key-0000042` (16 bytes, as the raft entry sizes assume).
-pub(super) fn lab_key(n: u64) -> Rc<[u8]> {
+pub(crate) fn lab_key(n: u64) -> Rc<[u8]> {
     Rc::from(format!("/lab/key-{n:07}").into_bytes())
 }
 

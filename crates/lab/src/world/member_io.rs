@@ -156,9 +156,7 @@ impl World<'_> {
                 }
                 Output::RoleChanged { role, term, .. } => self.on_role(m, role, term),
                 Output::LeaderChangeSeen { .. } => {}
-                Output::HeartbeatLate { to, exceeded_ns } => {
-                    self.rec.heartbeat_late(now, m, to, exceeded_ns)
-                }
+                Output::HeartbeatLate { .. } => self.rec.heartbeat_late(now, m),
                 Output::BackendCommit(stats) => self.charge_backend_commit(m, stats),
                 Output::AlarmChanged {
                     member_id,

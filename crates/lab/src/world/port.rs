@@ -17,7 +17,7 @@ impl World<'_> {
 
     pub(super) fn on_action(&mut self, index: usize) {
         let action = self.sc.timeline[index].action.clone();
-        self.rec.actions += 1;
+        self.rec.action_fired();
         self.with_faults(|faults, w| faults.on_action(action, w));
     }
 
@@ -152,6 +152,6 @@ impl Cluster for World<'_> {
     }
 
     fn count_skipped(&mut self) {
-        self.rec.skipped_actions += 1;
+        self.rec.action_skipped();
     }
 }

@@ -18,9 +18,9 @@ pub(crate) struct AlarmLog {
     pub raised: bool,
 }
 
-/// Storage logs kept by the world (per-member metrics are on the `Node`s).
+/// Storage figures kept by the world (alarm changes are events of the recorder's log;
+/// per-member metrics are on the `Node`s).
 pub(crate) struct StorageRecord {
-    pub alarms: Vec<AlarmLog>,
     /// Alarms active in the cluster as first applied anywhere.
     cluster_alarms: BTreeSet<(u64, AlarmKind)>,
     /// (time, member, size, in use) per scrape.
@@ -38,7 +38,6 @@ pub(crate) struct StorageRecord {
 impl StorageRecord {
     pub fn new(quota_bytes: u64) -> Self {
         StorageRecord {
-            alarms: Vec::new(),
             cluster_alarms: BTreeSet::new(),
             db_size: Vec::new(),
             quota: vec![(0, quota_bytes)],
@@ -132,7 +131,7 @@ impl World<'_> {
             self.rec.storage.cluster_alarms.remove(&key)
         };
         if first {
-            self.rec.storage.alarms.push(AlarmLog {
+            self.rec.alarm(AlarmLog {
                 at_ns: now,
                 member: member_id.checked_sub(1).map(|m| m as usize),
                 alarm: alarm.as_str(),

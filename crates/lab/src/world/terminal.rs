@@ -126,7 +126,7 @@ impl Terminal for World<'_> {
     }
 
     fn record_step(&mut self, step: StepLog) {
-        self.rec.operator_steps.push(step);
+        self.rec.operator_step(step);
     }
 
     fn send(&mut self, op: Op) -> u64 {

@@ -63,7 +63,7 @@ impl World<'_> {
                         r.watcher, r.needed_rev, r.compact_rev, r.keys
                     ),
                 );
-                self.rec.relists.push(r);
+                self.rec.relist(r);
             }
             WatchOutput::ApiserverRelist {
                 apiserver,
