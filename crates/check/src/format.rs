@@ -133,6 +133,38 @@ impl WatchEvent {
 }
 
 impl Operation {
+    /// Operation `id` of `client`, called at `call_ns`, with nothing else said yet (no answer,
+    /// no key, no compare, no watch fields).
+    pub fn new(id: u64, client: String, call_ns: u64, op: OpName) -> Operation {
+        Operation {
+            id,
+            client,
+            member: None,
+            call_ns,
+            return_ns: None,
+            op,
+            key: None,
+            value: None,
+            expect_value: None,
+            expect_version: None,
+            expect_create_revision: None,
+            expect_mod_revision: None,
+            compare_result: None,
+            else_get: false,
+            else_value: None,
+            succeeded: None,
+            serializable: false,
+            revision: None,
+            error: None,
+            era: 0,
+            applied: None,
+            prefix: false,
+            start_revision: None,
+            prev_kv: false,
+            responses: Vec::new(),
+        }
+    }
+
     /// Does key `k` fall in what this watch watches?
     pub fn watches(&self, k: &str) -> bool {
         let key = self.key.as_deref().unwrap_or("");

@@ -31,31 +31,15 @@ pub fn operations(history: &History, linearizable_reads: bool) -> Vec<Operation>
 
 fn watch_operation(id: u64, w: &WatchStream) -> Operation {
     Operation {
-        id,
-        client: format!("watch {}", w.client),
         member: Some(format!("m{}", w.member + 1)),
-        call_ns: w.call_ns,
         return_ns: w.end.map(|(at, _)| at),
-        op: OpName::Watch,
         key: Some(w.prefix.clone()),
-        value: None,
-        expect_value: None,
-        expect_version: None,
-        expect_create_revision: None,
-        expect_mod_revision: None,
-        compare_result: None,
-        else_get: false,
-        else_value: None,
-        succeeded: None,
-        serializable: false,
-        revision: None,
         error: w.end.and_then(|(_, e)| e).map(str::to_string),
         era: w.era as u32,
-        applied: None,
         prefix: true,
         start_revision: Some(w.start_revision),
-        prev_kv: false,
         responses: w.responses.clone(),
+        ..Operation::new(id, format!("watch {}", w.client), w.call_ns, OpName::Watch)
     }
 }
 
@@ -76,23 +60,12 @@ fn operation(history: &History, op: &ClientOp, linearizable_reads: bool) -> Oper
     let has_value =
         matches!(name, OpName::Put | OpName::Get | OpName::Txn) && op.value != NOT_FOUND;
     let known_revision = error.is_none() || op.applied == Applied::Yes;
+    let client = if is_read { "reads" } else { "writes" }.to_string();
     let operation = Operation {
-        id: op.id,
-        client: if is_read { "reads" } else { "writes" }.to_string(),
         member: op.member.map(|m| format!("m{}", m + 1)),
-        call_ns: op.call_ns,
         return_ns: (op.return_ns != NEVER_RETURNED).then_some(op.return_ns),
-        op: name,
         key: if name == OpName::Write { None } else { key },
         value: has_value.then(|| op.value.to_string()),
-        expect_value: None,
-        expect_version: None,
-        expect_create_revision: None,
-        expect_mod_revision: None,
-        compare_result: None,
-        else_get: false,
-        else_value: None,
-        succeeded: None,
         serializable: is_read && !linearizable_reads,
         revision: known_revision.then_some(op.revision),
         error: error.map(str::to_string),
@@ -102,10 +75,7 @@ fn operation(history: &History, op: &ClientOp, linearizable_reads: bool) -> Oper
             Applied::Yes => Some(true),
             Applied::No => Some(false),
         },
-        prefix: false,
-        start_revision: None,
-        prev_kv: false,
-        responses: Vec::new(),
+        ..Operation::new(op.id, client, op.call_ns, name)
     };
     match (name, history.txn(op.id)) {
         (OpName::Txn, Some(t)) => with_txn(operation, t, error.is_none()),
