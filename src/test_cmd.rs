@@ -70,39 +70,42 @@ enum Snapshot {
     Changed(String),
 }
 
-/// Runs the command; returns the exit code (`run`'s: the worst of the scenarios').
+/// Runs the command; returns the exit code (`run`'s: the worst of the scenarios'). With
+/// `--json`, the results go to stdout whatever happened, with the same exit code.
 pub fn test(args: &TestArgs) -> u8 {
-    let files = match scenario_files(&args.paths) {
-        Ok(f) if f.is_empty() => {
-            eprintln!("error: no scenario files (*.toml) in the given paths");
-            return crate::EXIT_INVALID_INPUT;
-        }
-        Ok(f) => f,
+    let (outcomes, code, error) = match run_suite(args) {
+        Ok((outcomes, code)) => (outcomes, code, None),
         Err(e) => {
             eprintln!("error: {e}");
-            return crate::EXIT_INVALID_INPUT;
+            (Vec::new(), crate::EXIT_INVALID_INPUT, Some(e))
         }
     };
+    if args.json {
+        println!("{}", json(&outcomes, code, error.as_deref()));
+    }
+    code
+}
+
+/// The suite: every scenario's outcome and the exit code, or why it could not run (or its
+/// JUnit file could not be written).
+fn run_suite(args: &TestArgs) -> Result<(Vec<Outcome>, u8), String> {
+    let files = scenario_files(&args.paths)?;
+    if files.is_empty() {
+        return Err("no scenario files (*.toml) in the given paths".into());
+    }
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let etcd = match crate::etcd_configs(args.etcd_config.as_deref(), args.etcd_flags.as_deref()) {
-        Ok(c) => c,
-        Err(_) => return crate::EXIT_INVALID_INPUT,
-    };
+    let etcd = crate::etcd_configs(args.etcd_config.as_deref(), args.etcd_flags.as_deref())
+        .map_err(|_| "the etcd settings (--etcd-config, --etcd-flags) are invalid".to_string())?;
     let outcomes = run_all(&files, jobs, args.accept, &etcd);
     let code = summarize(&outcomes);
-    if args.json {
-        println!("{}", json(&outcomes, code));
-    }
     if let Some(path) = &args.junit {
-        if let Err(e) = fs::write(path, junit(&outcomes)) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return crate::EXIT_INVALID_INPUT;
-        }
+        fs::write(path, junit(&outcomes))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
-    code
+    Ok((outcomes, code))
 }
 
 /// The `*.toml` files named or in the named folders, sorted within each folder.
@@ -346,8 +349,8 @@ fn junit(outcomes: &[Outcome]) -> String {
 }
 
 /// The results for machines: each scenario's verdict (and, when it failed, its exit code and
-/// what went wrong), the totals and the exit code.
-fn json(outcomes: &[Outcome], code: u8) -> String {
+/// what went wrong), the totals and the exit code; `error`: why the suite could not run.
+fn json(outcomes: &[Outcome], code: u8, error: Option<&str>) -> String {
     let count = |label: &str| {
         outcomes
             .iter()
@@ -369,7 +372,7 @@ fn json(outcomes: &[Outcome], code: u8) -> String {
             v
         })
         .collect();
-    let doc = serde_json::json!({
+    let mut doc = serde_json::json!({
         "scenarios": scenarios,
         "passed": count("pass"),
         "new": count("new"),
@@ -377,6 +380,9 @@ fn json(outcomes: &[Outcome], code: u8) -> String {
         "failed": count("fail"),
         "exit_code": code,
     });
+    if let Some(e) = error {
+        doc["error"] = e.into();
+    }
     serde_json::to_string_pretty(&doc).expect("JSON values serialize")
 }
 

@@ -131,6 +131,18 @@ fn a_failed_expectation_and_a_bad_file_give_runs_exit_codes() {
     let o = run(etcdlab().current_dir(tmp.path()).args(["test", "missing"]));
     o.assert_code(2);
     assert!(o.stderr.contains("missing: no such file or folder"));
+    // --json answers even when the suite cannot run.
+    let o = run(etcdlab()
+        .current_dir(tmp.path())
+        .args(["test", "missing", "--json"]));
+    o.assert_code(2);
+    let doc: serde_json::Value = serde_json::from_str(&o.stdout).expect("JSON on stdout");
+    assert_eq!(doc["exit_code"], 2);
+    assert!(doc["error"]
+        .as_str()
+        .unwrap()
+        .contains("no such file or folder"));
+    assert_eq!(doc["scenarios"].as_array().map(Vec::len), Some(0));
 }
 
 #[test]

@@ -293,6 +293,9 @@ func convertCompare(r *record, in *input) error {
 	if in.target == targetValue && (in.result == ">" || in.result == "<") {
 		return fmt.Errorf("`>` and `<` compare a version or a revision, not a value")
 	}
+	if r.ElseValue != nil && !r.ElseGet {
+		return fmt.Errorf("`else_value` without `else_get`")
+	}
 	in.elseGet = r.ElseGet
 	return nil
 }

@@ -67,6 +67,13 @@ fn the_log_folded_again_gives_what_the_world_was_told_live() {
     r.finish(8 * S);
     let f = r.fold();
     assert_eq!(f.cluster_leader(), r.cluster_leader());
+    // The live fold saw the same events in the same order.
+    assert_eq!(f.leader_spans, r.live.leader_spans);
+    assert_eq!(f.failovers_s, r.live.failovers_s);
+    assert_eq!(
+        (f.leader_changes, f.elections, f.max_term),
+        (r.live.leader_changes, r.live.elections, r.live.max_term)
+    );
     assert_eq!(r.role_changes().len(), 3);
     assert_eq!((f.actions, f.skipped_actions), (1, 1));
     assert_eq!(f.heartbeat_send_failures, 2);

@@ -101,12 +101,13 @@ pub struct Txn {
 }
 
 impl Txn {
-    /// A txn that only reads (etcd's `isTxnReadonly`): allowed under NOSPACE.
-    fn read_only(&self) -> bool {
+    /// A txn with a put on either branch (it costs quota: etcd's `Cost(r) > 0`), which the
+    /// capped applier refuses under NOSPACE; deletes and ranges go through.
+    fn puts(&self) -> bool {
         self.success
             .iter()
             .chain(&self.failure)
-            .all(|op| matches!(op, etcdlab_store::Op::Range { .. }))
+            .any(|op| matches!(op, etcdlab_store::Op::Put { .. }))
     }
 
     fn quota_request(&self) -> QuotaRequest {
@@ -440,11 +441,11 @@ impl ServerState {
         }
     }
 
-    /// etcd 3.4's applier chain for a txn: the capped applier refuses one that writes, the
+    /// etcd 3.4's applier chain for a txn: the capped applier refuses one with a put, the
     /// lease of every put on the branch taken must exist, and the quota applier applies it and
     /// then reports "no space" if the backend was over quota.
     fn apply_txn(&mut self, op: &Op, txn: &Txn, effects: &mut ApplyEffects) -> ApplyResult {
-        if self.has_alarm(AlarmKind::NoSpace) && !txn.read_only() {
+        if self.has_alarm(AlarmKind::NoSpace) && txn.puts() {
             return Err(ERR_NOSPACE);
         }
         let holds = txn.compares.iter().all(|c| self.store.compare(c));
@@ -477,7 +478,7 @@ impl ServerState {
             _ => None,
         });
         effects.txn = Some((r.succeeded, read.flatten()));
-        if fits || txn.read_only() {
+        if fits || !txn.puts() {
             return Ok(());
         }
         effects.raise_nospace = !self.has_alarm(AlarmKind::NoSpace);
@@ -593,7 +594,7 @@ mod tests {
     }
 
     #[test]
-    fn under_nospace_a_txn_that_writes_is_refused() {
+    fn under_nospace_a_txn_with_a_put_is_refused_and_one_without_goes_through() {
         let mut s = ServerState::new(Quota::new(1 << 30), 2);
         let mut fx = ApplyEffects::default();
         let alarm = Op::Alarm {
@@ -607,6 +608,34 @@ mod tests {
             s.apply(2, Some(&cas("/a", 0, 7)), 0, &mut fx),
             Err(ERR_NOSPACE)
         );
+        assert_eq!(s.store.current_rev(), 1, "nothing written");
+        // Without a put it costs nothing: a delete-only txn goes through.
+        let delete_only = Op::Txn(Rc::new(Txn {
+            compares: Vec::new(),
+            success: vec![etcdlab_store::Op::DeleteRange {
+                key: b"/a".to_vec(),
+                range_end: Vec::new(),
+            }],
+            failure: Vec::new(),
+        }));
+        assert_eq!(s.apply(3, Some(&delete_only), 0, &mut fx), Ok(()));
+    }
+
+    #[test]
+    fn a_txn_putting_with_a_missing_lease_is_refused() {
+        let mut s = ServerState::new(Quota::new(1 << 30), 2);
+        let mut fx = ApplyEffects::default();
+        let with_lease = Op::Txn(Rc::new(Txn {
+            compares: Vec::new(),
+            success: vec![etcdlab_store::Op::Put {
+                key: b"/a".to_vec(),
+                value: Value::new(10, 1),
+                lease: 42,
+            }],
+            failure: Vec::new(),
+        }));
+        let r = s.apply(1, Some(&with_lease), 0, &mut fx);
+        assert_eq!(r, Err(ERR_LEASE_NOT_FOUND));
         assert_eq!(s.store.current_rev(), 1, "nothing written");
     }
 

@@ -288,7 +288,7 @@ pub struct RoleChange {
     pub term: u64,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LeaderSpan {
     pub from_ns: Nanos,
     pub to_ns: Nanos,
