@@ -24,6 +24,15 @@ pub struct Operation {
     /// A put's (or a txn's success put's) value; a get's value found (None: not found).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// A range's end, exclusive (etcd's `range_end`; "\0": every key from `key` on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_end: Option<String>,
+    /// A range's response: every key it found, in key order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kvs: Vec<RangeKv>,
+    /// A lease grant's or revoke's lease; a put's lease (None: no lease).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<i64>,
     /// A txn's compare: the value the key must have. A txn names at most one of the
     /// `expect_*` targets (etcd's `Compare.target`); with none, the key must not exist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,6 +89,14 @@ pub struct Operation {
     /// `watch`: the responses that carried events, in the order they arrived.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub responses: Vec<WatchResponse>,
+}
+
+/// One key a range found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeKv {
+    pub key: String,
+    pub value: String,
 }
 
 /// One watch response: the events of one or more whole revisions.
@@ -145,6 +162,9 @@ impl Operation {
             op,
             key: None,
             value: None,
+            range_end: None,
+            kvs: Vec::new(),
+            lease: None,
             expect_value: None,
             expect_version: None,
             expect_create_revision: None,
@@ -162,6 +182,18 @@ impl Operation {
             start_revision: None,
             prev_kv: false,
             responses: Vec::new(),
+        }
+    }
+
+    /// Does key `k` fall in this range? (`[key, range_end)` byte by byte, "\0" as the end
+    /// of every key; with `prefix`, every key under `key`.)
+    pub fn covers(&self, k: &str) -> bool {
+        let key = self.key.as_deref().unwrap_or("");
+        match self.range_end.as_deref() {
+            _ if self.prefix => k.starts_with(key),
+            Some("\0") => k >= key,
+            Some(end) => k >= key && k < end,
+            None => k == key,
         }
     }
 
@@ -186,8 +218,16 @@ fn is_zero(n: &u32) -> bool {
 pub enum OpName {
     Put,
     Get,
+    /// A read of every key in `[key, range_end)` (or under `key`, with `prefix`).
+    Range,
     /// Delete of one key.
     Delete,
+    /// A lease is granted; the revision stays.
+    #[serde(rename = "lease_grant")]
+    LeaseGrant,
+    /// A lease is revoked: its keys are deleted at one revision.
+    #[serde(rename = "lease_revoke")]
+    LeaseRevoke,
     /// A transaction comparing one key's value, putting `value` to it when the compare holds.
     Txn,
     /// Any other write (another client's, a lease's, a compaction): it may advance the
@@ -256,9 +296,22 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<Operation>, ParseError> {
 }
 
 fn validate(op: &Operation) -> Result<(), String> {
-    let needs_key = !matches!(op.op, OpName::Write);
+    let is_lease_op = matches!(op.op, OpName::LeaseGrant | OpName::LeaseRevoke);
+    let needs_key = !matches!(op.op, OpName::Write) && !is_lease_op;
     if needs_key && op.key.is_none() {
         return Err(format!("operation {}: `key` is required", op.id));
+    }
+    if is_lease_op && op.lease.is_none() {
+        return Err(format!("operation {}: `lease` is required", op.id));
+    }
+    if op.op == OpName::Range && (op.range_end.is_some() == op.prefix) {
+        return Err(format!(
+            "operation {}: a range needs one of `range_end` and `prefix`",
+            op.id
+        ));
+    }
+    if op.op != OpName::Range && !op.kvs.is_empty() {
+        return Err(format!("operation {}: only a range has `kvs`", op.id));
     }
     if matches!(op.op, OpName::Put | OpName::Txn) && op.value.is_none() {
         return Err(format!("operation {}: `value` is required", op.id));
@@ -365,6 +418,7 @@ pub const DEFINITE_ERRORS: &[&str] = &[
     "etcdserver: not capable",
     "etcdserver: no leader",
     "raft proposal dropped",
+    "etcdserver: requested lease not found",
 ];
 
 pub fn is_definite(error: &str) -> bool {
@@ -398,8 +452,20 @@ pub fn describe(op: &Operation) -> String {
     let member = op.member.as_deref().unwrap_or("-");
     let key = op.key.as_deref().unwrap_or("");
     let asked = match op.op {
-        OpName::Put => format!("put {key} = {}", op.value.as_deref().unwrap_or("")),
+        OpName::Put => format!(
+            "put {key} = {}{}",
+            op.value.as_deref().unwrap_or(""),
+            op.lease
+                .map_or(String::new(), |l| format!(" with lease {l}"))
+        ),
         OpName::Get => format!("get {key}"),
+        OpName::Range => match op.range_end.as_deref() {
+            _ if op.prefix => format!("range {key}*"),
+            Some("\0") => format!("range {key}.."),
+            end => format!("range {key}..{}", end.unwrap_or("")),
+        },
+        OpName::LeaseGrant => format!("lease grant {}", op.lease.unwrap_or(0)),
+        OpName::LeaseRevoke => format!("lease revoke {}", op.lease.unwrap_or(0)),
         OpName::Delete => format!("delete {key}"),
         OpName::Txn => format!(
             "txn if {} then put {}{}",
@@ -433,6 +499,15 @@ pub fn describe(op: &Operation) -> String {
         (None, OpName::Get) => format!(
             "{} at revision {}",
             op.value.as_deref().unwrap_or("(not found)"),
+            op.revision.unwrap_or(0)
+        ),
+        (None, OpName::Range) => format!(
+            "[{}] at revision {}",
+            op.kvs
+                .iter()
+                .map(|kv| format!("{} = {}", kv.key, kv.value))
+                .collect::<Vec<_>>()
+                .join(", "),
             op.revision.unwrap_or(0)
         ),
         (None, OpName::Txn) if op.return_ns.is_some() => format!(

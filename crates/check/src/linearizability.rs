@@ -10,8 +10,9 @@
 //! running out of it is an `Undecided` verdict, never a pass.
 
 use crate::format::{is_definite, OpName, Operation};
-use crate::model::{mix, Compare, CompareResult, Fate, State, Step, Target, Undo};
+use crate::model::{mix, Compare, CompareResult, Fate, RangeRead, State, Step, Target, Undo};
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::rc::Rc;
 
 /// How much searching a verdict may cost.
 #[derive(Clone, Copy, Debug)]
@@ -91,15 +92,17 @@ impl<'a> Names<'a> {
     }
 }
 
-/// The operations the model checks, with each one's step and fate.
-fn normalize<'a>(history: impl Iterator<Item = &'a Operation>) -> Vec<Op> {
+/// The operations the model checks, with each one's step and fate, and the ranges they
+/// read.
+fn normalize<'a>(history: impl Iterator<Item = &'a Operation>) -> (Vec<Op>, Rc<[RangeRead]>) {
     let (mut keys, mut values) = (Names::default(), Names::default());
     let mut ops = Vec::new();
+    let mut ranges: Vec<&'a Operation> = Vec::new();
     for o in history {
         if o.op == OpName::Watch {
             continue; // judged by the watch checker
         }
-        let is_read = o.op == OpName::Get;
+        let is_read = matches!(o.op, OpName::Get | OpName::Range);
         let fate = match (&o.error, o.return_ns, o.applied) {
             (None, Some(_), _) => Fate::Returned(o.revision.expect("validated")),
             _ if is_read => continue, // a read that failed or never returned shows nothing
@@ -117,6 +120,23 @@ fn normalize<'a>(history: impl Iterator<Item = &'a Operation>) -> Vec<Op> {
             OpName::Put => Step::Put {
                 key,
                 value: value(&o.value).expect("validated"),
+                lease: o.lease.unwrap_or(0),
+            },
+            OpName::Range => {
+                for kv in &o.kvs {
+                    keys.of(&kv.key);
+                    values.of(&kv.value);
+                }
+                ranges.push(o);
+                Step::Range {
+                    range: ranges.len() as u32 - 1,
+                }
+            }
+            OpName::LeaseGrant => Step::LeaseGrant {
+                lease: o.lease.expect("validated"),
+            },
+            OpName::LeaseRevoke => Step::LeaseRevoke {
+                lease: o.lease.expect("validated"),
             },
             OpName::Get => Step::Get {
                 key,
@@ -147,7 +167,31 @@ fn normalize<'a>(history: impl Iterator<Item = &'a Operation>) -> Vec<Op> {
             fate,
         });
     }
-    ops
+    let ranges = ranges
+        .iter()
+        .map(|o| range_read(o, &keys, &values))
+        .collect();
+    (ops, ranges)
+}
+
+/// What range `o` covered (every key of the history in it) and found, by interned number.
+fn range_read(o: &Operation, keys: &Names, values: &Names) -> RangeRead {
+    let mut covered: Vec<u32> = (keys.0.iter())
+        .filter(|(k, _)| o.covers(k))
+        .map(|(_, n)| *n)
+        .collect();
+    covered.sort_unstable();
+    let mut found: Vec<(u32, u32)> = (o.kvs.iter())
+        .map(|kv| (keys.0[kv.key.as_str()], values.0[kv.value.as_str()]))
+        .collect();
+    found.sort_unstable();
+    let impossible =
+        o.kvs.iter().any(|kv| !o.covers(&kv.key)) || found.windows(2).any(|w| w[0].0 == w[1].0);
+    RangeRead {
+        keys: covered,
+        found,
+        impossible,
+    }
 }
 
 /// A txn's compare for the model (validated: at most one target).
@@ -289,7 +333,7 @@ pub fn check_linearizable(history: &[Operation], budget: Budget) -> Outcome {
     };
     for era in eras {
         let era_is_first = era == 0;
-        let ops = normalize(history.iter().filter(|o| o.era == era));
+        let (ops, ranges) = normalize(history.iter().filter(|o| o.era == era));
         total.operations += ops.len();
         total.maybe_applied += ops.iter().filter(|o| o.fate == Fate::Maybe).count();
         let left = Budget {
@@ -301,7 +345,8 @@ pub fn check_linearizable(history: &[Operation], budget: Budget) -> Outcome {
             State::default()
         } else {
             State::starting_unknown()
-        };
+        }
+        .with_ranges(ranges);
         let (verdict, steps) = search(&ops, left, start);
         total.steps += steps;
         if verdict != Verdict::Pass {
@@ -317,7 +362,7 @@ pub fn check_linearizable(history: &[Operation], budget: Budget) -> Outcome {
 /// linearization if there is one; this one usually finds it at the first try.
 fn priority(op: &Op, choice: u8, revision: i64, entry: usize) -> Key {
     let claimed = op.claimed().unwrap_or(revision + 1);
-    let is_read = matches!(op.step, Step::Get { .. });
+    let is_read = matches!(op.step, Step::Get { .. } | Step::Range { .. });
     (choice, claimed, is_read, entry)
 }
 
@@ -350,8 +395,13 @@ fn identity_read(list: &List, ops: &[Op], state: &State) -> Option<usize> {
     let mut i = list.e[0].next;
     while i != NIL && list.e[i].call {
         let op = &ops[list.e[i].op];
-        if let (Step::Get { key, found }, Fate::Returned(r)) = (op.step, op.fate) {
-            if r == state.revision && state.known_value(key) == Some(found) {
+        if let Fate::Returned(r) = op.fate {
+            let unchanged = match op.step {
+                Step::Get { key, found } => state.known_value(key) == Some(found),
+                Step::Range { range } => state.range_matches(range),
+                _ => false,
+            };
+            if r == state.revision && unchanged {
                 return Some(i);
             }
         }

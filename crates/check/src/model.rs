@@ -2,7 +2,7 @@
 //! with their value, create and mod revisions and version. Steps are undone in reverse order
 //! (the search backtracks), and the state keeps an incremental hash for its cache.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What a key holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -11,19 +11,27 @@ pub struct KeyState {
     pub create_revision: i64,
     pub mod_revision: i64,
     pub version: i64,
+    /// The lease it is attached to (0: none).
+    pub lease: i64,
 }
 
 /// One operation, normalized for the model (keys and values interned).
 #[derive(Clone, Copy, Debug)]
 pub enum Step {
+    /// A put, attaching the key to `lease` (0: none; a lease that does not exist fails it).
     Put {
         key: u32,
         value: u32,
+        lease: i64,
     },
     /// `found`: the value read (None: no such key).
     Get {
         key: u32,
         found: Option<u32>,
+    },
+    /// A read of several keys: `State::ranges[range]` says which and what it found.
+    Range {
+        range: u32,
     },
     Delete {
         key: u32,
@@ -38,8 +46,36 @@ pub enum Step {
         succeeded: Option<bool>,
         else_get: Option<Option<u32>>,
     },
+    /// A lease is granted (the revision stays).
+    LeaseGrant {
+        lease: i64,
+    },
+    /// A lease is revoked: its keys are deleted at one revision.
+    LeaseRevoke {
+        lease: i64,
+    },
     /// Some other write: it may advance the revision, and touches none of the history's keys.
     Write,
+}
+
+/// What a range covered and found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RangeRead {
+    /// Every key of the history (of its era) in the range, ascending.
+    pub keys: Vec<u32>,
+    /// What it found: (key, value), ascending by key.
+    pub found: Vec<(u32, u32)>,
+    /// It found a key outside its range: no state explains that.
+    pub impossible: bool,
+}
+
+impl RangeRead {
+    fn found(&self, key: u32) -> Option<u32> {
+        self.found
+            .binary_search_by_key(&key, |(k, _)| *k)
+            .ok()
+            .map(|i| self.found[i].1)
+    }
 }
 
 /// A txn's compare: the key's figure `result` the target's.
@@ -107,12 +143,23 @@ pub enum Fate {
     Maybe,
 }
 
-/// What a step changed, to undo it: the revision, and a key's entry as it was (None: the
-/// key had no entry).
-#[derive(Clone, Copy, Debug)]
+/// What a step changed, to undo it: the revision, keys' entries as they were (None: the key
+/// had no entry), and a lease granted or revoked.
+#[derive(Clone, Debug)]
 pub struct Undo {
     revision: i64,
-    key: Option<(u32, Option<Entry>)>,
+    keys: Changed,
+    /// (lease, whether it existed before).
+    lease: Option<(i64, bool)>,
+}
+
+/// Keys a step changed, with their entries before.
+#[derive(Clone, Debug)]
+enum Changed {
+    None,
+    One(u32, Option<Entry>),
+    /// A lease revoke, or a range's first sight of undescribed keys.
+    Many(Vec<(u32, Option<Entry>)>),
 }
 
 /// A key's entry: its state, or None when it is known not to exist.
@@ -121,13 +168,17 @@ type Entry = Option<KeyState>;
 #[derive(Default)]
 pub struct State {
     pub revision: i64,
+    /// The history's ranges, which `Step::Range` names by index.
+    ranges: std::rc::Rc<[RangeRead]>,
+    /// Leases that exist.
+    leases: HashSet<i64>,
     /// Keys with a known entry. A key without one does not exist, unless the state started
     /// unknown.
     keys: HashMap<u32, Entry>,
     /// Started from data the history does not describe (a restored backup): a key is
     /// unknown until an operation of the history shows or sets it.
     unknown_start: bool,
-    /// XOR of the keys' hashes.
+    /// XOR of the keys' and leases' hashes.
     keys_hash: u64,
 }
 
@@ -139,11 +190,17 @@ pub fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+fn lease_hash(lease: i64) -> u64 {
+    mix(lease as u64 ^ 0x1ea5_e000_0000_0000)
+}
+
 fn key_hash(key: u32, e: &Entry) -> u64 {
     match e {
         Some(s) => {
+            let lease = if s.lease == 0 { 0 } else { mix(s.lease as u64) };
             mix(mix(mix(key as u64) ^ s.value as u64) ^ s.mod_revision as u64)
                 ^ mix(s.create_revision as u64 ^ ((s.version as u64) << 40))
+                ^ lease
         }
         None => mix(mix(key as u64) ^ 0xdead_beef),
     }
@@ -156,6 +213,11 @@ impl State {
             unknown_start: true,
             ..State::default()
         }
+    }
+
+    /// The history's ranges, for `Step::Range` to name.
+    pub fn with_ranges(self, ranges: std::rc::Rc<[RangeRead]>) -> State {
+        State { ranges, ..self }
     }
 
     pub fn hash(&self) -> u64 {
@@ -174,9 +236,24 @@ impl State {
         Some(self.get(key).map(|s| s.value))
     }
 
+    /// Whether range `range` finds exactly what the state holds (false when a key it covers
+    /// is unknown).
+    pub fn range_matches(&self, range: u32) -> bool {
+        let r = &self.ranges[range as usize];
+        !r.impossible
+            && r.keys
+                .iter()
+                .all(|k| self.known_value(*k) == Some(r.found(*k)))
+    }
+
     /// Whether the key's entry is unknown (the state started from undescribed data).
     fn unknown(&self, key: u32) -> bool {
         self.unknown_start && !self.keys.contains_key(&key)
+    }
+
+    /// Whether lease `lease` may exist (in undescribed data, any lease may).
+    fn lease_may_exist(&self, lease: i64) -> bool {
+        self.unknown_start || self.leases.contains(&lease)
     }
 
     /// Sets the key's entry (None: removes it); returns the entry it had.
@@ -202,10 +279,34 @@ impl State {
         self.set_entry(key, Some(to))
     }
 
+    /// Makes lease `lease` exist or not; returns whether it did.
+    fn set_lease(&mut self, lease: i64, exists: bool) -> bool {
+        let had = if exists {
+            !self.leases.insert(lease)
+        } else {
+            self.leases.remove(&lease)
+        };
+        if had != exists {
+            self.keys_hash ^= lease_hash(lease);
+        }
+        had
+    }
+
     pub fn undo(&mut self, u: Undo) {
         self.revision = u.revision;
-        if let Some((key, old)) = u.key {
-            self.set_entry(key, old);
+        match u.keys {
+            Changed::None => {}
+            Changed::One(key, old) => {
+                self.set_entry(key, old);
+            }
+            Changed::Many(keys) => {
+                for (key, old) in keys.into_iter().rev() {
+                    self.set_entry(key, old);
+                }
+            }
+        }
+        if let Some((lease, existed)) = u.lease {
+            self.set_lease(lease, existed);
         }
     }
 
@@ -214,7 +315,8 @@ impl State {
     pub fn step(&mut self, step: Step, fate: Fate, applied: bool) -> Option<Undo> {
         let before = Undo {
             revision: self.revision,
-            key: None,
+            keys: Changed::None,
+            lease: None,
         };
         if !applied {
             return Some(before); // a write that never took effect
@@ -225,32 +327,14 @@ impl State {
             Fate::Maybe => None,
         };
         match step {
-            Step::Get { key, found } => {
-                let r = returned?;
-                if r < self.revision {
-                    return None;
+            Step::Get { key, found } => self.get_step(key, found, returned?, before),
+            Step::Range { range } => self.range_step(range, returned?, before),
+            Step::Put { key, value, lease } => {
+                if lease != 0 && !self.lease_may_exist(lease) {
+                    return None; // etcd: requested lease not found
                 }
-                if self.unknown(key) {
-                    // The first sight of a key of undescribed data: it held what was read.
-                    let seen = found.map(|value| KeyState {
-                        value,
-                        create_revision: 0,
-                        mod_revision: 0,
-                        version: 0,
-                    });
-                    let old = self.set_entry(key, Some(seen));
-                    self.revision = r;
-                    return Some(Undo {
-                        key: Some((key, old)),
-                        ..before
-                    });
-                }
-                (self.get(key).map(|s| s.value) == found).then(|| {
-                    self.revision = r;
-                    before
-                })
+                self.put(key, value, lease, returned, before)
             }
-            Step::Put { key, value } => self.put(key, value, returned, before),
             Step::Delete { key } => {
                 if self.get(key).is_none() && !self.unknown(key) {
                     // Deleting nothing leaves the revision alone.
@@ -259,7 +343,7 @@ impl State {
                 let undo = self.advance_to(returned, 1, before)?;
                 let old = self.set(key, None);
                 Some(Undo {
-                    key: Some((key, old)),
+                    keys: Changed::One(key, old),
                     ..undo
                 })
             }
@@ -269,26 +353,25 @@ impl State {
                 value,
                 succeeded,
                 else_get,
-            } => {
-                let unknown = self.unknown(key);
-                let holds = if unknown {
-                    succeeded.unwrap_or(false) // what the response says, else no effect
-                } else {
-                    compare.holds(self.get(key))
-                };
-                if succeeded.is_some_and(|s| s != holds) {
-                    return None;
+            } => self.txn_step(
+                key,
+                (compare, value),
+                (succeeded, else_get),
+                returned,
+                before,
+            ),
+            Step::LeaseGrant { lease } => {
+                if self.leases.contains(&lease) {
+                    return None; // etcd: lease already exists
                 }
-                if holds {
-                    return self.put(key, value, returned, before);
-                }
-                // The failure branch's read sees the key as it is (unknown data: as it was).
-                let seen = self.get(key).map(|s| s.value);
-                if !unknown && else_get.is_some_and(|found| found != seen) {
-                    return None;
-                }
-                self.advance_to(returned, 0, before)
+                let undo = self.advance_to(returned, 0, before)?;
+                let existed = self.set_lease(lease, true);
+                Some(Undo {
+                    lease: Some((lease, existed)),
+                    ..undo
+                })
             }
+            Step::LeaseRevoke { lease } => self.revoke(lease, returned, before),
             Step::Write => match returned {
                 Some(r) if r >= self.revision => {
                     self.revision = r;
@@ -300,7 +383,116 @@ impl State {
         }
     }
 
-    fn put(&mut self, key: u32, value: u32, returned: Option<i64>, before: Undo) -> Option<Undo> {
+    fn get_step(&mut self, key: u32, found: Option<u32>, r: i64, before: Undo) -> Option<Undo> {
+        if r < self.revision {
+            return None;
+        }
+        if self.unknown(key) {
+            // The first sight of a key of undescribed data: it held what was read.
+            let old = self.set_entry(key, Some(found.map(seen_state)));
+            self.revision = r;
+            return Some(Undo {
+                keys: Changed::One(key, old),
+                ..before
+            });
+        }
+        (self.get(key).map(|s| s.value) == found).then(|| {
+            self.revision = r;
+            before
+        })
+    }
+
+    /// A range at revision `r`: every key it covers holds what it found (a key of
+    /// undescribed data seen for the first time held it).
+    fn range_step(&mut self, range: u32, r: i64, before: Undo) -> Option<Undo> {
+        let ranges = std::rc::Rc::clone(&self.ranges);
+        let read = &ranges[range as usize];
+        if r < self.revision || read.impossible {
+            return None;
+        }
+        let mut seen = Vec::new();
+        for &key in &read.keys {
+            let found = read.found(key);
+            if self.unknown(key) {
+                seen.push((key, found));
+            } else if self.get(key).map(|s| s.value) != found {
+                return None;
+            }
+        }
+        self.revision = r;
+        if seen.is_empty() {
+            return Some(before);
+        }
+        let keys = seen
+            .into_iter()
+            .map(|(key, found)| (key, self.set_entry(key, Some(found.map(seen_state)))))
+            .collect();
+        Some(Undo {
+            keys: Changed::Many(keys),
+            ..before
+        })
+    }
+
+    fn txn_step(
+        &mut self,
+        key: u32,
+        (compare, value): (Compare, u32),
+        (succeeded, else_get): (Option<bool>, Option<Option<u32>>),
+        returned: Option<i64>,
+        before: Undo,
+    ) -> Option<Undo> {
+        let unknown = self.unknown(key);
+        let holds = if unknown {
+            succeeded.unwrap_or(false) // what the response says, else no effect
+        } else {
+            compare.holds(self.get(key))
+        };
+        if succeeded.is_some_and(|s| s != holds) {
+            return None;
+        }
+        if holds {
+            return self.put(key, value, 0, returned, before);
+        }
+        // The failure branch's read sees the key as it is (unknown data: as it was).
+        let seen = self.get(key).map(|s| s.value);
+        if !unknown && else_get.is_some_and(|found| found != seen) {
+            return None;
+        }
+        self.advance_to(returned, 0, before)
+    }
+
+    /// Revokes `lease`: its keys are deleted at one new revision (none if it had no keys).
+    fn revoke(&mut self, lease: i64, returned: Option<i64>, before: Undo) -> Option<Undo> {
+        if !self.lease_may_exist(lease) {
+            return None; // etcd: requested lease not found
+        }
+        let mut attached: Vec<u32> = (self.keys.iter())
+            .filter(|(_, e)| e.is_some_and(|s| s.lease == lease))
+            .map(|(k, _)| *k)
+            .collect();
+        attached.sort_unstable();
+        let changes = i64::from(!attached.is_empty());
+        let undo = self.advance_to(returned, changes, before)?;
+        let keys = attached
+            .into_iter()
+            .map(|k| (k, self.set(k, None)))
+            .collect();
+        let existed = self.set_lease(lease, false);
+        Some(Undo {
+            keys: Changed::Many(keys),
+            lease: Some((lease, existed)),
+            ..undo
+        })
+    }
+
+    fn put(
+        &mut self,
+        key: u32,
+        value: u32,
+        lease: i64,
+        returned: Option<i64>,
+        before: Undo,
+    ) -> Option<Undo> {
         let undo = self.advance_to(returned, 1, before)?;
         let rev = self.revision;
         let new = match self.get(key) {
@@ -308,6 +500,7 @@ impl State {
                 value,
                 mod_revision: rev,
                 version: s.version + 1,
+                lease,
                 ..*s
             },
             None => KeyState {
@@ -315,11 +508,12 @@ impl State {
                 create_revision: rev,
                 mod_revision: rev,
                 version: 1,
+                lease,
             },
         };
         let old = self.set(key, Some(new));
         Some(Undo {
-            key: Some((key, old)),
+            keys: Changed::One(key, old),
             ..undo
         })
     }
@@ -335,5 +529,17 @@ impl State {
             None => self.revision = least,
         }
         Some(before)
+    }
+}
+
+/// A key of undescribed data as first seen: its value (its revisions are unknown; a compare
+/// on them goes by the response).
+fn seen_state(value: u32) -> KeyState {
+    KeyState {
+        value,
+        create_revision: 0,
+        mod_revision: 0,
+        version: 0,
+        lease: 0,
     }
 }

@@ -97,6 +97,9 @@ fn short(op: &Operation) -> String {
     match op.op {
         OpName::Put => format!("{} put {value} {answer}", op.id),
         OpName::Get => format!("{} get → {value} {answer}", op.id),
+        OpName::Range => format!("{} range → {} keys {answer}", op.id, op.kvs.len()),
+        OpName::LeaseGrant => format!("{} lease grant {answer}", op.id),
+        OpName::LeaseRevoke => format!("{} lease revoke {answer}", op.id),
         OpName::Delete => format!("{} delete {answer}", op.id),
         OpName::Txn => format!("{} txn {answer}", op.id),
         OpName::Write => format!("{} write {answer}", op.id),

@@ -224,3 +224,111 @@ fn a_new_era_may_start_over_at_an_older_revision() {
         Verdict::Fail { .. }
     ));
 }
+
+const PUT_J: &str = r#"{"id":11,"client":"c1","call_ns":0,"return_ns":10,"op":"put","key":"/t/j","value":"j1","revision":2}"#;
+const PUT_K: &str = r#"{"id":12,"client":"c1","call_ns":20,"return_ns":30,"op":"put","key":"/t/k","value":"k1","revision":3}"#;
+
+#[test]
+fn a_range_sees_every_acknowledged_put_in_it_and_nothing_else() {
+    let both = r#"{"id":13,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"/t/","prefix":true,"kvs":[{"key":"/t/j","value":"j1"},{"key":"/t/k","value":"k1"}],"revision":3}"#;
+    assert_eq!(verdict(&[PUT_J, PUT_K, both]), Verdict::Pass);
+    // [/t/j, /t/k) holds only /t/j.
+    let half = r#"{"id":13,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"/t/j","range_end":"/t/k","kvs":[{"key":"/t/j","value":"j1"}],"revision":3}"#;
+    assert_eq!(verdict(&[PUT_J, PUT_K, half]), Verdict::Pass);
+    let missing_k = r#"{"id":13,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"/t/","prefix":true,"kvs":[{"key":"/t/j","value":"j1"}],"revision":3}"#;
+    assert_eq!(fails(&[PUT_J, PUT_K, missing_k]), 13);
+    // A key outside the range it was asked for.
+    let outside = r#"{"id":13,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"/t/j","range_end":"/t/k","kvs":[{"key":"/t/j","value":"j1"},{"key":"/t/k","value":"k1"}],"revision":3}"#;
+    assert_eq!(fails(&[PUT_J, PUT_K, outside]), 13);
+    let to_the_end = r#"{"id":13,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"/t/k","range_end":"\u0000","kvs":[{"key":"/t/k","value":"k1"}],"revision":3}"#;
+    assert_eq!(verdict(&[PUT_J, PUT_K, to_the_end]), Verdict::Pass);
+}
+
+#[test]
+fn a_range_concurrent_with_a_put_sees_it_whole_or_not_at_all() {
+    let slow_k = r#"{"id":12,"client":"c1","call_ns":20,"return_ns":90,"op":"put","key":"/t/k","value":"k1","revision":3}"#;
+    let before = r#"{"id":13,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"/t/","prefix":true,"kvs":[{"key":"/t/j","value":"j1"}],"revision":2}"#;
+    assert_eq!(verdict(&[PUT_J, slow_k, before]), Verdict::Pass);
+    // It claims revision 3 (the put's) but misses the put.
+    let torn = r#"{"id":13,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"/t/","prefix":true,"kvs":[{"key":"/t/j","value":"j1"}],"revision":3}"#;
+    // Either operation may be named: placed first, the range strands the put.
+    assert!([12, 13].contains(&fails(&[PUT_J, slow_k, torn])));
+}
+
+#[test]
+fn a_range_that_still_sees_a_deleted_key_fails() {
+    let del = r#"{"id":13,"client":"c1","call_ns":40,"return_ns":50,"op":"delete","key":"/t/j","revision":4}"#;
+    let stale = r#"{"id":14,"client":"c2","call_ns":60,"return_ns":70,"op":"range","key":"/t/","prefix":true,"kvs":[{"key":"/t/j","value":"j1"},{"key":"/t/k","value":"k1"}],"revision":4}"#;
+    assert_eq!(fails(&[PUT_J, PUT_K, del, stale]), 14);
+}
+
+const GRANT: &str = r#"{"id":21,"client":"c1","call_ns":0,"return_ns":10,"op":"lease_grant","lease":7,"revision":1}"#;
+const PUT_LEASED_J: &str = r#"{"id":22,"client":"c1","call_ns":20,"return_ns":30,"op":"put","key":"/t/j","value":"j1","lease":7,"revision":2}"#;
+const PUT_LEASED_K: &str = r#"{"id":23,"client":"c1","call_ns":40,"return_ns":50,"op":"put","key":"/t/k","value":"k1","lease":7,"revision":3}"#;
+
+#[test]
+fn a_revoke_deletes_every_key_of_its_lease_at_one_revision() {
+    let revoke = r#"{"id":24,"client":"c1","call_ns":60,"return_ns":70,"op":"lease_revoke","lease":7,"revision":4}"#;
+    let none = r#"{"id":25,"client":"c2","call_ns":80,"return_ns":90,"op":"range","key":"/t/","prefix":true,"revision":4}"#;
+    let ops = [GRANT, PUT_LEASED_J, PUT_LEASED_K, revoke, none];
+    assert_eq!(verdict(&ops), Verdict::Pass);
+    let still_there = r#"{"id":25,"client":"c2","call_ns":80,"return_ns":90,"op":"get","key":"/t/k","value":"k1","revision":4}"#;
+    assert_eq!(
+        fails(&[GRANT, PUT_LEASED_J, PUT_LEASED_K, revoke, still_there]),
+        25
+    );
+    // Two keys, one revision: the revoke cannot claim the revision of a second delete.
+    let revoke_at_5 = r#"{"id":24,"client":"c1","call_ns":60,"return_ns":70,"op":"lease_revoke","lease":7,"revision":5}"#;
+    let read_at_4 = r#"{"id":26,"client":"c3","call_ns":62,"return_ns":68,"op":"get","key":"/t/j","revision":4}"#;
+    assert_eq!(
+        fails(&[GRANT, PUT_LEASED_J, PUT_LEASED_K, revoke_at_5, read_at_4]),
+        26
+    );
+}
+
+#[test]
+fn a_put_without_a_lease_detaches_the_key_from_it() {
+    let plain_k = r#"{"id":24,"client":"c1","call_ns":52,"return_ns":58,"op":"put","key":"/t/k","value":"k2","revision":4}"#;
+    let revoke = r#"{"id":25,"client":"c1","call_ns":60,"return_ns":70,"op":"lease_revoke","lease":7,"revision":5}"#;
+    let k2 = r#"{"id":26,"client":"c2","call_ns":80,"return_ns":90,"op":"range","key":"/t/","prefix":true,"kvs":[{"key":"/t/k","value":"k2"}],"revision":5}"#;
+    let ops = [GRANT, PUT_LEASED_J, PUT_LEASED_K, plain_k, revoke, k2];
+    assert_eq!(verdict(&ops), Verdict::Pass);
+}
+
+#[test]
+fn a_put_with_a_lease_never_granted_cannot_succeed() {
+    assert_eq!(fails(&[PUT_LEASED_J]), 22);
+    let refused = r#"{"id":22,"client":"c1","call_ns":20,"return_ns":30,"op":"put","key":"/t/j","value":"j1","lease":7,"error":"etcdserver: requested lease not found"}"#;
+    let nothing = r#"{"id":23,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"/t/j","revision":1}"#;
+    assert_eq!(verdict(&[refused, nothing]), Verdict::Pass);
+    let revoke_unknown = r#"{"id":24,"client":"c1","call_ns":60,"return_ns":70,"op":"lease_revoke","lease":9,"revision":1}"#;
+    assert_eq!(fails(&[revoke_unknown]), 24);
+}
+
+#[test]
+fn a_maybe_applied_revoke_may_or_may_not_have_deleted_the_keys() {
+    let timed_out = r#"{"id":24,"client":"c1","call_ns":60,"return_ns":70,"op":"lease_revoke","lease":7,"error":"context deadline exceeded"}"#;
+    let still = r#"{"id":25,"client":"c2","call_ns":80,"return_ns":90,"op":"range","key":"/t/","prefix":true,"kvs":[{"key":"/t/j","value":"j1"},{"key":"/t/k","value":"k1"}],"revision":3}"#;
+    let gone = r#"{"id":26,"client":"c2","call_ns":100,"return_ns":110,"op":"range","key":"/t/","prefix":true,"revision":4}"#;
+    let base = [GRANT, PUT_LEASED_J, PUT_LEASED_K, timed_out];
+    let with = |more: &[&'static str]| [&base[..], more].concat();
+    assert_eq!(verdict(&with(&[still])), Verdict::Pass);
+    assert_eq!(verdict(&with(&[gone])), Verdict::Pass);
+    assert_eq!(verdict(&with(&[still, gone])), Verdict::Pass);
+    // Half revoked: one key gone, the other still there.
+    let half = r#"{"id":27,"client":"c2","call_ns":100,"return_ns":110,"op":"range","key":"/t/","prefix":true,"kvs":[{"key":"/t/k","value":"k1"}],"revision":4}"#;
+    assert_eq!(fails(&with(&[half])), 27);
+}
+
+#[test]
+fn a_range_names_its_end_one_way() {
+    let both = r#"{"id":1,"client":"c","call_ns":0,"op":"range","key":"/t/","prefix":true,"range_end":"/u"}"#;
+    let err = parse_jsonl(both).expect_err("two ends");
+    assert!(
+        err.message.contains("one of `range_end` and `prefix`"),
+        "{err}"
+    );
+    let no_lease = r#"{"id":1,"client":"c","call_ns":0,"op":"lease_revoke"}"#;
+    let err = parse_jsonl(no_lease).expect_err("no lease");
+    assert!(err.message.contains("`lease` is required"), "{err}");
+}
