@@ -678,3 +678,39 @@ fn lost_changes_of_an_unknown_resource() {
         "unknown resource `widgets`",
     );
 }
+
+#[test]
+fn traffic_mix_with_an_unknown_kind() {
+    check(
+        "traffic-unknown-kind",
+        "start = \"1s\"",
+        "start = \"1s\"\n\n[traffic]\nkey_count = 5\n\n[traffic.mix]\nget = 1\nwatch = 3",
+        "watch = 3",
+        "traffic.mix.watch",
+        "unknown key",
+    );
+}
+
+#[test]
+fn traffic_mix_of_nothing() {
+    check(
+        "traffic-mix-of-nothing",
+        "start = \"1s\"",
+        "start = \"1s\"\n\n[traffic]\nmix = { get = 0, put = 0 }",
+        "mix = { get = 0, put = 0 }",
+        "traffic.mix",
+        "every weight is 0",
+    );
+}
+
+#[test]
+fn traffic_with_too_many_clients() {
+    check(
+        "traffic-too-many-clients",
+        "start = \"1s\"",
+        "start = \"1s\"\n\n[traffic]\nclients_per_member = 40",
+        "clients_per_member = 40",
+        "traffic.clients_per_member",
+        "between 1 and 16",
+    );
+}

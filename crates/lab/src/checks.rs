@@ -1,10 +1,10 @@
 //! The run's client history as `history.jsonl` operations, and the checkers' verdicts on it.
 
 use crate::history::{
-    Applied, ClientOp, History, OpKind, TxnCompare, TxnRecord, WatchStream, NEVER_RETURNED,
-    NOT_FOUND, NO_KEY,
+    Applied, ClientOp, History, OpKind, TrafficDetail, TxnCompare, TxnRecord, WatchStream,
+    NEVER_RETURNED, NOT_FOUND, NO_KEY,
 };
-use etcdlab_check::format::{describe_window, window_ops, OpName, Operation};
+use etcdlab_check::format::{describe_window, window_ops, OpName, Operation, RangeKv};
 use etcdlab_check::watch::describe_failure;
 use etcdlab_check::{check_linearizable, check_serializable_reads, check_watches, Budget, Verdict};
 use etcdlab_report::CheckResult;
@@ -49,24 +49,33 @@ fn operation(history: &History, op: &ClientOp, linearizable_reads: bool) -> Oper
         .then(|| history.key_bytes(op.key))
         .flatten()
         .map(|k| String::from_utf8_lossy(k).into_owned());
+    let traffic = history.traffic(op.id);
     let name = match op.kind {
         OpKind::Put => OpName::Put,
         OpKind::Delete if key.is_some() => OpName::Delete,
         OpKind::Read => OpName::Get,
+        OpKind::Range => OpName::Range,
         OpKind::Txn if key.is_some() => OpName::Txn,
+        // Kubernetes' leases are not the history's: their grants and revokes stay writes.
+        OpKind::LeaseGrant if traffic.is_some() => OpName::LeaseGrant,
+        OpKind::LeaseRevoke if traffic.is_some() => OpName::LeaseRevoke,
         _ => OpName::Write,
     };
     let is_read = op.kind == OpKind::Read;
     let has_value =
         matches!(name, OpName::Put | OpName::Get | OpName::Txn) && op.value != NOT_FOUND;
     let known_revision = error.is_none() || op.applied == Applied::Yes;
-    let client = if is_read { "reads" } else { "writes" }.to_string();
+    let client = match traffic {
+        Some(t) => format!("traffic-{}", t.client),
+        None if is_read => "reads".to_string(),
+        None => "writes".to_string(),
+    };
     let operation = Operation {
         member: op.member.map(|m| format!("m{}", m + 1)),
         return_ns: (op.return_ns != NEVER_RETURNED).then_some(op.return_ns),
         key: if name == OpName::Write { None } else { key },
         value: has_value.then(|| op.value.to_string()),
-        serializable: is_read && !linearizable_reads,
+        serializable: is_read && !linearizable_reads && traffic.is_none(),
         revision: known_revision.then_some(op.revision),
         error: error.map(str::to_string),
         era: op.era as u32,
@@ -77,14 +86,53 @@ fn operation(history: &History, op: &ClientOp, linearizable_reads: bool) -> Oper
         },
         ..Operation::new(op.id, client, op.call_ns, name)
     };
+    let operation = match traffic {
+        Some(t) => with_traffic(history, operation, &t.detail),
+        None => operation,
+    };
     match (name, history.txn(op.id)) {
         (OpName::Txn, Some(t)) => with_txn(operation, t, error.is_none()),
         _ => operation,
     }
 }
 
+/// A `[traffic]` operation's lease, or its range's prefix and what it found.
+fn with_traffic(history: &History, mut o: Operation, detail: &TrafficDetail) -> Operation {
+    match detail {
+        TrafficDetail::Plain => {}
+        TrafficDetail::Lease(lease) => {
+            o.lease = Some(*lease);
+            if o.op == OpName::LeaseGrant || o.op == OpName::LeaseRevoke {
+                o.key = None;
+            }
+        }
+        TrafficDetail::Range { found } => {
+            let text = |k: u32| {
+                let bytes = history.key_bytes(k).map_or(&[][..], |b| &b[..]);
+                String::from_utf8_lossy(bytes).into_owned()
+            };
+            o.kvs = found
+                .iter()
+                .map(|(k, tag)| RangeKv {
+                    key: text(*k),
+                    value: tag.to_string(),
+                })
+                .collect();
+        }
+    }
+    if o.op == OpName::Range {
+        o.prefix = true;
+        o.value = None;
+    }
+    o
+}
+
 /// A txn's compare and, when the client saw the response, its outcome and failure read.
 fn with_txn(mut o: Operation, t: &TxnRecord, answered: bool) -> Operation {
+    use etcdlab_check::format::CompareResult;
+    if t.result != CompareResult::Equal {
+        o.compare_result = Some(t.result);
+    }
     match t.compare {
         TxnCompare::Value(tag) => o.expect_value = (tag != NOT_FOUND).then(|| tag.to_string()),
         TxnCompare::Version(n) => o.expect_version = Some(n),

@@ -22,9 +22,17 @@ pub enum OpKind {
     /// Anything else a client writes through raft (compaction, alarms, membership).
     OtherWrite,
     Read,
+    /// A read of several keys (the `[traffic]` clients' ranges; what it found is in
+    /// `History::traffic`).
+    Range,
 }
 
 impl OpKind {
+    /// A read (its figures are the reads', not the writes').
+    pub fn is_read(self) -> bool {
+        matches!(self, OpKind::Read | OpKind::Range)
+    }
+
     pub fn of(op: &etcdlab_member::Op) -> OpKind {
         use etcdlab_member::Op;
         match op {
@@ -76,6 +84,30 @@ pub enum Applied {
 }
 
 pub const NEVER_RETURNED: Nanos = u64::MAX;
+
+/// The `[traffic]` clients' request kinds, as `history.jsonl` names them, in the report's order.
+const TRAFFIC_KINDS: [&str; 7] = [
+    "get",
+    "range",
+    "put",
+    "delete",
+    "txn",
+    "lease_grant",
+    "lease_revoke",
+];
+
+fn traffic_kind_name(kind: OpKind) -> &'static str {
+    match kind {
+        OpKind::Read => "get",
+        OpKind::Range => "range",
+        OpKind::Put => "put",
+        OpKind::Delete => "delete",
+        OpKind::Txn => "txn",
+        OpKind::LeaseGrant => "lease_grant",
+        OpKind::LeaseRevoke => "lease_revoke",
+        OpKind::OtherWrite => unreachable!("traffic clients send no other write"),
+    }
+}
 pub const NOT_FOUND: u64 = u64::MAX;
 pub const NO_KEY: u32 = u32::MAX;
 
@@ -110,6 +142,8 @@ pub enum TxnCompare {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TxnRecord {
     pub compare: TxnCompare,
+    /// The compare's operator (the plain workload's are `=`).
+    pub result: etcdlab_check::format::CompareResult,
     /// Whether the compare held (None: no response).
     pub succeeded: Option<bool>,
     /// The failure branch's read: the tag found (`NOT_FOUND`: no such key).
@@ -126,9 +160,31 @@ pub struct History {
     unresolved: BTreeMap<u64, usize>,
     /// Txns by id: kept apart, so that the millions of plain operations stay small.
     txns: BTreeMap<u64, TxnRecord>,
+    /// What the `[traffic]` clients' operations say beyond a plain operation, by id.
+    traffic: BTreeMap<u64, TrafficRecord>,
     /// Watch streams that ended (a compaction cancelled them, a restore replaced the data, or
     /// the run ended), in the order they ended.
     pub watches: Vec<WatchStream>,
+}
+
+/// A `[traffic]` client's operation: which client sent it, and its lease or range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrafficRecord {
+    /// The client's number (`traffic-<n>` in the history).
+    pub client: u32,
+    pub detail: TrafficDetail,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrafficDetail {
+    Plain,
+    /// A lease grant's or revoke's lease, or the lease a put attaches its key to.
+    Lease(i64),
+    /// A range over every key under the operation's key (a prefix): what it found, by key
+    /// index and value tag, in key order.
+    Range {
+        found: Vec<(u32, u64)>,
+    },
 }
 
 /// One watch as its client saw it: created (or created again after a compaction cancelled
@@ -178,10 +234,30 @@ impl History {
         self.keys.get_index(index as usize)
     }
 
+    /// A `[traffic]` client sent operation `id`.
+    pub fn traffic_sent(&mut self, id: u64, record: TrafficRecord) {
+        self.traffic.insert(id, record);
+    }
+
+    pub fn traffic(&self, id: u64) -> Option<&TrafficRecord> {
+        self.traffic.get(&id)
+    }
+
     /// Txn `id` was sent with `compare`.
     pub fn txn_sent(&mut self, id: u64, compare: TxnCompare) {
+        self.txn_sent_with(id, compare, etcdlab_check::format::CompareResult::Equal);
+    }
+
+    /// A txn comparing with `result`.
+    pub fn txn_sent_with(
+        &mut self,
+        id: u64,
+        compare: TxnCompare,
+        result: etcdlab_check::format::CompareResult,
+    ) {
         let record = TxnRecord {
             compare,
+            result,
             succeeded: None,
             else_found: NOT_FOUND,
         };
@@ -192,10 +268,52 @@ impl History {
         self.txns.get(&id)
     }
 
+    /// The `[traffic]` clients' figures: per kind sent, ok and failed; txn outcomes; errors.
+    pub fn traffic_figures(&self, clients: u32) -> etcdlab_report::TrafficFigures {
+        let mut f = etcdlab_report::TrafficFigures {
+            clients,
+            ..Default::default()
+        };
+        for name in TRAFFIC_KINDS {
+            f.kinds.insert(name.to_string(), Default::default());
+        }
+        let mut errors = BTreeMap::new();
+        for op in self
+            .ops
+            .iter()
+            .filter(|op| self.traffic.contains_key(&op.id))
+        {
+            let name = traffic_kind_name(op.kind);
+            let kind = f.kinds.get_mut(name).expect("every traffic kind listed");
+            kind.sent += 1;
+            let answered = op.error == 0 && op.return_ns != NEVER_RETURNED;
+            if answered {
+                kind.ok += 1;
+            } else {
+                kind.failed += 1;
+                let text = self.error(op).unwrap_or("no answer");
+                *errors.entry(text).or_insert(0) += 1;
+            }
+            if op.kind == OpKind::Txn && answered {
+                match self.txns.get(&op.id).and_then(|t| t.succeeded) {
+                    Some(true) => f.txn_compare_held += 1,
+                    _ => f.txn_compare_failed += 1,
+                }
+            }
+        }
+        f.errors = errors
+            .into_iter()
+            .map(|(text, n)| (text.to_string(), n))
+            .collect();
+        f
+    }
+
     /// The txns' figures: sent, compare held, compare failed, error (or no answer).
     pub fn txn_figures(&self) -> etcdlab_report::OptimisticUpdates {
         let mut f = etcdlab_report::OptimisticUpdates::default();
-        for op in self.ops.iter().filter(|op| op.kind == OpKind::Txn) {
+        let plain_txn =
+            |op: &&ClientOp| op.kind == OpKind::Txn && !self.traffic.contains_key(&op.id);
+        for op in self.ops.iter().filter(plain_txn) {
             f.sent += 1;
             let answered = op.error == 0 && op.return_ns != NEVER_RETURNED;
             match self.txns.get(&op.id).and_then(|t| t.succeeded) {
@@ -215,20 +333,23 @@ impl History {
         result: Result<Response, &'static str>,
         era: u8,
     ) {
-        let (error, revision, value) = match result {
+        let (error, revision, value) = match &result {
             Ok(r) => (0, r.revision, r.kv.map_or(NOT_FOUND, |kv| kv.value_tag)),
             Err(text) => (1 + self.error_index(text), 0, NOT_FOUND),
         };
-        if let (OpKind::Txn, Ok(r), Some(t)) = (kind, result, self.txns.get_mut(&id)) {
+        if let (OpKind::Txn, Ok(r), Some(t)) = (kind, &result, self.txns.get_mut(&id)) {
             t.succeeded = r.succeeded;
             t.else_found = value;
+        }
+        if let (OpKind::Range, Ok(r)) = (kind, &result) {
+            self.range_found(id, r);
         }
         let value = if kind == OpKind::Read {
             value
         } else {
             asked.value
         };
-        let failed_write = error != 0 && kind != OpKind::Read;
+        let failed_write = error != 0 && !kind.is_read();
         if failed_write {
             self.unresolved.insert(id, self.ops.len());
         }
@@ -245,6 +366,18 @@ impl History {
             applied: Applied::Unknown,
             era,
         });
+    }
+
+    /// What range `id` found, kept in its traffic record.
+    fn range_found(&mut self, id: u64, r: &Response) {
+        let kvs = r.kvs.as_deref().unwrap_or_default();
+        let found = kvs
+            .iter()
+            .map(|(key, kv)| (self.key(key), kv.value_tag))
+            .collect();
+        if let Some(record) = self.traffic.get_mut(&id) {
+            record.detail = TrafficDetail::Range { found };
+        }
     }
 
     /// A member applied request `id` (`revision`: the store's after it; None: the applier
@@ -304,7 +437,7 @@ impl History {
         for op in self
             .ops
             .iter()
-            .filter(|op| (op.kind == OpKind::Read) == reads)
+            .filter(|op| op.kind.is_read() == reads)
             .filter(|op| op.return_ns != NEVER_RETURNED)
         {
             let minute = f.per_minute.entry(op.call_ns / 60_000_000_000);
@@ -337,6 +470,7 @@ mod tests {
         revision: 2,
         kv: None,
         succeeded: None,
+        kvs: None,
     });
 
     fn put(id: u64, member: Option<usize>) -> (u64, Option<usize>, OpKind, Asked) {

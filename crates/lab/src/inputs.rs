@@ -53,8 +53,11 @@ pub(crate) fn inputs(sc: &Scenario) -> Vec<String> {
             describe_target(&w.target),
             etcdlab_scenario::format_duration(w.request_timeout_ns)
         ));
-    } else if sc.kube.is_none() {
+    } else if sc.kube.is_none() && sc.traffic.is_none() {
         lines.push("workload: none".into());
+    }
+    if let Some(t) = &sc.traffic {
+        lines.push(traffic_line(t, sc.cluster.size));
     }
     if w.writes_per_s > 0.0 && w.delete_ratio > 0.0 {
         lines.push(format!(
@@ -209,4 +212,35 @@ pub(crate) fn notes(sc: &Scenario, actions: u64, skipped: u64) -> Vec<String> {
         "A restart replays the WAL from the last raft snapshot (taken every --snapshot-count applied entries): its time grows with the entries since. WAL segment files (64 MB, preallocated, 5 kept) are not modelled.".into(),
     ]);
     notes
+}
+
+/// `[traffic]`: who sends what.
+fn traffic_line(t: &etcdlab_scenario::Traffic, size: usize) -> String {
+    let m = &t.mix;
+    let mix = [
+        ("get", m.get),
+        ("range", m.range),
+        ("put", m.put),
+        ("delete", m.delete),
+        ("txn", m.txn),
+        ("lease put", m.lease_put),
+        ("lease revoke", m.lease_revoke),
+    ]
+    .iter()
+    .filter(|(_, w)| *w > 0)
+    .map(|(name, w)| format!("{name} {w}"))
+    .collect::<Vec<_>>()
+    .join(", ");
+    format!(
+        "traffic: {} closed-loop clients ({} per member, each on one member), {} keys under /traffic/, values {} bytes, think time {}, client deadline {}, from {}{}; mix (weights) {mix}; leases live {} s (longer than the run)",
+        t.clients_per_member as usize * size,
+        t.clients_per_member,
+        t.key_count,
+        t.value_size_bytes.describe(),
+        etcdlab_scenario::format_duration(t.think_time_ns),
+        etcdlab_scenario::format_duration(t.request_timeout_ns),
+        etcdlab_scenario::format_duration(t.start_ns),
+        t.stop_ns.map_or(String::new(), |s| format!(" to {}", etcdlab_scenario::format_duration(s))),
+        t.lease_ttl_s
+    )
 }

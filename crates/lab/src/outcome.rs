@@ -74,6 +74,10 @@ pub(crate) fn build_record(
             .map(etcdlab_report::SnapshotsReport::summary),
         reads: (sc.workload.reads_per_s > 0.0).then(|| request_figures(&rec.history.figures(true))),
         optimistic_updates: (sc.workload.txn_ratio > 0.0).then(|| rec.history.txn_figures()),
+        traffic: (sc.traffic.as_ref()).map(|t| {
+            let clients = t.clients_per_member * sc.cluster.size as u32;
+            rec.history.traffic_figures(clients)
+        }),
     };
     nospace_figures(&mut summary, storage);
     summary.outcome = OUTCOME_METRICS

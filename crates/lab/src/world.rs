@@ -37,6 +37,8 @@ mod seen;
 mod snapshots;
 mod storage;
 mod terminal;
+mod traffic;
+mod traffic_client;
 mod watch;
 mod watch_client;
 mod workload;
@@ -123,6 +125,10 @@ pub struct World<'s> {
     pub(crate) recovery: recovery::RecoveryState,
     /// The plain workload's client: what it sends next, and what it saw of each key.
     workload: workload::PlainWorkload,
+    /// The closed-loop clients (`[traffic]`), and their network delays' stream (their own,
+    /// so that adding them leaves every other draw where it was).
+    traffic: Option<traffic::TrafficClients>,
+    traffic_rng: Rng,
 }
 
 const INJECT_AT_INDEX: u64 = 100;
@@ -191,6 +197,8 @@ impl<'s> World<'s> {
                 .collect(),
             reads: BTreeMap::new(),
             workload: workload::PlainWorkload::new(&sc.workload, seed),
+            traffic: (sc.traffic.as_ref()).map(|t| traffic::TrafficClients::new(t, seed, size)),
+            traffic_rng: stream(seed, "traffic-network"),
             recovery: recovery::RecoveryState::default(),
         }
     }
@@ -276,6 +284,7 @@ impl<'s> World<'s> {
             self.q.schedule_at(at, Ev::NextRead);
         }
         self.schedule_kube(start);
+        self.schedule_traffic(start);
         self.schedule_auto_compaction(start);
         self.schedule_watches(start);
         if let Some(every) = self.sc.cluster.corrupt_check_time_ns {
@@ -328,16 +337,9 @@ impl<'s> World<'s> {
             Ev::AutoCompaction => self.on_auto_compaction(),
             Ev::WatchSync => self.on_watch_sync(),
             Ev::NextRead => self.on_next_read(),
-            Ev::ReadArrives { m, id, epoch } => {
-                if self.connection_lost(m, epoch) {
-                    let now = self.q.now();
-                    self.reply(Client::Reads, id, Err(ERR_CONNECTION_LOST), now);
-                } else {
-                    let key = self.reads.get(&id).map(|r| r.asked.key);
-                    let key = key.and_then(|k| self.rec.history.key_bytes(k).cloned());
-                    self.member_input(m, MemberInput::ClientRead { id, key });
-                }
-            }
+            Ev::ReadArrives { m, id, epoch } => self.on_read_arrives(m, id, epoch),
+            Ev::TrafficNext { client } => self.on_traffic_next(client),
+            Ev::TrafficDeadline { client, id } => self.on_traffic_deadline(client, id),
             Ev::DeliverSnapshot(d) => self.on_deliver_snapshot(*d),
             Ev::CorruptCheck => self.on_corrupt_check(),
         }

@@ -209,7 +209,7 @@ impl MemberConfig {
 }
 
 /// What a client got back from a request that succeeded.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Response {
     /// The response header's revision: the member's store revision when it answered (for a
     /// write, the revision the write itself made, if it changed anything).
@@ -219,7 +219,12 @@ pub struct Response {
     pub kv: Option<KvRead>,
     /// A txn: whether its compares held (etcd's `TxnResponse.succeeded`).
     pub succeeded: Option<bool>,
+    /// A range read: every key found, in key order.
+    pub kvs: Option<RangeKvs>,
 }
+
+/// What a range read found: each key with its value, in key order.
+pub type RangeKvs = Rc<[(Rc<[u8]>, KvRead)]>;
 
 /// The parts of `mvccpb.KeyValue` a read returns that a checker needs. The value is the
 /// store's value tag (values are identified by tag; their bytes are not simulated).
@@ -346,8 +351,19 @@ struct Waiter {
 struct ReadWait {
     index: Option<u64>,
     client: ClientId,
-    /// The key read (None: a read that only measures latency).
-    key: Option<Rc<[u8]>>,
+    what: ReadOf,
+}
+
+/// What a client read asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadOf {
+    /// Nothing but the revision (a read that only measures latency).
+    Nothing,
+    /// One key.
+    Key(Rc<[u8]>),
+    /// Every key in `[key, range_end)` (etcd's `Range`; `range_end` "\0": every key from
+    /// `key` on).
+    Range { key: Rc<[u8]>, range_end: Rc<[u8]> },
 }
 
 /// One ReadIndex round: its id in raft and the reads it answers.
@@ -697,11 +713,18 @@ impl Member {
         id: u64,
         client: ClientId,
         linearizable: bool,
-        key: Option<Rc<[u8]>>,
+        what: ReadOf,
         out: &mut Vec<Output>,
     ) {
         let index = (!linearizable).then_some(0);
-        self.reads.insert(id, ReadWait { index, client, key });
+        self.reads.insert(
+            id,
+            ReadWait {
+                index,
+                client,
+                what,
+            },
+        );
         if linearizable {
             self.read_queue.push(id);
             if self.read_round.is_none() {
@@ -760,23 +783,35 @@ impl Member {
             out.push(Output::Reply {
                 request_id: id,
                 client: read.client,
-                result: Ok(self.read_response(read.key.as_deref())),
+                result: Ok(self.read_response(&read.what)),
             });
         }
     }
 
     /// A read answered from this member's store as it is now.
-    fn read_response(&self, key: Option<&[u8]>) -> Response {
+    fn read_response(&self, what: &ReadOf) -> Response {
         let store = &self.state.store;
-        let kv = key.and_then(|k| {
-            let found = store.range(k, &[], &Default::default()).ok()?;
-            found.kvs.first().map(KvRead::of)
-        });
-        Response {
+        let mut response = Response {
             revision: store.current_rev(),
-            kv,
-            succeeded: None,
+            ..Response::default()
+        };
+        match what {
+            ReadOf::Nothing => {}
+            ReadOf::Key(k) => {
+                let found = store.range(k, &[], &Default::default()).ok();
+                response.kv = found.and_then(|f| f.kvs.first().map(KvRead::of));
+            }
+            ReadOf::Range { key, range_end } => {
+                let found = store.range(key, range_end, &Default::default()).ok();
+                let kvs = found.map_or(Vec::new(), |f| f.kvs);
+                response.kvs = Some(
+                    kvs.iter()
+                        .map(|kv| (Rc::from(kv.key.as_slice()), KvRead::of(kv)))
+                        .collect(),
+                );
+            }
         }
+        response
     }
 
     /// etcd: "waiting for ReadIndex response took too long, retrying" (same round, same id).
@@ -1218,6 +1253,7 @@ impl Member {
                         revision,
                         kv: effects.txn.and_then(|(_, kv)| kv),
                         succeeded: effects.txn.map(|(succeeded, _)| succeeded),
+                        kvs: None,
                     }),
                 });
             }

@@ -1,6 +1,6 @@
 //! The member's raft loop, scripted: inputs in, outputs out (etcd-internals.md §1).
 
-use etcdlab_member::{Member, MemberConfig, Msg, Op, Output, Request, WARN_HEARTBEAT_LATE};
+use etcdlab_member::{Member, MemberConfig, Msg, Op, Output, ReadOf, Request, WARN_HEARTBEAT_LATE};
 use etcdlab_raft::{MessageType, Role};
 use etcdlab_store::Value;
 use rand_chacha::rand_core::SeedableRng;
@@ -211,7 +211,7 @@ fn single_member_commits_and_replies() {
         Output::Reply {
             request_id: 7,
             client: 0,
-            result: Ok(etcdlab_member::Response { revision: r, kv: None, succeeded: None })
+            result: Ok(etcdlab_member::Response { revision: r, kv: None, succeeded: None, kvs: None })
         } if *r == revision
     )));
     assert_eq!(m.state().store.index_len(), 1);
@@ -315,7 +315,7 @@ fn a_linearizable_read_returns_the_key_as_written_and_the_header_revision() {
     let revision = m.state().store.current_rev();
     out.clear();
     let key: Rc<[u8]> = Rc::from(&b"/lab/key-0000007"[..]);
-    m.on_client_read(now, 8, 0, true, Some(key), &mut out);
+    m.on_client_read(now, 8, 0, true, ReadOf::Key(key), &mut out);
     while m.is_saving() {
         m.on_save_done(now, &mut out);
     }
@@ -324,7 +324,7 @@ fn a_linearizable_read_returns_the_key_as_written_and_the_header_revision() {
             request_id: 8,
             result,
             ..
-        } => Some(*result),
+        } => Some(result.clone()),
         _ => None,
     });
     let kv = etcdlab_member::KvRead {
@@ -338,12 +338,13 @@ fn a_linearizable_read_returns_the_key_as_written_and_the_header_revision() {
         revision,
         kv: Some(kv),
         succeeded: None,
+        kvs: None,
     };
     assert_eq!(read, Some(Ok(expected)));
     // A key never written is not found, at the same revision.
     out.clear();
     let missing: Rc<[u8]> = Rc::from(&b"/lab/none"[..]);
-    m.on_client_read(now, 9, 0, true, Some(missing), &mut out);
+    m.on_client_read(now, 9, 0, true, ReadOf::Key(missing), &mut out);
     while m.is_saving() {
         m.on_save_done(now, &mut out);
     }
@@ -351,4 +352,24 @@ fn a_linearizable_read_returns_the_key_as_written_and_the_header_revision() {
         o,
         Output::Reply { request_id: 9, result: Ok(r), .. } if r.kv.is_none() && r.revision == revision
     )));
+    // A range over the prefix finds the key, with the same figures.
+    out.clear();
+    let range = ReadOf::Range {
+        key: Rc::from(&b"/lab/"[..]),
+        range_end: Rc::from(&b"/lab0"[..]),
+    };
+    m.on_client_read(now, 10, 0, true, range, &mut out);
+    while m.is_saving() {
+        m.on_save_done(now, &mut out);
+    }
+    let found = out.iter().find_map(|o| match o {
+        Output::Reply {
+            request_id: 10,
+            result: Ok(r),
+            ..
+        } => r.kvs.clone(),
+        _ => None,
+    });
+    let key: Rc<[u8]> = Rc::from(&b"/lab/key-0000007"[..]);
+    assert_eq!(found.as_deref(), Some(&[(key, kv)][..]));
 }

@@ -201,6 +201,9 @@ pub struct Summary {
     /// The plain workload's optimistic updates (None: it made none; they count as writes too).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub optimistic_updates: Option<OptimisticUpdates>,
+    /// The `[traffic]` clients' requests by kind (None: the run has no such clients).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<TrafficFigures>,
     /// Snapshot, restore and consistency figures (`SnapshotsReport::summary`), written at the
     /// top level after everything else; None writes nothing, so older summaries stay the same.
     #[serde(flatten)]
@@ -216,6 +219,26 @@ pub struct OptimisticUpdates {
     /// The compare failed (another client had changed the key): the txn read it instead.
     pub compare_failed: u64,
     /// The client saw an error (or no answer).
+    pub failed: u64,
+}
+
+/// The `[traffic]` clients' requests: per kind (`get`, `range`, `put`, `delete`, `txn`,
+/// `lease_grant`, `lease_revoke`), how many were sent, answered ok and failed (an error, or
+/// no answer by the end of the run), and the errors by text.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct TrafficFigures {
+    pub clients: u32,
+    pub kinds: IndexMap<String, TrafficKind>,
+    /// Txns whose compare held / failed (of those answered).
+    pub txn_compare_held: u64,
+    pub txn_compare_failed: u64,
+    pub errors: IndexMap<String, u64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct TrafficKind {
+    pub sent: u64,
+    pub ok: u64,
     pub failed: u64,
 }
 

@@ -203,6 +203,7 @@ pub fn empty_record() -> RunRecord {
             max_write_gap_s: None,
             watch_relists: None,
             optimistic_updates: None,
+            traffic: None,
             reads: None,
             snapshots: None,
         },

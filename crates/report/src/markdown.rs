@@ -83,6 +83,9 @@ fn results(out: &mut String, s: &Summary) {
             ),
         ));
     }
+    if let Some(t) = &s.traffic {
+        traffic_rows(&mut rows, t);
+    }
     if let Some(r) = &s.reads {
         rows.push(("Reads ok".into(), r.ok.to_string()));
         rows.push(("Reads failed".into(), r.failed.to_string()));
@@ -414,5 +417,24 @@ mod tests {
     #[test]
     fn cells_are_escaped() {
         assert_eq!(cell("a|b\nc"), "a\\|b c");
+    }
+}
+
+/// The `[traffic]` clients' requests: one row per kind sent, then txn outcomes and errors.
+fn traffic_rows(rows: &mut Vec<(String, String)>, t: &crate::TrafficFigures) {
+    for (kind, k) in t.kinds.iter().filter(|(_, k)| k.sent > 0) {
+        rows.push((
+            format!("Traffic `{kind}` sent / ok / failed"),
+            format!("{} / {} / {}", k.sent, k.ok, k.failed),
+        ));
+    }
+    if t.kinds.get("txn").is_some_and(|k| k.ok > 0) {
+        rows.push((
+            "Traffic txns: compare held / failed".into(),
+            format!("{} / {}", t.txn_compare_held, t.txn_compare_failed),
+        ));
+    }
+    for (text, count) in &t.errors {
+        rows.push((format!("Traffic error `{}`", cell(text)), count.to_string()));
     }
 }

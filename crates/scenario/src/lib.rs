@@ -32,6 +32,7 @@ mod scenario;
 mod sensitivity;
 mod sweep;
 mod timeline;
+mod traffic;
 mod workload;
 
 pub use alert::AlertRuleSpec;
@@ -55,6 +56,7 @@ pub use scenario::MAX_MEMBER_SLOTS;
 pub use scenario::{load, parse_str};
 pub use sensitivity::SensitivitySpec;
 pub use sweep::SweepSpec;
+pub use traffic::{Traffic, TrafficMix};
 
 /// Nanoseconds of simulated time.
 pub type Nanos = u64;
@@ -94,6 +96,8 @@ pub struct Scenario {
     pub fast_forward: Option<FastForward>,
     /// Watch clients (`[[watch]]`).
     pub watches: Vec<WatchSpec>,
+    /// Closed-loop clients exercising etcd's semantics (`[traffic]`).
+    pub traffic: Option<Traffic>,
     /// The `--set PATH=VALUE` overrides applied, in order (reports show them so a run can be
     /// replayed).
     pub overrides: Vec<String>,

@@ -40,6 +40,7 @@ const KEYS: &[&str] = &[
     "kube",
     "fast_forward",
     "watch",
+    "traffic",
 ];
 
 /// Reads the scenario at `path`, applies `--set PATH=VALUE` overrides, fills defaults and
@@ -97,6 +98,9 @@ fn read_scenario(source: &str, file_name: &str, overrides: &[String]) -> R<Scena
         disks: read_disks(table("disk")?, members)?,
         network: read_network(table("network")?, members)?,
         workload,
+        traffic: t.opt("traffic", |f| {
+            crate::traffic::read_traffic(f.table()?, duration_ns)
+        })?,
         timeline: t
             .opt("timeline", |f| read_timeline(f, members, duration_ns))?
             .unwrap_or_default(),

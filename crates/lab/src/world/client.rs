@@ -21,6 +21,8 @@ pub(crate) enum Client {
     AutoCompactor,
     /// The operator's etcdctl (timeline commands and the runbook).
     Operator,
+    /// A `[traffic]` client, by number.
+    Traffic(u32),
 }
 
 pub(super) const ALL: [Client; 6] = [
@@ -35,12 +37,18 @@ pub(super) const ALL: [Client; 6] = [
 impl Client {
     /// Its connection number.
     pub fn id(self) -> ClientId {
-        ALL.iter().position(|c| *c == self).expect("listed") as ClientId
+        match self {
+            Client::Traffic(n) => ALL.len() as ClientId + n,
+            _ => ALL.iter().position(|c| *c == self).expect("listed") as ClientId,
+        }
     }
 
     /// The client on connection `id`.
     pub fn from_id(id: ClientId) -> Client {
-        ALL[id as usize]
+        match ALL.get(id as usize) {
+            Some(c) => *c,
+            None => Client::Traffic(id - ALL.len() as ClientId),
+        }
     }
 
     /// The client that sent `req` (the world sends only clients' requests).
@@ -53,6 +61,14 @@ impl Client {
 }
 
 impl World<'_> {
+    /// The network delay between a client and a member (each way).
+    pub(super) fn delay_to(&mut self, client: Client) -> Nanos {
+        match client {
+            Client::Traffic(_) => self.traffic_delay(),
+            _ => self.client_delay(),
+        }
+    }
+
     pub(super) fn client_delay(&mut self) -> Nanos {
         ms_to_ns(
             self.sc
@@ -189,6 +205,36 @@ impl World<'_> {
         self.q.schedule_in(delay, Ev::ReadArrives { m, id, epoch });
     }
 
+    /// A read reaches member `m` (or finds its connection lost).
+    pub(super) fn on_read_arrives(&mut self, m: usize, id: u64, epoch: u64) {
+        let traffic = self.traffic_read(id);
+        let client = traffic.as_ref().map_or(Client::Reads, |(c, _)| *c);
+        if self.connection_lost(m, epoch) {
+            let now = self.q.now();
+            self.reply(client, id, Err(ERR_CONNECTION_LOST), now);
+            return;
+        }
+        let input = match traffic {
+            Some((client, what)) => MemberInput::ClientRead {
+                id,
+                client: client.id(),
+                linearizable: true,
+                what,
+            },
+            None => {
+                let key = self.reads.get(&id).map(|r| r.asked.key);
+                let key = key.and_then(|k| self.rec.history.key_bytes(k).cloned());
+                MemberInput::ClientRead {
+                    id,
+                    client: Client::Reads.id(),
+                    linearizable: self.sc.workload.read_linearizable,
+                    what: key.map_or(etcdlab_member::ReadOf::Nothing, etcdlab_member::ReadOf::Key),
+                }
+            }
+        };
+        self.member_input(m, input);
+    }
+
     /// A reply reaches the client that sent request `id` (at `at`, which may be ahead).
     pub(super) fn reply(
         &mut self,
@@ -197,7 +243,7 @@ impl World<'_> {
         result: Result<Response, &'static str>,
         at: Nanos,
     ) {
-        let error = result.err();
+        let error = result.as_ref().err().copied();
         let learns = matches!(client, Client::Writes | Client::Reads);
         if learns && self.workload.learns() {
             self.learn(client, id, &result);
@@ -225,6 +271,7 @@ impl World<'_> {
             }
             Client::AutoCompactor => {}
             Client::Operator => self.operator_reply_at(id, error, at),
+            Client::Traffic(n) => self.on_traffic_answer(n, id, result, at),
         }
     }
 
@@ -305,7 +352,7 @@ impl World<'_> {
 
     /// What a client's request names, for the history: its key (a put's or a one-key
     /// delete's) and a put's value.
-    fn asked(&mut self, op: &Op) -> Asked {
+    pub(super) fn asked(&mut self, op: &Op) -> Asked {
         match op {
             Op::Put { key, value, .. } => Asked {
                 key: self.rec.history.key(key),
@@ -358,7 +405,12 @@ pub(super) struct InFlight {
 }
 
 impl InFlight {
-    fn new(sent_ns: Nanos, member: Option<usize>, kind: OpKind, asked: Asked) -> InFlight {
+    pub(super) fn new(
+        sent_ns: Nanos,
+        member: Option<usize>,
+        kind: OpKind,
+        asked: Asked,
+    ) -> InFlight {
         InFlight {
             sent_ns,
             member,

@@ -73,6 +73,15 @@ pub(crate) enum Ev {
     WatchSync,
     /// The leader's periodic corruption check.
     CorruptCheck,
+    /// A `[traffic]` client sends its next request.
+    TrafficNext {
+        client: u32,
+    },
+    /// A `[traffic]` client's deadline for request `id`.
+    TrafficDeadline {
+        client: u32,
+        id: u64,
+    },
 }
 
 /// What happens to one incarnation of a member.
@@ -124,6 +133,8 @@ impl Ev {
             Ev::ReadArrives { m, id, .. } => (25 + (id << 8), *m as u64),
             Ev::DeliverSnapshot(d) => (26 + ((d.from as u64) << 8), d.to as u64),
             Ev::CorruptCheck => (28, 0),
+            Ev::TrafficNext { client } => (30, u64::from(*client)),
+            Ev::TrafficDeadline { client, id } => (31 + (id << 8), u64::from(*client)),
         }
     }
 }
@@ -154,9 +165,19 @@ pub(crate) enum MemberInput {
     Message(Box<Msg>),
     SaveDone,
     ClientWrite(Rc<Request>),
-    ClientRead { id: u64, key: Option<Rc<[u8]>> },
-    RequestTimeout { id: u64 },
-    SnapshotReport { to: usize, ok: bool },
+    ClientRead {
+        id: u64,
+        client: etcdlab_member::ClientId,
+        linearizable: bool,
+        what: etcdlab_member::ReadOf,
+    },
+    RequestTimeout {
+        id: u64,
+    },
+    SnapshotReport {
+        to: usize,
+        ok: bool,
+    },
 }
 
 #[cfg(test)]

@@ -22,7 +22,6 @@ impl World<'_> {
             _ => {}
         }
         let mut out = std::mem::take(&mut self.out);
-        let linearizable = self.sc.workload.read_linearizable;
         let node = &mut self.nodes[m];
         let Slot::Running(member) = &mut node.slot else {
             unreachable!()
@@ -36,10 +35,12 @@ impl World<'_> {
             }
             MemberInput::ClientWrite(req) => member.on_client_write(now, req, &mut out),
             MemberInput::RequestTimeout { id } => member.on_request_timeout(id, &mut out),
-            MemberInput::ClientRead { id, key } => {
-                let client = Client::Reads.id();
-                member.on_client_read(now, id, client, linearizable, key, &mut out)
-            }
+            MemberInput::ClientRead {
+                id,
+                client,
+                linearizable,
+                what,
+            } => member.on_client_read(now, id, client, linearizable, what, &mut out),
             MemberInput::SnapshotReport { to, ok } => {
                 member.report_snapshot(now, to as u64 + 1, ok, &mut out)
             }
@@ -151,8 +152,9 @@ impl World<'_> {
                 } => {
                     // The clients react to nothing sooner than its arrival, which therefore
                     // needs no event: the reply is handed over with the time it arrives.
-                    let arrives_at = now.saturating_add(self.client_delay());
-                    self.reply(Client::from_id(client), request_id, result, arrives_at);
+                    let client = Client::from_id(client);
+                    let arrives_at = now.saturating_add(self.delay_to(client));
+                    self.reply(client, request_id, result, arrives_at);
                 }
                 Output::RoleChanged { role, term, .. } => self.on_role(m, role, term),
                 Output::LeaderChangeSeen { .. } => {}

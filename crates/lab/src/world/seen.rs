@@ -80,11 +80,20 @@ impl Seen {
 
 /// The optimistic update: if `compare` holds, put `value` to `key`, else read `key`.
 pub(crate) fn optimistic_update(key: &[u8], compare: CompareTarget, value: Value) -> Op {
+    conditional_put(key, (CompareResult::Equal, compare), value)
+}
+
+/// If the key's figure `result` `target` holds, put `value` to `key`, else read `key`.
+pub(crate) fn conditional_put(
+    key: &[u8],
+    (result, target): (CompareResult, CompareTarget),
+    value: Value,
+) -> Op {
     Op::Txn(Rc::new(Txn {
         compares: vec![Compare {
             key: key.to_vec(),
-            result: CompareResult::Equal,
-            target: compare,
+            result,
+            target,
         }],
         success: vec![etcdlab_store::Op::Put {
             key: key.to_vec(),
@@ -108,6 +117,7 @@ mod tests {
             revision,
             kv,
             succeeded,
+            kvs: None,
         }
     }
 

@@ -187,6 +187,7 @@ mod tests {
             revision: 7,
             kv: None,
             succeeded: Some(true),
+            kvs: None,
         };
         // Every key is index 0 here: the client knows it now, at mod revision 7.
         wl.on_reply(OpKind::Txn, 0, Value::new(100, 1), &ok);
