@@ -30,7 +30,7 @@ pub fn report_checks(checks: &[CheckResult], violation_expected: bool) -> bool {
             let what = if violation_expected { "note" } else { "error" };
             eprintln!("{what}: checker {} failed", c.checker);
             if let Some(f) = &c.failure {
-                eprint!("{f}");
+                eprintln!("{}", f.trim_end());
             }
         } else if c.verdict != "pass" {
             eprintln!(

@@ -714,3 +714,15 @@ fn traffic_with_too_many_clients() {
         "between 1 and 16",
     );
 }
+
+#[test]
+fn liveness_past_the_end_of_the_run() {
+    check(
+        "liveness-past-the-end",
+        "start = \"1s\"",
+        "start = \"1s\"\n\n[liveness]\nfrom = \"25s\"\nwithin = \"10s\"",
+        "within = \"10s\"",
+        "liveness.within",
+        "by the end of the run",
+    );
+}

@@ -232,3 +232,16 @@ fn plain_result(
         failure_svg,
     }
 }
+
+/// `[liveness]`'s verdict as a check: `fail` with what did not recover.
+pub fn liveness_result(verdict: Result<(), String>) -> CheckResult {
+    CheckResult {
+        checker: "liveness".to_string(),
+        verdict: if verdict.is_ok() { "pass" } else { "fail" }.to_string(),
+        operations: 0,
+        maybe_applied: 0,
+        steps: 0,
+        failure: verdict.err(),
+        failure_svg: None,
+    }
+}

@@ -136,7 +136,10 @@ pub fn judge(scenario: &Scenario, simulated: Simulated) -> RunResult {
         );
         v
     });
-    let checks = checks::run(&history);
+    let mut checks = checks::run(&history);
+    if let Some(verdict) = recording.liveness.take() {
+        checks.push(checks::liveness_result(verdict));
+    }
     let record = outcome::build_record(scenario, recording, checks);
     let expectations_ok = record.summary.expectations.iter().all(|e| e.ok);
     RunResult {

@@ -25,6 +25,7 @@ pub(crate) fn build_record(
         rec,
         series,
         invariant_broken: _, // taken by `judge`
+        liveness: _,         // taken by `judge`
     } = recording;
     let families = series.into_families();
     let storage = &rec.storage;

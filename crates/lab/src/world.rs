@@ -71,6 +71,8 @@ pub(crate) struct Recording {
     /// The first raft invariant an injected etcd bug broke (the run went on, so that the
     /// clients' checkers judge it too).
     pub invariant_broken: Option<Violation>,
+    /// `[liveness]`: None when the scenario has none; else Ok, or what did not recover.
+    pub liveness: Option<Result<(), String>>,
 }
 
 /// Error text when a client's connection to a member is cut by its crash.
@@ -129,6 +131,8 @@ pub struct World<'s> {
     /// so that adding them leaves every other draw where it was).
     traffic: Option<traffic::TrafficClients>,
     traffic_rng: Rng,
+    /// `[liveness]`'s verdict, once checked.
+    liveness: Option<Result<(), String>>,
 }
 
 const INJECT_AT_INDEX: u64 = 100;
@@ -199,6 +203,7 @@ impl<'s> World<'s> {
             workload: workload::PlainWorkload::new(&sc.workload, seed),
             traffic: (sc.traffic.as_ref()).map(|t| traffic::TrafficClients::new(t, seed, size)),
             traffic_rng: stream(seed, "traffic-network"),
+            liveness: None,
             recovery: recovery::RecoveryState::default(),
         }
     }
@@ -250,6 +255,7 @@ impl<'s> World<'s> {
             rec: self.rec,
             series: self.series,
             invariant_broken: self.invariant_broken,
+            liveness: self.liveness,
         }
     }
 
@@ -285,6 +291,10 @@ impl<'s> World<'s> {
         }
         self.schedule_kube(start);
         self.schedule_traffic(start);
+        if let Some(l) = &self.sc.liveness {
+            let at = l.from_ns + l.within_ns;
+            self.q.schedule_at(at.max(start), Ev::LivenessCheck);
+        }
         self.schedule_auto_compaction(start);
         self.schedule_watches(start);
         if let Some(every) = self.sc.cluster.corrupt_check_time_ns {
@@ -339,6 +349,7 @@ impl<'s> World<'s> {
             Ev::NextRead => self.on_next_read(),
             Ev::ReadArrives { m, id, epoch } => self.on_read_arrives(m, id, epoch),
             Ev::TrafficNext { client } => self.on_traffic_next(client),
+            Ev::LivenessCheck => self.liveness = Some(self.recovered()),
             Ev::TrafficDeadline { client, id } => self.on_traffic_deadline(client, id),
             Ev::DeliverSnapshot(d) => self.on_deliver_snapshot(*d),
             Ev::CorruptCheck => self.on_corrupt_check(),

@@ -56,7 +56,7 @@ pub use scenario::MAX_MEMBER_SLOTS;
 pub use scenario::{load, parse_str};
 pub use sensitivity::SensitivitySpec;
 pub use sweep::SweepSpec;
-pub use traffic::{Traffic, TrafficMix};
+pub use traffic::{Liveness, Traffic, TrafficMix};
 
 /// Nanoseconds of simulated time.
 pub type Nanos = u64;
@@ -98,6 +98,8 @@ pub struct Scenario {
     pub watches: Vec<WatchSpec>,
     /// Closed-loop clients exercising etcd's semantics (`[traffic]`).
     pub traffic: Option<Traffic>,
+    /// The recovery the run must show after its faults (`[liveness]`).
+    pub liveness: Option<Liveness>,
     /// The `--set PATH=VALUE` overrides applied, in order (reports show them so a run can be
     /// replayed).
     pub overrides: Vec<String>,

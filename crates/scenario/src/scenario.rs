@@ -41,6 +41,7 @@ const KEYS: &[&str] = &[
     "fast_forward",
     "watch",
     "traffic",
+    "liveness",
 ];
 
 /// Reads the scenario at `path`, applies `--set PATH=VALUE` overrides, fills defaults and
@@ -100,6 +101,9 @@ fn read_scenario(source: &str, file_name: &str, overrides: &[String]) -> R<Scena
         workload,
         traffic: t.opt("traffic", |f| {
             crate::traffic::read_traffic(f.table()?, duration_ns)
+        })?,
+        liveness: t.opt("liveness", |f| {
+            crate::traffic::read_liveness(f.table()?, duration_ns)
         })?,
         timeline: t
             .opt("timeline", |f| read_timeline(f, members, duration_ns))?

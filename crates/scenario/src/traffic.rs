@@ -165,3 +165,27 @@ fn read_mix(f: Field<'_>) -> R<TrafficMix> {
     }
     Ok(mix)
 }
+
+/// `[liveness]`: after the faults, the cluster must recover (TigerBeetle's VOPR checks
+/// liveness so: heal, then require progress within a bound).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Liveness {
+    /// When the faults are over (every fault window of the scenario should end by then).
+    pub from_ns: Nanos,
+    /// By `from + within`: every member of the initial cluster runs, all follow one leader,
+    /// and a client write sent after `from` has been acknowledged.
+    pub within_ns: Nanos,
+}
+
+pub(crate) fn read_liveness(t: Table<'_>, run_ns: Nanos) -> R<Liveness> {
+    t.check_keys(&["from", "within"])?;
+    let from_ns = t.req("from", |f| f.duration_before(run_ns))?;
+    let within_ns = t.req("within", |f| {
+        let ns = f.positive_duration()?;
+        if from_ns.saturating_add(ns) > run_ns {
+            return Err(f.fail("liveness.from + within must end by the end of the run"));
+        }
+        Ok(ns)
+    })?;
+    Ok(Liveness { from_ns, within_ns })
+}

@@ -77,6 +77,8 @@ pub(crate) enum Ev {
     TrafficNext {
         client: u32,
     },
+    /// `[liveness]`: has the cluster recovered?
+    LivenessCheck,
     /// A `[traffic]` client's deadline for request `id`.
     TrafficDeadline {
         client: u32,
@@ -134,6 +136,7 @@ impl Ev {
             Ev::DeliverSnapshot(d) => (26 + ((d.from as u64) << 8), d.to as u64),
             Ev::CorruptCheck => (28, 0),
             Ev::TrafficNext { client } => (30, u64::from(*client)),
+            Ev::LivenessCheck => (32, 0),
             Ev::TrafficDeadline { client, id } => (31 + (id << 8), u64::from(*client)),
         }
     }

@@ -138,3 +138,53 @@ impl World<'_> {
         self.q.schedule_at(next_at, Ev::TrafficNext { client });
     }
 }
+
+impl World<'_> {
+    /// `[liveness]`, at `from + within`: every member of the initial cluster runs, all follow
+    /// one leader that leads, and a client write sent after `from` was acknowledged by now.
+    /// Err says what did not recover.
+    pub(super) fn recovered(&self) -> Result<(), String> {
+        let l = self
+            .sc
+            .liveness
+            .as_ref()
+            .expect("scheduled with [liveness]");
+        let now = self.q.now();
+        let mut leaders = BTreeSet::new();
+        for m in 0..self.sc.cluster.size {
+            let Slot::Running(member) = &self.nodes[m].slot else {
+                return Err(format!("m{} is not running", m + 1));
+            };
+            leaders.insert(member.leader());
+        }
+        let leader = match leaders.iter().collect::<Vec<_>>()[..] {
+            [0] => return Err("no member knows a leader".to_string()),
+            [l] => *l,
+            _ => return Err(format!("the members follow different leaders: {leaders:?}")),
+        };
+        let leads = match &self.nodes[(leader - 1) as usize].slot {
+            Slot::Running(m) => m.role() == etcdlab_raft::Role::Leader,
+            _ => false,
+        };
+        if !leads {
+            return Err(format!(
+                "m{leader}, whom every member follows, does not lead"
+            ));
+        }
+        let history = &self.rec.history;
+        let committed = history.ops().iter().any(|op| {
+            !op.kind.is_read()
+                && op.call_ns >= l.from_ns
+                && op.return_ns <= now
+                && history.error(op).is_none()
+        });
+        if !committed {
+            return Err(format!(
+                "no client write sent after {} was acknowledged by {}",
+                etcdlab_scenario::format_duration(l.from_ns),
+                etcdlab_scenario::format_duration(now)
+            ));
+        }
+        Ok(())
+    }
+}
