@@ -4,6 +4,7 @@
 //! 3 an invariant was violated.
 
 mod check;
+mod explore_cmd;
 mod sensitivity;
 mod test_cmd;
 
@@ -107,7 +108,6 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         picture: Option<PathBuf>,
     },
-    /// Combine the output folders of all shards of a sweep into the files one run would write.
     /// Print the [cluster] table your etcd's config file (etcd.conf.yaml) or flags map to
     Config {
         file: Option<PathBuf>,
@@ -119,6 +119,12 @@ enum Command {
     /// docs/ci.md). Exit 0: all pass; 1: an expectation failed or an outcome changed; 2:
     /// invalid input; 3: an invariant or a checker failed
     Test(test_cmd::TestArgs),
+    /// Randomized chaos: draw runs (cluster, [traffic] clients, a fault schedule from a random
+    /// subset of fault kinds), check safety and liveness, write each failing run as a scenario
+    /// with a shrunk minimal one (docs/explore.md). Exit 0: every run passed; 1: a run failed;
+    /// 2: invalid input
+    Explore(explore_cmd::ExploreArgs),
+    /// Combine the output folders of all shards of a sweep into the files one run would write.
     SweepMerge {
         /// The shards' output folders.
         #[arg(required = true)]
@@ -188,6 +194,7 @@ fn main() -> ExitCode {
             picture,
         } => check::check_file(&history, max_steps, picture.as_deref()),
         Command::Test(args) => ExitCode::from(test_cmd::test(&args)),
+        Command::Explore(args) => ExitCode::from(explore_cmd::explore(&args)),
     }
 }
 

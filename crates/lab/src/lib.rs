@@ -2,6 +2,7 @@
 //! computes the outcome figures, evaluates `[[expect]]`s and builds the report's record.
 
 mod checks;
+pub mod explore;
 mod history;
 mod inputs;
 pub mod invariants;

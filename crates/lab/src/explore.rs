@@ -1,0 +1,346 @@
+//! `etcdlab explore`: randomized chaos, as TigerBeetle's VOPR does it. Each run draws from its
+//! seed a cluster, the `[traffic]` clients and a fault schedule from a random subset of the
+//! fault kinds the lab has (swarm testing), then checks safety (raft invariants, the clients'
+//! checkers) and liveness (`[liveness]`: after the faults, one leader and writes again). A
+//! drawn run is a [`Case`], written out as a self-contained scenario that `etcdlab run`
+//! replays to the same bytes; a failing case is shrunk (`shrink.rs`) to a minimal one that
+//! still fails the same check.
+
+mod shrink;
+
+pub use shrink::shrink;
+
+use etcdlab_sim::rng::{below, chance};
+use etcdlab_sim::{stream, Rng};
+use std::fmt::Write;
+
+/// The fault kinds a case may draw (swarm testing enables a random subset per run).
+pub const FAULT_KINDS: [FaultKind; 10] = [
+    FaultKind::Pause,
+    FaultKind::Crash,
+    FaultKind::Isolate,
+    FaultKind::Partition,
+    FaultKind::PartitionOneWay,
+    FaultKind::LinkFault,
+    FaultKind::DiskStall,
+    FaultKind::DiskSlow,
+    FaultKind::Defrag,
+    FaultKind::Compact,
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FaultKind {
+    Pause,
+    /// A crash that loses unsynced writes; the member restarts after the window.
+    Crash,
+    Isolate,
+    /// Two groups that cannot reach each other.
+    Partition,
+    PartitionOneWay,
+    /// Latency and loss on one link.
+    LinkFault,
+    DiskStall,
+    DiskSlow,
+    /// `etcdctl defrag` of one member.
+    Defrag,
+    /// `etcdctl compact current`.
+    Compact,
+}
+
+impl FaultKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Pause => "pause",
+            FaultKind::Crash => "crash",
+            FaultKind::Isolate => "isolate",
+            FaultKind::Partition => "partition",
+            FaultKind::PartitionOneWay => "partition_one_way",
+            FaultKind::LinkFault => "link_fault",
+            FaultKind::DiskStall => "disk_stall",
+            FaultKind::DiskSlow => "disk_slow",
+            FaultKind::Defrag => "defrag",
+            FaultKind::Compact => "compact",
+        }
+    }
+}
+
+/// One fault of the schedule: a timeline step at an explicit time, so that removing one
+/// leaves the others where they were.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub kind: FaultKind,
+    pub at_ms: u64,
+    /// The window (ignored by defrag and compact, which are commands).
+    pub duration_ms: u64,
+    /// The member it hits (0-based; partitions: the minority's first member), or -1 for the
+    /// leader at that moment.
+    pub member: i64,
+    /// A second member: the other end of a link, or of a one-way partition.
+    pub other: usize,
+    /// A link fault's latency (ms) and loss, a slow disk's factor.
+    pub amount: u64,
+}
+
+/// A drawn run: everything its scenario says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Case {
+    pub seed: u64,
+    pub size: usize,
+    pub heartbeat_ms: u64,
+    pub election_timeout_ms: u64,
+    pub pre_vote: bool,
+    pub snapshot_count: u64,
+    pub clients_per_member: u32,
+    pub key_count: u64,
+    pub think_time_ms: u64,
+    /// The kinds this run enabled (swarm testing).
+    pub enabled: Vec<FaultKind>,
+    pub faults: Vec<Fault>,
+    /// When the faults are over, and the bound for recovery after it.
+    pub heal_at_ms: u64,
+    pub within_ms: u64,
+}
+
+/// Faults happen in [FAULTS_FROM_MS, heal_at).
+const FAULTS_FROM_MS: u64 = 2_000;
+/// A restarted member replays its WAL: a bound on that, for liveness.
+const RESTART_BOUND_MS: u64 = 5_000;
+/// A client's deadline (the `[traffic]` default): a client may wait that long on a request
+/// sent before the heal.
+const CLIENT_DEADLINE_MS: u64 = 5_000;
+
+impl Case {
+    /// The run `index` of an exploration with seed `seed`: everything from its own stream.
+    pub fn draw(seed: u64, index: u64) -> Case {
+        let run_seed =
+            etcdlab_sim::rng::below(&mut stream(seed, &format!("explore-{index}")), 1 << 53);
+        let rng = &mut stream(run_seed, "explore-case");
+        let size = [1, 3, 3, 5][below(rng, 4) as usize];
+        let heartbeat_ms = [50, 100, 100, 200][below(rng, 4) as usize];
+        let election_timeout_ms = heartbeat_ms * (5 + below(rng, 11));
+        let heal_at_ms = 15_000 + 1_000 * below(rng, 16);
+        let enabled: Vec<FaultKind> = FAULT_KINDS
+            .iter()
+            .copied()
+            .filter(|_| chance(rng, 0.5))
+            .collect();
+        let mut case = Case {
+            seed: run_seed,
+            size,
+            heartbeat_ms,
+            election_timeout_ms,
+            pre_vote: chance(rng, 0.5),
+            snapshot_count: [100, 1_000, 10_000][below(rng, 3) as usize],
+            clients_per_member: 1 + below(rng, 3) as u32,
+            key_count: 3 + below(rng, 18),
+            think_time_ms: below(rng, 6),
+            enabled,
+            faults: Vec::new(),
+            heal_at_ms,
+            within_ms: 0,
+        };
+        case.within_ms = case.recovery_bound_ms();
+        let count = if case.enabled.is_empty() {
+            0
+        } else {
+            1 + below(rng, 8)
+        };
+        for _ in 0..count {
+            let kind = case.enabled[below(rng, case.enabled.len() as u64) as usize];
+            let fault = draw_fault(rng, kind, &case);
+            case.faults.push(fault);
+        }
+        case.faults.sort_by_key(|f| f.at_ms);
+        case
+    }
+
+    /// Liveness's bound: two election timeouts, a restart, and a client's deadline.
+    pub fn recovery_bound_ms(&self) -> u64 {
+        2 * self.election_timeout_ms + RESTART_BOUND_MS + CLIENT_DEADLINE_MS
+    }
+
+    pub fn duration_ms(&self) -> u64 {
+        self.heal_at_ms + self.within_ms + 1_000
+    }
+
+    /// The scenario this case is, self-contained: `etcdlab run` replays it.
+    pub fn to_toml(&self, title: &str) -> String {
+        let mut t = String::new();
+        let kinds: Vec<&str> = self.enabled.iter().map(|k| k.name()).collect();
+        let _ = writeln!(t, "# {title}");
+        let _ = writeln!(
+            t,
+            "# Drawn by etcdlab explore; fault kinds enabled: {}.",
+            if kinds.is_empty() {
+                "none".to_string()
+            } else {
+                kinds.join(", ")
+            }
+        );
+        let _ = writeln!(
+            t,
+            "description = \"etcdlab explore: a random cluster, traffic and fault schedule\""
+        );
+        let _ = writeln!(t, "seed = {}", self.seed);
+        let _ = writeln!(t, "duration = \"{}ms\"", self.duration_ms());
+        let _ = writeln!(t, "\n[cluster]\nsize = {}\nheartbeat_interval_ms = {}\nelection_timeout_ms = {}\npre_vote = {}\nsnapshot_count = {}", self.size, self.heartbeat_ms, self.election_timeout_ms, self.pre_vote, self.snapshot_count);
+        let _ = writeln!(t, "\n[disk]\nprofile = \"ssd\"");
+        let _ = writeln!(t, "\n[traffic]\nclients_per_member = {}\nkey_count = {}\nthink_time = \"{}ms\"\nstart = \"1s\"", self.clients_per_member, self.key_count, self.think_time_ms);
+        let _ = writeln!(
+            t,
+            "\n[liveness]\nfrom = \"{}ms\"\nwithin = \"{}ms\"",
+            self.heal_at_ms, self.within_ms
+        );
+        for f in self.faults.iter().filter_map(|f| self.fault_toml(f)) {
+            t.push('\n');
+            t.push_str(&f);
+        }
+        t
+    }
+
+    fn member_name(&self, m: i64) -> String {
+        if m < 0 {
+            "leader".to_string()
+        } else {
+            format!("m{}", m as usize % self.size + 1)
+        }
+    }
+
+    /// The fault as a timeline step; None when the cluster is too small for it (a partition
+    /// or a link needs two members).
+    fn fault_toml(&self, f: &Fault) -> Option<String> {
+        let member = self.member_name(f.member);
+        let two_ends = matches!(
+            f.kind,
+            FaultKind::Partition | FaultKind::PartitionOneWay | FaultKind::LinkFault
+        );
+        if two_ends && self.size < 2 {
+            return None;
+        }
+        let from = f.member.max(0) as usize % self.size;
+        let mut to = f.other % self.size;
+        if to == from {
+            to = (from + 1) % self.size;
+        }
+        let other = format!("m{}", to + 1);
+        let head = format!("[[timeline]]\nat = \"{}ms\"\n", f.at_ms);
+        let window = format!("duration = \"{}ms\"\n", f.duration_ms);
+        let body = match f.kind {
+            FaultKind::Pause | FaultKind::Crash | FaultKind::Isolate | FaultKind::DiskStall => {
+                format!("action = \"{}\"\nmember = \"{member}\"\n{window}", f.kind.name())
+            }
+            FaultKind::DiskSlow => format!(
+                "action = \"disk_slow\"\nmember = \"{member}\"\nfactor = {}\n{window}",
+                f.amount
+            ),
+            FaultKind::Partition => {
+                let m = f.member.max(0) as usize % self.size;
+                let minority: Vec<usize> = (0..self.size / 2).map(|i| (m + i) % self.size).collect();
+                let names = |g: &[usize]| {
+                    g.iter().map(|i| format!("\"m{}\"", i + 1)).collect::<Vec<_>>().join(", ")
+                };
+                let rest: Vec<usize> = (0..self.size).filter(|i| !minority.contains(i)).collect();
+                format!("action = \"partition\"\ngroups = [[{}], [{}]]\n{window}", names(&minority), names(&rest))
+            }
+            FaultKind::PartitionOneWay => format!(
+                "action = \"partition_one_way\"\nfrom = \"{}\"\nto = \"{other}\"\n{window}",
+                self.member_name(f.member.max(0))
+            ),
+            FaultKind::LinkFault => format!(
+                "action = \"link_fault\"\nfrom = \"{}\"\nto = \"{other}\"\none_way_latency_ms = {}\nloss = {}\n{window}",
+                self.member_name(f.member.max(0)),
+                f.amount,
+                (f.amount % 5) as f64 / 10.0
+            ),
+            FaultKind::Defrag => format!("action = \"etcdctl\"\ncommand = \"etcdctl defrag --endpoints={member}\"\n"),
+            FaultKind::Compact => "action = \"etcdctl\"\ncommand = \"etcdctl compact current\"\n".to_string(),
+        };
+        Some(head + &body)
+    }
+
+    /// Fault kinds this case's schedule uses, each once, in order.
+    pub fn kinds_used(&self) -> Vec<FaultKind> {
+        let mut kinds: Vec<FaultKind> = self.faults.iter().map(|f| f.kind).collect();
+        kinds.sort();
+        kinds.dedup();
+        kinds
+    }
+}
+
+/// One fault of `kind`, inside the faulty phase (it ends before the heal).
+fn draw_fault(rng: &mut Rng, kind: FaultKind, case: &Case) -> Fault {
+    let span = case.heal_at_ms - FAULTS_FROM_MS;
+    let at_ms = FAULTS_FROM_MS + below(rng, span - 500);
+    let room = case.heal_at_ms - at_ms;
+    let duration_ms = (200 + below(rng, 6_000)).min(room);
+    let member = if chance(rng, 0.3) {
+        -1
+    } else {
+        below(rng, case.size as u64) as i64
+    };
+    let other = below(rng, case.size as u64) as usize;
+    let amount = match kind {
+        FaultKind::LinkFault => 1 + below(rng, 200),
+        FaultKind::DiskSlow => 2 + below(rng, 50),
+        _ => 0,
+    };
+    let member = match kind {
+        // A partition's groups, a link's ends are members, not a role.
+        FaultKind::Partition | FaultKind::PartitionOneWay | FaultKind::LinkFault => member.max(0),
+        // etcdctl names endpoints.
+        FaultKind::Defrag => member.max(0),
+        _ => member,
+    };
+    Fault {
+        kind,
+        at_ms,
+        duration_ms,
+        member,
+        other,
+        amount,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_drawn_case_is_a_valid_scenario() {
+        for index in 0..300 {
+            let case = Case::draw(11, index);
+            let text = case.to_toml("test");
+            if let Err(e) = etcdlab_scenario::parse_str(&text, "case.toml", &[]) {
+                panic!("case {index}: {e}\n{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_case_is_a_function_of_the_seed_and_its_index() {
+        assert_eq!(Case::draw(5, 9), Case::draw(5, 9));
+        assert_ne!(Case::draw(5, 9), Case::draw(5, 10));
+        assert_ne!(Case::draw(5, 9), Case::draw(6, 9));
+    }
+
+    #[test]
+    fn swarm_runs_enable_different_fault_kinds_and_every_kind_is_drawn() {
+        let cases: Vec<Case> = (0..100).map(|i| Case::draw(3, i)).collect();
+        let subsets: std::collections::BTreeSet<Vec<FaultKind>> =
+            cases.iter().map(|c| c.enabled.clone()).collect();
+        assert!(subsets.len() > 50, "{}", subsets.len());
+        let used: std::collections::BTreeSet<FaultKind> =
+            cases.iter().flat_map(|c| c.kinds_used()).collect();
+        assert_eq!(used.len(), FAULT_KINDS.len());
+    }
+
+    #[test]
+    fn every_fault_ends_before_the_heal() {
+        for index in 0..300 {
+            let c = Case::draw(13, index);
+            for f in &c.faults {
+                assert!(f.at_ms >= FAULTS_FROM_MS && f.at_ms + f.duration_ms <= c.heal_at_ms);
+            }
+        }
+    }
+}
