@@ -147,7 +147,8 @@ const PUT_A: &str = r#"{"id":1,"client":"c1","call_ns":0,"return_ns":10,"op":"pu
 const PUT_B: &str = r#"{"id":2,"client":"c1","call_ns":20,"return_ns":30,"op":"put","key":"k","value":"b","revision":3}"#;
 
 /// The hand-written histories: (name, lines, expected verdict). Those of
-/// crates/check/tests/histories.rs first, then a few that exercise the rest of the format.
+/// crates/check/tests/histories.rs first, then a few that exercise the rest of the format,
+/// then ranges and leases (ranges_and_leases).
 fn hand_written() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
     let get_b = r#"{"id":3,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","value":"b","revision":3}"#;
     let get_a = r#"{"id":3,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","value":"a","revision":2}"#;
@@ -193,7 +194,7 @@ fn hand_written() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
     let update_lost_saw_b = r#"{"id":5,"client":"c5","call_ns":60,"return_ns":70,"op":"txn","key":"k","expect_mod_revision":3,"value":"d","else_get":true,"succeeded":false,"else_value":"b","revision":4}"#;
     let version_above_2 = r#"{"id":4,"client":"c4","call_ns":60,"return_ns":70,"op":"txn","key":"k","expect_version":2,"compare_result":">","value":"c","succeeded":true,"revision":4}"#;
     let not_created_at_3 = r#"{"id":4,"client":"c4","call_ns":60,"return_ns":70,"op":"txn","key":"k","expect_create_revision":3,"compare_result":"!=","value":"c","succeeded":true,"revision":4}"#;
-    vec![
+    let mut histories = vec![
         (
             "optimistic-update-won-once",
             vec![PUT_A, PUT_B, update_won, update_lost_saw_c],
@@ -324,6 +325,370 @@ fn hand_written() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
             vec![PUT_A, PUT_B, create_if_absent, create_if_absent_again],
             "fail",
         ),
+    ];
+    histories.extend(ranges_and_leases());
+    histories
+}
+
+const PUT_J: &str = r#"{"id":11,"client":"c1","call_ns":20,"return_ns":30,"op":"put","key":"j","value":"x","revision":3}"#;
+const GRANT: &str = r#"{"id":21,"client":"c1","call_ns":0,"return_ns":10,"op":"lease_grant","lease":5,"revision":1}"#;
+const PUT_K_LEASED: &str = r#"{"id":22,"client":"c1","call_ns":20,"return_ns":30,"op":"put","key":"k","value":"a","lease":5,"revision":2}"#;
+const PUT_J_LEASED: &str = r#"{"id":23,"client":"c1","call_ns":40,"return_ns":50,"op":"put","key":"j","value":"x","lease":5,"revision":3}"#;
+const REVOKE: &str = r#"{"id":24,"client":"c1","call_ns":60,"return_ns":70,"op":"lease_revoke","lease":5,"revision":4}"#;
+
+/// Hand-written histories of ranges (a read of every key in `[key, range_end)` or under a
+/// prefix) and leases (a revoke deletes every key attached at one revision; a put needs its
+/// lease), as hand_written.
+fn ranges_and_leases() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
+    // Ranges over k (PUT_A, a at 2) and j (PUT_J, x at 3).
+    let range_both = r#"{"id":12,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"","range_end":"\u0000","kvs":[{"key":"j","value":"x"},{"key":"k","value":"a"}],"revision":3}"#;
+    let range_only_k = r#"{"id":12,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"","range_end":"\u0000","kvs":[{"key":"k","value":"a"}],"revision":3}"#;
+    let range_j_to_k = r#"{"id":12,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"j","range_end":"k","kvs":[{"key":"j","value":"x"}],"revision":3}"#;
+    let range_j_to_k_sees_k = r#"{"id":12,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"j","range_end":"k","kvs":[{"key":"j","value":"x"},{"key":"k","value":"a"}],"revision":3}"#;
+    let range_from_k = r#"{"id":12,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"k","range_end":"\u0000","kvs":[{"key":"k","value":"a"}],"revision":3}"#;
+    let prefix_k = r#"{"id":12,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"k","prefix":true,"kvs":[{"key":"k","value":"a"}],"revision":3}"#;
+    let prefix_j_sees_k = r#"{"id":12,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"j","prefix":true,"kvs":[{"key":"j","value":"x"},{"key":"k","value":"a"}],"revision":3}"#;
+    let range_both_stale = r#"{"id":12,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"","range_end":"\u0000","kvs":[{"key":"j","value":"x"},{"key":"k","value":"a"}],"revision":2}"#;
+    let slow_put_b = r#"{"id":2,"client":"c1","call_ns":20,"return_ns":60,"op":"put","key":"k","value":"b","revision":3}"#;
+    let range_concurrent_old = r#"{"id":3,"client":"c2","call_ns":30,"return_ns":40,"op":"range","key":"k","prefix":true,"kvs":[{"key":"k","value":"a"}],"revision":2}"#;
+    let range_after_b_sees_a = r#"{"id":3,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"k","prefix":true,"kvs":[{"key":"k","value":"a"}],"revision":3}"#;
+    let del = r#"{"id":2,"client":"c1","call_ns":20,"return_ns":30,"op":"delete","key":"k","revision":3}"#;
+    let range_after_delete = r#"{"id":3,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"","range_end":"\u0000","revision":3}"#;
+    let range_sees_deleted = r#"{"id":3,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"","range_end":"\u0000","kvs":[{"key":"k","value":"a"}],"revision":3}"#;
+    let failed_range = r#"{"id":7,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"k","prefix":true,"error":"context deadline exceeded"}"#;
+    let serializable_range_stale = r#"{"id":8,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"k","prefix":true,"kvs":[{"key":"k","value":"a"}],"revision":2,"serializable":true}"#;
+    // Leases: GRANT (5), PUT_K_LEASED (k=a at 2), PUT_J_LEASED (j=x at 3), REVOKE (at 4).
+    let get_k_gone =
+        r#"{"id":25,"client":"c2","call_ns":80,"return_ns":90,"op":"get","key":"k","revision":4}"#;
+    let get_k_kept = r#"{"id":25,"client":"c2","call_ns":80,"return_ns":90,"op":"get","key":"k","value":"a","revision":4}"#;
+    let range_all_gone = r#"{"id":26,"client":"c2","call_ns":80,"return_ns":90,"op":"range","key":"","range_end":"\u0000","revision":4}"#;
+    let range_j_kept = r#"{"id":26,"client":"c2","call_ns":80,"return_ns":90,"op":"range","key":"","range_end":"\u0000","kvs":[{"key":"j","value":"x"}],"revision":4}"#;
+    let put_after_revoke = r#"{"id":27,"client":"c1","call_ns":80,"return_ns":90,"op":"put","key":"i","value":"y","revision":5}"#;
+    let revoke_no_new_revision = r#"{"id":24,"client":"c1","call_ns":60,"return_ns":70,"op":"lease_revoke","lease":5,"revision":3}"#;
+    let get_k_gone_ahead =
+        r#"{"id":25,"client":"c2","call_ns":80,"return_ns":90,"op":"get","key":"k","revision":6}"#;
+    let revoke_at_5 = r#"{"id":24,"client":"c1","call_ns":60,"return_ns":70,"op":"lease_revoke","lease":5,"revision":5}"#;
+    let get_k_gone_at_4 =
+        r#"{"id":25,"client":"c2","call_ns":62,"return_ns":68,"op":"get","key":"k","revision":4}"#;
+    let grant_at_2 = r#"{"id":21,"client":"c1","call_ns":20,"return_ns":30,"op":"lease_grant","lease":5,"revision":2}"#;
+    let revoke_at_2 = r#"{"id":24,"client":"c1","call_ns":40,"return_ns":50,"op":"lease_revoke","lease":5,"revision":2}"#;
+    let get_a_at_2 = r#"{"id":3,"client":"c2","call_ns":60,"return_ns":70,"op":"get","key":"k","value":"a","revision":2}"#;
+    let grant_at_3 = r#"{"id":21,"client":"c1","call_ns":0,"return_ns":10,"op":"lease_grant","lease":5,"revision":3}"#;
+    let get_none_at_2 =
+        r#"{"id":3,"client":"c2","call_ns":20,"return_ns":30,"op":"get","key":"k","revision":2}"#;
+    let grant_again = r#"{"id":25,"client":"c2","call_ns":20,"return_ns":30,"op":"lease_grant","lease":5,"revision":1}"#;
+    let revoke_first = r#"{"id":24,"client":"c1","call_ns":20,"return_ns":30,"op":"lease_revoke","lease":5,"revision":1}"#;
+    let grant_after_revoke = r#"{"id":25,"client":"c2","call_ns":40,"return_ns":50,"op":"lease_grant","lease":5,"revision":1}"#;
+    let put_k_leased_after_revoke = r#"{"id":22,"client":"c1","call_ns":40,"return_ns":50,"op":"put","key":"k","value":"a","lease":5,"revision":2}"#;
+    let revoke_never_granted = r#"{"id":24,"client":"c1","call_ns":20,"return_ns":30,"op":"lease_revoke","lease":5,"revision":2}"#;
+    let lease_not_found = r#"{"id":22,"client":"c1","call_ns":20,"return_ns":30,"op":"put","key":"k","value":"a","lease":9,"error":"etcdserver: requested lease not found"}"#;
+    let get_none_at_1 =
+        r#"{"id":25,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","revision":1}"#;
+    let get_a_after_not_found = r#"{"id":25,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","value":"a","revision":2}"#;
+    let revoke_timed_out = r#"{"id":24,"client":"c1","call_ns":60,"return_ns":70,"op":"lease_revoke","lease":5,"error":"etcdserver: request timed out"}"#;
+    let range_still_both = r#"{"id":26,"client":"c2","call_ns":80,"return_ns":90,"op":"range","key":"","range_end":"\u0000","kvs":[{"key":"j","value":"x"},{"key":"k","value":"a"}],"revision":3}"#;
+    let get_j_kept_later = r#"{"id":27,"client":"c2","call_ns":100,"return_ns":110,"op":"get","key":"j","value":"x","revision":4}"#;
+    let revoke_not_applied = r#"{"id":24,"client":"c1","call_ns":60,"return_ns":70,"op":"lease_revoke","lease":5,"error":"etcdserver: request timed out","applied":false}"#;
+    let revoke_applied_at_4 = r#"{"id":24,"client":"c1","call_ns":60,"return_ns":70,"op":"lease_revoke","lease":5,"error":"etcdserver: request timed out","applied":true,"revision":4}"#;
+    let grant_timed_out = r#"{"id":21,"client":"c1","call_ns":0,"return_ns":10,"op":"lease_grant","lease":5,"error":"context deadline exceeded"}"#;
+    let grant_not_applied = r#"{"id":21,"client":"c1","call_ns":0,"return_ns":10,"op":"lease_grant","lease":5,"error":"context deadline exceeded","applied":false}"#;
+    let put_k_leased_timed_out = r#"{"id":22,"client":"c1","call_ns":20,"return_ns":30,"op":"put","key":"k","value":"a","lease":5,"error":"etcdserver: request timed out"}"#;
+    let get_a_during = r#"{"id":25,"client":"c2","call_ns":25,"return_ns":35,"op":"get","key":"k","value":"a","revision":2}"#;
+    let revoke_at_3 = r#"{"id":24,"client":"c1","call_ns":60,"return_ns":70,"op":"lease_revoke","lease":5,"revision":3}"#;
+    let get_a_after_revoke_at_3 = r#"{"id":26,"client":"c2","call_ns":80,"return_ns":90,"op":"get","key":"k","value":"a","revision":3}"#;
+    let put_k_plain = r#"{"id":23,"client":"c1","call_ns":40,"return_ns":50,"op":"put","key":"k","value":"b","revision":3}"#;
+    let txn_k = r#"{"id":23,"client":"c1","call_ns":40,"return_ns":50,"op":"txn","key":"k","expect_value":"a","value":"b","succeeded":true,"revision":3}"#;
+    let get_b_after_revoke = r#"{"id":25,"client":"c2","call_ns":80,"return_ns":90,"op":"get","key":"k","value":"b","revision":4}"#;
+    let get_none_after_revoke =
+        r#"{"id":25,"client":"c2","call_ns":80,"return_ns":90,"op":"get","key":"k","revision":4}"#;
+    let del_k = r#"{"id":23,"client":"c1","call_ns":40,"return_ns":50,"op":"delete","key":"k","revision":3}"#;
+    // A later era starts from a backup the history does not describe.
+    let era1_range = r#"{"id":31,"client":"c2","call_ns":20,"return_ns":30,"op":"range","key":"","range_end":"\u0000","kvs":[{"key":"x","value":"9"},{"key":"y","value":"8"}],"revision":7,"era":1}"#;
+    let era1_range_only_x = r#"{"id":31,"client":"c2","call_ns":20,"return_ns":30,"op":"range","key":"","range_end":"\u0000","kvs":[{"key":"x","value":"9"}],"revision":7,"era":1}"#;
+    let era1_get_x = r#"{"id":32,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"x","value":"9","revision":7,"era":1}"#;
+    let era1_get_y = r#"{"id":32,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"y","value":"8","revision":7,"era":1}"#;
+    let era1_put_leased = r#"{"id":33,"client":"c1","call_ns":60,"return_ns":70,"op":"put","key":"x","value":"1","lease":3,"revision":8,"era":1}"#;
+    let era1_revoke_at_9 = r#"{"id":34,"client":"c1","call_ns":80,"return_ns":90,"op":"lease_revoke","lease":3,"revision":9,"era":1}"#;
+    let era1_revoke_at_8 = r#"{"id":34,"client":"c1","call_ns":80,"return_ns":90,"op":"lease_revoke","lease":3,"revision":8,"era":1}"#;
+    let era1_get_x_gone = r#"{"id":35,"client":"c2","call_ns":100,"return_ns":110,"op":"get","key":"x","revision":9,"era":1}"#;
+    let era1_revoke_backup_lease = r#"{"id":36,"client":"c1","call_ns":60,"return_ns":70,"op":"lease_revoke","lease":4,"revision":7,"era":1}"#;
+    vec![
+        (
+            "range-sees-two-puts",
+            vec![PUT_A, PUT_J, range_both],
+            "pass",
+        ),
+        (
+            "range-misses-acknowledged-put",
+            vec![PUT_A, PUT_J, range_only_k],
+            "fail",
+        ),
+        (
+            "range-end-exclusive",
+            vec![PUT_A, PUT_J, range_j_to_k],
+            "pass",
+        ),
+        (
+            "range-sees-key-past-its-end",
+            vec![PUT_A, PUT_J, range_j_to_k_sees_k],
+            "fail",
+        ),
+        ("range-to-the-end", vec![PUT_A, PUT_J, range_from_k], "pass"),
+        ("prefix-range", vec![PUT_A, PUT_J, prefix_k], "pass"),
+        (
+            "prefix-range-sees-other-prefix",
+            vec![PUT_A, PUT_J, prefix_j_sees_k],
+            "fail",
+        ),
+        (
+            "range-stale-revision",
+            vec![PUT_A, PUT_J, range_both_stale],
+            "fail",
+        ),
+        (
+            "range-concurrent-read-old",
+            vec![PUT_A, slow_put_b, range_concurrent_old],
+            "pass",
+        ),
+        (
+            "range-stale-read",
+            vec![PUT_A, PUT_B, range_after_b_sees_a],
+            "fail",
+        ),
+        (
+            "range-after-delete",
+            vec![PUT_A, del, range_after_delete],
+            "pass",
+        ),
+        (
+            "range-sees-deleted-key",
+            vec![PUT_A, del, range_sees_deleted],
+            "fail",
+        ),
+        (
+            "failed-and-serializable-ranges-left-out",
+            vec![PUT_A, PUT_B, failed_range, serializable_range_stale],
+            "pass",
+        ),
+        (
+            "revoke-deletes-its-keys",
+            vec![GRANT, PUT_K_LEASED, PUT_J_LEASED, REVOKE, get_k_gone],
+            "pass",
+        ),
+        (
+            "revoke-deletes-its-keys-range",
+            vec![GRANT, PUT_K_LEASED, PUT_J_LEASED, REVOKE, range_all_gone],
+            "pass",
+        ),
+        (
+            "revoke-kept-a-key",
+            vec![GRANT, PUT_K_LEASED, PUT_J_LEASED, REVOKE, get_k_kept],
+            "fail",
+        ),
+        (
+            "revoke-kept-a-key-range",
+            vec![GRANT, PUT_K_LEASED, PUT_J_LEASED, REVOKE, range_j_kept],
+            "fail",
+        ),
+        (
+            "revoke-one-revision-for-two-keys",
+            vec![GRANT, PUT_K_LEASED, PUT_J_LEASED, REVOKE, put_after_revoke],
+            "pass",
+        ),
+        (
+            "revoke-without-new-revision",
+            vec![GRANT, PUT_K_LEASED, PUT_J_LEASED, revoke_no_new_revision],
+            "fail",
+        ),
+        // As a get may: other writers, not in the history, may have advanced the revision.
+        (
+            "read-ahead-after-revoke",
+            vec![GRANT, PUT_K_LEASED, PUT_J_LEASED, REVOKE, get_k_gone_ahead],
+            "pass",
+        ),
+        // The revoke deletes both keys at 5: a read at 4 still sees them.
+        (
+            "revoke-at-5-read-at-4-sees-none",
+            vec![
+                GRANT,
+                PUT_K_LEASED,
+                PUT_J_LEASED,
+                revoke_at_5,
+                get_k_gone_at_4,
+            ],
+            "fail",
+        ),
+        (
+            "grant-and-empty-revoke-keep-the-revision",
+            vec![PUT_A, grant_at_2, revoke_at_2, get_a_at_2],
+            "pass",
+        ),
+        (
+            "grant-then-read-below-it",
+            vec![grant_at_3, get_none_at_2],
+            "fail",
+        ),
+        ("grant-twice", vec![GRANT, grant_again], "fail"),
+        (
+            "grant-again-after-revoke",
+            vec![GRANT, revoke_first, grant_after_revoke],
+            "pass",
+        ),
+        (
+            "put-with-revoked-lease",
+            vec![GRANT, revoke_first, put_k_leased_after_revoke],
+            "fail",
+        ),
+        ("put-with-lease-never-granted", vec![PUT_K_LEASED], "fail"),
+        (
+            "revoke-never-granted",
+            vec![PUT_A, revoke_never_granted],
+            "fail",
+        ),
+        (
+            "lease-not-found-is-definite",
+            vec![GRANT, lease_not_found, get_none_at_1],
+            "pass",
+        ),
+        (
+            "lease-not-found-seen",
+            vec![GRANT, lease_not_found, get_a_after_not_found],
+            "fail",
+        ),
+        (
+            "maybe-applied-revoke-unseen",
+            vec![
+                GRANT,
+                PUT_K_LEASED,
+                PUT_J_LEASED,
+                revoke_timed_out,
+                range_still_both,
+            ],
+            "pass",
+        ),
+        (
+            "maybe-applied-revoke-seen",
+            vec![
+                GRANT,
+                PUT_K_LEASED,
+                PUT_J_LEASED,
+                revoke_timed_out,
+                range_all_gone,
+            ],
+            "pass",
+        ),
+        (
+            "maybe-applied-revoke-half-seen",
+            vec![
+                GRANT,
+                PUT_K_LEASED,
+                PUT_J_LEASED,
+                revoke_timed_out,
+                range_j_kept,
+            ],
+            "fail",
+        ),
+        (
+            "maybe-applied-revoke-seen-then-unseen",
+            vec![
+                GRANT,
+                PUT_K_LEASED,
+                PUT_J_LEASED,
+                revoke_timed_out,
+                get_k_gone,
+                get_j_kept_later,
+            ],
+            "fail",
+        ),
+        (
+            "revoke-not-applied-seen",
+            vec![
+                GRANT,
+                PUT_K_LEASED,
+                PUT_J_LEASED,
+                revoke_not_applied,
+                get_k_gone,
+            ],
+            "fail",
+        ),
+        (
+            "revoke-applied-at-its-revision",
+            vec![
+                GRANT,
+                PUT_K_LEASED,
+                PUT_J_LEASED,
+                revoke_applied_at_4,
+                get_k_gone,
+            ],
+            "pass",
+        ),
+        (
+            "maybe-applied-grant-then-put",
+            vec![grant_timed_out, PUT_K_LEASED],
+            "pass",
+        ),
+        (
+            "grant-not-applied-then-put",
+            vec![grant_not_applied, PUT_K_LEASED],
+            "fail",
+        ),
+        (
+            "maybe-applied-put-with-lease-then-revoke",
+            vec![GRANT, put_k_leased_timed_out, REVOKE, get_k_gone],
+            "pass",
+        ),
+        (
+            "maybe-applied-put-with-lease-survives-revoke",
+            vec![
+                GRANT,
+                put_k_leased_timed_out,
+                get_a_during,
+                revoke_at_3,
+                get_a_after_revoke_at_3,
+            ],
+            "fail",
+        ),
+        (
+            "put-without-lease-detaches",
+            vec![GRANT, PUT_K_LEASED, put_k_plain, REVOKE, get_b_after_revoke],
+            "pass",
+        ),
+        (
+            "txn-put-detaches",
+            vec![GRANT, PUT_K_LEASED, txn_k, REVOKE, get_none_after_revoke],
+            "fail",
+        ),
+        (
+            "delete-detaches",
+            vec![GRANT, PUT_K_LEASED, del_k, revoke_at_3],
+            "pass",
+        ),
+        (
+            "era-range-first-sight",
+            vec![PUT_A, era1_range, era1_get_x],
+            "pass",
+        ),
+        (
+            "era-range-first-sight-absent",
+            vec![PUT_A, era1_range_only_x, era1_get_y],
+            "fail",
+        ),
+        (
+            "era-revoke-deletes-known-keys",
+            vec![PUT_A, era1_put_leased, era1_revoke_at_9, era1_get_x_gone],
+            "pass",
+        ),
+        (
+            "era-revoke-known-key-without-new-revision",
+            vec![PUT_A, era1_put_leased, era1_revoke_at_8],
+            "fail",
+        ),
+        // A lease of the backup may have had keys nobody saw: the revision may move or not.
+        (
+            "era-revoke-backup-lease",
+            vec![PUT_A, era1_range, era1_revoke_backup_lease, era1_get_x],
+            "pass",
+        ),
     ]
 }
 
@@ -357,6 +722,7 @@ const SHIPPED: &[(&str, &str)] = &[
     ("watch-resume-at-compact-revision", "pass"),
     ("compaction-crash", "pass"),
     ("optimistic-updates-partitioned-leader", "pass"),
+    ("traffic-through-crashes-and-partitions", "pass"),
     ("incident-3-restore-mismatch", "fail"),
 ];
 
@@ -428,42 +794,132 @@ impl Rng {
     }
 }
 
-/// A random small history: operations on two keys run against etcd's model one after another
-/// (with other writers now and then advancing the revision), each given an interval around
-/// its instant; some writes fail (applied or not, the log saying so or not); then, for about
-/// half of them, a few fields are changed (a read's value, a revision, a txn's outcome, a call
-/// time, a failed write's fate), which usually makes them not linearizable.
+/// A random small history: operations on two keys (and ranges over them, and three leases)
+/// run against etcd's model one after another (with other writers now and then advancing the
+/// revision), each given an interval around its instant; some writes fail (applied or not, the
+/// log saying so or not; a put or revoke with a lease that does not exist is refused); then,
+/// for about half of them, a few fields are changed (a read's value, a range's keys, a
+/// revision, a txn's outcome, a call time, a failed write's fate, a lease), which usually makes
+/// them not linearizable.
 fn random_history(seed: u64) -> String {
     use serde_json::{json, Value};
+    use std::collections::BTreeSet;
     let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let n = 3 + r.below(10);
     // Per key: value, create revision, mod revision, version.
     let mut store: BTreeMap<&str, (String, i64, i64, i64)> = BTreeMap::new();
+    // The lease each key is attached to, and the leases that exist.
+    let mut attached: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut leases: BTreeSet<i64> = BTreeSet::new();
     let mut rev: i64 = 1;
     let mut ops: Vec<Value> = Vec::new();
     let mut at = 0;
     for id in 1..=n {
         at += 1 + r.below(12);
-        let kind = ["put", "put", "get", "get", "delete", "txn", "write"][r.below(7) as usize];
+        let kind = [
+            "put",
+            "put",
+            "get",
+            "get",
+            "delete",
+            "txn",
+            "write",
+            "range",
+            "range",
+            "lease_grant",
+            "lease_revoke",
+        ][r.below(11) as usize];
         let key = ["k", "j"][r.below(2) as usize];
+        let lease = 1 + r.below(3) as i64;
         let mut o = json!({"id": id, "client": format!("c{}", r.below(3)),
             "call_ns": at.saturating_sub(r.below(40)), "op": kind});
         let mut ret = Some(at + r.below(40));
         if r.chance(20) {
             rev += 1 + r.below(2) as i64; // other writers
         }
-        let failed = kind != "get" && r.chance(30);
+        let failed = !matches!(kind, "get" | "range") && r.chance(30);
         let applied = !failed || r.chance(50);
-        if kind != "write" {
+        if matches!(kind, "lease_grant" | "lease_revoke") {
+            o["lease"] = json!(lease);
+        } else if kind != "write" {
             o["key"] = json!(key);
         }
+        // The error etcd refuses the operation with, for its lease (it is not applied).
+        let mut refused = None;
         let value = format!("v{id}");
         match kind {
             "put" => {
                 o["value"] = json!(value);
-                if applied {
+                // A lease (4 in 10), mostly one that exists.
+                let leased = r.chance(40).then(|| {
+                    let existing = leases.iter().nth(r.below(4) as usize);
+                    existing.copied().unwrap_or(lease)
+                });
+                if let Some(l) = leased {
+                    o["lease"] = json!(l);
+                    if !leases.contains(&l) {
+                        refused = Some("etcdserver: requested lease not found");
+                    }
+                }
+                if applied && refused.is_none() {
                     rev += 1;
                     put(&mut store, key, value, rev);
+                    match leased {
+                        Some(l) => attached.insert(key, l),
+                        None => attached.remove(key),
+                    };
+                }
+            }
+            "range" => {
+                // Every key, those under a prefix, [j, k), every key from k on.
+                let (from, end) = [
+                    ("", Some("\0")),
+                    ("k", None),
+                    ("j", None),
+                    ("j", Some("k")),
+                    ("k", Some("\0")),
+                ][r.below(5) as usize];
+                o["key"] = json!(from);
+                match end {
+                    Some(e) => o["range_end"] = json!(e),
+                    None => o["prefix"] = json!(true),
+                }
+                let covers = |k: &str| match end {
+                    None => k.starts_with(from),
+                    Some("\0") => k >= from,
+                    Some(e) => k >= from && k < e,
+                };
+                let kvs: Vec<Value> = (store.iter())
+                    .filter(|(k, _)| covers(k))
+                    .map(|(k, (v, ..))| json!({"key": k, "value": v}))
+                    .collect();
+                if !kvs.is_empty() {
+                    o["kvs"] = json!(kvs);
+                }
+            }
+            "lease_grant" => {
+                if leases.contains(&lease) {
+                    refused = Some("etcdserver: lease already exists");
+                } else if applied {
+                    leases.insert(lease);
+                }
+            }
+            "lease_revoke" => {
+                if !leases.contains(&lease) {
+                    refused = Some("etcdserver: requested lease not found");
+                } else if applied {
+                    leases.remove(&lease);
+                    let keys: Vec<&str> = (attached.iter())
+                        .filter(|(_, l)| **l == lease)
+                        .map(|(k, _)| *k)
+                        .collect();
+                    for k in &keys {
+                        store.remove(k);
+                        attached.remove(k);
+                    }
+                    if !keys.is_empty() {
+                        rev += 1; // every key at one revision
+                    }
                 }
             }
             "get" => {
@@ -475,6 +931,9 @@ fn random_history(seed: u64) -> String {
                 if applied && store.remove(key).is_some() {
                     rev += 1;
                 }
+                if applied {
+                    attached.remove(key);
+                }
             }
             "txn" => {
                 o["value"] = json!(value);
@@ -482,6 +941,7 @@ fn random_history(seed: u64) -> String {
                 if applied && holds {
                     rev += 1;
                     put(&mut store, key, value, rev);
+                    attached.remove(key);
                 }
                 o["succeeded"] = json!(holds);
                 if r.chance(50) {
@@ -498,7 +958,13 @@ fn random_history(seed: u64) -> String {
             }
         }
         o["revision"] = json!(rev);
-        if failed {
+        if let Some(error) = refused {
+            o["error"] = json!(error);
+            o.as_object_mut().unwrap().remove("revision");
+            if r.chance(40) {
+                o["applied"] = json!(false);
+            }
+        } else if failed {
             let errors: &[&str] = if applied {
                 &["context deadline exceeded", "etcdserver: request timed out"]
             } else {
@@ -528,10 +994,23 @@ fn random_history(seed: u64) -> String {
         }
         ops.push(o);
     }
+    // Which operations each change fits.
+    let fits = |change: u64, o: &Value| match change {
+        0 => o.get("else_value").is_some() || o["op"] == "get" || o["op"] == "range",
+        1 => o.get("revision").is_some(),
+        2 => o.get("succeeded").is_some(),
+        4 => o.get("applied").is_some(),
+        5 => o.get("lease").is_some(),
+        _ => true,
+    };
     for _ in 0..[0, 0, 1, 1, 2][r.below(5) as usize] {
-        let i = r.below(n) as usize;
-        let o = &mut ops[i];
-        match r.below(5) {
+        let change = r.below(6);
+        let fit: Vec<usize> = (0..ops.len()).filter(|&i| fits(change, &ops[i])).collect();
+        if fit.is_empty() {
+            continue;
+        }
+        let o = &mut ops[fit[r.below(fit.len() as u64) as usize]];
+        match change {
             0 if o.get("else_value").is_some() => {
                 o["else_value"] = json!(format!("v{}", 1 + r.below(n)));
             }
@@ -542,11 +1021,27 @@ fn random_history(seed: u64) -> String {
                     o["value"] = json!(format!("v{}", 1 + r.below(n)));
                 }
             }
-            1 if o.get("revision").is_some() => {
+            // A range: a key it found dropped, or its value changed; or a key found.
+            0 => {
+                let value = format!("v{}", 1 + r.below(n));
+                let kvs = o.get_mut("kvs").and_then(Value::as_array_mut);
+                if let Some(kvs) = kvs.filter(|kvs| !kvs.is_empty()) {
+                    let i = r.below(kvs.len() as u64) as usize;
+                    if r.chance(50) {
+                        kvs.remove(i);
+                    } else {
+                        kvs[i]["value"] = json!(value);
+                    }
+                } else {
+                    let key = ["k", "j"][r.below(2) as usize];
+                    o["kvs"] = json!([{"key": key, "value": value}]);
+                }
+            }
+            1 => {
                 let v = o["revision"].as_i64().unwrap() + if r.chance(50) { 1 } else { -1 };
                 o["revision"] = json!(v);
             }
-            2 if o.get("succeeded").is_some() => {
+            2 => {
                 let v = !o["succeeded"].as_bool().unwrap();
                 o["succeeded"] = json!(v);
             }
@@ -557,11 +1052,14 @@ fn random_history(seed: u64) -> String {
                     o["return_ns"] = json!(call + r.below(20));
                 }
             }
-            4 if o.get("applied").is_some() => {
+            4 => {
                 let v = !o["applied"].as_bool().unwrap();
                 o["applied"] = json!(v);
             }
-            _ => {}
+            _ => {
+                let v = 1 + (o["lease"].as_i64().unwrap() + r.below(2) as i64) % 3;
+                o["lease"] = json!(v);
+            }
         }
     }
     if r.chance(15) {

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,11 +51,22 @@ type record struct {
 	Error        *string `json:"error"`
 	Era          uint32  `json:"era"`
 	Applied      *bool   `json:"applied"`
-	// A watch's own fields; a watch is not a key-value operation (see convert).
+	// A range's end (or Prefix) and what it found; a put's lease, a lease operation's.
+	RangeEnd *string    `json:"range_end"`
+	Kvs      []kvRecord `json:"kvs"`
+	Lease    *int64     `json:"lease"`
+	// A range's or a watch's: every key under Key. The rest are a watch's own fields; a
+	// watch is not a key-value operation (see convert).
 	Prefix        bool            `json:"prefix"`
 	StartRevision *int64          `json:"start_revision"`
 	PrevKv        bool            `json:"prev_kv"`
 	Responses     json.RawMessage `json:"responses"`
+}
+
+// kvRecord is one key a range found.
+type kvRecord struct {
+	Key   *string `json:"key"`
+	Value *string `json:"value"`
 }
 
 // definiteErrors: errors after which etcd has certainly not applied a write (refused before it
@@ -69,6 +81,7 @@ var definiteErrors = []string{
 	"etcdserver: not capable",
 	"etcdserver: no leader",
 	"raft proposal dropped",
+	"etcdserver: requested lease not found",
 }
 
 func isDefinite(err string) bool {
@@ -151,10 +164,71 @@ func readHistory(path string) ([]history, int, error) {
 	}
 	var out []history
 	for _, h := range eras {
+		rangeKeys(h.ops)
 		out = append(out, *h)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].era < out[j].era })
 	return out, lines, nil
+}
+
+// rangeKeys gives each range of an era's operations the keys they name (a single-key
+// operation's key, a range's keys found) that fall in its range, sorted. Keys no operation
+// names are never read nor written, so a range's check need not look at them.
+func rangeKeys(ops []porcupine.Operation) {
+	seen := map[string]bool{}
+	var all []string
+	name := func(k string) {
+		if !seen[k] {
+			seen[k] = true
+			all = append(all, k)
+		}
+	}
+	for _, op := range ops {
+		in, out := op.Input.(input), op.Output.(output)
+		switch in.kind {
+		case opPut, opGet, opDelete, opTxn:
+			name(in.key)
+		case opRange:
+			for _, p := range out.kvs {
+				name(p.key)
+			}
+		}
+	}
+	sort.Strings(all)
+	for i := range ops {
+		in := ops[i].Input.(input)
+		if in.kind != opRange {
+			continue
+		}
+		lo := sort.SearchStrings(all, in.key)
+		hi := len(all)
+		if in.rangeEnd != "\x00" {
+			hi = sort.SearchStrings(all, in.rangeEnd)
+		}
+		if hi < lo {
+			hi = lo // an end before the start: an empty range
+		}
+		in.rangeKeys = all[lo:hi:hi]
+		ops[i].Input = in
+	}
+}
+
+// inRange: whether key k falls in [from, end) ("\x00": no end), byte by byte.
+func inRange(k, from, end string) bool {
+	return k >= from && (end == "\x00" || k < end)
+}
+
+// prefixRangeEnd is etcd's GetPrefixRangeEnd: the end of the range of every key starting with
+// prefix ("\x00", every key from prefix on, when there is no such end).
+func prefixRangeEnd(prefix string) string {
+	end := []byte(prefix)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return string(end[:i+1])
+		}
+	}
+	return "\x00"
 }
 
 // convert turns a record into the model's input and output; keep false: the operation shows
@@ -165,6 +239,12 @@ func convert(r *record) (in input, out output, keep bool, err error) {
 		in.kind = opPut
 	case "get":
 		in.kind = opGet
+	case "range":
+		in.kind = opRange
+	case "lease_grant":
+		in.kind = opLeaseGrant
+	case "lease_revoke":
+		in.kind = opLeaseRevoke
 	case "delete":
 		in.kind = opDelete
 	case "txn":
@@ -179,11 +259,34 @@ func convert(r *record) (in input, out output, keep bool, err error) {
 	if r.CallNs == nil {
 		return in, out, false, fmt.Errorf("`call_ns` is required")
 	}
-	if in.kind != opWrite {
+	isLeaseOp := in.kind == opLeaseGrant || in.kind == opLeaseRevoke
+	if in.kind != opWrite && !isLeaseOp {
 		if r.Key == nil {
 			return in, out, false, fmt.Errorf("`key` is required")
 		}
 		in.key = *r.Key
+	}
+	if isLeaseOp {
+		if r.Lease == nil {
+			return in, out, false, fmt.Errorf("`lease` is required")
+		}
+		in.lease = strconv.FormatInt(*r.Lease, 10)
+	}
+	if in.kind == opPut && r.Lease != nil && *r.Lease != 0 {
+		in.lease = strconv.FormatInt(*r.Lease, 10) // lease 0: none, as in etcd
+	}
+	if in.kind == opRange {
+		if (r.RangeEnd != nil) == r.Prefix {
+			return in, out, false, fmt.Errorf("a range needs one of `range_end` and `prefix`")
+		}
+		in.prefix = r.Prefix
+		if r.Prefix {
+			in.rangeEnd = prefixRangeEnd(in.key)
+		} else {
+			in.rangeEnd = *r.RangeEnd
+		}
+	} else if len(r.Kvs) > 0 {
+		return in, out, false, fmt.Errorf("only a range has `kvs`")
 	}
 	if in.kind == opPut || in.kind == opTxn {
 		if r.Value == nil {
@@ -215,9 +318,14 @@ func convert(r *record) (in input, out output, keep bool, err error) {
 				out.found = true
 				out.value = *r.Value
 			}
-			if r.Serializable {
-				return in, out, false, nil // answered from one member's state: not checked
+		}
+		if in.kind == opRange {
+			if err := convertKvs(r, in, &out); err != nil {
+				return in, out, false, err
 			}
+		}
+		if isRead(in.kind) && r.Serializable {
+			return in, out, false, nil // answered from one member's state: not checked
 		}
 		if in.kind == opTxn {
 			if r.Succeeded == nil {
@@ -234,7 +342,7 @@ func convert(r *record) (in input, out output, keep bool, err error) {
 			}
 		}
 		return in, out, true, nil
-	case in.kind == opGet:
+	case isRead(in.kind):
 		return in, out, false, nil // a failed read shows nothing
 	case r.Applied != nil && !*r.Applied:
 		return in, out, false, nil // the log says it was never applied
@@ -251,6 +359,27 @@ func convert(r *record) (in input, out output, keep bool, err error) {
 		out.succeeded = *r.Succeeded
 	}
 	return in, out, true, nil
+}
+
+// convertKvs reads what a range found, sorted by key; a key outside the range or found twice
+// is an answer no state gives (out.badKvs), not an unreadable line.
+func convertKvs(r *record, in input, out *output) error {
+	for _, p := range r.Kvs {
+		if p.Key == nil || p.Value == nil {
+			return fmt.Errorf("each of `kvs` needs `key` and `value`")
+		}
+		out.kvs = append(out.kvs, kv{key: *p.Key, value: *p.Value})
+		if !inRange(*p.Key, in.key, in.rangeEnd) {
+			out.badKvs = true
+		}
+	}
+	sort.Slice(out.kvs, func(i, j int) bool { return out.kvs[i].key < out.kvs[j].key })
+	for i := 1; i < len(out.kvs); i++ {
+		if out.kvs[i].key == out.kvs[i-1].key {
+			out.badKvs = true
+		}
+	}
+	return nil
 }
 
 // convertCompare reads a txn's compare: one target (expect_value, expect_version,

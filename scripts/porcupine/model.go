@@ -3,8 +3,10 @@ package main
 // etcd's key-value model for porcupine, written from etcdlab's docs (docs/history-format.md,
 // docs/checkers.md), not translated from the Rust checker: the point is a second opinion.
 //
-// One deterministic state is the store's revision and, per key, its value, create and mod
-// revision and version. Revisions are global, so the history is not partitioned by key.
+// One deterministic state is the store's revision, per key its value, create and mod revision,
+// version and lease, and the leases that exist (with the keys attached to each). Revisions are
+// global, so the history is not partitioned by key. Leases never expire in the model (a history
+// with leases gives them TTLs longer than itself, or revokes them).
 // Writes whose fate is unknown fork the state (applied and not applied), as etcd's robustness
 // tests do with porcupine: the model is a porcupine.NondeterministicModel whose Step returns
 // every state the operation may lead to, and porcupine follows the set of them.
@@ -27,7 +29,15 @@ const (
 	opDelete
 	opTxn
 	opWrite
+	opRange
+	opLeaseGrant
+	opLeaseRevoke
 )
+
+// isRead: a get or a range (it changes nothing but the revision, in an era that started empty).
+func isRead(k kind) bool {
+	return k == opGet || k == opRange
+}
 
 // fate of an operation, as the history tells it.
 type fate uint8
@@ -56,6 +66,15 @@ type input struct {
 	result       string
 	// txn: the failure branch reads the key.
 	elseGet bool
+	// range: from key to rangeEnd, exclusive ("\x00": every key from key on; with prefix, etcd's
+	// GetPrefixRangeEnd of key), and the keys its era's operations name that fall in it, sorted
+	// (set by readHistory: a key no operation names is never read, so its state does not matter).
+	rangeEnd  string
+	prefix    bool
+	rangeKeys []string
+	// put: the lease to attach the key to ("": none); lease_grant, lease_revoke: the lease. As
+	// a decimal string (leases live in a pmap keyed by strings).
+	lease string
 }
 
 // compareTarget: what a txn compares (etcd's Compare.target).
@@ -84,30 +103,72 @@ type output struct {
 	elseKnown bool
 	elseFound bool
 	elseValue string
-	// get: its place among the reads naming the same revision, by return time (see order).
+	// range: what it found, sorted by key; badKvs: a key outside the range, or twice (no state
+	// answers that).
+	kvs    []kv
+	badKvs bool
+	// get, range: its place among the reads naming the same revision, by return time (see
+	// order).
 	rank int
+}
+
+// kv is one key a range found.
+type kv struct {
+	key, value string
 }
 
 // entry is what the state knows of one key: it exists with a value and revisions, or it is
 // known not to exist (exists false; only kept in a state that started unknown, where a key
 // without an entry is unknown rather than absent).
 type entry struct {
-	exists   bool
-	value    string
-	create   int64
-	mod      int64
-	version  int64
+	exists  bool
+	value   string
+	create  int64
+	mod     int64
+	version int64
+	// lease: the lease the key is attached to ("": none; a key first seen by a read in an era
+	// that started unknown counts as attached to none).
+	lease    string
 	entryKey uint64 // hash of the entry, cached
+}
+
+func (a entry) same(b entry) bool {
+	return a.exists == b.exists && a.value == b.value && a.create == b.create &&
+		a.mod == b.mod && a.version == b.version && a.lease == b.lease
+}
+
+// leaseEntry is what the state knows of one lease: it exists, with the keys known to be
+// attached to it (sorted; in an era that started unknown a lease of the backup may have more,
+// unknown), or it is known not to exist (exists false; only kept in a state that started
+// unknown, as for keys).
+type leaseEntry struct {
+	exists   bool
+	keys     []string
+	entryKey uint64
+}
+
+func (a leaseEntry) same(b leaseEntry) bool {
+	if a.exists != b.exists || len(a.keys) != len(b.keys) {
+		return false
+	}
+	for i := range a.keys {
+		if a.keys[i] != b.keys[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // kvState is one deterministic state. It is never modified once built: a step copies it.
 type kvState struct {
-	rev  int64
-	keys pmap
+	rev    int64
+	keys   pmap[entry]
+	leases pmap[leaseEntry]
 	// unknownStart: the era started from a restored backup the history does not describe,
-	// so a key without an entry is unknown until an operation shows or sets it.
+	// so a key (a lease) without an entry is unknown until an operation shows or sets it.
 	unknownStart bool
 	keysHash     uint64
+	leasesHash   uint64
 	// named: the revisions the era's operations name, shared by every state (nil: no
 	// pruning); see order.
 	named *namedRevs
@@ -129,6 +190,8 @@ func hashEntry(key string, e entry) uint64 {
 	h.Write([]byte{0})
 	if e.exists {
 		h.Write([]byte(e.value))
+		h.Write([]byte{0})
+		h.Write([]byte(e.lease))
 	}
 	k := h.Sum64()
 	if !e.exists {
@@ -137,8 +200,20 @@ func hashEntry(key string, e entry) uint64 {
 	return mix(k ^ mix(uint64(e.mod)) ^ mix(uint64(e.create)<<1) ^ mix(uint64(e.version)<<2))
 }
 
+// hashLease: the keys attached are not hashed: they follow from the keys' entries.
+func hashLease(id string, le leaseEntry) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	k := mix(h.Sum64() ^ 0x1ea5e)
+	if !le.exists {
+		return mix(k ^ 0xdead)
+	}
+	return k
+}
+
 func (s *kvState) hash() uint64 {
-	h := s.keysHash ^ mix(uint64(s.rev)^0x5bd1e995) ^ mix(uint64(s.placedAt)<<32|uint64(s.readsAt))
+	h := s.keysHash ^ mix(uint64(s.rev)^0x5bd1e995) ^ mix(uint64(s.placedAt)<<32|uint64(s.readsAt)) ^
+		mix(s.leasesHash^0x1ea5e5)
 	if s.unknownStart {
 		h = ^h
 	}
@@ -147,7 +222,8 @@ func (s *kvState) hash() uint64 {
 
 func (s *kvState) equal(o *kvState) bool {
 	return s.rev == o.rev && s.keysHash == o.keysHash && s.unknownStart == o.unknownStart &&
-		s.placedAt == o.placedAt && s.readsAt == o.readsAt && equalNodes(s.keys.root, o.keys.root)
+		s.placedAt == o.placedAt && s.readsAt == o.readsAt && s.leasesHash == o.leasesHash &&
+		equalNodes(s.keys.root, o.keys.root) && equalNodes(s.leases.root, o.leases.root)
 }
 
 // lookup: the key's entry and whether the state knows it (false: unknown).
@@ -162,26 +238,101 @@ func (s *kvState) lookup(key string) (entry, bool) {
 	return entry{}, true // absent
 }
 
+// lookupLease: the lease's entry and whether the state knows it (false: unknown).
+func (s *kvState) lookupLease(id string) (leaseEntry, bool) {
+	le, ok := s.leases.get(id)
+	if ok {
+		return le, true
+	}
+	if s.unknownStart {
+		return leaseEntry{}, false
+	}
+	return leaseEntry{}, true // absent
+}
+
+// at returns a copy of s at revision rev, for a step to change.
+func (s *kvState) at(rev int64) *kvState {
+	n := *s
+	n.rev = rev
+	return &n
+}
+
 // with returns a copy of s at revision rev, with key's entry set to e (nil: unchanged).
 func (s *kvState) with(rev int64, key string, e *entry) *kvState {
-	n := &kvState{rev: rev, keys: s.keys, unknownStart: s.unknownStart, keysHash: s.keysHash,
-		named: s.named, placedAt: s.placedAt, readsAt: s.readsAt}
-	if e == nil {
-		return n
-	}
-	if old, ok := s.keys.get(key); ok {
-		n.keysHash ^= old.entryKey
-	}
-	if e.exists || s.unknownStart {
-		ne := *e
-		ne.entryKey = hashEntry(key, ne)
-		n.keys = s.keys.set(key, &ne)
-		n.keysHash ^= ne.entryKey
-	} else {
-		// Absent keys get no entry in a state that started empty (no entry means absent).
-		n.keys = s.keys.set(key, nil)
+	n := s.at(rev)
+	if e != nil {
+		n.setKey(key, *e)
 	}
 	return n
+}
+
+// setKey sets key's entry in n, a copy no other state shares yet, and moves the key from the
+// lease it was attached to, if any, to the entry's lease.
+func (n *kvState) setKey(key string, e entry) {
+	if !e.exists {
+		e = entry{} // nothing but that it does not exist
+	}
+	old, hadOld := n.keys.get(key)
+	if hadOld {
+		n.keysHash ^= old.entryKey
+	}
+	if hadOld && old.exists && old.lease != e.lease {
+		n.attach(old.lease, key, false)
+	}
+	if e.lease != "" && (!hadOld || !old.exists || old.lease != e.lease) {
+		n.attach(e.lease, key, true)
+	}
+	if e.exists || n.unknownStart {
+		e.entryKey = hashEntry(key, e)
+		n.keys = n.keys.set(key, &e)
+		n.keysHash ^= e.entryKey
+	} else {
+		// Absent keys get no entry in a state that started empty (no entry means absent).
+		n.keys = n.keys.set(key, nil)
+	}
+}
+
+// attach adds key to the keys attached to lease id (on false: removes it); a lease that does
+// not exist (revoked first) is left alone.
+func (n *kvState) attach(id string, key string, on bool) {
+	if id == "" {
+		return
+	}
+	le, ok := n.leases.get(id)
+	if !ok || !le.exists {
+		return
+	}
+	i := sort.SearchStrings(le.keys, key)
+	present := i < len(le.keys) && le.keys[i] == key
+	if present == on {
+		return
+	}
+	keys := make([]string, 0, len(le.keys)+1)
+	keys = append(keys, le.keys[:i]...)
+	if on {
+		keys = append(keys, key)
+		keys = append(keys, le.keys[i:]...)
+	} else {
+		keys = append(keys, le.keys[i+1:]...)
+	}
+	le.keys = keys
+	n.leases = n.leases.set(id, &le) // its hash does not change: the keys are not hashed
+}
+
+// setLease records in n, a copy no other state shares yet, that lease id exists (with no
+// keys attached) or not.
+func (n *kvState) setLease(id string, exists bool) {
+	if old, ok := n.leases.get(id); ok {
+		n.leasesHash ^= old.entryKey
+	}
+	if !exists && !n.unknownStart {
+		n.leases = n.leases.set(id, nil) // no entry means it does not exist
+		return
+	}
+	le := leaseEntry{exists: exists}
+	le.entryKey = hashLease(id, le)
+	n.leases = n.leases.set(id, &le)
+	n.leasesHash ^= le.entryKey
 }
 
 // next is the revision after a write that changed `changes` revisions: other writers (not in
@@ -198,17 +349,31 @@ func (s *kvState) next(out output, changes int64) (int64, bool) {
 	return out.rev, true
 }
 
+// put: a put (with in.lease, attached to that lease; without, to none) or a txn's put.
 func (s *kvState) put(in input, out output) (*kvState, bool) {
+	var leaseKnown bool
+	if in.lease != "" {
+		var le leaseEntry
+		le, leaseKnown = s.lookupLease(in.lease)
+		if leaseKnown && !le.exists {
+			return nil, false // etcd refuses a put with a lease that does not exist
+		}
+	}
 	rev, ok := s.next(out, 1)
 	if !ok {
 		return nil, false
 	}
-	e := entry{exists: true, value: in.value, create: rev, mod: rev, version: 1}
+	e := entry{exists: true, value: in.value, create: rev, mod: rev, version: 1, lease: in.lease}
 	if old, known := s.lookup(in.key); known && old.exists {
 		e.create = old.create
 		e.version = old.version + 1
 	}
-	return s.with(rev, in.key, &e), true
+	n := s.at(rev)
+	if in.lease != "" && !leaseKnown {
+		n.setLease(in.lease, true) // a lease of the restored backup: it exists
+	}
+	n.setKey(in.key, e)
+	return n, true
 }
 
 // namedRevs: what the pruning rules (order) know of an era's operations: the revisions they
@@ -274,7 +439,7 @@ func (s *kvState) order(in input, out output, n *kvState) bool {
 	if out.fate == maybe || !out.hasRev {
 		return true // it names no revision
 	}
-	if in.kind == opGet && named.rankReads {
+	if isRead(in.kind) && named.rankReads {
 		if out.rank != n.readsAt {
 			return false
 		}
@@ -317,6 +482,42 @@ func (s *kvState) applyModel(in input, out output) (*kvState, bool) {
 			return nil, false
 		}
 		return s.with(out.rev, in.key, nil), true
+	case opRange:
+		return s.rangeRead(in, out)
+	case opLeaseGrant:
+		if le, known := s.lookupLease(in.lease); known && le.exists {
+			return nil, false // granting a lease that exists cannot succeed
+		}
+		rev, ok := s.next(out, 0)
+		if !ok {
+			return nil, false
+		}
+		n := s.at(rev)
+		n.setLease(in.lease, true)
+		return n, true
+	case opLeaseRevoke:
+		le, known := s.lookupLease(in.lease)
+		if known && !le.exists {
+			return nil, false // etcdserver: requested lease not found
+		}
+		// Every key attached is deleted at one new revision; none attached, none. In an era
+		// that started unknown, a lease of the backup may have keys nobody has seen: the
+		// revision may move anyway, which a known revision allows (next), and an unknown one
+		// is taken at its least, as for other writes.
+		var changes int64
+		if len(le.keys) > 0 {
+			changes = 1
+		}
+		rev, ok := s.next(out, changes)
+		if !ok {
+			return nil, false
+		}
+		n := s.at(rev)
+		n.setLease(in.lease, false)
+		for _, k := range le.keys {
+			n.setKey(k, entry{exists: false})
+		}
+		return n, true
 	case opPut:
 		return s.put(in, out)
 	case opDelete:
@@ -361,7 +562,7 @@ func (s *kvState) applyModel(in input, out output) (*kvState, bool) {
 		return s.with(rev, in.key, nil), true
 	case opWrite:
 		// Another write: it touches none of the history's keys, and may or may not have
-		// advanced the revision (a lease grant does not).
+		// advanced the revision.
 		rev, ok := s.next(out, 0)
 		if !ok {
 			return nil, false
@@ -369,6 +570,41 @@ func (s *kvState) applyModel(in input, out output) (*kvState, bool) {
 		return s.with(rev, in.key, nil), true
 	}
 	panic("unknown operation kind")
+}
+
+// rangeRead: a range sees exactly the keys in it, with their values; the first sight of a key
+// of a restored backup (found or not) is what the backup held.
+func (s *kvState) rangeRead(in input, out output) (*kvState, bool) {
+	if out.badKvs || out.rev < s.rev {
+		return nil, false
+	}
+	var n *kvState // a copy, once a key is seen for the first time
+	j := 0
+	for _, k := range in.rangeKeys {
+		var seen entry
+		if j < len(out.kvs) && out.kvs[j].key == k {
+			seen = entry{exists: true, value: out.kvs[j].value}
+			j++
+		}
+		e, known := s.lookup(k)
+		if !known {
+			if n == nil {
+				n = s.at(out.rev)
+			}
+			n.setKey(k, seen)
+			continue
+		}
+		if e.exists != seen.exists || (e.exists && e.value != seen.value) {
+			return nil, false
+		}
+	}
+	if j != len(out.kvs) {
+		return nil, false // a key found that is not in rangeKeys (readHistory puts them all in)
+	}
+	if n == nil {
+		n = s.at(out.rev)
+	}
+	return n, true
 }
 
 // compareHolds: whether a txn's compare holds for the key's entry (e.exists false: absent,
@@ -421,8 +657,8 @@ func step(st, inI, outI interface{}) []interface{} {
 	s := st.(*kvState)
 	in := inI.(input)
 	out := outI.(output)
-	if in.kind == opGet && out.fate != returned {
-		panic("a failed get is left out of the history")
+	if isRead(in.kind) && out.fate != returned {
+		panic("a failed read is left out of the history")
 	}
 	next, ok := s.apply(in, out)
 	if out.fate != maybe {
@@ -468,11 +704,26 @@ func newModel(unknownStart bool, named *namedRevs) porcupine.Model {
 			fmt.Fprintf(&b, "rev %d", s.rev)
 			for _, k := range keys {
 				e := entries[k]
-				if e.exists {
-					fmt.Fprintf(&b, ", %s=%s@%d", k, e.value, e.mod)
-				} else {
+				switch {
+				case !e.exists:
 					fmt.Fprintf(&b, ", %s absent", k)
+				case e.lease != "":
+					fmt.Fprintf(&b, ", %s=%s@%d (lease %s)", k, e.value, e.mod, e.lease)
+				default:
+					fmt.Fprintf(&b, ", %s=%s@%d", k, e.value, e.mod)
 				}
+			}
+			var leases []string
+			s.leases.each(func(id string, le leaseEntry) {
+				if le.exists {
+					leases = append(leases, id)
+				} else {
+					leases = append(leases, id+" revoked")
+				}
+			})
+			sort.Strings(leases)
+			for _, l := range leases {
+				fmt.Fprintf(&b, ", lease %s", l)
 			}
 			return b.String()
 		},
@@ -487,8 +738,24 @@ func describeOperation(inI, outI interface{}) string {
 	switch in.kind {
 	case opPut:
 		req = fmt.Sprintf("put %s=%s", in.key, in.value)
+		if in.lease != "" {
+			req += " with lease " + in.lease
+		}
 	case opGet:
 		req = fmt.Sprintf("get %s", in.key)
+	case opRange:
+		switch {
+		case in.prefix:
+			req = fmt.Sprintf("range %s*", in.key)
+		case in.rangeEnd == "\x00":
+			req = fmt.Sprintf("range %s..", in.key)
+		default:
+			req = fmt.Sprintf("range [%s, %s)", in.key, in.rangeEnd)
+		}
+	case opLeaseGrant:
+		req = "grant lease " + in.lease
+	case opLeaseRevoke:
+		req = "revoke lease " + in.lease
 	case opDelete:
 		req = fmt.Sprintf("delete %s", in.key)
 	case opTxn:
@@ -529,6 +796,13 @@ func describeOperation(inI, outI interface{}) string {
 		} else {
 			resp = "(not found)"
 		}
+	}
+	if in.kind == opRange {
+		parts := make([]string, len(out.kvs))
+		for i, p := range out.kvs {
+			parts[i] = p.key + "=" + p.value
+		}
+		resp = "[" + strings.Join(parts, " ") + "]"
 	}
 	if in.kind == opTxn && out.hasSucceeded {
 		resp = fmt.Sprintf("%s succeeded=%v", resp, out.succeeded)

@@ -1,9 +1,10 @@
 package main
 
-// A persistent map from key to entry: a trie of fixed depth over the key's hash, 16 children a
-// node, whose updates copy only the path to the key. porcupine keeps every state it visits
-// (its cache), so a state that copied the whole map at every step would need memory in the
-// number of keys times the number of operations (gigabytes for a run's history).
+// A persistent map from a string to a value (a key's entry, or a lease's): a trie of fixed depth
+// over the string's hash, 16 children a node, whose updates copy only the path to the key.
+// porcupine keeps every state it visits (its cache), so a state that copied the whole map at
+// every step would need memory in the number of keys times the number of operations (gigabytes
+// for a run's history).
 
 import "hash/fnv"
 
@@ -13,19 +14,24 @@ const (
 	trieDepth = 5 // 20 bits of the hash: buckets of one key, for up to tens of thousands
 )
 
-type trieNode struct {
-	children [trieWidth]*trieNode
-	bucket   []bucketItem // at the last level only
+// pmapValue: what a pmap holds; same tells two values apart for equalNodes.
+type pmapValue[V any] interface {
+	same(V) bool
+}
+
+type trieNode[V pmapValue[V]] struct {
+	children [trieWidth]*trieNode[V]
+	bucket   []bucketItem[V] // at the last level only
 	size     int
 }
 
-type bucketItem struct {
+type bucketItem[V pmapValue[V]] struct {
 	key string
-	e   entry
+	e   V
 }
 
-type pmap struct {
-	root *trieNode
+type pmap[V pmapValue[V]] struct {
+	root *trieNode[V]
 }
 
 func keyHash(key string) uint64 {
@@ -34,42 +40,43 @@ func keyHash(key string) uint64 {
 	return mix(h.Sum64())
 }
 
-func (m pmap) len() int {
+func (m pmap[V]) len() int {
 	if m.root == nil {
 		return 0
 	}
 	return m.root.size
 }
 
-func (m pmap) get(key string) (entry, bool) {
+func (m pmap[V]) get(key string) (V, bool) {
+	var zero V
 	h := keyHash(key)
 	n := m.root
 	for d := 0; d < trieDepth && n != nil; d++ {
 		n = n.children[(h>>(d*trieBits))&(trieWidth-1)]
 	}
 	if n == nil {
-		return entry{}, false
+		return zero, false
 	}
 	for _, it := range n.bucket {
 		if it.key == key {
 			return it.e, true
 		}
 	}
-	return entry{}, false
+	return zero, false
 }
 
 // set returns a map with key set to e (e nil: removed), sharing all but the path to it.
-func (m pmap) set(key string, e *entry) pmap {
-	return pmap{root: setIn(m.root, keyHash(key), 0, key, e)}
+func (m pmap[V]) set(key string, e *V) pmap[V] {
+	return pmap[V]{root: setIn(m.root, keyHash(key), 0, key, e)}
 }
 
-func setIn(n *trieNode, h uint64, depth int, key string, e *entry) *trieNode {
-	c := &trieNode{}
+func setIn[V pmapValue[V]](n *trieNode[V], h uint64, depth int, key string, e *V) *trieNode[V] {
+	c := &trieNode[V]{}
 	if n != nil {
 		*c = *n
 	}
 	if depth == trieDepth {
-		c.bucket = make([]bucketItem, 0, len(c.bucket)+1)
+		c.bucket = make([]bucketItem[V], 0, len(c.bucket)+1)
 		if n != nil {
 			for _, it := range n.bucket {
 				if it.key != key {
@@ -78,7 +85,7 @@ func setIn(n *trieNode, h uint64, depth int, key string, e *entry) *trieNode {
 			}
 		}
 		if e != nil {
-			c.bucket = append(c.bucket, bucketItem{key, *e})
+			c.bucket = append(c.bucket, bucketItem[V]{key, *e})
 		}
 		c.size = len(c.bucket)
 		return c
@@ -93,9 +100,9 @@ func setIn(n *trieNode, h uint64, depth int, key string, e *entry) *trieNode {
 	return c
 }
 
-func (m pmap) each(f func(key string, e entry)) {
-	var walk func(n *trieNode)
-	walk = func(n *trieNode) {
+func (m pmap[V]) each(f func(key string, e V)) {
+	var walk func(n *trieNode[V])
+	walk = func(n *trieNode[V]) {
 		if n == nil {
 			return
 		}
@@ -109,13 +116,8 @@ func (m pmap) each(f func(key string, e entry)) {
 	walk(m.root)
 }
 
-func sameEntry(a, b entry) bool {
-	return a.exists == b.exists && a.value == b.value && a.create == b.create &&
-		a.mod == b.mod && a.version == b.version
-}
-
-// equalNodes: the same keys with the same entries (shared subtrees are equal at once).
-func equalNodes(a, b *trieNode) bool {
+// equalNodes: the same keys with the same values (shared subtrees are equal at once).
+func equalNodes[V pmapValue[V]](a, b *trieNode[V]) bool {
 	if a == b {
 		return true
 	}
@@ -133,7 +135,7 @@ func equalNodes(a, b *trieNode) bool {
 		found := false
 		for _, y := range b.bucket {
 			if x.key == y.key {
-				found = sameEntry(x.e, y.e)
+				found = x.e.same(y.e)
 				break
 			}
 		}

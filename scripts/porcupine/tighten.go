@@ -115,7 +115,7 @@ func prepare(ops []porcupine.Operation, rankReads bool) *namedRevs {
 		if certainlyMakes(in, out) {
 			n.made[r]++
 		}
-		if in.kind == opGet {
+		if isRead(in.kind) {
 			reads[r] = append(reads[r], i)
 		}
 	}
