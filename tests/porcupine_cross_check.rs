@@ -412,7 +412,25 @@ fn ranges_and_leases() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
     let era1_revoke_at_8 = r#"{"id":34,"client":"c1","call_ns":80,"return_ns":90,"op":"lease_revoke","lease":3,"revision":8,"era":1}"#;
     let era1_get_x_gone = r#"{"id":35,"client":"c2","call_ns":100,"return_ns":110,"op":"get","key":"x","revision":9,"era":1}"#;
     let era1_revoke_backup_lease = r#"{"id":36,"client":"c1","call_ns":60,"return_ns":70,"op":"lease_revoke","lease":4,"revision":7,"era":1}"#;
+    let era1_revoke_backup_lease_again = r#"{"id":37,"client":"c1","call_ns":80,"return_ns":90,"op":"lease_revoke","lease":4,"revision":8,"era":1}"#;
+    let era1_grant_leased = r#"{"id":37,"client":"c1","call_ns":80,"return_ns":90,"op":"lease_grant","lease":3,"revision":9,"era":1}"#;
     vec![
+        // In a restored era a lease is unknown until an operation shows it: a revoke shows it
+        // existed (and is gone), a put with it that it exists.
+        (
+            "era1-revoke-twice",
+            vec![
+                PUT_A,
+                era1_revoke_backup_lease,
+                era1_revoke_backup_lease_again,
+            ],
+            "fail",
+        ),
+        (
+            "era1-grant-after-a-put-with-the-lease",
+            vec![PUT_A, era1_put_leased, era1_grant_leased],
+            "fail",
+        ),
         (
             "range-sees-two-puts",
             vec![PUT_A, PUT_J, range_both],

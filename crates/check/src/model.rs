@@ -2,7 +2,7 @@
 //! with their value, create and mod revisions and version. Steps are undone in reverse order
 //! (the search backtracks), and the state keeps an incremental hash for its cache.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// What a key holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,8 +149,8 @@ pub enum Fate {
 pub struct Undo {
     revision: i64,
     keys: Changed,
-    /// (lease, whether it existed before).
-    lease: Option<(i64, bool)>,
+    /// A lease whose entry changed, and its entry before (None: unknown).
+    lease: Option<(i64, Option<bool>)>,
 }
 
 /// Keys a step changed, with their entries before.
@@ -170,8 +170,9 @@ pub struct State {
     pub revision: i64,
     /// The history's ranges, which `Step::Range` names by index.
     ranges: std::rc::Rc<[RangeRead]>,
-    /// Leases that exist.
-    leases: HashSet<i64>,
+    /// Leases known to exist (true) or not (false). A lease without an entry does not exist,
+    /// unless the state started unknown.
+    leases: HashMap<i64, bool>,
     /// Keys with a known entry. A key without one does not exist, unless the state started
     /// unknown.
     keys: HashMap<u32, Entry>,
@@ -190,8 +191,8 @@ pub fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-fn lease_hash(lease: i64) -> u64 {
-    mix(lease as u64 ^ 0x1ea5_e000_0000_0000)
+fn lease_hash(lease: i64, exists: bool) -> u64 {
+    mix(lease as u64 ^ 0x1ea5_e000_0000_0000 ^ (u64::from(exists) << 62))
 }
 
 fn key_hash(key: u32, e: &Entry) -> u64 {
@@ -251,9 +252,17 @@ impl State {
         self.unknown_start && !self.keys.contains_key(&key)
     }
 
-    /// Whether lease `lease` may exist (in undescribed data, any lease may).
+    /// Whether lease `lease` may exist (in undescribed data, any lease not shown absent may).
     fn lease_may_exist(&self, lease: i64) -> bool {
-        self.unknown_start || self.leases.contains(&lease)
+        self.leases
+            .get(&lease)
+            .copied()
+            .unwrap_or(self.unknown_start)
+    }
+
+    /// Whether lease `lease` may not exist.
+    fn lease_may_be_absent(&self, lease: i64) -> bool {
+        self.leases.get(&lease) != Some(&true)
     }
 
     /// Sets the key's entry (None: removes it); returns the entry it had.
@@ -279,17 +288,19 @@ impl State {
         self.set_entry(key, Some(to))
     }
 
-    /// Makes lease `lease` exist or not; returns whether it did.
-    fn set_lease(&mut self, lease: i64, exists: bool) -> bool {
-        let had = if exists {
-            !self.leases.insert(lease)
-        } else {
-            self.leases.remove(&lease)
+    /// Sets lease `lease`'s entry (None: none); returns the entry it had.
+    fn set_lease(&mut self, lease: i64, to: Option<bool>) -> Option<bool> {
+        let old = match to {
+            Some(exists) => self.leases.insert(lease, exists),
+            None => self.leases.remove(&lease),
         };
-        if had != exists {
-            self.keys_hash ^= lease_hash(lease);
+        if let Some(o) = old {
+            self.keys_hash ^= lease_hash(lease, o);
         }
-        had
+        if let Some(n) = to {
+            self.keys_hash ^= lease_hash(lease, n);
+        }
+        old
     }
 
     pub fn undo(&mut self, u: Undo) {
@@ -305,8 +316,8 @@ impl State {
                 }
             }
         }
-        if let Some((lease, existed)) = u.lease {
-            self.set_lease(lease, existed);
+        if let Some((lease, old)) = u.lease {
+            self.set_lease(lease, old);
         }
     }
 
@@ -333,7 +344,12 @@ impl State {
                 if lease != 0 && !self.lease_may_exist(lease) {
                     return None; // etcd: requested lease not found
                 }
-                self.put(key, value, lease, returned, before)
+                let mut undo = self.put(key, value, lease, returned, before)?;
+                if lease != 0 && self.leases.get(&lease) != Some(&true) {
+                    // Undescribed data: the put shows the lease exists.
+                    undo.lease = Some((lease, self.set_lease(lease, Some(true))));
+                }
+                Some(undo)
             }
             Step::Delete { key } => {
                 if self.get(key).is_none() && !self.unknown(key) {
@@ -361,13 +377,13 @@ impl State {
                 before,
             ),
             Step::LeaseGrant { lease } => {
-                if self.leases.contains(&lease) {
+                if !self.lease_may_be_absent(lease) {
                     return None; // etcd: lease already exists
                 }
                 let undo = self.advance_to(returned, 0, before)?;
-                let existed = self.set_lease(lease, true);
+                let old = self.set_lease(lease, Some(true));
                 Some(Undo {
-                    lease: Some((lease, existed)),
+                    lease: Some((lease, old)),
                     ..undo
                 })
             }
@@ -477,10 +493,10 @@ impl State {
             .into_iter()
             .map(|k| (k, self.set(k, None)))
             .collect();
-        let existed = self.set_lease(lease, false);
+        let old = self.set_lease(lease, Some(false));
         Some(Undo {
             keys: Changed::Many(keys),
-            lease: Some((lease, existed)),
+            lease: Some((lease, old)),
             ..undo
         })
     }

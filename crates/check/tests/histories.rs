@@ -332,3 +332,18 @@ fn a_range_names_its_end_one_way() {
     let err = parse_jsonl(no_lease).expect_err("no lease");
     assert!(err.message.contains("`lease` is required"), "{err}");
 }
+
+#[test]
+fn in_a_restored_era_a_lease_is_unknown_until_an_operation_shows_it() {
+    let era0 = r#"{"id":1,"client":"c1","call_ns":0,"return_ns":10,"op":"put","key":"a","value":"1","revision":2}"#;
+    // A lease of the backup: revoked once, it cannot be revoked again.
+    let revoke = r#"{"id":2,"client":"c1","call_ns":40,"return_ns":50,"op":"lease_revoke","lease":3,"revision":7,"era":1}"#;
+    let again = r#"{"id":3,"client":"c1","call_ns":60,"return_ns":70,"op":"lease_revoke","lease":3,"revision":8,"era":1}"#;
+    assert_eq!(verdict(&[era0, revoke]), Verdict::Pass);
+    assert_eq!(fails(&[era0, revoke, again]), 3);
+    // A put with it shows it exists: it cannot be granted then.
+    let put = r#"{"id":2,"client":"c1","call_ns":40,"return_ns":50,"op":"put","key":"x","value":"1","lease":3,"revision":7,"era":1}"#;
+    let grant = r#"{"id":3,"client":"c1","call_ns":60,"return_ns":70,"op":"lease_grant","lease":3,"revision":8,"era":1}"#;
+    assert_eq!(verdict(&[era0, put]), Verdict::Pass);
+    assert_eq!(fails(&[era0, put, grant]), 3);
+}
