@@ -58,5 +58,10 @@ fn a_run_without_liveness_has_no_such_check() {
     let text = scenario("3s").replace("[liveness]\nfrom = \"15s\"\nwithin = \"10s\"\n", "");
     let sc = parse_str(&text, "no-liveness.toml", &[]).unwrap();
     let result = run(&sc).unwrap();
-    assert!(result.record.summary.checks.iter().all(|c| c.checker != "liveness"));
+    assert!(result
+        .record
+        .summary
+        .checks
+        .iter()
+        .all(|c| c.checker != "liveness"));
 }
