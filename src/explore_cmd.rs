@@ -164,8 +164,23 @@ fn label(v: &Verdict) -> String {
     }
 }
 
-/// Runs `case` and judges it: a raft invariant, then the clients' checkers and liveness.
+/// Runs `case` and judges it; a panic of the simulator is a failure too (the exploration
+/// goes on, and the case is written out like any other failure).
 fn judge(case: &Case, bug: Option<EtcdBug>) -> Verdict {
+    let run = std::panic::AssertUnwindSafe(|| judge_run(case, bug));
+    std::panic::catch_unwind(run).unwrap_or_else(|panic| {
+        let detail = (panic.downcast_ref::<String>().cloned())
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "a panic".to_string());
+        Verdict::Fail {
+            check: "panic".into(),
+            detail,
+        }
+    })
+}
+
+/// A raft invariant, then the clients' checkers and liveness.
+fn judge_run(case: &Case, bug: Option<EtcdBug>) -> Verdict {
     let text = case.to_toml("explore");
     let sc = match etcdlab_scenario::parse_str(&text, "explore.toml", &[]) {
         Ok(sc) => sc,

@@ -65,3 +65,39 @@ fn a_run_without_liveness_has_no_such_check() {
         .iter()
         .all(|c| c.checker != "liveness"));
 }
+
+#[test]
+fn no_write_after_the_faults_fails_liveness() {
+    // The clients stop before the faults are over: nothing shows that writes commit again.
+    let text = scenario("3s").replace("start = \"1s\"", "start = \"1s\"\nstop = \"10s\"");
+    let (verdict, failure) = liveness(&text);
+    assert_eq!(verdict, "fail");
+    let failure = failure.expect("what did not recover");
+    assert!(
+        failure.starts_with("no client write sent after 15s"),
+        "{failure}"
+    );
+}
+
+/// A reply that arrives after the client's deadline is not a success: the client gave up at
+/// its deadline (here every reply takes longer than the deadline).
+#[test]
+fn a_reply_after_the_clients_deadline_is_the_deadline_error() {
+    let text = scenario("3s")
+        .replace(
+            "[traffic]",
+            "[network]\nclient_latency_ms = 30\n\n[traffic]\nrequest_timeout = \"50ms\"",
+        )
+        .replace("[liveness]\nfrom = \"15s\"\nwithin = \"10s\"\n", "");
+    let sc = parse_str(&text, "deadline.toml", &[]).unwrap();
+    let result = run(&sc).unwrap();
+    let traffic = result.record.summary.traffic.expect("traffic figures");
+    let ok: u64 = traffic.kinds.values().map(|k| k.ok).sum();
+    assert_eq!(ok, 0, "{traffic:?}");
+    assert!(
+        traffic.errors["context deadline exceeded"] > 100,
+        "{traffic:?}"
+    );
+    let late = result.history.iter().filter(|o| o.error.is_none()).count();
+    assert_eq!(late, 0);
+}

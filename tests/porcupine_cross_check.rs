@@ -356,7 +356,6 @@ fn ranges_and_leases() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
     let range_after_delete = r#"{"id":3,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"","range_end":"\u0000","revision":3}"#;
     let range_sees_deleted = r#"{"id":3,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"","range_end":"\u0000","kvs":[{"key":"k","value":"a"}],"revision":3}"#;
     let failed_range = r#"{"id":7,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"k","prefix":true,"error":"context deadline exceeded"}"#;
-    let serializable_range_stale = r#"{"id":8,"client":"c2","call_ns":40,"return_ns":50,"op":"range","key":"k","prefix":true,"kvs":[{"key":"k","value":"a"}],"revision":2,"serializable":true}"#;
     // Leases: GRANT (5), PUT_K_LEASED (k=a at 2), PUT_J_LEASED (j=x at 3), REVOKE (at 4).
     let get_k_gone =
         r#"{"id":25,"client":"c2","call_ns":80,"return_ns":90,"op":"get","key":"k","revision":4}"#;
@@ -484,8 +483,8 @@ fn ranges_and_leases() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
             "fail",
         ),
         (
-            "failed-and-serializable-ranges-left-out",
-            vec![PUT_A, PUT_B, failed_range, serializable_range_stale],
+            "failed-ranges-left-out",
+            vec![PUT_A, PUT_B, failed_range],
             "pass",
         ),
         (

@@ -287,6 +287,20 @@ func convert(r *record) (in input, out output, keep bool, err error) {
 		}
 	} else if len(r.Kvs) > 0 {
 		return in, out, false, fmt.Errorf("only a range has `kvs`")
+	} else if r.RangeEnd != nil {
+		return in, out, false, fmt.Errorf("only a range has `range_end`")
+	} else if r.Prefix {
+		// (a watch returned above)
+		return in, out, false, fmt.Errorf("only a range or a watch has `prefix`")
+	}
+	if r.Lease != nil && in.kind != opPut && !isLeaseOp {
+		return in, out, false, fmt.Errorf("only a put, a lease grant or a lease revoke has `lease`")
+	}
+	if isLeaseOp && *r.Lease == 0 {
+		return in, out, false, fmt.Errorf("lease 0 means no lease; a lease operation names one")
+	}
+	if in.kind == opRange && r.Serializable {
+		return in, out, false, fmt.Errorf("serializable ranges are not checked yet")
 	}
 	if in.kind == opPut || in.kind == opTxn {
 		if r.Value == nil {

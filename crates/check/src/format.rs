@@ -313,6 +313,35 @@ fn validate(op: &Operation) -> Result<(), String> {
     if op.op != OpName::Range && !op.kvs.is_empty() {
         return Err(format!("operation {}: only a range has `kvs`", op.id));
     }
+    if op.op != OpName::Range && op.range_end.is_some() {
+        return Err(format!("operation {}: only a range has `range_end`", op.id));
+    }
+    if op.prefix && !matches!(op.op, OpName::Range | OpName::Watch) {
+        return Err(format!(
+            "operation {}: only a range or a watch has `prefix`",
+            op.id
+        ));
+    }
+    let takes_lease = matches!(op.op, OpName::Put) || is_lease_op;
+    if op.lease.is_some() && !takes_lease {
+        return Err(format!(
+            "operation {}: only a put, a lease grant or a lease revoke has `lease`",
+            op.id
+        ));
+    }
+    if is_lease_op && op.lease == Some(0) {
+        return Err(format!(
+            "operation {}: lease 0 means no lease; a lease operation names one",
+            op.id
+        ));
+    }
+    if op.op == OpName::Range && op.serializable {
+        return Err(format!(
+            "operation {}: serializable ranges are not checked yet (no checker judges them); \
+             record them as linearizable only if they were",
+            op.id
+        ));
+    }
     if matches!(op.op, OpName::Put | OpName::Txn) && op.value.is_none() {
         return Err(format!("operation {}: `value` is required", op.id));
     }

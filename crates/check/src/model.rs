@@ -198,7 +198,12 @@ fn lease_hash(lease: i64, exists: bool) -> u64 {
 fn key_hash(key: u32, e: &Entry) -> u64 {
     match e {
         Some(s) => {
-            let lease = if s.lease == 0 { 0 } else { mix(s.lease as u64) };
+            // Tied to the key: two keys on one lease must not cancel out.
+            let lease = if s.lease == 0 {
+                0
+            } else {
+                mix(s.lease as u64 ^ mix(key as u64 ^ 0x1ea5_e000))
+            };
             mix(mix(mix(key as u64) ^ s.value as u64) ^ s.mod_revision as u64)
                 ^ mix(s.create_revision as u64 ^ ((s.version as u64) << 40))
                 ^ lease

@@ -331,6 +331,32 @@ fn a_range_names_its_end_one_way() {
     let no_lease = r#"{"id":1,"client":"c","call_ns":0,"op":"lease_revoke"}"#;
     let err = parse_jsonl(no_lease).expect_err("no lease");
     assert!(err.message.contains("`lease` is required"), "{err}");
+    // Fields the model would ignore are refused, not dropped.
+    for (line, says) in [
+        (
+            r#"{"id":1,"client":"c","call_ns":0,"op":"delete","key":"a","range_end":"z"}"#,
+            "only a range has `range_end`",
+        ),
+        (
+            r#"{"id":1,"client":"c","call_ns":0,"op":"get","key":"a","prefix":true}"#,
+            "only a range or a watch has `prefix`",
+        ),
+        (
+            r#"{"id":1,"client":"c","call_ns":0,"op":"txn","key":"a","value":"v","lease":3}"#,
+            "only a put, a lease grant or a lease revoke",
+        ),
+        (
+            r#"{"id":1,"client":"c","call_ns":0,"op":"lease_grant","lease":0}"#,
+            "lease 0 means no lease",
+        ),
+        (
+            r#"{"id":1,"client":"c","call_ns":0,"op":"range","key":"a","prefix":true,"serializable":true}"#,
+            "serializable ranges are not checked",
+        ),
+    ] {
+        let err = parse_jsonl(line).expect_err(says);
+        assert!(err.message.contains(says), "{err}");
+    }
 }
 
 #[test]

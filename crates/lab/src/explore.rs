@@ -258,9 +258,13 @@ impl Case {
         Some(head + &body)
     }
 
-    /// Fault kinds this case's schedule uses, each once, in order.
+    /// Fault kinds this case's scenario uses, each once, in order (a fault the cluster is too
+    /// small for is not in the scenario).
     pub fn kinds_used(&self) -> Vec<FaultKind> {
-        let mut kinds: Vec<FaultKind> = self.faults.iter().map(|f| f.kind).collect();
+        let mut kinds: Vec<FaultKind> = (self.faults.iter())
+            .filter(|f| self.fault_toml(f).is_some())
+            .map(|f| f.kind)
+            .collect();
         kinds.sort();
         kinds.dedup();
         kinds

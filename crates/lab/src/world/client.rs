@@ -342,6 +342,17 @@ impl World<'_> {
                 h.applied(id, revision);
             }
         }
+        // A `[traffic]` client's read still unanswered counts as sent, with no answer (the
+        // plain workload's are left out, as they always were).
+        for (id, r) in std::mem::take(&mut self.reads) {
+            if self.rec.history.traffic(id).is_none() {
+                continue;
+            }
+            let era = self.era_of(r.member);
+            let asked = (id, r.member, r.kind, r.asked);
+            let h = &mut self.rec.history;
+            h.returned((r.sent_ns, NEVER_RETURNED), asked, Err(ERR_NO_ANSWER), era);
+        }
         self.rec.history.close();
     }
 

@@ -113,8 +113,16 @@ impl World<'_> {
         result: Result<Response, &'static str>,
         at: Nanos,
     ) {
+        // A reply handed over now may arrive after the client's deadline: the client gave up
+        // first, and sees the deadline's error at the deadline.
+        let sent_ns = (self.reads.get(&id).or_else(|| self.writes.get(&id))).map(|f| f.sent_ns);
         let Some(traffic) = self.traffic.as_mut() else {
             return;
+        };
+        let deadline_ns = sent_ns.map(|s| s.saturating_add(traffic.config().request_timeout_ns));
+        let (result, at) = match deadline_ns {
+            Some(d) if at > d => (Err(ERR_CLIENT_DEADLINE), d),
+            _ => (result, at),
         };
         if !traffic.on_answer(client, id, &result) {
             return;
