@@ -23,7 +23,7 @@ fn runs_without_a_bug_pass() {
     assert_eq!(summary["failures"].as_array().unwrap().len(), 0);
 }
 
-/// With etcd's lost-write bug (#14370) injected, seed 1's run 4 (one member, a crash) fails;
+/// With etcd's lost-write bug (#14370) injected, seed 1's run 7 (one member, a crash) fails;
 /// its minimal case keeps one fault and replays to the same broken invariant, and exploring
 /// again writes the same files.
 #[test]
@@ -34,7 +34,7 @@ fn an_injected_bug_is_found_shrunk_and_replayed() {
         let o = run(etcdlab()
             .env("ETCDLAB_INJECT_BUG", "lost-write-on-crash")
             .args([
-                "explore", "--runs", "5", "--seed", "1", "--jobs", "2", "--out",
+                "explore", "--runs", "8", "--seed", "1", "--jobs", "2", "--out",
             ])
             .arg(&out));
         o.assert_code(1);
@@ -42,7 +42,7 @@ fn an_injected_bug_is_found_shrunk_and_replayed() {
     };
     let first = explore();
     assert!(
-        first.stdout.contains("run 4: invariant failed"),
+        first.stdout.contains("run 7: invariant failed"),
         "{}",
         first.stdout
     );
@@ -50,18 +50,18 @@ fn an_injected_bug_is_found_shrunk_and_replayed() {
     let json: serde_json::Value = serde_json::from_str(&summary).unwrap();
     assert_eq!(json["failed"], 1);
     let failure = &json["failures"][0];
-    assert_eq!(failure["run"], 4);
-    assert_eq!(failure["minimal"], "failures/4/minimal.toml");
+    assert_eq!(failure["run"], 7);
+    assert_eq!(failure["minimal"], "failures/7/minimal.toml");
     assert_eq!(failure["minimal_faults"], 1);
-    let minimal = fs::read_to_string(out.join("failures/4/minimal.toml")).unwrap();
-    let original = fs::read_to_string(out.join("failures/4/original.toml")).unwrap();
+    let minimal = fs::read_to_string(out.join("failures/7/minimal.toml")).unwrap();
+    let original = fs::read_to_string(out.join("failures/7/original.toml")).unwrap();
     assert!(minimal.matches("[[timeline]]").count() < original.matches("[[timeline]]").count());
     assert!(minimal.contains("size = 1"), "{minimal}");
     // The minimal case replays to the same failure.
     let replay = run(etcdlab()
         .env("ETCDLAB_INJECT_BUG", "lost-write-on-crash")
         .arg("run")
-        .arg(out.join("failures/4/minimal.toml"))
+        .arg(out.join("failures/7/minimal.toml"))
         .arg("--out")
         .arg(tmp.path().join("replay")));
     replay.assert_code(3);
@@ -78,7 +78,7 @@ fn an_injected_bug_is_found_shrunk_and_replayed() {
         summary
     );
     assert_eq!(
-        fs::read_to_string(out.join("failures/4/minimal.toml")).unwrap(),
+        fs::read_to_string(out.join("failures/7/minimal.toml")).unwrap(),
         minimal
     );
 }

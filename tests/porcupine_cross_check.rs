@@ -327,6 +327,7 @@ fn hand_written() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
         ),
     ];
     histories.extend(ranges_and_leases());
+    histories.extend(reads_at_a_revision());
     histories
 }
 
@@ -709,6 +710,294 @@ fn ranges_and_leases() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
     ]
 }
 
+/// Hand-written histories of reads at a revision (`at_revision`, etcd's `WithRev`): the key(s)
+/// as the last change at or before that revision left them, while `revision` stays the
+/// header's; as hand_written.
+fn reads_at_a_revision() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
+    // PUT_A (k=a at 2), PUT_B (k=b at 3).
+    let get_at_2_sees_a = r#"{"id":41,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","at_revision":2,"value":"a","revision":3}"#;
+    let get_at_2_sees_b = r#"{"id":41,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","at_revision":2,"value":"b","revision":3}"#;
+    let get_at_3_sees_b = r#"{"id":41,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","at_revision":3,"value":"b","revision":3}"#;
+    let get_at_1_sees_none = r#"{"id":41,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","at_revision":1,"revision":3}"#;
+    let get_at_1_sees_a = r#"{"id":41,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","at_revision":1,"value":"a","revision":3}"#;
+    let get_at_4_past_header = r#"{"id":41,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","at_revision":4,"value":"b","revision":3}"#;
+    let get_at_5_ahead = r#"{"id":41,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","at_revision":5,"value":"a","revision":5}"#;
+    let get_at_5_ahead_sees_none = r#"{"id":41,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","at_revision":5,"revision":5}"#;
+    // PUT_A (k=a at 2), PUT_J (j=x at 3), then k deleted at 4.
+    let del_k_at_4 = r#"{"id":42,"client":"c1","call_ns":40,"return_ns":50,"op":"delete","key":"k","revision":4}"#;
+    let range_at_3_sees_both = r#"{"id":43,"client":"c2","call_ns":60,"return_ns":70,"op":"range","key":"","range_end":"\u0000","at_revision":3,"kvs":[{"key":"j","value":"x"},{"key":"k","value":"a"}],"revision":4}"#;
+    let range_at_3_misses_k = r#"{"id":43,"client":"c2","call_ns":60,"return_ns":70,"op":"range","key":"","range_end":"\u0000","at_revision":3,"kvs":[{"key":"j","value":"x"}],"revision":4}"#;
+    let range_at_2_sees_only_k = r#"{"id":43,"client":"c2","call_ns":60,"return_ns":70,"op":"range","key":"","range_end":"\u0000","at_revision":2,"kvs":[{"key":"k","value":"a"}],"revision":4}"#;
+    let range_at_4_sees_only_j = r#"{"id":43,"client":"c2","call_ns":60,"return_ns":70,"op":"range","key":"","range_end":"\u0000","at_revision":4,"kvs":[{"key":"j","value":"x"}],"revision":4}"#;
+    let range_at_4_sees_k = r#"{"id":43,"client":"c2","call_ns":60,"return_ns":70,"op":"range","key":"","range_end":"\u0000","at_revision":4,"kvs":[{"key":"j","value":"x"},{"key":"k","value":"a"}],"revision":4}"#;
+    let prefix_k_at_3 = r#"{"id":43,"client":"c2","call_ns":60,"return_ns":70,"op":"range","key":"k","prefix":true,"at_revision":3,"kvs":[{"key":"k","value":"a"}],"revision":4}"#;
+    let get_at_3_between_sees_a = r#"{"id":44,"client":"c2","call_ns":60,"return_ns":70,"op":"get","key":"k","at_revision":3,"value":"a","revision":4}"#;
+    let get_at_3_between_sees_none = r#"{"id":44,"client":"c2","call_ns":60,"return_ns":70,"op":"get","key":"k","at_revision":3,"revision":4}"#;
+    let get_at_4_after_delete_sees_a = r#"{"id":44,"client":"c2","call_ns":60,"return_ns":70,"op":"get","key":"k","at_revision":4,"value":"a","revision":4}"#;
+    // A read at a revision while the delete is in flight: the header says whether it came after.
+    let slow_del_k_at_4 = r#"{"id":42,"client":"c1","call_ns":40,"return_ns":90,"op":"delete","key":"k","revision":4}"#;
+    let get_at_3_during_delete = r#"{"id":44,"client":"c2","call_ns":60,"return_ns":70,"op":"get","key":"k","at_revision":3,"value":"a","revision":3}"#;
+    let get_at_3_during_delete_sees_none = r#"{"id":44,"client":"c2","call_ns":60,"return_ns":70,"op":"get","key":"k","at_revision":3,"revision":3}"#;
+    // Leases: GRANT (5), PUT_K_LEASED (k=a at 2), PUT_J_LEASED (j=x at 3), REVOKE (at 4).
+    let range_at_3_before_revoke = r#"{"id":45,"client":"c2","call_ns":80,"return_ns":90,"op":"range","key":"","range_end":"\u0000","at_revision":3,"kvs":[{"key":"j","value":"x"},{"key":"k","value":"a"}],"revision":4}"#;
+    let range_at_3_sees_none = r#"{"id":45,"client":"c2","call_ns":80,"return_ns":90,"op":"range","key":"","range_end":"\u0000","at_revision":3,"revision":4}"#;
+    let range_at_4_sees_none = r#"{"id":45,"client":"c2","call_ns":80,"return_ns":90,"op":"range","key":"","range_end":"\u0000","at_revision":4,"revision":4}"#;
+    let range_at_4_sees_both = r#"{"id":45,"client":"c2","call_ns":80,"return_ns":90,"op":"range","key":"","range_end":"\u0000","at_revision":4,"kvs":[{"key":"j","value":"x"},{"key":"k","value":"a"}],"revision":4}"#;
+    let get_j_at_3_sees_x = r#"{"id":46,"client":"c2","call_ns":100,"return_ns":110,"op":"get","key":"j","at_revision":3,"value":"x","revision":4}"#;
+    // A put of b to k that timed out (maybe applied, at 3 if at all: nothing else writes).
+    let timed_out = r#"{"id":2,"client":"c1","call_ns":20,"return_ns":30,"op":"put","key":"k","value":"b","error":"context deadline exceeded"}"#;
+    let get_b_after = r#"{"id":47,"client":"c2","call_ns":60,"return_ns":70,"op":"get","key":"k","value":"b","revision":3}"#;
+    let get_at_2_later_sees_a = r#"{"id":48,"client":"c2","call_ns":80,"return_ns":90,"op":"get","key":"k","at_revision":2,"value":"a","revision":3}"#;
+    let get_at_2_later_sees_b = r#"{"id":48,"client":"c2","call_ns":80,"return_ns":90,"op":"get","key":"k","at_revision":2,"value":"b","revision":3}"#;
+    let get_at_3_later_sees_a = r#"{"id":48,"client":"c2","call_ns":80,"return_ns":90,"op":"get","key":"k","at_revision":3,"value":"a","revision":3}"#;
+    let get_at_3_later_sees_b = r#"{"id":48,"client":"c2","call_ns":80,"return_ns":90,"op":"get","key":"k","at_revision":3,"value":"b","revision":3}"#;
+    // A later era starts from a backup the history does not describe: a read at a revision
+    // before any change the era saw of the key cannot be judged, and defines nothing.
+    let era1_get_at_5_sees_z = r#"{"id":51,"client":"c2","call_ns":20,"return_ns":30,"op":"get","key":"k","at_revision":5,"value":"z","revision":7,"era":1}"#;
+    let era1_get_sees_y = r#"{"id":52,"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k","value":"y","revision":7,"era":1}"#;
+    let era1_put_c_at_8 = r#"{"id":53,"client":"c1","call_ns":60,"return_ns":70,"op":"put","key":"k","value":"c","revision":8,"era":1}"#;
+    let era1_get_at_8_sees_c = r#"{"id":54,"client":"c2","call_ns":80,"return_ns":90,"op":"get","key":"k","at_revision":8,"value":"c","revision":8,"era":1}"#;
+    let era1_get_at_8_sees_y = r#"{"id":54,"client":"c2","call_ns":80,"return_ns":90,"op":"get","key":"k","at_revision":8,"value":"y","revision":8,"era":1}"#;
+    let era1_get_at_7_sees_w = r#"{"id":55,"client":"c2","call_ns":100,"return_ns":110,"op":"get","key":"k","at_revision":7,"value":"w","revision":8,"era":1}"#;
+    let era1_range_at_7_sees_w = r#"{"id":55,"client":"c2","call_ns":100,"return_ns":110,"op":"range","key":"k","prefix":true,"at_revision":7,"kvs":[{"key":"k","value":"w"}],"revision":8,"era":1}"#;
+    let era1_range_at_8_sees_none = r#"{"id":55,"client":"c2","call_ns":100,"return_ns":110,"op":"range","key":"k","prefix":true,"at_revision":8,"revision":8,"era":1}"#;
+    vec![
+        (
+            "at-revision-old-value",
+            vec![PUT_A, PUT_B, get_at_2_sees_a],
+            "pass",
+        ),
+        (
+            "at-revision-old-sees-new",
+            vec![PUT_A, PUT_B, get_at_2_sees_b],
+            "fail",
+        ),
+        (
+            "at-revision-current",
+            vec![PUT_A, PUT_B, get_at_3_sees_b],
+            "pass",
+        ),
+        (
+            "at-revision-before-the-key-finds-nothing",
+            vec![PUT_A, PUT_B, get_at_1_sees_none],
+            "pass",
+        ),
+        (
+            "at-revision-before-the-key-finds-a-value",
+            vec![PUT_A, PUT_B, get_at_1_sees_a],
+            "fail",
+        ),
+        (
+            "at-revision-past-the-header",
+            vec![PUT_A, PUT_B, get_at_4_past_header],
+            "fail",
+        ),
+        // Other writers, not in the history, made 3 to 5; they left k alone.
+        (
+            "at-revision-ahead-of-the-history",
+            vec![PUT_A, get_at_5_ahead],
+            "pass",
+        ),
+        (
+            "at-revision-ahead-of-the-history-sees-none",
+            vec![PUT_A, get_at_5_ahead_sees_none],
+            "fail",
+        ),
+        (
+            "range-at-revision-sees-a-key-deleted-later",
+            vec![PUT_A, PUT_J, del_k_at_4, range_at_3_sees_both],
+            "pass",
+        ),
+        (
+            "range-at-revision-misses-a-key-deleted-later",
+            vec![PUT_A, PUT_J, del_k_at_4, range_at_3_misses_k],
+            "fail",
+        ),
+        (
+            "range-at-revision-before-a-put",
+            vec![PUT_A, PUT_J, del_k_at_4, range_at_2_sees_only_k],
+            "pass",
+        ),
+        (
+            "range-at-the-delete",
+            vec![PUT_A, PUT_J, del_k_at_4, range_at_4_sees_only_j],
+            "pass",
+        ),
+        (
+            "range-at-the-delete-sees-the-key",
+            vec![PUT_A, PUT_J, del_k_at_4, range_at_4_sees_k],
+            "fail",
+        ),
+        (
+            "prefix-range-at-revision",
+            vec![PUT_A, PUT_J, del_k_at_4, prefix_k_at_3],
+            "pass",
+        ),
+        (
+            "at-revision-between-put-and-delete",
+            vec![PUT_A, PUT_J, del_k_at_4, get_at_3_between_sees_a],
+            "pass",
+        ),
+        (
+            "at-revision-between-put-and-delete-sees-none",
+            vec![PUT_A, PUT_J, del_k_at_4, get_at_3_between_sees_none],
+            "fail",
+        ),
+        (
+            "at-revision-of-the-delete-sees-the-key",
+            vec![PUT_A, PUT_J, del_k_at_4, get_at_4_after_delete_sees_a],
+            "fail",
+        ),
+        (
+            "at-revision-during-a-delete",
+            vec![PUT_A, PUT_J, slow_del_k_at_4, get_at_3_during_delete],
+            "pass",
+        ),
+        (
+            "at-revision-during-a-delete-sees-none",
+            vec![
+                PUT_A,
+                PUT_J,
+                slow_del_k_at_4,
+                get_at_3_during_delete_sees_none,
+            ],
+            "fail",
+        ),
+        (
+            "at-revision-before-a-revoke",
+            vec![
+                GRANT,
+                PUT_K_LEASED,
+                PUT_J_LEASED,
+                REVOKE,
+                range_at_3_before_revoke,
+                get_j_at_3_sees_x,
+            ],
+            "pass",
+        ),
+        (
+            "at-revision-before-a-revoke-sees-none",
+            vec![
+                GRANT,
+                PUT_K_LEASED,
+                PUT_J_LEASED,
+                REVOKE,
+                range_at_3_sees_none,
+            ],
+            "fail",
+        ),
+        (
+            "at-the-revoke",
+            vec![
+                GRANT,
+                PUT_K_LEASED,
+                PUT_J_LEASED,
+                REVOKE,
+                range_at_4_sees_none,
+            ],
+            "pass",
+        ),
+        (
+            "at-the-revoke-sees-its-keys",
+            vec![
+                GRANT,
+                PUT_K_LEASED,
+                PUT_J_LEASED,
+                REVOKE,
+                range_at_4_sees_both,
+            ],
+            "fail",
+        ),
+        (
+            "maybe-applied-seen-then-old-at-revision",
+            vec![PUT_A, timed_out, get_b_after, get_at_2_later_sees_a],
+            "pass",
+        ),
+        (
+            "maybe-applied-seen-then-new-at-old-revision",
+            vec![PUT_A, timed_out, get_b_after, get_at_2_later_sees_b],
+            "fail",
+        ),
+        (
+            "maybe-applied-seen-then-at-its-revision",
+            vec![PUT_A, timed_out, get_b_after, get_at_3_later_sees_b],
+            "pass",
+        ),
+        (
+            "maybe-applied-seen-then-missed-at-its-revision",
+            vec![PUT_A, timed_out, get_b_after, get_at_3_later_sees_a],
+            "fail",
+        ),
+        // Not seen: not applied (another writer made 3), or applied at 3.
+        (
+            "maybe-applied-unseen-at-revision",
+            vec![PUT_A, timed_out, get_at_3_later_sees_a],
+            "pass",
+        ),
+        (
+            "maybe-applied-at-revision-only",
+            vec![PUT_A, timed_out, get_at_3_later_sees_b],
+            "pass",
+        ),
+        (
+            "maybe-applied-at-old-revision",
+            vec![PUT_A, timed_out, get_at_2_later_sees_b],
+            "fail",
+        ),
+        (
+            "era-at-revision-unknown-key",
+            vec![PUT_A, era1_get_at_5_sees_z],
+            "pass",
+        ),
+        (
+            "era-at-revision-defines-nothing",
+            vec![PUT_A, era1_get_at_5_sees_z, era1_get_sees_y],
+            "pass",
+        ),
+        (
+            "era-at-revision-after-a-put",
+            vec![
+                PUT_A,
+                era1_get_sees_y,
+                era1_put_c_at_8,
+                era1_get_at_8_sees_c,
+            ],
+            "pass",
+        ),
+        (
+            "era-at-revision-after-a-put-sees-old",
+            vec![
+                PUT_A,
+                era1_get_sees_y,
+                era1_put_c_at_8,
+                era1_get_at_8_sees_y,
+            ],
+            "fail",
+        ),
+        // Before the era's first change of k: not judged, though a plain read saw y at 7.
+        (
+            "era-at-revision-before-its-first-change",
+            vec![
+                PUT_A,
+                era1_get_sees_y,
+                era1_put_c_at_8,
+                era1_get_at_7_sees_w,
+            ],
+            "pass",
+        ),
+        (
+            "era-range-at-revision-before-its-first-change",
+            vec![PUT_A, era1_put_c_at_8, era1_range_at_7_sees_w],
+            "pass",
+        ),
+        (
+            "era-range-at-revision-misses-a-put",
+            vec![PUT_A, era1_put_c_at_8, era1_range_at_8_sees_none],
+            "fail",
+        ),
+    ]
+}
+
 #[test]
 fn porcupine_agrees_on_the_hand_written_histories() {
     let Some(src) = porcupine_src("porcupine_agrees_on_the_hand_written_histories") else {
@@ -813,11 +1102,15 @@ impl Rng {
 
 /// A random small history: operations on two keys (and ranges over them, and three leases)
 /// run against etcd's model one after another (with other writers now and then advancing the
-/// revision), each given an interval around its instant; some writes fail (applied or not, the
+/// revision), each given an interval around its instant; some reads ask for an earlier revision
+/// (`at_revision`) and see the store as it was then; some writes fail (applied or not, the
 /// log saying so or not; a put or revoke with a lease that does not exist is refused); then,
 /// for about half of them, a few fields are changed (a read's value, a range's keys, a
-/// revision, a txn's outcome, a call time, a failed write's fate, a lease), which usually makes
-/// them not linearizable.
+/// revision or a read's `at_revision`, a txn's outcome, a call time, a failed write's fate, a
+/// lease), which usually makes them not linearizable.
+/// A random history's store: key -> (value, create revision, mod revision, version).
+type Store<'a> = BTreeMap<&'a str, (String, i64, i64, i64)>;
+
 fn random_history(seed: u64) -> String {
     use serde_json::{json, Value};
     use std::collections::BTreeSet;
@@ -829,6 +1122,8 @@ fn random_history(seed: u64) -> String {
     let mut attached: BTreeMap<&str, i64> = BTreeMap::new();
     let mut leases: BTreeSet<i64> = BTreeSet::new();
     let mut rev: i64 = 1;
+    // The store after each operation, with its revision then (for the reads at a revision).
+    let mut past: Vec<(i64, Store<'_>)> = Vec::new();
     let mut ops: Vec<Value> = Vec::new();
     let mut at = 0;
     for id in 1..=n {
@@ -855,6 +1150,19 @@ fn random_history(seed: u64) -> String {
             rev += 1 + r.below(2) as i64; // other writers
         }
         let failed = !matches!(kind, "get" | "range") && r.chance(30);
+        // A read at a revision (3 in 10), at or below the current one: it sees the store as
+        // the last operation at or below that revision left it.
+        let at_revision = (matches!(kind, "get" | "range") && r.chance(30))
+            .then(|| 1 + r.below(rev as u64) as i64);
+        let view = match at_revision {
+            None => store.clone(),
+            Some(a) => {
+                o["at_revision"] = json!(a);
+                (past.iter().rev().find(|(r, _)| *r <= a))
+                    .map(|(_, s)| s.clone())
+                    .unwrap_or_default()
+            }
+        };
         let applied = !failed || r.chance(50);
         if matches!(kind, "lease_grant" | "lease_revoke") {
             o["lease"] = json!(lease);
@@ -906,7 +1214,7 @@ fn random_history(seed: u64) -> String {
                     Some("\0") => k >= from,
                     Some(e) => k >= from && k < e,
                 };
-                let kvs: Vec<Value> = (store.iter())
+                let kvs: Vec<Value> = (view.iter())
                     .filter(|(k, _)| covers(k))
                     .map(|(k, (v, ..))| json!({"key": k, "value": v}))
                     .collect();
@@ -940,7 +1248,7 @@ fn random_history(seed: u64) -> String {
                 }
             }
             "get" => {
-                if let Some((v, ..)) = store.get(key) {
+                if let Some((v, ..)) = view.get(key) {
                     o["value"] = json!(v);
                 }
             }
@@ -1010,6 +1318,7 @@ fn random_history(seed: u64) -> String {
             o["return_ns"] = json!(t);
         }
         ops.push(o);
+        past.push((rev, store.clone()));
     }
     // Which operations each change fits.
     let fits = |change: u64, o: &Value| match change {
@@ -1053,6 +1362,12 @@ fn random_history(seed: u64) -> String {
                     let key = ["k", "j"][r.below(2) as usize];
                     o["kvs"] = json!([{"key": key, "value": value}]);
                 }
+            }
+            // A read at a revision: that revision instead, half the time (never below 1).
+            1 if o.get("at_revision").is_some() && r.chance(50) => {
+                let a = o["at_revision"].as_i64().unwrap();
+                let v = if a == 1 || r.chance(50) { a + 1 } else { a - 1 };
+                o["at_revision"] = json!(v);
             }
             1 => {
                 let v = o["revision"].as_i64().unwrap() + if r.chance(50) { 1 } else { -1 };

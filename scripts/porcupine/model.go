@@ -4,7 +4,8 @@ package main
 // docs/checkers.md), not translated from the Rust checker: the point is a second opinion.
 //
 // One deterministic state is the store's revision, per key its value, create and mod revision,
-// version and lease, and the leases that exist (with the keys attached to each). Revisions are
+// version and lease, and the leases that exist (with the keys attached to each); and, for the
+// keys a read at a revision (`at_revision`) looks at, their past versions (see keyHistory). Revisions are
 // global, so the history is not partitioned by key. Leases never expire in the model (a history
 // with leases gives them TTLs longer than itself, or revokes them).
 // Writes whose fate is unknown fork the state (applied and not applied), as etcd's robustness
@@ -72,6 +73,8 @@ type input struct {
 	rangeEnd  string
 	prefix    bool
 	rangeKeys []string
+	// get, range: the revision it reads at (etcd's WithRev; 0: the latest).
+	atRev int64
 	// put: the lease to attach the key to ("": none); lease_grant, lease_revoke: the lease. As
 	// a decimal string (leases live in a pmap keyed by strings).
 	lease string
@@ -159,11 +162,69 @@ func (a leaseEntry) same(b leaseEntry) bool {
 	return true
 }
 
+// version is one change of a key: at revision rev it was set to value, or deleted (exists
+// false). prev is the change before it (nil: none in this era); versions are shared by the
+// states that have them, never modified.
+type version struct {
+	rev    int64
+	exists bool
+	value  string
+	prev   *version
+	hash   uint64 // of this change and all before it
+}
+
+// keyHistory is a key's changes in this era, the last one first (a pmap value).
+type keyHistory struct {
+	last *version
+}
+
+func (a keyHistory) same(b keyHistory) bool {
+	x, y := a.last, b.last
+	for x != y {
+		if x == nil || y == nil || x.hash != y.hash || x.rev != y.rev || x.exists != y.exists ||
+			x.value != y.value {
+			return false
+		}
+		x, y = x.prev, y.prev
+	}
+	return true
+}
+
+// at: the key's last change at or before revision r, if any.
+func (h keyHistory) at(r int64) (*version, bool) {
+	for v := h.last; v != nil; v = v.prev {
+		if v.rev <= r {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+func hashVersion(key string, v *version) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	h.Write([]byte{0})
+	if v.exists {
+		h.Write([]byte(v.value))
+		h.Write([]byte{1})
+	}
+	k := mix(h.Sum64() ^ mix(uint64(v.rev)^0x4e15))
+	if v.prev != nil {
+		k = mix(k ^ v.prev.hash)
+	}
+	return k
+}
+
 // kvState is one deterministic state. It is never modified once built: a step copies it.
 type kvState struct {
 	rev    int64
 	keys   pmap[entry]
 	leases pmap[leaseEntry]
+	// hist: the changes of each key in tracked, in this era (tracked nil: none kept, as in a
+	// history without a read at a revision); histHash: the hash of them all.
+	hist     pmap[keyHistory]
+	histHash uint64
+	tracked  map[string]bool
 	// unknownStart: the era started from a restored backup the history does not describe,
 	// so a key (a lease) without an entry is unknown until an operation shows or sets it.
 	unknownStart bool
@@ -214,6 +275,9 @@ func hashLease(id string, le leaseEntry) uint64 {
 func (s *kvState) hash() uint64 {
 	h := s.keysHash ^ mix(uint64(s.rev)^0x5bd1e995) ^ mix(uint64(s.placedAt)<<32|uint64(s.readsAt)) ^
 		mix(s.leasesHash^0x1ea5e5)
+	if s.histHash != 0 {
+		h ^= mix(s.histHash ^ 0x415)
+	}
 	if s.unknownStart {
 		h = ^h
 	}
@@ -223,7 +287,8 @@ func (s *kvState) hash() uint64 {
 func (s *kvState) equal(o *kvState) bool {
 	return s.rev == o.rev && s.keysHash == o.keysHash && s.unknownStart == o.unknownStart &&
 		s.placedAt == o.placedAt && s.readsAt == o.readsAt && s.leasesHash == o.leasesHash &&
-		equalNodes(s.keys.root, o.keys.root) && equalNodes(s.leases.root, o.leases.root)
+		s.histHash == o.histHash && equalNodes(s.keys.root, o.keys.root) &&
+		equalNodes(s.leases.root, o.leases.root) && equalNodes(s.hist.root, o.hist.root)
 }
 
 // lookup: the key's entry and whether the state knows it (false: unknown).
@@ -290,6 +355,39 @@ func (n *kvState) setKey(key string, e entry) {
 		// Absent keys get no entry in a state that started empty (no entry means absent).
 		n.keys = n.keys.set(key, nil)
 	}
+}
+
+// change sets key's entry in n (as setKey) for a write that changed it at n's revision, and
+// records the change in the key's history if the key is tracked.
+func (n *kvState) change(key string, e entry) {
+	n.setKey(key, e)
+	if !n.tracked[key] {
+		return
+	}
+	old, _ := n.hist.get(key)
+	v := &version{rev: n.rev, exists: e.exists, prev: old.last}
+	if e.exists {
+		v.value = e.value
+	}
+	v.hash = hashVersion(key, v)
+	if old.last != nil {
+		n.histHash ^= mix(old.last.hash)
+	}
+	n.hist = n.hist.set(key, &keyHistory{last: v})
+	n.histHash ^= mix(v.hash)
+}
+
+// pastValue: what key held at revision r, as its history tells (known false: no change of it
+// at or before r in this era, which in an era that started unknown says nothing).
+func (s *kvState) pastValue(key string, r int64) (seen entry, known bool) {
+	h, _ := s.hist.get(key)
+	if v, ok := h.at(r); ok {
+		return entry{exists: v.exists, value: v.value}, true
+	}
+	if s.unknownStart {
+		return entry{}, false
+	}
+	return entry{}, true // the era started empty: absent
 }
 
 // attach adds key to the keys attached to lease id (on false: removes it); a lease that does
@@ -372,7 +470,7 @@ func (s *kvState) put(in input, out output) (*kvState, bool) {
 	if in.lease != "" && !leaseKnown {
 		n.setLease(in.lease, true) // a lease of the restored backup: it exists
 	}
-	n.setKey(in.key, e)
+	n.change(in.key, e)
 	return n, true
 }
 
@@ -472,6 +570,9 @@ func (s *kvState) applyModel(in input, out output) (*kvState, bool) {
 		if out.rev < s.rev {
 			return nil, false // a read never sees the revision go back
 		}
+		if in.atRev != 0 {
+			return s.getAt(in, out)
+		}
 		e, known := s.lookup(in.key)
 		if !known {
 			// The first sight of a key of a restored backup: it held what was read.
@@ -515,7 +616,7 @@ func (s *kvState) applyModel(in input, out output) (*kvState, bool) {
 		n := s.at(rev)
 		n.setLease(in.lease, false)
 		for _, k := range le.keys {
-			n.setKey(k, entry{exists: false})
+			n.change(k, entry{exists: false})
 		}
 		return n, true
 	case opPut:
@@ -533,7 +634,9 @@ func (s *kvState) applyModel(in input, out output) (*kvState, bool) {
 		if !ok {
 			return nil, false
 		}
-		return s.with(rev, in.key, &entry{exists: false}), true
+		n := s.at(rev)
+		n.change(in.key, entry{exists: false})
+		return n, true
 	case opTxn:
 		e, known := s.lookup(in.key)
 		var holds bool
@@ -572,11 +675,48 @@ func (s *kvState) applyModel(in input, out output) (*kvState, bool) {
 	panic("unknown operation kind")
 }
 
+// getAt: a get at revision in.atRev sees the key as its last change at or before that
+// revision left it (none: absent, in an era that started empty; in one that started unknown,
+// anything, and what it found defines nothing). It cannot read past its header's revision.
+func (s *kvState) getAt(in input, out output) (*kvState, bool) {
+	if in.atRev > out.rev {
+		return nil, false // etcd refuses a future revision
+	}
+	if e, known := s.pastValue(in.key, in.atRev); known {
+		if e.exists != out.found || (e.exists && e.value != out.value) {
+			return nil, false
+		}
+	}
+	return s.at(out.rev), true
+}
+
 // rangeRead: a range sees exactly the keys in it, with their values; the first sight of a key
-// of a restored backup (found or not) is what the backup held.
+// of a restored backup (found or not) is what the backup held. A range at a revision sees them
+// as they were then (as getAt, for each key).
 func (s *kvState) rangeRead(in input, out output) (*kvState, bool) {
 	if out.badKvs || out.rev < s.rev {
 		return nil, false
+	}
+	if in.atRev != 0 {
+		if in.atRev > out.rev {
+			return nil, false
+		}
+		j := 0
+		for _, k := range in.rangeKeys {
+			var seen entry
+			if j < len(out.kvs) && out.kvs[j].key == k {
+				seen = entry{exists: true, value: out.kvs[j].value}
+				j++
+			}
+			e, known := s.pastValue(k, in.atRev)
+			if known && (e.exists != seen.exists || (e.exists && e.value != seen.value)) {
+				return nil, false
+			}
+		}
+		if j != len(out.kvs) {
+			return nil, false
+		}
+		return s.at(out.rev), true
 	}
 	var n *kvState // a copy, once a key is seen for the first time
 	j := 0
@@ -678,10 +818,10 @@ func step(st, inI, outI interface{}) []interface{} {
 
 // newModel: etcd's model for one era; named: the revisions its operations name, sorted (nil:
 // no pruning, see order).
-func newModel(unknownStart bool, named *namedRevs) porcupine.Model {
+func newModel(unknownStart bool, named *namedRevs, tracked map[string]bool) porcupine.Model {
 	nm := porcupine.NondeterministicModel{
 		Init: func() []interface{} {
-			return []interface{}{&kvState{unknownStart: unknownStart, named: named}}
+			return []interface{}{&kvState{unknownStart: unknownStart, named: named, tracked: tracked}}
 		},
 		Step: step,
 		Equal: func(a, b interface{}) bool {
@@ -724,6 +864,25 @@ func newModel(unknownStart bool, named *namedRevs) porcupine.Model {
 			sort.Strings(leases)
 			for _, l := range leases {
 				fmt.Fprintf(&b, ", lease %s", l)
+			}
+			var histories []string
+			s.hist.each(func(k string, h keyHistory) {
+				var changes []string
+				for v := h.last; v != nil; v = v.prev {
+					if v.exists {
+						changes = append(changes, fmt.Sprintf("%s@%d", v.value, v.rev))
+					} else {
+						changes = append(changes, fmt.Sprintf("deleted@%d", v.rev))
+					}
+				}
+				for i, j := 0, len(changes)-1; i < j; i, j = i+1, j-1 {
+					changes[i], changes[j] = changes[j], changes[i]
+				}
+				histories = append(histories, fmt.Sprintf(", %s was %s", k, strings.Join(changes, " ")))
+			})
+			sort.Strings(histories)
+			for _, h := range histories {
+				b.WriteString(h)
 			}
 			return b.String()
 		},
@@ -780,6 +939,9 @@ func describeOperation(inI, outI interface{}) string {
 		}
 	case opWrite:
 		req = "another write"
+	}
+	if in.atRev != 0 {
+		req += fmt.Sprintf(" at revision %d", in.atRev)
 	}
 	var resp string
 	switch out.fate {

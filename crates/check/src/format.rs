@@ -24,6 +24,9 @@ pub struct Operation {
     /// A put's (or a txn's success put's) value; a get's value found (None: not found).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// A get's or range's revision asked for (etcd's `WithRev`; None: the latest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_revision: Option<i64>,
     /// A range's end, exclusive (etcd's `range_end`; "\0": every key from `key` on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range_end: Option<String>,
@@ -162,6 +165,7 @@ impl Operation {
             op,
             key: None,
             value: None,
+            at_revision: None,
             range_end: None,
             kvs: Vec::new(),
             lease: None,
@@ -312,6 +316,18 @@ fn validate(op: &Operation) -> Result<(), String> {
     }
     if op.op != OpName::Range && !op.kvs.is_empty() {
         return Err(format!("operation {}: only a range has `kvs`", op.id));
+    }
+    if op.at_revision.is_some() && !matches!(op.op, OpName::Get | OpName::Range) {
+        return Err(format!(
+            "operation {}: only a get or a range has `at_revision`",
+            op.id
+        ));
+    }
+    if op.at_revision.is_some_and(|r| r <= 0) {
+        return Err(format!(
+            "operation {}: `at_revision` must be positive",
+            op.id
+        ));
     }
     if op.op != OpName::Range && op.range_end.is_some() {
         return Err(format!("operation {}: only a range has `range_end`", op.id));
@@ -474,6 +490,12 @@ pub fn describe_window(shown: &[&Operation], culprit: u64) -> String {
     text
 }
 
+/// ` at revision 5` for a read at a past revision.
+fn at_revision(op: &Operation) -> String {
+    op.at_revision
+        .map_or(String::new(), |r| format!(" as of revision {r}"))
+}
+
 /// One operation, readable: `17 writes m1 [1.000200 s, 1.004100 s] put k = v -> revision 5`.
 pub fn describe(op: &Operation) -> String {
     let at = |ns: u64| format!("{:.6} s", ns as f64 / 1e9);
@@ -487,11 +509,11 @@ pub fn describe(op: &Operation) -> String {
             op.lease
                 .map_or(String::new(), |l| format!(" with lease {l}"))
         ),
-        OpName::Get => format!("get {key}"),
+        OpName::Get => format!("get {key}{}", at_revision(op)),
         OpName::Range => match op.range_end.as_deref() {
-            _ if op.prefix => format!("range {key}*"),
-            Some("\0") => format!("range {key}.."),
-            end => format!("range {key}..{}", end.unwrap_or("")),
+            _ if op.prefix => format!("range {key}*{}", at_revision(op)),
+            Some("\0") => format!("range {key}..{}", at_revision(op)),
+            end => format!("range {key}..{}{}", end.unwrap_or(""), at_revision(op)),
         },
         OpName::LeaseGrant => format!("lease grant {}", op.lease.unwrap_or(0)),
         OpName::LeaseRevoke => format!("lease revoke {}", op.lease.unwrap_or(0)),

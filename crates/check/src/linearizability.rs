@@ -141,6 +141,7 @@ fn normalize<'a>(history: impl Iterator<Item = &'a Operation>) -> (Vec<Op>, Rc<[
             OpName::Get => Step::Get {
                 key,
                 found: value(&o.value),
+                at: o.at_revision.unwrap_or(0),
             },
             OpName::Delete => Step::Delete { key },
             OpName::Txn => Step::Txn {
@@ -191,6 +192,7 @@ fn range_read(o: &Operation, keys: &Names, values: &Names) -> RangeRead {
         keys: covered,
         found,
         impossible,
+        at: o.at_revision.unwrap_or(0),
     }
 }
 
@@ -334,6 +336,7 @@ pub fn check_linearizable(history: &[Operation], budget: Budget) -> Outcome {
     for era in eras {
         let era_is_first = era == 0;
         let (ops, ranges) = normalize(history.iter().filter(|o| o.era == era));
+        let reads_at_revision = (history.iter()).any(|o| o.era == era && o.at_revision.is_some());
         total.operations += ops.len();
         total.maybe_applied += ops.iter().filter(|o| o.fate == Fate::Maybe).count();
         let left = Budget {
@@ -346,7 +349,8 @@ pub fn check_linearizable(history: &[Operation], budget: Budget) -> Outcome {
         } else {
             State::starting_unknown()
         }
-        .with_ranges(ranges);
+        .with_ranges(ranges)
+        .with_versions(reads_at_revision);
         let (verdict, steps) = search(&ops, left, start);
         total.steps += steps;
         if verdict != Verdict::Pass {
@@ -397,7 +401,7 @@ fn identity_read(list: &List, ops: &[Op], state: &State) -> Option<usize> {
         let op = &ops[list.e[i].op];
         if let Fate::Returned(r) = op.fate {
             let unchanged = match op.step {
-                Step::Get { key, found } => state.known_value(key) == Some(found),
+                Step::Get { key, found, at: 0 } => state.known_value(key) == Some(found),
                 Step::Range { range } => state.range_matches(range),
                 _ => false,
             };

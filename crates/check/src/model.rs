@@ -24,10 +24,12 @@ pub enum Step {
         value: u32,
         lease: i64,
     },
-    /// `found`: the value read (None: no such key).
+    /// `found`: the value read (None: no such key); `at`: the revision it asked for (0: the
+    /// latest).
     Get {
         key: u32,
         found: Option<u32>,
+        at: i64,
     },
     /// A read of several keys: `State::ranges[range]` says which and what it found.
     Range {
@@ -67,6 +69,8 @@ pub struct RangeRead {
     pub found: Vec<(u32, u32)>,
     /// It found a key outside its range: no state explains that.
     pub impossible: bool,
+    /// The revision it asked for (0: the latest).
+    pub at: i64,
 }
 
 impl RangeRead {
@@ -151,6 +155,8 @@ pub struct Undo {
     keys: Changed,
     /// A lease whose entry changed, and its entry before (None: unknown).
     lease: Option<(i64, Option<bool>)>,
+    /// Each key of `keys` got a version (the state keeps versions): undo drops it.
+    versioned: bool,
 }
 
 /// Keys a step changed, with their entries before.
@@ -179,9 +185,15 @@ pub struct State {
     /// Started from data the history does not describe (a restored backup): a key is
     /// unknown until an operation of the history shows or sets it.
     unknown_start: bool,
-    /// XOR of the keys' and leases' hashes.
+    /// XOR of the keys' and leases' hashes (and of the versions, when kept).
     keys_hash: u64,
+    /// Each key's changes, oldest first: (revision, value after it; None: deleted). Kept only
+    /// for a history that reads at a revision (`with_versions`).
+    versions: Option<HashMap<u32, Versions>>,
 }
+
+/// A key's changes, oldest first: (revision, value after it; None: deleted).
+type Versions = Vec<(i64, Option<u32>)>;
 
 pub fn mix(mut x: u64) -> u64 {
     // splitmix64's finalizer
@@ -189,6 +201,11 @@ pub fn mix(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
+}
+
+fn version_hash(key: u32, (revision, value): (i64, Option<u32>)) -> u64 {
+    let value = value.map_or(u64::MAX, u64::from);
+    mix(mix(mix(key as u64 ^ 0x7e55_0000_0000) ^ revision as u64) ^ value)
 }
 
 fn lease_hash(lease: i64, exists: bool) -> u64 {
@@ -221,6 +238,14 @@ impl State {
         }
     }
 
+    /// Keep each key's past versions, for reads at a revision.
+    pub fn with_versions(self, keep: bool) -> State {
+        State {
+            versions: keep.then(HashMap::new),
+            ..self
+        }
+    }
+
     /// The history's ranges, for `Step::Range` to name.
     pub fn with_ranges(self, ranges: std::rc::Rc<[RangeRead]>) -> State {
         State { ranges, ..self }
@@ -247,6 +272,7 @@ impl State {
     pub fn range_matches(&self, range: u32) -> bool {
         let r = &self.ranges[range as usize];
         !r.impossible
+            && r.at == 0
             && r.keys
                 .iter()
                 .all(|k| self.known_value(*k) == Some(r.found(*k)))
@@ -285,8 +311,14 @@ impl State {
         old
     }
 
-    /// Sets what the key holds (None: it does not exist); returns the entry it had.
+    /// Sets what the key holds (None: it does not exist) at the current revision; returns
+    /// the entry it had.
     fn set(&mut self, key: u32, to: Entry) -> Option<Entry> {
+        if let Some(versions) = &mut self.versions {
+            let version = (self.revision, to.map(|s| s.value));
+            versions.entry(key).or_default().push(version);
+            self.keys_hash ^= version_hash(key, version);
+        }
         if to.is_none() && !self.unknown_start {
             return self.set_entry(key, None); // no entry means absent
         }
@@ -308,16 +340,45 @@ impl State {
         old
     }
 
+    /// Drops the key's last version (undoing a change).
+    fn drop_version(&mut self, key: u32) {
+        let versions = self.versions.as_mut().expect("versions kept");
+        let list = versions.get_mut(&key).expect("a version to drop");
+        let version = list.pop().expect("a version to drop");
+        if list.is_empty() {
+            versions.remove(&key);
+        }
+        self.keys_hash ^= version_hash(key, version);
+    }
+
+    /// The key's value at revision `at`: Some(None) when it did not exist then, None when
+    /// unknown (undescribed data, and no change of it in the history at or before `at`).
+    fn value_at(&self, key: u32, at: i64) -> Option<Option<u32>> {
+        let list = (self.versions.as_ref()).and_then(|v| v.get(&key));
+        let last = list.and_then(|l| l.iter().rev().find(|(rev, _)| *rev <= at));
+        match last {
+            Some((_, value)) => Some(*value),
+            None if self.unknown_start => None,
+            None => Some(None),
+        }
+    }
+
     pub fn undo(&mut self, u: Undo) {
         self.revision = u.revision;
         match u.keys {
             Changed::None => {}
             Changed::One(key, old) => {
                 self.set_entry(key, old);
+                if u.versioned {
+                    self.drop_version(key);
+                }
             }
             Changed::Many(keys) => {
                 for (key, old) in keys.into_iter().rev() {
                     self.set_entry(key, old);
+                    if u.versioned {
+                        self.drop_version(key);
+                    }
                 }
             }
         }
@@ -333,6 +394,7 @@ impl State {
             revision: self.revision,
             keys: Changed::None,
             lease: None,
+            versioned: false,
         };
         if !applied {
             return Some(before); // a write that never took effect
@@ -343,7 +405,16 @@ impl State {
             Fate::Maybe => None,
         };
         match step {
-            Step::Get { key, found } => self.get_step(key, found, returned?, before),
+            Step::Get { key, found, at } if at > 0 => {
+                let r = returned?;
+                let known = self.value_at(key, at);
+                let fits = at <= r && r >= self.revision && known.is_none_or(|v| v == found);
+                fits.then(|| {
+                    self.revision = r;
+                    before
+                })
+            }
+            Step::Get { key, found, .. } => self.get_step(key, found, returned?, before),
             Step::Range { range } => self.range_step(range, returned?, before),
             Step::Put { key, value, lease } => {
                 if lease != 0 && !self.lease_may_exist(lease) {
@@ -365,6 +436,7 @@ impl State {
                 let old = self.set(key, None);
                 Some(Undo {
                     keys: Changed::One(key, old),
+                    versioned: self.versions.is_some(),
                     ..undo
                 })
             }
@@ -430,6 +502,18 @@ impl State {
         let read = &ranges[range as usize];
         if r < self.revision || read.impossible {
             return None;
+        }
+        if read.at > 0 {
+            // As of a past revision: every key it covers, as it was then (unknown: anything).
+            let fits = read.at <= r
+                && (read.keys.iter()).all(|k| {
+                    self.value_at(*k, read.at)
+                        .is_none_or(|v| v == read.found(*k))
+                });
+            return fits.then(|| {
+                self.revision = r;
+                before
+            });
         }
         let mut seen = Vec::new();
         for &key in &read.keys {
@@ -502,6 +586,7 @@ impl State {
         Some(Undo {
             keys: Changed::Many(keys),
             lease: Some((lease, old)),
+            versioned: self.versions.is_some(),
             ..undo
         })
     }
@@ -535,6 +620,7 @@ impl State {
         let old = self.set(key, Some(new));
         Some(Undo {
             keys: Changed::One(key, old),
+            versioned: self.versions.is_some(),
             ..undo
         })
     }

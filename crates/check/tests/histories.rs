@@ -373,3 +373,39 @@ fn in_a_restored_era_a_lease_is_unknown_until_an_operation_shows_it() {
     assert_eq!(verdict(&[era0, put]), Verdict::Pass);
     assert_eq!(fails(&[era0, put, grant]), 3);
 }
+
+#[test]
+fn a_read_at_a_revision_sees_the_key_as_it_was_then() {
+    // PUT_A: k = a at 2; PUT_B: k = b at 3.
+    let at = |id: u32, rev: i64, value: Option<&str>| {
+        let value = value.map_or(String::new(), |v| format!(r#","value":"{v}""#));
+        format!(
+            r#"{{"id":{id},"client":"c2","call_ns":40,"return_ns":50,"op":"get","key":"k"{value},"at_revision":{rev},"revision":3}}"#
+        )
+    };
+    let ok = |line: String| verdict(&[PUT_A, PUT_B, line.as_str()]);
+    assert_eq!(ok(at(3, 2, Some("a"))), Verdict::Pass);
+    assert_eq!(ok(at(3, 3, Some("b"))), Verdict::Pass);
+    assert_eq!(ok(at(3, 1, None)), Verdict::Pass, "before the key existed");
+    assert!(matches!(ok(at(3, 2, Some("b"))), Verdict::Fail { .. }));
+    assert!(matches!(ok(at(3, 1, Some("a"))), Verdict::Fail { .. }));
+    // A revision above the header's cannot be answered.
+    assert!(matches!(ok(at(3, 4, Some("b"))), Verdict::Fail { .. }));
+}
+
+#[test]
+fn a_range_at_a_revision_sees_a_key_deleted_since() {
+    let del = r#"{"id":13,"client":"c1","call_ns":40,"return_ns":50,"op":"delete","key":"/t/j","revision":4}"#;
+    let then = r#"{"id":14,"client":"c2","call_ns":60,"return_ns":70,"op":"range","key":"/t/","prefix":true,"at_revision":3,"kvs":[{"key":"/t/j","value":"j1"},{"key":"/t/k","value":"k1"}],"revision":4}"#;
+    let missing = r#"{"id":14,"client":"c2","call_ns":60,"return_ns":70,"op":"range","key":"/t/","prefix":true,"at_revision":3,"kvs":[{"key":"/t/k","value":"k1"}],"revision":4}"#;
+    assert_eq!(verdict(&[PUT_J, PUT_K, del, then]), Verdict::Pass);
+    assert_eq!(fails(&[PUT_J, PUT_K, del, missing]), 14);
+    let bad =
+        r#"{"id":1,"client":"c","call_ns":0,"op":"put","key":"a","value":"v","at_revision":3}"#;
+    let err = parse_jsonl(bad).expect_err("a put at a revision");
+    assert!(
+        err.message
+            .contains("only a get or a range has `at_revision`"),
+        "{err}"
+    );
+}

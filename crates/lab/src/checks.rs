@@ -106,7 +106,9 @@ fn with_traffic(history: &History, mut o: Operation, detail: &TrafficDetail) -> 
                 o.key = None;
             }
         }
-        TrafficDetail::Range { found } => {
+        TrafficDetail::At(rev) => o.at_revision = Some(*rev),
+        TrafficDetail::Range { found, at } => {
+            o.at_revision = (*at > 0).then_some(*at);
             let text = |k: u32| {
                 let bytes = history.key_bytes(k).map_or(&[][..], |b| &b[..]);
                 String::from_utf8_lossy(bytes).into_owned()

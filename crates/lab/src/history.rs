@@ -180,10 +180,13 @@ pub enum TrafficDetail {
     Plain,
     /// A lease grant's or revoke's lease, or the lease a put attaches its key to.
     Lease(i64),
+    /// A get as of a past revision.
+    At(i64),
     /// A range over every key under the operation's key (a prefix): what it found, by key
-    /// index and value tag, in key order.
+    /// index and value tag, in key order; `at`: the revision it asked for (0: the latest).
     Range {
         found: Vec<(u32, u64)>,
+        at: i64,
     },
 }
 
@@ -376,7 +379,9 @@ impl History {
             .map(|(key, kv)| (self.key(key), kv.value_tag))
             .collect();
         if let Some(record) = self.traffic.get_mut(&id) {
-            record.detail = TrafficDetail::Range { found };
+            if let TrafficDetail::Range { found: f, .. } = &mut record.detail {
+                *f = found;
+            }
         }
     }
 

@@ -220,6 +220,8 @@ fn traffic_line(t: &etcdlab_scenario::Traffic, size: usize) -> String {
     let mix = [
         ("get", m.get),
         ("range", m.range),
+        ("get at a revision", m.get_at_revision),
+        ("range at a revision", m.range_at_revision),
         ("put", m.put),
         ("delete", m.delete),
         ("txn", m.txn),

@@ -361,9 +361,15 @@ pub enum ReadOf {
     Nothing,
     /// One key.
     Key(Rc<[u8]>),
+    /// One key as of revision `rev` (etcd's `WithRev`).
+    KeyAt { key: Rc<[u8]>, rev: i64 },
     /// Every key in `[key, range_end)` (etcd's `Range`; `range_end` "\0": every key from
-    /// `key` on).
-    Range { key: Rc<[u8]>, range_end: Rc<[u8]> },
+    /// `key` on), as of revision `rev` (0: the latest).
+    Range {
+        key: Rc<[u8]>,
+        range_end: Rc<[u8]>,
+        rev: i64,
+    },
 }
 
 /// One ReadIndex round: its id in raft and the reads it answers.
@@ -783,17 +789,28 @@ impl Member {
             out.push(Output::Reply {
                 request_id: id,
                 client: read.client,
-                result: Ok(self.read_response(&read.what)),
+                result: self.read_response(&read.what),
             });
         }
     }
 
     /// A read answered from this member's store as it is now.
-    fn read_response(&self, what: &ReadOf) -> Response {
+    /// A read at a compacted or future revision fails as etcd's does.
+    fn read_response(&self, what: &ReadOf) -> Result<Response, &'static str> {
         let store = &self.state.store;
         let mut response = Response {
             revision: store.current_rev(),
             ..Response::default()
+        };
+        let at = |rev: i64| etcdlab_store::RangeOptions {
+            rev,
+            ..Default::default()
+        };
+        let range = |key: &[u8], end: &[u8], rev: i64| {
+            store.range(key, end, &at(rev)).map_err(|e| match e {
+                etcdlab_store::StoreError::Compacted => ERR_COMPACTED,
+                _ => ERR_FUTURE_REV,
+            })
         };
         match what {
             ReadOf::Nothing => {}
@@ -801,9 +818,15 @@ impl Member {
                 let found = store.range(k, &[], &Default::default()).ok();
                 response.kv = found.and_then(|f| f.kvs.first().map(KvRead::of));
             }
-            ReadOf::Range { key, range_end } => {
-                let found = store.range(key, range_end, &Default::default()).ok();
-                let kvs = found.map_or(Vec::new(), |f| f.kvs);
+            ReadOf::KeyAt { key, rev } => {
+                response.kv = range(key, &[], *rev)?.kvs.first().map(KvRead::of);
+            }
+            ReadOf::Range {
+                key,
+                range_end,
+                rev,
+            } => {
+                let kvs = range(key, range_end, *rev)?.kvs;
                 response.kvs = Some(
                     kvs.iter()
                         .map(|kv| (Rc::from(kv.key.as_slice()), KvRead::of(kv)))
@@ -811,7 +834,7 @@ impl Member {
                 );
             }
         }
-        response
+        Ok(response)
     }
 
     /// etcd: "waiting for ReadIndex response took too long, retrying" (same round, same id).

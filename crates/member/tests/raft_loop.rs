@@ -357,6 +357,7 @@ fn a_linearizable_read_returns_the_key_as_written_and_the_header_revision() {
     let range = ReadOf::Range {
         key: Rc::from(&b"/lab/"[..]),
         range_end: Rc::from(&b"/lab0"[..]),
+        rev: 0,
     };
     m.on_client_read(now, 10, 0, true, range, &mut out);
     while m.is_saving() {
@@ -371,5 +372,35 @@ fn a_linearizable_read_returns_the_key_as_written_and_the_header_revision() {
         _ => None,
     });
     let key: Rc<[u8]> = Rc::from(&b"/lab/key-0000007"[..]);
-    assert_eq!(found.as_deref(), Some(&[(key, kv)][..]));
+    assert_eq!(found.as_deref(), Some(&[(key.clone(), kv)][..]));
+    // As of a revision before the put: not found; past the store's revision: an error.
+    out.clear();
+    let before = ReadOf::KeyAt {
+        key: key.clone(),
+        rev: revision - 1,
+    };
+    m.on_client_read(now, 11, 0, true, before, &mut out);
+    let future = ReadOf::KeyAt {
+        key,
+        rev: revision + 1,
+    };
+    m.on_client_read(now, 12, 0, true, future, &mut out);
+    while m.is_saving() {
+        m.on_save_done(now, &mut out);
+    }
+    let reply = |id: u64| {
+        out.iter().find_map(|o| match o {
+            Output::Reply {
+                request_id, result, ..
+            } if *request_id == id => Some(result.clone()),
+            _ => None,
+        })
+    };
+    assert!(matches!(reply(11), Some(Ok(r)) if r.kv.is_none() && r.revision == revision));
+    assert_eq!(
+        reply(12),
+        Some(Err(
+            "etcdserver: mvcc: required revision is a future revision"
+        ))
+    );
 }

@@ -22,6 +22,8 @@ const KEYS: &[&str] = &[
 const MIX_KEYS: &[&str] = &[
     "get",
     "range",
+    "get_at_revision",
+    "range_at_revision",
     "put",
     "delete",
     "txn",
@@ -58,6 +60,10 @@ pub struct TrafficMix {
     pub get: u32,
     /// A range over every traffic key (`get /traffic/ --prefix`).
     pub range: u32,
+    /// A get of one key as of a recent revision the client saw (etcd's `WithRev`).
+    pub get_at_revision: u32,
+    /// A range over every traffic key as of a recent revision the client saw.
+    pub range_at_revision: u32,
     pub put: u32,
     pub delete: u32,
     /// One compare on a key's value, version, create or mod revision, with `=`, `!=`, `>` or
@@ -73,6 +79,8 @@ impl TrafficMix {
     pub fn total(&self) -> u32 {
         self.get
             + self.range
+            + self.get_at_revision
+            + self.range_at_revision
             + self.put
             + self.delete
             + self.txn
@@ -84,8 +92,10 @@ impl TrafficMix {
 impl Default for TrafficMix {
     fn default() -> Self {
         TrafficMix {
-            get: 15,
-            range: 15,
+            get: 10,
+            range: 10,
+            get_at_revision: 5,
+            range_at_revision: 5,
             put: 25,
             delete: 5,
             txn: 25,
@@ -154,6 +164,8 @@ fn read_mix(f: Field<'_>) -> R<TrafficMix> {
     let mix = TrafficMix {
         get: weight("get")?,
         range: weight("range")?,
+        get_at_revision: weight("get_at_revision")?,
+        range_at_revision: weight("range_at_revision")?,
         put: weight("put")?,
         delete: weight("delete")?,
         txn: weight("txn")?,

@@ -37,6 +37,9 @@ struct ClientState {
     lease: Option<i64>,
     /// What it last saw of each key (its txns compare with it).
     seen: Seen,
+    /// The highest header revision it was answered with (its reads at a revision ask for
+    /// one just below).
+    last_revision: i64,
 }
 
 /// What a client asked, to learn from the answer.
@@ -68,6 +71,8 @@ pub(crate) struct Request {
 enum Kind {
     Get,
     Range,
+    GetAt,
+    RangeAt,
     Put,
     Delete,
     Txn,
@@ -88,6 +93,7 @@ impl TrafficClients {
                     waiting: None,
                     lease: None,
                     seen: Seen::default(),
+                    last_revision: 0,
                 })
                 .collect(),
         }
@@ -148,20 +154,37 @@ impl TrafficClients {
             read: None,
         };
         let lease = self.clients[c].lease;
+        // A recent revision: at most 3 below the last the client was answered with.
+        let rev = match kind {
+            Kind::GetAt | Kind::RangeAt => {
+                let back = below(&mut self.rng, 4) as i64;
+                (self.clients[c].last_revision - back).max(1)
+            }
+            _ => 0,
+        };
         let (op, detail, compare) = match kind {
             Kind::Get => {
                 sent.kind = OpKind::Read;
                 sent.read = Some(ReadOf::Key(key));
                 (None, TrafficDetail::Plain, None)
             }
-            Kind::Range => {
+            Kind::GetAt => {
+                sent.kind = OpKind::Read;
+                sent.read = Some(ReadOf::KeyAt { key, rev });
+                (None, TrafficDetail::At(rev), None)
+            }
+            Kind::Range | Kind::RangeAt => {
                 sent.kind = OpKind::Range;
                 sent.key = key_index(&Rc::from(PREFIX));
                 sent.read = Some(ReadOf::Range {
                     key: Rc::from(PREFIX),
                     range_end: Rc::from(PREFIX_END),
+                    rev,
                 });
-                let detail = TrafficDetail::Range { found: Vec::new() };
+                let detail = TrafficDetail::Range {
+                    found: Vec::new(),
+                    at: rev,
+                };
                 (None, detail, None)
             }
             Kind::Put => (Some(put(key, value, 0)), TrafficDetail::Plain, None),
@@ -246,10 +269,13 @@ impl TrafficClients {
             return false;
         };
         if let Ok(r) = result {
+            c.last_revision = c.last_revision.max(r.revision);
             if let Some(lease) = sent.granting {
                 c.lease = Some(lease);
             }
-            if sent.kind != OpKind::Range {
+            // A read at a past revision says nothing of the key now.
+            let past = matches!(sent.read, Some(ReadOf::KeyAt { .. }));
+            if sent.kind != OpKind::Range && !past {
                 c.seen.learn(sent.kind, sent.key, sent.value, r);
             }
         }
@@ -272,6 +298,8 @@ fn draw_kind(rng: &mut Rng, mix: &TrafficMix) -> Kind {
     let weights = [
         (Kind::Get, mix.get),
         (Kind::Range, mix.range),
+        (Kind::GetAt, mix.get_at_revision),
+        (Kind::RangeAt, mix.range_at_revision),
         (Kind::Put, mix.put),
         (Kind::Delete, mix.delete),
         (Kind::Txn, mix.txn),
@@ -311,6 +339,8 @@ mod tests {
         let mut mix = TrafficMix {
             get: 0,
             range: 0,
+            get_at_revision: 0,
+            range_at_revision: 0,
             put: 0,
             delete: 0,
             txn: 0,
@@ -420,7 +450,7 @@ mod tests {
         let mut t = clients(only(|m| m.range = 1));
         let r = t.next(0, 1, |_| 0);
         assert!(r.op.is_none());
-        let Some(ReadOf::Range { key, range_end }) = r.sent.read else {
+        let Some(ReadOf::Range { key, range_end, .. }) = r.sent.read else {
             panic!("a range")
         };
         assert!(traffic_key(0).starts_with(&key));
