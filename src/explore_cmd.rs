@@ -2,7 +2,7 @@
 //! parallel, judges each for safety and liveness, and writes every failing run as a scenario
 //! with its shrunk minimal twin (docs/explore.md).
 
-use etcdlab_lab::explore::{shrink, Case, FAULT_KINDS};
+use etcdlab_lab::explore::{shrink, Base, Case, FAULT_KINDS};
 use etcdlab_lab::EtcdBug;
 use serde_json::json;
 use std::fs;
@@ -13,6 +13,9 @@ use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct ExploreArgs {
+    /// Your scenario to explore around: its [cluster], [disk] and [network] replace the drawn
+    /// ones (its workload, timeline and other tables are not used). Default: a drawn cluster.
+    base: Option<PathBuf>,
     /// Runs to draw.
     #[arg(long, default_value_t = 100)]
     runs: u64,
@@ -30,6 +33,29 @@ pub struct ExploreArgs {
     /// Output folder: summary.json, and failures/<run>/{original,minimal}.toml.
     #[arg(long)]
     out: PathBuf,
+}
+
+/// The user's scenario as a base: it must load (errors name its file, line and field); its
+/// `[cluster]`, `[disk]` and `[network]` tables are kept as written.
+fn read_base(path: &Path) -> Result<Base, String> {
+    let sc = etcdlab_scenario::load(path, &[]).map_err(|e| e.to_string())?;
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let doc: toml::Table = text
+        .parse()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut kept = toml::Table::new();
+    for key in ["cluster", "disk", "network"] {
+        if let Some(v) = doc.get(key) {
+            kept.insert(key.to_string(), v.clone());
+        }
+    }
+    Ok(Base {
+        file: path.display().to_string(),
+        tables: toml::to_string(&kept).map_err(|e| e.to_string())?,
+        size: sc.cluster.size,
+        heartbeat_ms: sc.cluster.heartbeat_interval_ms,
+        election_timeout_ms: sc.cluster.election_timeout_ms,
+    })
 }
 
 /// How one run did.
@@ -79,6 +105,13 @@ pub fn explore(args: &ExploreArgs) -> u8 {
         },
         Err(_) => None,
     };
+    let base = match args.base.as_deref().map(read_base).transpose() {
+        Ok(b) => b.map(std::sync::Arc::new),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return crate::EXIT_INVALID_INPUT;
+        }
+    };
     if let Err(e) = fs::create_dir_all(&args.out) {
         eprintln!("error: cannot create {}: {e}", args.out.display());
         return crate::EXIT_INVALID_INPUT;
@@ -87,7 +120,7 @@ pub fn explore(args: &ExploreArgs) -> u8 {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let ran = run_all(args, jobs, budget, bug);
+    let ran = run_all(args, jobs, budget, bug, base);
     let failures = write_failures(&args.out, &ran, bug);
     let summary = summary_json(args, &ran, &failures);
     let path = args.out.join("summary.json");
@@ -110,6 +143,7 @@ fn run_all(
     jobs: usize,
     budget: Option<std::time::Duration>,
     bug: Option<EtcdBug>,
+    base: Option<std::sync::Arc<Base>>,
 ) -> Vec<Ran> {
     let started = Instant::now();
     let next = AtomicUsize::new(0);
@@ -126,7 +160,10 @@ fn run_all(
                 if index >= args.runs {
                     return;
                 }
-                let case = Case::draw(args.seed, index);
+                let case = match &base {
+                    Some(b) => Case::draw(args.seed, index).with_base(b.clone()),
+                    None => Case::draw(args.seed, index),
+                };
                 let t = Instant::now();
                 let verdict = judge(&case, bug);
                 let wall_s = t.elapsed().as_secs_f64();
@@ -259,11 +296,11 @@ fn write_failures(out: &Path, ran: &[Ran], bug: Option<EtcdBug>) -> Vec<Written>
         };
         let _ = fs::write(
             &original,
-            r.case.to_toml(&title("The failing run", &original)),
+            r.case.to_toml(&title("The failing case", &original)),
         );
         let _ = fs::write(
             &minimal_path,
-            minimal.to_toml(&title("The failing run shrunk", &minimal_path)),
+            minimal.to_toml(&title("The smallest case that still fails", &minimal_path)),
         );
         written.push(Written {
             index: r.index,

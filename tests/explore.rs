@@ -92,3 +92,40 @@ fn a_bad_time_budget_is_an_input_error() {
     o.assert_code(2);
     assert!(o.stderr.contains("--time-budget"), "{}", o.stderr);
 }
+
+/// Around the user's cluster: its [cluster], [disk] and [network] are in every case, the
+/// cluster keeps its size when shrunk.
+#[test]
+fn a_base_scenario_gives_its_cluster_disks_and_network() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("explore");
+    let o = run(etcdlab()
+        .env("ETCDLAB_INJECT_BUG", "lost-write-on-crash")
+        .args([
+            "explore",
+            "scenarios/single-member-crash.toml",
+            "--runs",
+            "5",
+            "--jobs",
+            "2",
+            "--out",
+        ])
+        .arg(&out));
+    o.assert_code(1);
+    let minimal = fs::read_to_string(out.join("failures/4/minimal.toml")).unwrap();
+    assert!(
+        minimal.contains("# The cluster, disks and network of scenarios/single-member-crash.toml"),
+        "{minimal}"
+    );
+    assert!(minimal.contains("profile = \"hdd\""), "{minimal}");
+    assert!(minimal.contains("size = 1"), "{minimal}");
+    let missing = run(etcdlab()
+        .args(["explore", "scenarios/no-such.toml", "--runs", "1", "--out"])
+        .arg(tmp.path().join("none")));
+    missing.assert_code(2);
+    assert!(
+        missing.stderr.contains("no-such.toml"),
+        "{}",
+        missing.stderr
+    );
+}

@@ -81,6 +81,18 @@ pub struct Fault {
     pub amount: u64,
 }
 
+/// The user's cluster to explore around (`etcdlab explore BASE.toml`): its `[cluster]`,
+/// `[disk]` and `[network]` tables as TOML text, and the figures a case needs from them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Base {
+    /// The file, for the scenarios' comments.
+    pub file: String,
+    pub tables: String,
+    pub size: usize,
+    pub heartbeat_ms: u64,
+    pub election_timeout_ms: u64,
+}
+
 /// A drawn run: everything its scenario says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Case {
@@ -99,6 +111,8 @@ pub struct Case {
     /// When the faults are over, and the bound for recovery after it.
     pub heal_at_ms: u64,
     pub within_ms: u64,
+    /// The user's cluster, disks and network, in place of the drawn ones.
+    pub base: Option<std::sync::Arc<Base>>,
 }
 
 /// Faults happen in [FAULTS_FROM_MS, heal_at).
@@ -138,6 +152,7 @@ impl Case {
             faults: Vec::new(),
             heal_at_ms,
             within_ms: 0,
+            base: None,
         };
         case.within_ms = case.recovery_bound_ms();
         let count = if case.enabled.is_empty() {
@@ -152,6 +167,17 @@ impl Case {
         }
         case.faults.sort_by_key(|f| f.at_ms);
         case
+    }
+
+    /// The case on the user's cluster: its size and timers replace the drawn ones (the faults
+    /// drawn stay; a member they name wraps around the cluster's size).
+    pub fn with_base(mut self, base: std::sync::Arc<Base>) -> Case {
+        self.size = base.size;
+        self.heartbeat_ms = base.heartbeat_ms;
+        self.election_timeout_ms = base.election_timeout_ms;
+        self.within_ms = self.recovery_bound_ms();
+        self.base = Some(base);
+        self
     }
 
     /// Liveness's bound: two election timeouts, a restart, and a client's deadline.
@@ -183,8 +209,16 @@ impl Case {
         );
         let _ = writeln!(t, "seed = {}", self.seed);
         let _ = writeln!(t, "duration = \"{}ms\"", self.duration_ms());
-        let _ = writeln!(t, "\n[cluster]\nsize = {}\nheartbeat_interval_ms = {}\nelection_timeout_ms = {}\npre_vote = {}\nsnapshot_count = {}", self.size, self.heartbeat_ms, self.election_timeout_ms, self.pre_vote, self.snapshot_count);
-        let _ = writeln!(t, "\n[disk]\nprofile = \"ssd\"");
+        match &self.base {
+            Some(base) => {
+                let _ = writeln!(t, "\n# The cluster, disks and network of {}", base.file);
+                t.push_str(&base.tables);
+            }
+            None => {
+                let _ = writeln!(t, "\n[cluster]\nsize = {}\nheartbeat_interval_ms = {}\nelection_timeout_ms = {}\npre_vote = {}\nsnapshot_count = {}", self.size, self.heartbeat_ms, self.election_timeout_ms, self.pre_vote, self.snapshot_count);
+                let _ = writeln!(t, "\n[disk]\nprofile = \"ssd\"");
+            }
+        }
         let _ = writeln!(t, "\n[traffic]\nclients_per_member = {}\nkey_count = {}\nthink_time = \"{}ms\"\nstart = \"1s\"", self.clients_per_member, self.key_count, self.think_time_ms);
         let _ = writeln!(
             t,

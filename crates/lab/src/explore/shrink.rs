@@ -36,7 +36,8 @@ fn candidates(c: &Case) -> Vec<Case> {
         smaller.faults.remove(i);
         out.push(smaller);
     }
-    if c.size > 1 {
+    // The user's cluster keeps its size.
+    if c.size > 1 && c.base.is_none() {
         out.push(Case {
             size: c.size - 2,
             ..c.clone()
