@@ -227,6 +227,7 @@ fn traffic_line(t: &etcdlab_scenario::Traffic, size: usize) -> String {
         ("txn", m.txn),
         ("lease put", m.lease_put),
         ("lease revoke", m.lease_revoke),
+        ("compact", m.compact),
     ]
     .iter()
     .filter(|(_, w)| *w > 0)

@@ -222,8 +222,8 @@ pub struct OptimisticUpdates {
     pub failed: u64,
 }
 
-/// The `[traffic]` clients' requests: per kind (`get`, `range`, `put`, `delete`, `txn`,
-/// `lease_grant`, `lease_revoke`), how many were sent, answered ok and failed (an error, or
+/// The `[traffic]` clients' requests: per kind sent (`get`, `range`, `put`, `delete`, `txn`,
+/// `lease_grant`, `lease_revoke`, `compact`), how many were sent, answered ok and failed (an error, or
 /// no answer by the end of the run), and the errors by text.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct TrafficFigures {

@@ -29,6 +29,7 @@ const MIX_KEYS: &[&str] = &[
     "txn",
     "lease_put",
     "lease_revoke",
+    "compact",
 ];
 const NS_PER_S: Nanos = 1_000_000_000;
 
@@ -73,6 +74,9 @@ pub struct TrafficMix {
     pub lease_put: u32,
     /// A revoke of the client's lease, deleting its keys (a client without one grants one).
     pub lease_revoke: u32,
+    /// A compaction to a revision a little below the last the client saw (0 by default:
+    /// later reads at a revision may then fail as compacted).
+    pub compact: u32,
 }
 
 impl TrafficMix {
@@ -86,6 +90,7 @@ impl TrafficMix {
             + self.txn
             + self.lease_put
             + self.lease_revoke
+            + self.compact
     }
 }
 
@@ -101,6 +106,7 @@ impl Default for TrafficMix {
             txn: 25,
             lease_put: 10,
             lease_revoke: 5,
+            compact: 0,
         }
     }
 }
@@ -171,6 +177,7 @@ fn read_mix(f: Field<'_>) -> R<TrafficMix> {
         txn: weight("txn")?,
         lease_put: weight("lease_put")?,
         lease_revoke: weight("lease_revoke")?,
+        compact: weight("compact")?,
     };
     if mix.total() == 0 {
         return Err(f.fail("every weight is 0: the clients would send nothing"));

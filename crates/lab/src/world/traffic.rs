@@ -78,6 +78,7 @@ enum Kind {
     Txn,
     LeasePut,
     LeaseRevoke,
+    Compact,
 }
 
 impl TrafficClients {
@@ -219,6 +220,13 @@ impl TrafficClients {
                     None,
                 )
             }
+            Kind::Compact => {
+                // A little below the last revision the client saw (at least 1).
+                let back = 1 + below(&mut self.rng, 10) as i64;
+                let rev = (self.clients[c].last_revision - back).max(1);
+                sent.kind = OpKind::OtherWrite;
+                (Some(Op::Compact { rev }), TrafficDetail::Plain, None)
+            }
             Kind::LeaseRevoke => {
                 // Forgotten at once: revoked, or (after an error) not to be trusted.
                 let lease = self.clients[c].lease.take().expect("checked above");
@@ -305,6 +313,7 @@ fn draw_kind(rng: &mut Rng, mix: &TrafficMix) -> Kind {
         (Kind::Txn, mix.txn),
         (Kind::LeasePut, mix.lease_put),
         (Kind::LeaseRevoke, mix.lease_revoke),
+        (Kind::Compact, mix.compact),
     ];
     let mut pick = below(rng, u64::from(mix.total()));
     for (kind, weight) in weights {
@@ -346,6 +355,7 @@ mod tests {
             txn: 0,
             lease_put: 0,
             lease_revoke: 0,
+            compact: 0,
         };
         f(&mut mix);
         mix
@@ -443,6 +453,25 @@ mod tests {
             seen.insert(result.as_str());
         }
         assert_eq!(seen.len(), 4, "{seen:?}");
+    }
+
+    #[test]
+    fn a_compaction_goes_below_the_last_revision_the_client_saw() {
+        let mut t = clients(only(|m| m.compact = 1));
+        let first = t.next(0, 1, |_| 0);
+        assert!(matches!(first.op, Some(Op::Compact { rev: 1 })));
+        let seen = Ok(Response {
+            revision: 50,
+            ..Response::default()
+        });
+        t.on_answer(0, 1, &seen);
+        for id in 2..30 {
+            let Some(Op::Compact { rev }) = t.next(0, id, |_| 0).op else {
+                panic!("a compaction")
+            };
+            assert!((40..50).contains(&rev), "{rev}");
+            t.on_answer(0, id, &seen);
+        }
     }
 
     #[test]
