@@ -240,17 +240,22 @@ impl Case {
         }
     }
 
-    /// The fault as a timeline step; None when the cluster is too small for it (a partition
-    /// or a link needs two members).
-    fn fault_toml(&self, f: &Fault) -> Option<String> {
-        let member = self.member_name(f.member);
+    /// Whether the cluster is large enough for the fault (a partition or a link needs two
+    /// members); a fault that is not is left out of the scenario.
+    fn fits(&self, f: &Fault) -> bool {
         let two_ends = matches!(
             f.kind,
             FaultKind::Partition | FaultKind::PartitionOneWay | FaultKind::LinkFault
         );
-        if two_ends && self.size < 2 {
+        !two_ends || self.size >= 2
+    }
+
+    /// The fault as a timeline step; None when the cluster is too small for it.
+    fn fault_toml(&self, f: &Fault) -> Option<String> {
+        if !self.fits(f) {
             return None;
         }
+        let member = self.member_name(f.member);
         let from = f.member.max(0) as usize % self.size;
         let mut to = f.other % self.size;
         if to == from {
@@ -296,7 +301,7 @@ impl Case {
     /// small for is not in the scenario).
     pub fn kinds_used(&self) -> Vec<FaultKind> {
         let mut kinds: Vec<FaultKind> = (self.faults.iter())
-            .filter(|f| self.fault_toml(f).is_some())
+            .filter(|f| self.fits(f))
             .map(|f| f.kind)
             .collect();
         kinds.sort();

@@ -250,18 +250,7 @@ impl World<'_> {
         }
         match client {
             Client::Writes => self.write_done(id, result, at),
-            Client::Reads => {
-                if let Some(r) = self.reads.remove(&id) {
-                    let era = self.era_of(r.member);
-                    let h = &mut self.rec.history;
-                    h.returned(
-                        (r.sent_ns, at),
-                        (id, r.member, r.kind, r.asked),
-                        result,
-                        era,
-                    );
-                }
-            }
+            Client::Reads => self.read_done(id, result, at),
             Client::Kube => {
                 self.on_kube_reply(id, error);
                 self.write_done(id, result, at);
@@ -320,6 +309,17 @@ impl World<'_> {
         }
     }
 
+    /// A client read (the plain workload's, a `[traffic]` client's) is answered: the history
+    /// records it.
+    pub(super) fn read_done(&mut self, id: u64, result: Result<Response, &'static str>, at: Nanos) {
+        if let Some(r) = self.reads.remove(&id) {
+            let era = self.era_of(r.member);
+            let asked = (id, r.member, r.kind, r.asked);
+            let h = &mut self.rec.history;
+            h.returned((r.sent_ns, at), asked, result, era);
+        }
+    }
+
     /// A member applied request `id`: a client write still waiting for its answer remembers
     /// how (the first apply: every member applies the same entry alike).
     pub(super) fn note_applied(&mut self, id: u64, revision: Option<i64>) {
@@ -344,15 +344,14 @@ impl World<'_> {
         }
         // A `[traffic]` client's read still unanswered counts as sent, with no answer (the
         // plain workload's are left out, as they always were).
-        for (id, r) in std::mem::take(&mut self.reads) {
-            if self.rec.history.traffic(id).is_none() {
-                continue;
-            }
-            let era = self.era_of(r.member);
-            let asked = (id, r.member, r.kind, r.asked);
-            let h = &mut self.rec.history;
-            h.returned((r.sent_ns, NEVER_RETURNED), asked, Err(ERR_NO_ANSWER), era);
+        let unanswered: Vec<u64> = (self.reads.keys())
+            .filter(|id| self.rec.history.traffic(**id).is_some())
+            .copied()
+            .collect();
+        for id in unanswered {
+            self.read_done(id, Err(ERR_NO_ANSWER), NEVER_RETURNED);
         }
+        self.reads.clear();
         self.rec.history.close();
     }
 

@@ -133,12 +133,8 @@ impl World<'_> {
         } else {
             think_ns
         };
-        if let Some(r) = self.reads.remove(&id) {
-            let era = r.member.map_or(0, |m| self.nodes[m].era);
-            let asked = (id, r.member, r.kind, r.asked);
-            self.rec
-                .history
-                .returned((r.sent_ns, at), asked, result, era);
+        if self.reads.contains_key(&id) {
+            self.read_done(id, result, at);
         } else {
             self.write_done(id, result, at);
         }
