@@ -53,6 +53,33 @@ fn a_member_that_never_comes_back_fails_liveness() {
     assert!(failure.ends_with("is not running"), "{failure}");
 }
 
+/// TigerBeetle's VOPR heals only a core: a member outside it may stay down.
+#[test]
+fn a_member_outside_the_core_may_stay_down() {
+    let text = scenario("60s").replace("member = \"leader\"", "member = \"m3\"");
+    let (verdict, failure) = liveness(&text);
+    assert_eq!(verdict, "fail", "m3 is in the default core");
+    assert_eq!(failure.as_deref(), Some("m3 is not running"));
+    let core = text.replace(
+        "within = \"10s\"",
+        "within = \"10s\"\ncore = [\"m1\", \"m2\"]",
+    );
+    assert_eq!(liveness(&core), ("pass".to_string(), None));
+}
+
+#[test]
+fn a_core_smaller_than_a_quorum_is_refused() {
+    let text = scenario("3s").replace("within = \"10s\"", "within = \"10s\"\ncore = [\"m1\"]");
+    let e = parse_str(&text, "liveness.toml", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("liveness.toml:") && e.contains("liveness.core"),
+        "{e}"
+    );
+    assert!(e.contains("a core of 1 cannot elect a leader"), "{e}");
+}
+
 #[test]
 fn a_run_without_liveness_has_no_such_check() {
     let text = scenario("3s").replace("[liveness]\nfrom = \"15s\"\nwithin = \"10s\"\n", "");

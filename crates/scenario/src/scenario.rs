@@ -103,7 +103,7 @@ fn read_scenario(source: &str, file_name: &str, overrides: &[String]) -> R<Scena
             crate::traffic::read_traffic(f.table()?, duration_ns)
         })?,
         liveness: t.opt("liveness", |f| {
-            crate::traffic::read_liveness(f.table()?, duration_ns)
+            crate::traffic::read_liveness(f.table()?, duration_ns, members)
         })?,
         timeline: t
             .opt("timeline", |f| read_timeline(f, members, duration_ns))?

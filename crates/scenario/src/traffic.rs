@@ -6,6 +6,7 @@
 
 use crate::dist::read_dist;
 use crate::error::R;
+use crate::names::{read_members, Members};
 use crate::read::{Field, Table};
 use crate::{Dist, Nanos};
 
@@ -191,13 +192,17 @@ fn read_mix(f: Field<'_>) -> R<TrafficMix> {
 pub struct Liveness {
     /// When the faults are over (every fault window of the scenario should end by then).
     pub from_ns: Nanos,
-    /// By `from + within`: every member of the initial cluster runs, all follow one leader,
-    /// and a client write sent after `from` has been acknowledged.
+    /// By `from + within`: every member of the core runs, the core's members follow one
+    /// leader that leads, and a client write sent after `from` has been acknowledged.
     pub within_ns: Nanos,
+    /// The members that must recover (0-based, ascending): at least a quorum of the initial
+    /// cluster; faults on the others may last (TigerBeetle's VOPR heals only such a core).
+    /// Default: every member of the initial cluster.
+    pub core: Vec<usize>,
 }
 
-pub(crate) fn read_liveness(t: Table<'_>, run_ns: Nanos) -> R<Liveness> {
-    t.check_keys(&["from", "within"])?;
+pub(crate) fn read_liveness(t: Table<'_>, run_ns: Nanos, members: Members) -> R<Liveness> {
+    t.check_keys(&["from", "within", "core"])?;
     let from_ns = t.req("from", |f| f.duration_before(run_ns))?;
     let within_ns = t.req("within", |f| {
         let ns = f.positive_duration()?;
@@ -206,5 +211,23 @@ pub(crate) fn read_liveness(t: Table<'_>, run_ns: Nanos) -> R<Liveness> {
         }
         Ok(ns)
     })?;
-    Ok(Liveness { from_ns, within_ns })
+    let initial = Members::fixed(members.size);
+    let core = t.opt("core", |f| {
+        let mut core = read_members(&f, initial)?;
+        core.sort_unstable();
+        let quorum = members.size / 2 + 1;
+        if core.len() < quorum {
+            return Err(f.fail(format!(
+                "a core of {} cannot elect a leader: it must hold a quorum of the {} members ({quorum})",
+                core.len(),
+                members.size
+            )));
+        }
+        Ok(core)
+    })?;
+    Ok(Liveness {
+        from_ns,
+        within_ns,
+        core: core.unwrap_or_else(|| (0..members.size).collect()),
+    })
 }

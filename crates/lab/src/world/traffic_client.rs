@@ -144,9 +144,9 @@ impl World<'_> {
 }
 
 impl World<'_> {
-    /// `[liveness]`, at `from + within`: every member of the initial cluster runs, all follow
-    /// one leader that leads, and a client write sent after `from` was acknowledged by now.
-    /// Err says what did not recover.
+    /// `[liveness]`, at `from + within`: every member of the core runs, the core's members
+    /// follow one leader that leads, and a client write sent after `from` was acknowledged by
+    /// now. Err says what did not recover.
     pub(super) fn recovered(&self) -> Result<(), String> {
         let l = self
             .sc
@@ -155,7 +155,7 @@ impl World<'_> {
             .expect("scheduled with [liveness]");
         let now = self.q.now();
         let mut leaders = BTreeSet::new();
-        for m in 0..self.sc.cluster.size {
+        for &m in &l.core {
             let Slot::Running(member) = &self.nodes[m].slot else {
                 return Err(format!("m{} is not running", m + 1));
             };
