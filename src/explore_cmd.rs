@@ -2,7 +2,7 @@
 //! parallel, judges each for safety and liveness, and writes every failing run as a scenario
 //! with its shrunk minimal twin (docs/explore.md).
 
-use etcdlab_lab::explore::{shrink, Base, Case, FAULT_KINDS};
+use etcdlab_lab::explore::{judge, shrink, Base, Case, Verdict, FAULT_KINDS};
 use etcdlab_lab::EtcdBug;
 use serde_json::json;
 use std::fs;
@@ -33,6 +33,13 @@ pub struct ExploreArgs {
     /// Output folder: summary.json, and failures/<run>/{original,minimal}.toml.
     #[arg(long)]
     out: PathBuf,
+    /// Run only slice I of N (1-based: runs i with i mod N = I - 1), e.g. one per machine;
+    /// `etcdlab explore-merge` combines the slices' folders.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Print the summary as JSON on stdout (as summary.json), not as lines.
+    #[arg(long)]
+    json: bool,
 }
 
 /// The user's scenario as a base: it must load (errors name its file, line and field); its
@@ -58,23 +65,6 @@ fn read_base(path: &Path) -> Result<Base, String> {
     })
 }
 
-/// How one run did.
-#[derive(Clone, Debug, PartialEq)]
-enum Verdict {
-    Pass,
-    /// A check failed: the checker (`invariant` for a raft invariant) and what it said.
-    Fail {
-        check: String,
-        detail: String,
-    },
-    /// A checker ran out of its budget: not a pass, not a failure.
-    Undecided {
-        check: String,
-    },
-    /// The drawn scenario did not load: a bug of the generator.
-    Invalid(String),
-}
-
 struct Ran {
     index: u64,
     case: Case,
@@ -83,6 +73,14 @@ struct Ran {
 }
 
 pub fn explore(args: &ExploreArgs) -> u8 {
+    let shard = match args.shard.as_deref().map(etcdlab_sweep::plan::parse_shard) {
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            return crate::EXIT_INVALID_INPUT;
+        }
+        Some(Ok(s)) => s,
+        None => (1, 1),
+    };
     let budget = match args
         .time_budget
         .as_deref()
@@ -120,16 +118,23 @@ pub fn explore(args: &ExploreArgs) -> u8 {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let ran = run_all(args, jobs, budget, bug, base);
-    let failures = write_failures(&args.out, &ran, bug);
-    let summary = summary_json(args, &ran, &failures);
+    let indexes: Vec<u64> = (0..args.runs)
+        .filter(|i| *i % shard.1 as u64 == shard.0 as u64 - 1)
+        .collect();
+    let ran = run_all(args, &indexes, jobs, budget, bug, base);
+    let failures = write_failures(&args.out, &ran, bug, jobs);
+    let summary = summary_json(args, shard, bug, &ran, &failures);
     let path = args.out.join("summary.json");
     let text = serde_json::to_string_pretty(&summary).expect("json") + "\n";
-    if let Err(e) = fs::write(&path, text) {
+    if let Err(e) = fs::write(&path, &text) {
         eprintln!("error: cannot write {}: {e}", path.display());
         return crate::EXIT_INVALID_INPUT;
     }
-    print_summary(&ran, &failures);
+    if args.json {
+        print!("{text}");
+    } else {
+        print_summary(&ran, &failures);
+    }
     if ran.iter().any(|r| matches!(r.verdict, Verdict::Invalid(_))) {
         return crate::EXIT_INVALID_INPUT;
     }
@@ -140,6 +145,7 @@ pub fn explore(args: &ExploreArgs) -> u8 {
 /// order.
 fn run_all(
     args: &ExploreArgs,
+    indexes: &[u64],
     jobs: usize,
     budget: Option<std::time::Duration>,
     bug: Option<EtcdBug>,
@@ -151,15 +157,14 @@ fn run_all(
     let failed = AtomicUsize::new(0);
     let results: Mutex<Vec<Ran>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
-        for _ in 0..jobs.min(args.runs as usize) {
+        for _ in 0..jobs.min(indexes.len()) {
             s.spawn(|| loop {
                 if budget.is_some_and(|b| started.elapsed() >= b) {
                     return;
                 }
-                let index = next.fetch_add(1, Ordering::SeqCst) as u64;
-                if index >= args.runs {
+                let Some(&index) = indexes.get(next.fetch_add(1, Ordering::SeqCst)) else {
                     return;
-                }
+                };
                 let case = match &base {
                     Some(b) => Case::draw(args.seed, index).with_base(b.clone()),
                     None => Case::draw(args.seed, index),
@@ -171,10 +176,10 @@ fn run_all(
                     failed.fetch_add(1, Ordering::SeqCst);
                 }
                 let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                let eta_s = started.elapsed().as_secs_f64() / n as f64 * (args.runs as usize - n) as f64;
+                let eta_s = started.elapsed().as_secs_f64() / n as f64 * (indexes.len() - n) as f64;
                 eprintln!(
                     "[{n}/{}] run {index}: {} ({wall_s:.1} s); not passed so far {}, ETA {eta_s:.0} s",
-                    args.runs,
+                    indexes.len(),
                     label(&verdict),
                     failed.load(Ordering::SeqCst)
                 );
@@ -201,62 +206,6 @@ fn label(v: &Verdict) -> String {
     }
 }
 
-/// Runs `case` and judges it; a panic of the simulator is a failure too (the exploration
-/// goes on, and the case is written out like any other failure).
-fn judge(case: &Case, bug: Option<EtcdBug>) -> Verdict {
-    let run = std::panic::AssertUnwindSafe(|| judge_run(case, bug));
-    std::panic::catch_unwind(run).unwrap_or_else(|panic| {
-        let detail = (panic.downcast_ref::<String>().cloned())
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "a panic".to_string());
-        Verdict::Fail {
-            check: "panic".into(),
-            detail,
-        }
-    })
-}
-
-/// A raft invariant, then the clients' checkers and liveness.
-fn judge_run(case: &Case, bug: Option<EtcdBug>) -> Verdict {
-    let text = case.to_toml("explore");
-    let sc = match etcdlab_scenario::parse_str(&text, "explore.toml", &[]) {
-        Ok(sc) => sc,
-        Err(e) => return Verdict::Invalid(e.to_string()),
-    };
-    let result = match bug {
-        Some(b) => etcdlab_lab::run_with_bug(&sc, b),
-        None => etcdlab_lab::run(&sc),
-    };
-    let r = match result {
-        Ok(r) => r,
-        Err(v) => {
-            return Verdict::Fail {
-                check: "invariant".into(),
-                detail: v.to_string(),
-            }
-        }
-    };
-    if let Some(v) = r.invariant_broken {
-        return Verdict::Fail {
-            check: "invariant".into(),
-            detail: v.to_string(),
-        };
-    }
-    let checks = &r.record.summary.checks;
-    if let Some(c) = checks.iter().find(|c| c.verdict == "fail") {
-        return Verdict::Fail {
-            check: c.checker.clone(),
-            detail: c.failure.clone().unwrap_or_default(),
-        };
-    }
-    match checks.iter().find(|c| c.verdict != "pass") {
-        Some(c) => Verdict::Undecided {
-            check: c.checker.clone(),
-        },
-        None => Verdict::Pass,
-    }
-}
-
 /// A failure written out: its run, the check, and the two scenario files.
 struct Written {
     index: u64,
@@ -269,53 +218,79 @@ struct Written {
 }
 
 /// Each failing run as `failures/<run>/original.toml`, shrunk to `minimal.toml` (the same
-/// check still fails it), with the commands that replay them.
-fn write_failures(out: &Path, ran: &[Ran], bug: Option<EtcdBug>) -> Vec<Written> {
-    let mut written = Vec::new();
-    for r in ran {
-        let Verdict::Fail { check, detail } = &r.verdict else {
-            continue;
-        };
-        let dir = out.join("failures").join(r.index.to_string());
-        let _ = fs::create_dir_all(&dir);
-        eprintln!("shrinking run {} ({check} failed)...", r.index);
-        let same_check =
-            |c: &Case| matches!(judge(c, bug), Verdict::Fail { check: k, .. } if k == *check);
-        let (minimal, shrink_runs) = shrink(&r.case, same_check);
-        let original = dir.join("original.toml");
-        let minimal_path = dir.join("minimal.toml");
-        let env = bug.map_or(String::new(), |b| {
-            format!("ETCDLAB_INJECT_BUG={} ", b.name())
-        });
-        let title = |what: &str, path: &Path| {
-            format!(
-                "{what} of explore run {} ({check} failed). Replay: {env}etcdlab run {}",
-                r.index,
-                path.display()
-            )
-        };
-        let _ = fs::write(
-            &original,
-            r.case.to_toml(&title("The failing case", &original)),
-        );
-        let _ = fs::write(
-            &minimal_path,
-            minimal.to_toml(&title("The smallest case that still fails", &minimal_path)),
-        );
-        written.push(Written {
-            index: r.index,
-            check: check.clone(),
-            detail: detail.clone(),
-            original,
-            minimal: minimal_path,
-            shrink_runs,
-            minimal_faults: minimal.faults.len(),
-        });
-    }
+/// check still fails it), with the commands that replay them. Failures shrink in parallel,
+/// each on its own (shrinking one is a sequence of runs); the result is in run order.
+fn write_failures(out: &Path, ran: &[Ran], bug: Option<EtcdBug>, jobs: usize) -> Vec<Written> {
+    let failing: Vec<&Ran> = (ran.iter())
+        .filter(|r| matches!(r.verdict, Verdict::Fail { .. }))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let written: Mutex<Vec<Written>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.min(failing.len()) {
+            s.spawn(|| {
+                while let Some(r) = failing.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let w = write_failure(out, r, bug);
+                    written.lock().expect("no panics").push(w);
+                }
+            });
+        }
+    });
+    let mut written = written.into_inner().expect("no panics");
+    written.sort_by_key(|w| w.index);
     written
 }
 
-fn summary_json(args: &ExploreArgs, ran: &[Ran], failures: &[Written]) -> serde_json::Value {
+fn write_failure(out: &Path, r: &Ran, bug: Option<EtcdBug>) -> Written {
+    let Verdict::Fail { check, detail } = &r.verdict else {
+        unreachable!("only failures are written")
+    };
+    let dir = out.join("failures").join(r.index.to_string());
+    let _ = fs::create_dir_all(&dir);
+    eprintln!("shrinking run {} ({check} failed)...", r.index);
+    let same_check =
+        |c: &Case| matches!(judge(c, bug), Verdict::Fail { check: k, .. } if k == *check);
+    let (minimal, shrink_runs) = shrink(&r.case, same_check);
+    let original = dir.join("original.toml");
+    let minimal_path = dir.join("minimal.toml");
+    let env = bug.map_or(String::new(), |b| {
+        format!("ETCDLAB_INJECT_BUG={} ", b.name())
+    });
+    // Relative to the output folder, so that the files do not depend on where it is (and
+    // merged shards write what one exploration writes).
+    let title = |what: &str, path: &Path| {
+        format!(
+            "{what} of explore run {} ({check} failed). Replay, in the explore output folder: {env}etcdlab run {}",
+            r.index,
+            relative(out, path)
+        )
+    };
+    let _ = fs::write(
+        &original,
+        r.case.to_toml(&title("The failing case", &original)),
+    );
+    let _ = fs::write(
+        &minimal_path,
+        minimal.to_toml(&title("The smallest case that still fails", &minimal_path)),
+    );
+    Written {
+        index: r.index,
+        check: check.clone(),
+        detail: detail.clone(),
+        original,
+        minimal: minimal_path,
+        shrink_runs,
+        minimal_faults: minimal.faults.len(),
+    }
+}
+
+fn summary_json(
+    args: &ExploreArgs,
+    shard: (usize, usize),
+    bug: Option<EtcdBug>,
+    ran: &[Ran],
+    failures: &[Written],
+) -> serde_json::Value {
     let count = |f: &dyn Fn(&Verdict) -> bool| ran.iter().filter(|r| f(&r.verdict)).count();
     let mut by_kind = serde_json::Map::new();
     for kind in FAULT_KINDS {
@@ -327,6 +302,9 @@ fn summary_json(args: &ExploreArgs, ran: &[Ran], failures: &[Written]) -> serde_
     }
     json!({
         "seed": args.seed,
+        "base": args.base.as_ref().map(|b| b.display().to_string()),
+        "injected_bug": bug.map(|b| b.name()),
+        "shard": (shard.1 > 1).then(|| json!({ "index": shard.0, "count": shard.1 })),
         "runs_asked": args.runs,
         "runs": ran.len(),
         "passed": count(&|v| *v == Verdict::Pass),
@@ -377,4 +355,105 @@ fn print_summary(ran: &[Ran], failures: &[Written]) {
             w.minimal.display()
         );
     }
+}
+
+/// `etcdlab explore-merge DIR... --out DIR`: the shards' folders of one exploration (same
+/// seed, runs, base and injected bug; every shard once) as the folder one unsharded
+/// exploration writes. Returns the exit code `explore` would have returned.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> u8 {
+    match try_merge(dirs, out) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            crate::EXIT_INVALID_INPUT
+        }
+    }
+}
+
+fn try_merge(dirs: &[PathBuf], out: &Path) -> Result<u8, String> {
+    let read = |dir: &PathBuf| -> Result<serde_json::Value, String> {
+        let path = dir.join("summary.json");
+        let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let summaries = dirs.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+    let first = &summaries[0];
+    let mut seen = vec![false; dirs.len()];
+    for (dir, s) in dirs.iter().zip(&summaries) {
+        for key in ["seed", "base", "injected_bug", "runs_asked"] {
+            if s[key] != first[key] {
+                return Err(format!(
+                    "{} is of another exploration: its {key} is {}, {}'s is {}",
+                    dir.display(),
+                    s[key],
+                    dirs[0].display(),
+                    first[key]
+                ));
+            }
+        }
+        let (index, count) = (s["shard"]["index"].as_u64(), s["shard"]["count"].as_u64());
+        let (Some(index), Some(count)) = (index, count) else {
+            return Err(format!(
+                "{} is not a shard (explore --shard I/N)",
+                dir.display()
+            ));
+        };
+        if count as usize != dirs.len() {
+            return Err(format!(
+                "{} is shard {index} of {count}, but {} folders were given",
+                dir.display(),
+                dirs.len()
+            ));
+        }
+        let slot = &mut seen[index as usize - 1];
+        if std::mem::replace(slot, true) {
+            return Err(format!("shard {index}/{count} is given twice"));
+        }
+    }
+    fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let mut merged = first.clone();
+    merged["shard"] = serde_json::Value::Null;
+    for key in ["runs", "passed", "failed", "undecided", "invalid"] {
+        let sum: u64 = summaries.iter().filter_map(|s| s[key].as_u64()).sum();
+        merged[key] = json!(sum);
+    }
+    for kind in FAULT_KINDS {
+        let sum: u64 = (summaries.iter())
+            .filter_map(|s| s["runs_with_fault_kind"][kind.name()].as_u64())
+            .sum();
+        merged["runs_with_fault_kind"][kind.name()] = json!(sum);
+    }
+    let mut failures: Vec<serde_json::Value> = (summaries.iter())
+        .flat_map(|s| s["failures"].as_array().cloned().unwrap_or_default())
+        .collect();
+    failures.sort_by_key(|f| f["run"].as_u64());
+    for (dir, s) in dirs.iter().zip(&summaries) {
+        for f in s["failures"].as_array().into_iter().flatten() {
+            for file in ["original", "minimal"] {
+                let name = f[file].as_str().unwrap_or_default();
+                let to = out.join(name);
+                if let Some(parent) = to.parent() {
+                    fs::create_dir_all(parent)
+                        .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+                }
+                fs::copy(dir.join(name), &to)
+                    .map_err(|e| format!("{}: {e}", dir.join(name).display()))?;
+            }
+        }
+    }
+    merged["failures"] = json!(failures);
+    let path = out.join("summary.json");
+    let text = serde_json::to_string_pretty(&merged).expect("json") + "\n";
+    fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!(
+        "explore-merge: {} runs, {} passed, {} failed -> {}",
+        merged["runs"],
+        merged["passed"],
+        merged["failed"],
+        out.display()
+    );
+    if merged["invalid"].as_u64() != Some(0) {
+        return Ok(crate::EXIT_INVALID_INPUT);
+    }
+    Ok(u8::from(merged["failed"].as_u64() != Some(0)))
 }

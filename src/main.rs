@@ -124,6 +124,16 @@ enum Command {
     /// with a shrunk minimal one (docs/explore.md). Exit 0: every run passed; 1: a run failed;
     /// 2: invalid input
     Explore(explore_cmd::ExploreArgs),
+    /// Combine the output folders of all shards of an exploration (`explore --shard I/N`) into
+    /// the folder one exploration would write. Exit codes as `explore`'s
+    ExploreMerge {
+        /// The shards' output folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Combine the output folders of all shards of a sweep into the files one run would write.
     SweepMerge {
         /// The shards' output folders.
@@ -195,6 +205,7 @@ fn main() -> ExitCode {
         } => check::check_file(&history, max_steps, picture.as_deref()),
         Command::Test(args) => ExitCode::from(test_cmd::test(&args)),
         Command::Explore(args) => ExitCode::from(explore_cmd::explore(&args)),
+        Command::ExploreMerge { dirs, out } => ExitCode::from(explore_cmd::merge(&dirs, &out)),
     }
 }
 

@@ -23,26 +23,30 @@ fn runs_without_a_bug_pass() {
     assert_eq!(summary["failures"].as_array().unwrap().len(), 0);
 }
 
-/// With etcd's lost-write bug (#14370) injected, seed 1's run 7 (one member, a crash) fails;
-/// its minimal case keeps one fault and replays to the same broken invariant, and exploring
-/// again writes the same files.
+/// The first run seed 1 draws that loses a write with etcd's bug #14370 injected (a crash of
+/// one member), the runs up to it, and the shard of two it falls in.
+const FAILING_RUN: u64 = 4;
+const RUNS: &str = "5";
+const FAILING_SHARD: &str = "1/2";
+
+/// With etcd's lost-write bug (#14370) injected, seed 1's run FAILING_RUN fails; its minimal
+/// case keeps at most 3 timeline actions and replays to the same broken invariant, and exploring again, as two
+/// shards merged, writes the same files.
 #[test]
 fn an_injected_bug_is_found_shrunk_and_replayed() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("explore");
-    let explore = || {
-        let o = run(etcdlab()
-            .env("ETCDLAB_INJECT_BUG", "lost-write-on-crash")
-            .args([
-                "explore", "--runs", "8", "--seed", "1", "--jobs", "2", "--out",
-            ])
-            .arg(&out));
-        o.assert_code(1);
-        o
-    };
-    let first = explore();
+    let first = run(etcdlab()
+        .env("ETCDLAB_INJECT_BUG", "lost-write-on-crash")
+        .args([
+            "explore", "--runs", RUNS, "--seed", "1", "--jobs", "2", "--out",
+        ])
+        .arg(&out));
+    first.assert_code(1);
     assert!(
-        first.stdout.contains("run 7: invariant failed"),
+        first
+            .stdout
+            .contains(&format!("run {FAILING_RUN}: invariant failed")),
         "{}",
         first.stdout
     );
@@ -50,18 +54,25 @@ fn an_injected_bug_is_found_shrunk_and_replayed() {
     let json: serde_json::Value = serde_json::from_str(&summary).unwrap();
     assert_eq!(json["failed"], 1);
     let failure = &json["failures"][0];
-    assert_eq!(failure["run"], 7);
-    assert_eq!(failure["minimal"], "failures/7/minimal.toml");
-    assert_eq!(failure["minimal_faults"], 1);
-    let minimal = fs::read_to_string(out.join("failures/7/minimal.toml")).unwrap();
-    let original = fs::read_to_string(out.join("failures/7/original.toml")).unwrap();
+    assert_eq!(failure["run"], FAILING_RUN);
+    let minimal_file = format!("failures/{FAILING_RUN}/minimal.toml");
+    assert_eq!(failure["minimal"], minimal_file.as_str());
+    // The bar: at most 3 timeline actions.
+    assert!(
+        failure["minimal_faults"].as_u64().unwrap() <= 3,
+        "{failure}"
+    );
+    let minimal = fs::read_to_string(out.join(&minimal_file)).unwrap();
+    let original =
+        fs::read_to_string(out.join(format!("failures/{FAILING_RUN}/original.toml"))).unwrap();
     assert!(minimal.matches("[[timeline]]").count() < original.matches("[[timeline]]").count());
+    assert!(minimal.matches("[[timeline]]").count() <= 3, "{minimal}");
     assert!(minimal.contains("size = 1"), "{minimal}");
     // The minimal case replays to the same failure.
     let replay = run(etcdlab()
         .env("ETCDLAB_INJECT_BUG", "lost-write-on-crash")
         .arg("run")
-        .arg(out.join("failures/7/minimal.toml"))
+        .arg(out.join(&minimal_file))
         .arg("--out")
         .arg(tmp.path().join("replay")));
     replay.assert_code(3);
@@ -70,17 +81,44 @@ fn an_injected_bug_is_found_shrunk_and_replayed() {
         "{}",
         replay.stderr
     );
-    // Deterministic: the same exploration writes the same files.
-    fs::remove_dir_all(&out).unwrap();
-    explore();
+    // Deterministic on any --jobs, and sharded: two shards with one job each, merged, write
+    // the same files.
+    let shard = |i: &str| {
+        let dir = tmp.path().join(format!("shard-{}", &i[..1]));
+        let o = run(etcdlab()
+            .env("ETCDLAB_INJECT_BUG", "lost-write-on-crash")
+            .args(["explore", "--runs", RUNS, "--seed", "1", "--jobs", "1"])
+            .args(["--shard", i, "--out"])
+            .arg(&dir));
+        o.assert_code(if i == FAILING_SHARD { 1 } else { 0 });
+        dir
+    };
+    let (one, two) = (shard("1/2"), shard("2/2"));
+    let merged = tmp.path().join("merged");
+    let m = run(etcdlab()
+        .arg("explore-merge")
+        .arg(&one)
+        .arg(&two)
+        .arg("--out")
+        .arg(&merged));
+    m.assert_code(1);
     assert_eq!(
-        fs::read_to_string(out.join("summary.json")).unwrap(),
+        fs::read_to_string(merged.join("summary.json")).unwrap(),
         summary
     );
     assert_eq!(
-        fs::read_to_string(out.join("failures/7/minimal.toml")).unwrap(),
+        fs::read_to_string(merged.join(format!("failures/{FAILING_RUN}/minimal.toml"))).unwrap(),
         minimal
     );
+    // A shard missing, or given twice, is refused.
+    let twice = run(etcdlab()
+        .arg("explore-merge")
+        .arg(&one)
+        .arg(&one)
+        .arg("--out")
+        .arg(tmp.path().join("bad")));
+    twice.assert_code(2);
+    assert!(twice.stderr.contains("given twice"), "{}", twice.stderr);
 }
 
 #[test]

@@ -6,8 +6,10 @@
 //! replays to the same bytes; a failing case is shrunk (`shrink.rs`) to a minimal one that
 //! still fails the same check.
 
+mod judge;
 mod shrink;
 
+pub use judge::{judge, Verdict};
 pub use shrink::shrink;
 
 use etcdlab_sim::rng::{below, chance};
@@ -15,7 +17,7 @@ use etcdlab_sim::{stream, Rng};
 use std::fmt::Write;
 
 /// The fault kinds a case may draw (swarm testing enables a random subset per run).
-pub const FAULT_KINDS: [FaultKind; 10] = [
+pub const FAULT_KINDS: [FaultKind; 12] = [
     FaultKind::Pause,
     FaultKind::Crash,
     FaultKind::Isolate,
@@ -26,6 +28,18 @@ pub const FAULT_KINDS: [FaultKind; 10] = [
     FaultKind::DiskSlow,
     FaultKind::Defrag,
     FaultKind::Compact,
+    FaultKind::DiskFull,
+    FaultKind::Failpoint,
+];
+
+/// The kinds a fault on a member outside the liveness core may keep past the heal: they stop
+/// or cut off that member only (a one-way cut or a lossy link would keep disturbing the core).
+const MAY_LAST: [FaultKind; 5] = [
+    FaultKind::Pause,
+    FaultKind::Crash,
+    FaultKind::Isolate,
+    FaultKind::DiskStall,
+    FaultKind::DiskFull,
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,6 +59,13 @@ pub enum FaultKind {
     Defrag,
     /// `etcdctl compact current`.
     Compact,
+    /// The member's volume is full: its next write fails and etcd exits; space is freed and
+    /// the process restarted after the window.
+    DiskFull,
+    /// etcd's `compactBeforeSetFinishedCompact` failpoint armed in the member, then a
+    /// compaction that reaches it: a crash in the middle of compacting, restarted after at
+    /// most a second.
+    Failpoint,
 }
 
 impl FaultKind {
@@ -60,6 +81,8 @@ impl FaultKind {
             FaultKind::DiskSlow => "disk_slow",
             FaultKind::Defrag => "defrag",
             FaultKind::Compact => "compact",
+            FaultKind::DiskFull => "disk_full",
+            FaultKind::Failpoint => "failpoint",
         }
     }
 }
@@ -79,6 +102,22 @@ pub struct Fault {
     pub other: usize,
     /// A link fault's latency (ms) and loss, a slow disk's factor.
     pub amount: u64,
+    /// The fault lasts past the heal (only on a member outside the liveness core, and only
+    /// for the kinds of [`MAY_LAST`]; otherwise it ends in its window).
+    pub lasts: bool,
+}
+
+/// A `[[watch]]` client on the traffic's keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Watcher {
+    /// The member it watches (wraps around the cluster's size).
+    pub member: usize,
+    /// Revisions it consumes per second (None: as fast as they come); a slow watcher reads
+    /// from the history behind the member's revision.
+    pub events_per_s: Option<u64>,
+    pub progress_notify: bool,
+    /// On compaction, resume from the compact revision instead of relisting.
+    pub resume: bool,
 }
 
 /// The user's cluster to explore around (`etcdlab explore BASE.toml`): its `[cluster]`,
@@ -102,6 +141,17 @@ pub struct Case {
     pub election_timeout_ms: u64,
     pub pre_vote: bool,
     pub snapshot_count: u64,
+    /// Raft log entries kept after a snapshot: fewer make a member that fell behind need a
+    /// snapshot sooner.
+    pub snapshot_catchup_entries: u64,
+    /// `auto_compaction_mode = "periodic"` with this retention (ms), or none.
+    pub auto_compaction_ms: Option<u64>,
+    /// `watch_progress_notify_interval` (ms).
+    pub progress_notify_ms: u64,
+    /// Members outside the liveness core: the last `left_out` (at most a minority); faults
+    /// on them may last.
+    pub left_out: usize,
+    pub watchers: Vec<Watcher>,
     pub clients_per_member: u32,
     pub key_count: u64,
     pub think_time_ms: u64,
@@ -149,12 +199,31 @@ impl Case {
             key_count: 3 + below(rng, 18),
             think_time_ms: below(rng, 6),
             enabled,
+            snapshot_catchup_entries: [100, 1_000, 5_000][below(rng, 3) as usize],
+            auto_compaction_ms: None,
+            progress_notify_ms: [500, 1_000, 5_000][below(rng, 3) as usize],
+            left_out: below(rng, (size as u64 - 1) / 2 + 1) as usize,
+            watchers: Vec::new(),
             faults: Vec::new(),
             heal_at_ms,
             within_ms: 0,
             base: None,
         };
         case.within_ms = case.recovery_bound_ms();
+        if chance(rng, 1.0 / 3.0) {
+            case.auto_compaction_ms = Some(1_000 * (1 + below(rng, 10)));
+        }
+        if chance(rng, 0.5) {
+            for _ in 0..1 + below(rng, 2) {
+                let watcher = Watcher {
+                    member: below(rng, size as u64) as usize,
+                    events_per_s: chance(rng, 0.5).then(|| 20 + below(rng, 200)),
+                    progress_notify: chance(rng, 0.5),
+                    resume: chance(rng, 0.5),
+                };
+                case.watchers.push(watcher);
+            }
+        }
         let count = if case.enabled.is_empty() {
             0
         } else {
@@ -178,6 +247,22 @@ impl Case {
         self.within_ms = self.recovery_bound_ms();
         self.base = Some(base);
         self
+    }
+
+    /// Members outside the liveness core: the last ones, at most a minority of the cluster.
+    pub fn outside_core(&self) -> std::ops::Range<usize> {
+        let left_out = self.left_out.min((self.size - 1) / 2);
+        self.size - left_out..self.size
+    }
+
+    /// Whether the fault lasts past the heal in this case's scenario.
+    pub(crate) fn lasts(&self, f: &Fault) -> bool {
+        f.lasts
+            && f.member >= 0
+            && MAY_LAST.contains(&f.kind)
+            && self
+                .outside_core()
+                .contains(&(f.member as usize % self.size))
     }
 
     /// Liveness's bound: two election timeouts, a restart, and a client's deadline.
@@ -215,7 +300,10 @@ impl Case {
                 t.push_str(&base.tables);
             }
             None => {
-                let _ = writeln!(t, "\n[cluster]\nsize = {}\nheartbeat_interval_ms = {}\nelection_timeout_ms = {}\npre_vote = {}\nsnapshot_count = {}", self.size, self.heartbeat_ms, self.election_timeout_ms, self.pre_vote, self.snapshot_count);
+                let _ = writeln!(t, "\n[cluster]\nsize = {}\nheartbeat_interval_ms = {}\nelection_timeout_ms = {}\npre_vote = {}\nsnapshot_count = {}\nsnapshot_catchup_entries = {}\nwatch_progress_notify_interval = \"{}ms\"", self.size, self.heartbeat_ms, self.election_timeout_ms, self.pre_vote, self.snapshot_count, self.snapshot_catchup_entries, self.progress_notify_ms);
+                if let Some(ms) = self.auto_compaction_ms {
+                    let _ = writeln!(t, "auto_compaction_mode = \"periodic\"\nauto_compaction_retention = \"{ms}ms\"");
+                }
                 let _ = writeln!(t, "\n[disk]\nprofile = \"ssd\"");
             }
         }
@@ -225,6 +313,25 @@ impl Case {
             "\n[liveness]\nfrom = \"{}ms\"\nwithin = \"{}ms\"",
             self.heal_at_ms, self.within_ms
         );
+        let outside = self.outside_core();
+        if !outside.is_empty() {
+            let core: Vec<String> = (0..outside.start)
+                .map(|m| format!("\"m{}\"", m + 1))
+                .collect();
+            let _ = writeln!(t, "core = [{}]", core.join(", "));
+        }
+        for (i, w) in self.watchers.iter().enumerate() {
+            let _ = write!(t, "\n[[watch]]\nname = \"watcher-{}\"\nmember = \"m{}\"\nprefix = \"/traffic/\"\nstart = \"1s\"\n", i + 1, w.member % self.size + 1);
+            if let Some(n) = w.events_per_s {
+                let _ = writeln!(t, "events_per_s = {n}");
+            }
+            if w.progress_notify {
+                let _ = writeln!(t, "progress_notify = true");
+            }
+            if w.resume {
+                let _ = writeln!(t, "on_compacted = \"resume\"");
+            }
+        }
         for f in self.faults.iter().filter_map(|f| self.fault_toml(f)) {
             t.push('\n');
             t.push_str(&f);
@@ -263,11 +370,28 @@ impl Case {
         }
         let other = format!("m{}", to + 1);
         let head = format!("[[timeline]]\nat = \"{}ms\"\n", f.at_ms);
-        let window = format!("duration = \"{}ms\"\n", f.duration_ms);
+        let window = match (self.lasts(f), f.kind) {
+            // A stall needs a window: one to the end of the run.
+            (true, FaultKind::DiskStall) => format!("duration = \"{}ms\"\n", self.duration_ms()),
+            (true, _) => String::new(),
+            (false, _) => format!("duration = \"{}ms\"\n", f.duration_ms),
+        };
         let body = match f.kind {
-            FaultKind::Pause | FaultKind::Crash | FaultKind::Isolate | FaultKind::DiskStall => {
+            FaultKind::Pause
+            | FaultKind::Crash
+            | FaultKind::Isolate
+            | FaultKind::DiskStall
+            | FaultKind::DiskFull => {
                 format!("action = \"{}\"\nmember = \"{member}\"\n{window}", f.kind.name())
             }
+            // Armed, then a compaction to reach it (a failpoint left armed could fire after
+            // the heal); the restart comes within a second.
+            FaultKind::Failpoint => format!(
+                "action = \"failpoint\"\nmember = \"{member}\"\nfailpoint = \"compactBeforeSetFinishedCompact\"\nduration = \"{}ms\"\n\n[[timeline]]\nat = \"{}ms\"\naction = \"etcdctl\"\ncommand = \"etcdctl compact current\"\n",
+                f.duration_ms.clamp(100, 1_000),
+                f.at_ms + 10
+            ),
+
             FaultKind::DiskSlow => format!(
                 "action = \"disk_slow\"\nmember = \"{member}\"\nfactor = {}\n{window}",
                 f.amount
@@ -334,6 +458,7 @@ fn draw_fault(rng: &mut Rng, kind: FaultKind, case: &Case) -> Fault {
         FaultKind::Defrag => member.max(0),
         _ => member,
     };
+    let lasts = MAY_LAST.contains(&kind) && chance(rng, 0.5);
     Fault {
         kind,
         at_ms,
@@ -341,6 +466,7 @@ fn draw_fault(rng: &mut Rng, kind: FaultKind, case: &Case) -> Fault {
         member,
         other,
         amount,
+        lasts,
     }
 }
 
@@ -375,6 +501,24 @@ mod tests {
         let used: std::collections::BTreeSet<FaultKind> =
             cases.iter().flat_map(|c| c.kinds_used()).collect();
         assert_eq!(used.len(), FAULT_KINDS.len());
+    }
+
+    #[test]
+    fn only_faults_outside_the_core_last_and_the_core_is_a_quorum() {
+        let mut lasting = 0;
+        for index in 0..300 {
+            let c = Case::draw(17, index);
+            let outside = c.outside_core();
+            assert!(c.size - outside.len() > c.size / 2, "{c:?}");
+            for f in c.faults.iter().filter(|f| c.lasts(f)) {
+                lasting += 1;
+                assert!(outside.contains(&(f.member as usize % c.size)), "{f:?}");
+                assert!(MAY_LAST.contains(&f.kind));
+            }
+            let text = c.to_toml("test");
+            assert_eq!(text.contains("core = ["), !outside.is_empty(), "{text}");
+        }
+        assert!(lasting > 10, "{lasting}");
     }
 
     #[test]

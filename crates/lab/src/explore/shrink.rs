@@ -1,5 +1,6 @@
 //! Shrinking a failing case: try smaller cases in a fixed order (drop a fault, fewer members,
-//! fewer clients and keys, shorter and earlier windows, an earlier heal) and keep the first
+//! drop a watcher, the whole cluster in the liveness core, no auto-compaction, fewer clients
+//! and keys, faults that end, shorter and earlier windows, an earlier heal) and keep the first
 //! that still fails the same check, until none does. Deterministic: the same failing case
 //! and the same runs give the same minimal case.
 
@@ -43,6 +44,23 @@ fn candidates(c: &Case) -> Vec<Case> {
             ..c.clone()
         });
     }
+    for i in 0..c.watchers.len() {
+        let mut fewer = c.clone();
+        fewer.watchers.remove(i);
+        out.push(fewer);
+    }
+    if !c.outside_core().is_empty() {
+        out.push(Case {
+            left_out: 0,
+            ..c.clone()
+        });
+    }
+    if c.auto_compaction_ms.is_some() {
+        out.push(Case {
+            auto_compaction_ms: None,
+            ..c.clone()
+        });
+    }
     if c.clients_per_member > 1 {
         out.push(Case {
             clients_per_member: 1,
@@ -57,6 +75,11 @@ fn candidates(c: &Case) -> Vec<Case> {
     }
     for i in 0..c.faults.len() {
         let f = &c.faults[i];
+        if c.lasts(f) {
+            let mut ends = c.clone();
+            ends.faults[i].lasts = false;
+            out.push(ends);
+        }
         if f.duration_ms >= 200 {
             let mut shorter = c.clone();
             shorter.faults[i].duration_ms = f.duration_ms / 2;
