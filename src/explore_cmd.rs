@@ -40,6 +40,10 @@ pub struct ExploreArgs {
     /// Print the summary as JSON on stdout (as summary.json), not as lines.
     #[arg(long)]
     json: bool,
+    /// Shrink every failing run. Default: only the first run that fails each check (the
+    /// others are written as found: a bug that fails many runs is shrunk once).
+    #[arg(long)]
+    shrink_all: bool,
 }
 
 /// The user's scenario as a base: it must load (errors name its file, line and field); its
@@ -122,7 +126,7 @@ pub fn explore(args: &ExploreArgs) -> u8 {
         .filter(|i| *i % shard.1 as u64 == shard.0 as u64 - 1)
         .collect();
     let ran = run_all(args, &indexes, jobs, budget, bug, base);
-    let failures = write_failures(&args.out, &ran, bug, jobs);
+    let failures = write_failures(&args.out, &ran, bug, jobs, args.shrink_all);
     let summary = summary_json(args, shard, bug, &ran, &failures);
     let path = args.out.join("summary.json");
     let text = serde_json::to_string_pretty(&summary).expect("json") + "\n";
@@ -206,31 +210,51 @@ fn label(v: &Verdict) -> String {
     }
 }
 
-/// A failure written out: its run, the check, and the two scenario files.
+/// A failure written out: its run, the check, and the scenario files.
 struct Written {
     index: u64,
     check: String,
     detail: String,
     original: PathBuf,
-    minimal: PathBuf,
-    shrink_runs: u32,
-    minimal_faults: usize,
+    /// The shrunk case, its faults and the runs shrinking spent; None when not shrunk.
+    minimal: Option<(PathBuf, usize, u32)>,
 }
 
-/// Each failing run as `failures/<run>/original.toml`, shrunk to `minimal.toml` (the same
-/// check still fails it), with the commands that replay them. Failures shrink in parallel,
-/// each on its own (shrinking one is a sequence of runs); the result is in run order.
-fn write_failures(out: &Path, ran: &[Ran], bug: Option<EtcdBug>, jobs: usize) -> Vec<Written> {
-    let failing: Vec<&Ran> = (ran.iter())
-        .filter(|r| matches!(r.verdict, Verdict::Fail { .. }))
+/// The check a run failed, if it failed.
+fn failed_check(v: &Verdict) -> Option<&str> {
+    match v {
+        Verdict::Fail { check, .. } => Some(check),
+        _ => None,
+    }
+}
+
+/// Each failing run as `failures/<run>/original.toml`, and the first that fails each check
+/// (every one with `shrink_all`) shrunk to `minimal.toml` (the same check still fails it),
+/// with the commands that replay them. Which runs shrink does not depend on sharding: the
+/// first run failing a check overall is the first in its shard too, and `explore-merge`
+/// drops the others' minimal cases. Failures shrink in parallel, each on its own (shrinking
+/// one is a sequence of runs); the result is in run order.
+fn write_failures(
+    out: &Path,
+    ran: &[Ran],
+    bug: Option<EtcdBug>,
+    jobs: usize,
+    shrink_all: bool,
+) -> Vec<Written> {
+    let mut checks_seen = std::collections::BTreeSet::new();
+    let failing: Vec<(&Ran, bool)> = (ran.iter())
+        .filter_map(|r| {
+            let check = failed_check(&r.verdict)?;
+            Some((r, checks_seen.insert(check) || shrink_all))
+        })
         .collect();
     let next = AtomicUsize::new(0);
     let written: Mutex<Vec<Written>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..jobs.min(failing.len()) {
             s.spawn(|| {
-                while let Some(r) = failing.get(next.fetch_add(1, Ordering::SeqCst)) {
-                    let w = write_failure(out, r, bug);
+                while let Some((r, shrinks)) = failing.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let w = write_failure(out, r, bug, *shrinks);
                     written.lock().expect("no panics").push(w);
                 }
             });
@@ -241,16 +265,12 @@ fn write_failures(out: &Path, ran: &[Ran], bug: Option<EtcdBug>, jobs: usize) ->
     written
 }
 
-fn write_failure(out: &Path, r: &Ran, bug: Option<EtcdBug>) -> Written {
+fn write_failure(out: &Path, r: &Ran, bug: Option<EtcdBug>, shrinks: bool) -> Written {
     let Verdict::Fail { check, detail } = &r.verdict else {
         unreachable!("only failures are written")
     };
     let dir = out.join("failures").join(r.index.to_string());
     let _ = fs::create_dir_all(&dir);
-    eprintln!("shrinking run {} ({check} failed)...", r.index);
-    let same_check =
-        |c: &Case| matches!(judge(c, bug), Verdict::Fail { check: k, .. } if k == *check);
-    let (minimal, shrink_runs) = shrink(&r.case, same_check);
     let original = dir.join("original.toml");
     let minimal_path = dir.join("minimal.toml");
     let env = bug.map_or(String::new(), |b| {
@@ -269,19 +289,25 @@ fn write_failure(out: &Path, r: &Ran, bug: Option<EtcdBug>) -> Written {
         &original,
         r.case.to_toml(&title("The failing case", &original)),
     );
-    let _ = fs::write(
-        &minimal_path,
-        minimal.to_toml(&title("The smallest case that still fails", &minimal_path)),
-    );
-    Written {
+    let mut written = Written {
         index: r.index,
         check: check.clone(),
         detail: detail.clone(),
         original,
-        minimal: minimal_path,
-        shrink_runs,
-        minimal_faults: minimal.faults.len(),
+        minimal: None,
+    };
+    if shrinks {
+        eprintln!("shrinking run {} ({check} failed)...", r.index);
+        let same_check =
+            |c: &Case| matches!(judge(c, bug), Verdict::Fail { check: k, .. } if k == *check);
+        let (minimal, shrink_runs) = shrink(&r.case, same_check);
+        let _ = fs::write(
+            &minimal_path,
+            minimal.to_toml(&title("The smallest case that still fails", &minimal_path)),
+        );
+        written.minimal = Some((minimal_path, minimal.faults.len(), shrink_runs));
     }
+    written
 }
 
 fn summary_json(
@@ -305,6 +331,7 @@ fn summary_json(
         "base": args.base.as_ref().map(|b| b.display().to_string()),
         "injected_bug": bug.map(|b| b.name()),
         "shard": (shard.1 > 1).then(|| json!({ "index": shard.0, "count": shard.1 })),
+        "shrink_all": args.shrink_all,
         "runs_asked": args.runs,
         "runs": ran.len(),
         "passed": count(&|v| *v == Verdict::Pass),
@@ -317,9 +344,9 @@ fn summary_json(
             "check": w.check,
             "detail": w.detail,
             "original": relative(&args.out, &w.original),
-            "minimal": relative(&args.out, &w.minimal),
-            "minimal_faults": w.minimal_faults,
-            "shrink_runs": w.shrink_runs,
+            "minimal": w.minimal.as_ref().map(|m| relative(&args.out, &m.0)),
+            "minimal_faults": w.minimal.as_ref().map(|m| m.1),
+            "shrink_runs": w.minimal.as_ref().map_or(0, |m| m.2),
         })).collect::<Vec<_>>(),
     })
 }
@@ -346,14 +373,20 @@ fn print_summary(ran: &[Ran], failures: &[Written]) {
         println!("run {}: {}", r.index, label(&r.verdict));
     }
     for w in failures {
-        println!(
-            "run {}: {} failed; minimal ({} faults, {} shrink runs): etcdlab run {}",
-            w.index,
-            w.check,
-            w.minimal_faults,
-            w.shrink_runs,
-            w.minimal.display()
-        );
+        match &w.minimal {
+            Some((path, faults, runs)) => println!(
+                "run {}: {} failed; minimal ({faults} faults, {runs} shrink runs): etcdlab run {}",
+                w.index,
+                w.check,
+                path.display()
+            ),
+            None => println!(
+                "run {}: {} failed (not shrunk: an earlier run failed it): etcdlab run {}",
+                w.index,
+                w.check,
+                w.original.display()
+            ),
+        }
     }
 }
 
@@ -380,7 +413,7 @@ fn try_merge(dirs: &[PathBuf], out: &Path) -> Result<u8, String> {
     let first = &summaries[0];
     let mut seen = vec![false; dirs.len()];
     for (dir, s) in dirs.iter().zip(&summaries) {
-        for key in ["seed", "base", "injected_bug", "runs_asked"] {
+        for key in ["seed", "base", "injected_bug", "runs_asked", "shrink_all"] {
             if s[key] != first[key] {
                 return Err(format!(
                     "{} is of another exploration: its {key} is {}, {}'s is {}",
@@ -427,10 +460,32 @@ fn try_merge(dirs: &[PathBuf], out: &Path) -> Result<u8, String> {
         .flat_map(|s| s["failures"].as_array().cloned().unwrap_or_default())
         .collect();
     failures.sort_by_key(|f| f["run"].as_u64());
+    // Unsharded, only the first run failing a check is shrunk (without shrink_all).
+    if first["shrink_all"] != json!(true) {
+        let mut checks_seen = std::collections::BTreeSet::new();
+        for f in &mut failures {
+            if !checks_seen.insert(f["check"].to_string()) {
+                f["minimal"] = serde_json::Value::Null;
+                f["minimal_faults"] = serde_json::Value::Null;
+                f["shrink_runs"] = json!(0);
+            }
+        }
+    }
     for (dir, s) in dirs.iter().zip(&summaries) {
-        for f in s["failures"].as_array().into_iter().flatten() {
+        let runs: Vec<u64> = s["failures"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["run"].as_u64())
+            .collect();
+        for f in failures
+            .iter()
+            .filter(|f| f["run"].as_u64().is_some_and(|r| runs.contains(&r)))
+        {
             for file in ["original", "minimal"] {
-                let name = f[file].as_str().unwrap_or_default();
+                let Some(name) = f[file].as_str() else {
+                    continue;
+                };
                 let to = out.join(name);
                 if let Some(parent) = to.parent() {
                     fs::create_dir_all(parent)

@@ -49,7 +49,7 @@ fn scripts(y: &Yaml) -> Vec<String> {
 }
 
 /// Every etcdlab invocation in a shell script: its arguments, with variables and CI
-/// expressions replaced by a placeholder.
+/// expressions replaced by a placeholder, `1` (it parses as a number or a name).
 fn etcdlab_commands(script: &str) -> Vec<Vec<String>> {
     let mut commands = Vec::new();
     for line in script.lines() {
@@ -112,7 +112,7 @@ fn shell_words(segment: &str) -> Vec<String> {
     }
     words
         .into_iter()
-        .map(|w| if w.contains('$') { "x".into() } else { w })
+        .map(|w| if w.contains('$') { "1".into() } else { w })
         .collect()
 }
 
@@ -260,12 +260,67 @@ fn the_command_reader_finds_etcdlab_in_shell_lines() {
     assert_eq!(
         etcdlab_commands(script),
         [
-            vec!["run", "x", "--out", "r/1"],
+            vec!["run", "1", "--out", "r/1"],
             vec!["test", "s/", "--junit", "j.xml"]
         ]
     );
     assert_eq!(
         etcdlab_commands("etcdlab sweep x --shard ${{ matrix.shard }}/$SHARDS"),
-        [vec!["sweep", "x", "--shard", "x"]]
+        [vec!["sweep", "x", "--shard", "1"]]
     );
+}
+
+/// The Kubernetes manifests: each document has an apiVersion and a kind, every Job runs
+/// commands this etcdlab has, an Indexed Job hands its index to `--shard`, and the volumes
+/// claim the PersistentVolumeClaim the file defines.
+#[test]
+fn kubernetes_jobs_are_well_formed_and_run_commands_etcdlab_has() {
+    for file in yaml_files("examples/kubernetes") {
+        let text = std::fs::read_to_string(&file).expect("read");
+        let docs = YamlLoader::load_from_str(&text)
+            .unwrap_or_else(|e| panic!("{}: not YAML: {e}", file.display()));
+        let f = file.display();
+        let claims: Vec<&str> = (docs.iter())
+            .filter(|d| d["kind"].as_str() == Some("PersistentVolumeClaim"))
+            .filter_map(|d| d["metadata"]["name"].as_str())
+            .collect();
+        let mut jobs = 0;
+        for doc in &docs {
+            assert!(doc["apiVersion"].as_str().is_some(), "{f}: apiVersion");
+            assert!(doc["metadata"]["name"].as_str().is_some(), "{f}: a name");
+            if doc["kind"].as_str() != Some("Job") {
+                continue;
+            }
+            jobs += 1;
+            let pod = &doc["spec"]["template"]["spec"];
+            assert_eq!(pod["restartPolicy"].as_str(), Some("Never"), "{f}");
+            for volume in pod["volumes"].as_vec().into_iter().flatten() {
+                let claim = volume["persistentVolumeClaim"]["claimName"].as_str();
+                assert!(claim.is_some_and(|c| claims.contains(&c)), "{f}: {claim:?}");
+            }
+            let mut commands = Vec::new();
+            for container in pod["containers"].as_vec().expect("containers") {
+                for script in scripts(&container["command"])
+                    .into_iter()
+                    .chain(scripts(&container["args"]))
+                {
+                    commands.extend(etcdlab_commands(&script));
+                }
+            }
+            assert!(!commands.is_empty(), "{f}: a Job runs etcdlab");
+            if doc["spec"]["completionMode"].as_str() == Some("Indexed") {
+                let completions = doc["spec"]["completions"].as_i64().expect("completions");
+                let script = scripts(&pod["containers"][0]["args"]).join("\n");
+                assert!(script.contains("JOB_COMPLETION_INDEX"), "{f}");
+                assert!(
+                    script.contains(&format!("/{completions}\"")),
+                    "{f}: --shard I/{completions}"
+                );
+            }
+            for args in &commands {
+                assert_etcdlab_accepts(&file, args);
+            }
+        }
+        assert!(jobs >= 2, "{f}: the shards' Job and the merge Job");
+    }
 }
