@@ -16,8 +16,10 @@ use etcdlab_sim::rng::{below, chance};
 use etcdlab_sim::{stream, Rng};
 use std::fmt::Write;
 
-/// The fault kinds a case may draw (swarm testing enables a random subset per run).
-pub const FAULT_KINDS: [FaultKind; 12] = [
+/// The fault kinds a case may draw (swarm testing enables a random subset per run). Kinds
+/// after the first [`FIRST_KINDS`] were added later and draw from a stream of their own, so
+/// that the runs a seed drew before they existed stay the same.
+pub const FAULT_KINDS: [FaultKind; 13] = [
     FaultKind::Pause,
     FaultKind::Crash,
     FaultKind::Isolate,
@@ -30,7 +32,11 @@ pub const FAULT_KINDS: [FaultKind; 12] = [
     FaultKind::Compact,
     FaultKind::DiskFull,
     FaultKind::Failpoint,
+    FaultKind::Replace,
 ];
+
+/// The kinds drawn from the case's first stream.
+const FIRST_KINDS: usize = 12;
 
 /// The kinds a fault on a member outside the liveness core may keep past the heal: they stop
 /// or cut off that member only (a one-way cut or a lossy link would keep disturbing the core).
@@ -66,6 +72,10 @@ pub enum FaultKind {
     /// compaction that reaches it: a crash in the middle of compacting, restarted after at
     /// most a second.
     Failpoint,
+    /// A member replaced as an operator does it: stopped (or its bbolt file corrupted, so
+    /// that it refuses to restart), removed, its data dir wiped, a new member added and
+    /// started with `--initial-cluster-state=existing` after the window. One per case.
+    Replace,
 }
 
 impl FaultKind {
@@ -83,6 +93,7 @@ impl FaultKind {
             FaultKind::Compact => "compact",
             FaultKind::DiskFull => "disk_full",
             FaultKind::Failpoint => "failpoint",
+            FaultKind::Replace => "replace",
         }
     }
 }
@@ -100,7 +111,8 @@ pub struct Fault {
     pub member: i64,
     /// A second member: the other end of a link, or of a one-way partition.
     pub other: usize,
-    /// A link fault's latency (ms) and loss, a slow disk's factor.
+    /// A link fault's latency (ms) and loss, a slow disk's factor; a replacement's 1 when the
+    /// member's backend is corrupted rather than the member stopped.
     pub amount: u64,
     /// The fault lasts past the heal (only on a member outside the liveness core, and only
     /// for the kinds of [`MAY_LAST`]; otherwise it ends in its window).
@@ -183,7 +195,7 @@ impl Case {
         let heartbeat_ms = [50, 100, 100, 200][below(rng, 4) as usize];
         let election_timeout_ms = heartbeat_ms * (5 + below(rng, 11));
         let heal_at_ms = 15_000 + 1_000 * below(rng, 16);
-        let enabled: Vec<FaultKind> = FAULT_KINDS
+        let enabled: Vec<FaultKind> = FAULT_KINDS[..FIRST_KINDS]
             .iter()
             .copied()
             .filter(|_| chance(rng, 0.5))
@@ -232,6 +244,12 @@ impl Case {
         for _ in 0..count {
             let kind = case.enabled[below(rng, case.enabled.len() as u64) as usize];
             let fault = draw_fault(rng, kind, &case);
+            case.faults.push(fault);
+        }
+        let later = &mut stream(run_seed, "explore-case-later");
+        if chance(later, 0.5) {
+            case.enabled.push(FaultKind::Replace);
+            let fault = draw_replace(later, &case);
             case.faults.push(fault);
         }
         case.faults.sort_by_key(|f| f.at_ms);
@@ -314,8 +332,11 @@ impl Case {
             self.heal_at_ms, self.within_ms
         );
         let outside = self.outside_core();
-        if !outside.is_empty() {
+        let replaced = self.replacement().and_then(|r| self.target(r));
+        if !outside.is_empty() || replaced.is_some_and(|r| r < outside.start) {
+            // The member added in place of a replaced one takes its place in the core.
             let core: Vec<String> = (0..outside.start)
+                .map(|m| if Some(m) == replaced { self.size } else { m })
                 .map(|m| format!("\"m{}\"", m + 1))
                 .collect();
             let _ = writeln!(t, "core = [{}]", core.join(", "));
@@ -347,14 +368,69 @@ impl Case {
         }
     }
 
-    /// Whether the cluster is large enough for the fault (a partition or a link needs two
-    /// members); a fault that is not is left out of the scenario.
+    /// The replacement the scenario makes: the first `Replace` fault, when the cluster has
+    /// the three members that keep a quorum while one is replaced.
+    /// An operator replaces a member in a cluster that is otherwise healthy, and waits for
+    /// each step: so the replacement is left out when another fault is active while it runs
+    /// or it would not be over by the heal.
+    pub(crate) fn replacement(&self) -> Option<&Fault> {
+        let r = (self.faults.iter()).find(|f| f.kind == FaultKind::Replace)?;
+        let (from, to) = (r.at_ms, self.fault_end_ms(r));
+        let quiet = (self.faults.iter())
+            .filter(|f| f.kind != FaultKind::Replace)
+            .all(|f| self.fault_end_ms(f) < from || f.at_ms > to);
+        (self.size >= 3 && quiet && to <= self.heal_at_ms).then_some(r)
+    }
+
+    /// When the fault is over: its window's end (the end of the run for one that lasts; a
+    /// second after an operator command; a replacement's last step).
+    pub(crate) fn fault_end_ms(&self, f: &Fault) -> u64 {
+        match f.kind {
+            _ if self.lasts(f) => u64::MAX,
+            FaultKind::Defrag | FaultKind::Compact => f.at_ms + 1_000,
+            FaultKind::Replace => f.at_ms + self.replace_steps_ms(f)[3],
+            _ => f.at_ms + f.duration_ms,
+        }
+    }
+
+    /// When a replacement's steps after the stop come (ms after it): the removal once a new
+    /// leader can have been elected (two election timeouts and a second), the wipe, the
+    /// member added a second later, and started after a second or the fault's window.
+    fn replace_steps_ms(&self, f: &Fault) -> [u64; 4] {
+        let remove = 2 * self.election_timeout_ms + 1_000;
+        let add = remove + 1_000;
+        [remove, remove + 100, add, add + f.duration_ms.max(1_000)]
+    }
+
+    /// The member a fault names, 0-based (a role names none).
+    fn target(&self, f: &Fault) -> Option<usize> {
+        (f.member >= 0).then(|| f.member as usize % self.size)
+    }
+
+    /// Whether the fault is in the scenario: the cluster is large enough for it (a partition
+    /// or a link needs two members), it is the one replacement, and it does not name the
+    /// replaced member past the moment that member is stopped (it would restart a member
+    /// that was removed).
     fn fits(&self, f: &Fault) -> bool {
         let two_ends = matches!(
             f.kind,
             FaultKind::Partition | FaultKind::PartitionOneWay | FaultKind::LinkFault
         );
-        !two_ends || self.size >= 2
+        if two_ends && self.size < 2 {
+            return false;
+        }
+        let Some(r) = self.replacement() else {
+            return f.kind != FaultKind::Replace;
+        };
+        if f.kind == FaultKind::Replace {
+            return std::ptr::eq(f, r);
+        }
+        let ends_ms = if self.lasts(f) {
+            u64::MAX
+        } else {
+            f.at_ms + f.duration_ms
+        };
+        self.target(f) != self.target(r) || ends_ms < r.at_ms
     }
 
     /// The fault as a timeline step; None when the cluster is too small for it.
@@ -416,9 +492,46 @@ impl Case {
                 (f.amount % 5) as f64 / 10.0
             ),
             FaultKind::Defrag => format!("action = \"etcdctl\"\ncommand = \"etcdctl defrag --endpoints={member}\"\n"),
+            FaultKind::Replace => return Some(self.replace_toml(f)),
             FaultKind::Compact => "action = \"etcdctl\"\ncommand = \"etcdctl compact current\"\n".to_string(),
         };
         Some(head + &body)
+    }
+
+    /// A replacement as timeline steps: the member stopped (or corrupted and restarted, so
+    /// that it refuses to start), removed, wiped, a new member added, and started at the end
+    /// of the window.
+    fn replace_toml(&self, f: &Fault) -> String {
+        let old = f.member as usize % self.size + 1;
+        let new = self.size + 1;
+        let step = |after_ms: u64, body: &str| {
+            format!("[[timeline]]\nat = \"{}ms\"\n{body}\n", f.at_ms + after_ms)
+        };
+        let etcdctl = |command: String| format!("action = \"etcdctl\"\ncommand = \"{command}\"");
+        let mut t = if f.amount == 1 {
+            step(
+                0,
+                &format!("action = \"corrupt_backend\"\nmember = \"m{old}\""),
+            ) + "\n"
+                + &step(0, &etcdctl(format!("etcd restart m{old}")))
+        } else {
+            step(0, &etcdctl(format!("etcd stop m{old}")))
+        };
+        let url = etcdlab_scenario::peer_url(new - 1);
+        let [remove, wipe, add, start] = self.replace_steps_ms(f);
+        for (after_ms, command) in [
+            (remove, format!("etcdctl member remove m{old}")),
+            (wipe, format!("rm -rf m{old}/data-dir")),
+            (add, format!("etcdctl member add m{new} --peer-urls={url}")),
+            (
+                start,
+                format!("etcd start m{new} --initial-cluster-state=existing"),
+            ),
+        ] {
+            t.push('\n');
+            t.push_str(&step(after_ms, &etcdctl(command)));
+        }
+        t
     }
 
     /// Fault kinds this case's scenario uses, each once, in order (a fault the cluster is too
@@ -431,6 +544,21 @@ impl Case {
         kinds.sort();
         kinds.dedup();
         kinds
+    }
+}
+
+/// The replacement of a member, inside the faulty phase (the new member starts before the
+/// heal).
+fn draw_replace(rng: &mut Rng, case: &Case) -> Fault {
+    let at_ms = FAULTS_FROM_MS + below(rng, case.heal_at_ms - FAULTS_FROM_MS - 1_000);
+    Fault {
+        kind: FaultKind::Replace,
+        at_ms,
+        duration_ms: 1_000 + below(rng, 3_000),
+        member: below(rng, case.size as u64) as i64,
+        other: 0,
+        amount: u64::from(chance(rng, 0.5)),
+        lasts: false,
     }
 }
 
@@ -516,17 +644,80 @@ mod tests {
                 assert!(MAY_LAST.contains(&f.kind));
             }
             let text = c.to_toml("test");
-            assert_eq!(text.contains("core = ["), !outside.is_empty(), "{text}");
+            let replaced_in_core = (c.replacement())
+                .and_then(|r| c.target(r))
+                .is_some_and(|r| r < outside.start);
+            assert_eq!(
+                text.contains("core = ["),
+                !outside.is_empty() || replaced_in_core,
+                "{text}"
+            );
         }
         assert!(lasting > 10, "{lasting}");
+    }
+
+    #[test]
+    fn a_replacement_adds_the_next_member_in_place_of_the_old_one() {
+        let case = (0..300)
+            .map(|i| Case::draw(19, i))
+            .find(|c| c.replacement().is_some() && c.outside_core().is_empty())
+            .expect("a case that replaces a member of a whole-cluster core");
+        let r = case.replacement().unwrap();
+        let (old, new) = (r.member as usize % case.size + 1, case.size + 1);
+        let text = case.to_toml("test");
+        assert!(
+            text.contains(&format!("etcdctl member remove m{old}")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "etcdctl member add m{new} --peer-urls=http://127.0.0.1:{new}2380"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "etcd start m{new} --initial-cluster-state=existing"
+            )),
+            "{text}"
+        );
+        let core = text
+            .lines()
+            .find(|l| l.starts_with("core = "))
+            .expect("a core");
+        assert!(
+            core.contains(&format!("\"m{new}\"")) && !core.contains(&format!("\"m{old}\"")),
+            "{core}"
+        );
+        // No other fault names the old member after it is stopped.
+        for f in case
+            .faults
+            .iter()
+            .filter(|f| case.fits(f) && f.kind != FaultKind::Replace)
+        {
+            if case.target(f) == Some(old - 1) {
+                assert!(f.at_ms + f.duration_ms < r.at_ms && !case.lasts(f), "{f:?}");
+            }
+        }
+        // Later kinds draw from their own stream: a seed's other draws are those of before.
+        let mut without = case.clone();
+        without.faults.retain(|f| f.kind != FaultKind::Replace);
+        without.enabled.retain(|k| *k != FaultKind::Replace);
+        assert!(without
+            .enabled
+            .iter()
+            .all(|k| FAULT_KINDS[..FIRST_KINDS].contains(k)));
     }
 
     #[test]
     fn every_fault_ends_before_the_heal() {
         for index in 0..300 {
             let c = Case::draw(13, index);
-            for f in &c.faults {
+            for f in c.faults.iter().filter(|f| f.kind != FaultKind::Replace) {
                 assert!(f.at_ms >= FAULTS_FROM_MS && f.at_ms + f.duration_ms <= c.heal_at_ms);
+            }
+            if let Some(r) = c.replacement() {
+                assert!(c.fault_end_ms(r) <= c.heal_at_ms, "{r:?}");
             }
         }
     }

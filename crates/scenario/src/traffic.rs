@@ -195,8 +195,8 @@ pub struct Liveness {
     /// By `from + within`: every member of the core runs, the core's members follow one
     /// leader that leads, and a client write sent after `from` has been acknowledged.
     pub within_ns: Nanos,
-    /// The members that must recover (0-based, ascending): at least a quorum of the initial
-    /// cluster; faults on the others may last (TigerBeetle's VOPR heals only such a core).
+    /// The members that must recover (0-based, ascending; added members too): at least a
+    /// quorum of the initial cluster's size; faults on the others may last (TigerBeetle's VOPR heals only such a core).
     /// Default: every member of the initial cluster.
     pub core: Vec<usize>,
 }
@@ -211,9 +211,9 @@ pub(crate) fn read_liveness(t: Table<'_>, run_ns: Nanos, members: Members) -> R<
         }
         Ok(ns)
     })?;
-    let initial = Members::fixed(members.size);
     let core = t.opt("core", |f| {
-        let mut core = read_members(&f, initial)?;
+        // A member `etcdctl member add` adds may stand in for one that was replaced.
+        let mut core = read_members(&f, members)?;
         core.sort_unstable();
         let quorum = members.size / 2 + 1;
         if core.len() < quorum {

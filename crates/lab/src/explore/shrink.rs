@@ -94,7 +94,8 @@ fn candidates(c: &Case) -> Vec<Case> {
     }
     // Heal as soon as the last fault is over (whole seconds, at least 3 s in).
     let last_end = (c.faults.iter())
-        .map(|f| f.at_ms + f.duration_ms)
+        .filter(|f| !c.lasts(f))
+        .map(|f| c.fault_end_ms(f))
         .max()
         .unwrap_or(0);
     let heal_at_ms = last_end.div_ceil(1_000).max(3) * 1_000;
