@@ -431,6 +431,12 @@ fn try_merge(dirs: &[PathBuf], out: &Path) -> Result<u8, String> {
                 dir.display()
             ));
         };
+        if index == 0 || index > count {
+            return Err(format!(
+                "{}: shard {index} of {count} is not a shard explore writes",
+                dir.display()
+            ));
+        }
         if count as usize != dirs.len() {
             return Err(format!(
                 "{} is shard {index} of {count}, but {} folders were given",

@@ -259,6 +259,20 @@ impl Case {
     /// The case on the user's cluster: its size and timers replace the drawn ones (the faults
     /// drawn stay; a member they name wraps around the cluster's size).
     pub fn with_base(mut self, base: std::sync::Arc<Base>) -> Case {
+        // The members faults and watchers name, and the core, drawn again among the base's
+        // members (from a stream of their own: the other draws stay).
+        let size = base.size as u64;
+        let rng = &mut stream(self.seed, "explore-base-members");
+        for f in &mut self.faults {
+            if f.member >= 0 {
+                f.member = below(rng, size) as i64;
+            }
+            f.other = below(rng, size) as usize;
+        }
+        for w in &mut self.watchers {
+            w.member = below(rng, size) as usize;
+        }
+        self.left_out = below(rng, (size - 1) / 2 + 1) as usize;
         self.size = base.size;
         self.heartbeat_ms = base.heartbeat_ms;
         self.election_timeout_ms = base.election_timeout_ms;
@@ -360,11 +374,17 @@ impl Case {
         t
     }
 
-    fn member_name(&self, m: i64) -> String {
+    /// The name of member `m` (0-based, wrapping around the size; negative: the leader) in
+    /// a step at `at_ms`: after a replacement, the member added in place of the old one.
+    fn member_name(&self, m: i64, at_ms: u64) -> String {
         if m < 0 {
-            "leader".to_string()
-        } else {
-            format!("m{}", m as usize % self.size + 1)
+            return "leader".to_string();
+        }
+        let m = m as usize % self.size;
+        let replaced = self.replacement().filter(|r| self.target(r) == Some(m));
+        match replaced {
+            Some(r) if at_ms > r.at_ms => format!("m{}", self.size + 1),
+            _ => format!("m{}", m + 1),
         }
     }
 
@@ -380,6 +400,19 @@ impl Case {
             .filter(|f| f.kind != FaultKind::Replace)
             .all(|f| self.fault_end_ms(f) < from || f.at_ms > to);
         (self.size >= 3 && quiet && to <= self.heal_at_ms).then_some(r)
+    }
+
+    /// Every window that does not last ends by the heal (after shrinking moved the heal or
+    /// made a lasting fault end); a fault from the heal on is dropped.
+    pub(crate) fn clip_to_heal(&mut self) {
+        let heal = self.heal_at_ms;
+        self.faults.retain(|f| f.at_ms < heal);
+        let lasting: Vec<bool> = self.faults.iter().map(|f| self.lasts(f)).collect();
+        for (f, lasts) in self.faults.iter_mut().zip(lasting) {
+            if !lasts && f.kind != FaultKind::Replace {
+                f.duration_ms = f.duration_ms.min(heal - f.at_ms);
+            }
+        }
     }
 
     /// When the fault is over: its window's end (the end of the run for one that lasts; a
@@ -408,9 +441,8 @@ impl Case {
     }
 
     /// Whether the fault is in the scenario: the cluster is large enough for it (a partition
-    /// or a link needs two members), it is the one replacement, and it does not name the
-    /// replaced member past the moment that member is stopped (it would restart a member
-    /// that was removed).
+    /// or a link needs two members), and a replacement is the one that happens. (No fault is
+    /// active while a replacement runs, and those after it name the new member.)
     fn fits(&self, f: &Fault) -> bool {
         let two_ends = matches!(
             f.kind,
@@ -422,15 +454,7 @@ impl Case {
         let Some(r) = self.replacement() else {
             return f.kind != FaultKind::Replace;
         };
-        if f.kind == FaultKind::Replace {
-            return std::ptr::eq(f, r);
-        }
-        let ends_ms = if self.lasts(f) {
-            u64::MAX
-        } else {
-            f.at_ms + f.duration_ms
-        };
-        self.target(f) != self.target(r) || ends_ms < r.at_ms
+        f.kind != FaultKind::Replace || std::ptr::eq(f, r)
     }
 
     /// The fault as a timeline step; None when the cluster is too small for it.
@@ -438,13 +462,14 @@ impl Case {
         if !self.fits(f) {
             return None;
         }
-        let member = self.member_name(f.member);
+        let member = self.member_name(f.member, f.at_ms);
         let from = f.member.max(0) as usize % self.size;
         let mut to = f.other % self.size;
         if to == from {
             to = (from + 1) % self.size;
         }
-        let other = format!("m{}", to + 1);
+        let name = |m: usize| self.member_name(m as i64, f.at_ms);
+        let other = name(to);
         let head = format!("[[timeline]]\nat = \"{}ms\"\n", f.at_ms);
         let window = match (self.lasts(f), f.kind) {
             // A stall needs a window: one to the end of the run.
@@ -460,8 +485,9 @@ impl Case {
             | FaultKind::DiskFull => {
                 format!("action = \"{}\"\nmember = \"{member}\"\n{window}", f.kind.name())
             }
-            // Armed, then a compaction to reach it (a failpoint left armed could fire after
-            // the heal); the restart comes within a second.
+            // Armed, then a compaction to reach it at once. One that does not reach the member
+            // (cut off, or catching up by a snapshot) leaves it armed until a later compaction,
+            // maybe after the heal: the restart within a second keeps that in liveness's bound.
             FaultKind::Failpoint => format!(
                 "action = \"failpoint\"\nmember = \"{member}\"\nfailpoint = \"compactBeforeSetFinishedCompact\"\nduration = \"{}ms\"\n\n[[timeline]]\nat = \"{}ms\"\naction = \"etcdctl\"\ncommand = \"etcdctl compact current\"\n",
                 f.duration_ms.clamp(100, 1_000),
@@ -476,18 +502,18 @@ impl Case {
                 let m = f.member.max(0) as usize % self.size;
                 let minority: Vec<usize> = (0..self.size / 2).map(|i| (m + i) % self.size).collect();
                 let names = |g: &[usize]| {
-                    g.iter().map(|i| format!("\"m{}\"", i + 1)).collect::<Vec<_>>().join(", ")
+                    g.iter().map(|i| format!("\"{}\"", name(*i))).collect::<Vec<_>>().join(", ")
                 };
                 let rest: Vec<usize> = (0..self.size).filter(|i| !minority.contains(i)).collect();
                 format!("action = \"partition\"\ngroups = [[{}], [{}]]\n{window}", names(&minority), names(&rest))
             }
             FaultKind::PartitionOneWay => format!(
                 "action = \"partition_one_way\"\nfrom = \"{}\"\nto = \"{other}\"\n{window}",
-                self.member_name(f.member.max(0))
+                self.member_name(f.member.max(0), f.at_ms)
             ),
             FaultKind::LinkFault => format!(
                 "action = \"link_fault\"\nfrom = \"{}\"\nto = \"{other}\"\none_way_latency_ms = {}\nloss = {}\n{window}",
-                self.member_name(f.member.max(0)),
+                self.member_name(f.member.max(0), f.at_ms),
                 f.amount,
                 (f.amount % 5) as f64 / 10.0
             ),
@@ -689,14 +715,19 @@ mod tests {
             core.contains(&format!("\"m{new}\"")) && !core.contains(&format!("\"m{old}\"")),
             "{core}"
         );
-        // No other fault names the old member after it is stopped.
+        // No fault is active while the replacement runs; one after it names the new member.
         for f in case
             .faults
             .iter()
             .filter(|f| case.fits(f) && f.kind != FaultKind::Replace)
         {
-            if case.target(f) == Some(old - 1) {
-                assert!(f.at_ms + f.duration_ms < r.at_ms && !case.lasts(f), "{f:?}");
+            assert!(
+                case.fault_end_ms(f) < r.at_ms || f.at_ms > case.fault_end_ms(r),
+                "{f:?}"
+            );
+            if case.target(f) == Some(old - 1) && f.at_ms > r.at_ms {
+                let step = case.fault_toml(f).unwrap();
+                assert!(step.contains(&format!("\"m{new}\"")), "{step}");
             }
         }
         // Later kinds draw from their own stream: a seed's other draws are those of before.

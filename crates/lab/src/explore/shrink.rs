@@ -29,8 +29,16 @@ pub fn shrink(case: &Case, mut still_fails: impl FnMut(&Case) -> bool) -> (Case,
     (best, runs)
 }
 
-/// Smaller cases than `c`, the boldest first.
+/// Smaller cases than `c`, the boldest first; in each, the faults on the core end by the heal.
 fn candidates(c: &Case) -> Vec<Case> {
+    let mut out = raw_candidates(c);
+    for candidate in &mut out {
+        candidate.clip_to_heal();
+    }
+    out
+}
+
+fn raw_candidates(c: &Case) -> Vec<Case> {
     let mut out = Vec::new();
     for i in 0..c.faults.len() {
         let mut smaller = c.clone();
@@ -93,9 +101,15 @@ fn candidates(c: &Case) -> Vec<Case> {
         }
     }
     // Heal as soon as the last fault is over (whole seconds, at least 3 s in).
+    // A lasting fault must still begin before the heal (it is outside the core by then).
     let last_end = (c.faults.iter())
-        .filter(|f| !c.lasts(f))
-        .map(|f| c.fault_end_ms(f))
+        .map(|f| {
+            if c.lasts(f) {
+                f.at_ms + 1
+            } else {
+                c.fault_end_ms(f)
+            }
+        })
         .max()
         .unwrap_or(0);
     let heal_at_ms = last_end.div_ceil(1_000).max(3) * 1_000;
