@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Leader failover of a real 3-member etcd on loopback, for docs/fidelity.md.
+"""Leader failover of a real etcd cluster on loopback, for docs/fidelity.md.
 
 Usage: failover.py ETCD_BINARY TRIALS [extra etcd flags...]
-e.g.   failover.py /usr/bin/etcd 12 --pre-vote=false
+e.g.   MEMBERS=5 failover.py /usr/bin/etcd 12 --pre-vote=false
 
-Starts three members (client ports 12379/22379/32379, peers 12380/22380/32380, heartbeat
-100 ms, election timeout 1000 ms unless the extra flags say otherwise) in a temporary folder.
-Each trial waits 2 s, finds the leader, SIGSTOPs it and polls the other two members'
+Starts MEMBERS members (default 3; member i has client port i2379 and peer port i2380,
+heartbeat 100 ms, election timeout 1000 ms: later flags win) in a temporary folder.
+Each trial waits 2 s, finds the leader, SIGSTOPs it and polls the other members'
 /v3/maintenance/status every ~20 ms until one of them reports itself leader at a higher term:
 that time is the failover. Then SIGCONT, and the next trial. Prints each trial and the
 median and max, and stops the members. Talks to 127.0.0.1 only.
@@ -22,8 +22,9 @@ import sys
 import tempfile
 import time
 
-CLIENT = {1: 12379, 2: 22379, 3: 32379}
-PEER = {1: 12380, 2: 22380, 3: 32380}
+MEMBERS = int(os.environ.get("MEMBERS", "3"))
+CLIENT = {i: i * 10000 + 2379 for i in range(1, MEMBERS + 1)}
+PEER = {i: i * 10000 + 2380 for i in range(1, MEMBERS + 1)}
 
 
 def status(i, timeout=0.3):
@@ -39,7 +40,7 @@ def status(i, timeout=0.3):
 
 
 def stable_leader():
-    """The index of the member all three follow, and its term."""
+    """The index of the member every member follows, and its term."""
     for _ in range(400):
         s = {i: status(i) for i in CLIENT}
         if all(s.values()):
@@ -102,7 +103,7 @@ def main():
             p.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
     done = [r for r in results if r is not None]
-    print(json.dumps({"binary": binary, "flags": extra, "trials": trials,
+    print(json.dumps({"binary": binary, "members": MEMBERS, "flags": extra, "trials": trials,
                       "median_s": round(statistics.median(done), 3),
                       "max_s": round(max(done), 3), "min_s": round(min(done), 3)}))
 
