@@ -8,7 +8,6 @@ use serde_json::json;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 #[derive(clap::Args)]
@@ -145,8 +144,8 @@ pub fn explore(args: &ExploreArgs) -> u8 {
     u8::from(!failures.is_empty())
 }
 
-/// Every run on `jobs` threads, until the runs or the time budget are spent; results in run
-/// order.
+/// Every run on `jobs` threads, until the runs or the time budget are spent (a run not
+/// started by then is left out); results in run order.
 fn run_all(
     args: &ExploreArgs,
     indexes: &[u64],
@@ -156,48 +155,38 @@ fn run_all(
     base: Option<std::sync::Arc<Base>>,
 ) -> Vec<Ran> {
     let started = Instant::now();
-    let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let failed = AtomicUsize::new(0);
-    let results: Mutex<Vec<Ran>> = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..jobs.min(indexes.len()) {
-            s.spawn(|| loop {
-                if budget.is_some_and(|b| started.elapsed() >= b) {
-                    return;
-                }
-                let Some(&index) = indexes.get(next.fetch_add(1, Ordering::SeqCst)) else {
-                    return;
-                };
-                let case = match &base {
-                    Some(b) => Case::draw(args.seed, index).with_base(b.clone()),
-                    None => Case::draw(args.seed, index),
-                };
-                let t = Instant::now();
-                let verdict = judge(&case, bug);
-                let wall_s = t.elapsed().as_secs_f64();
-                if !matches!(verdict, Verdict::Pass) {
-                    failed.fetch_add(1, Ordering::SeqCst);
-                }
-                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                let eta_s = started.elapsed().as_secs_f64() / n as f64 * (indexes.len() - n) as f64;
-                eprintln!(
-                    "[{n}/{}] run {index}: {} ({wall_s:.1} s); not passed so far {}, ETA {eta_s:.0} s",
-                    indexes.len(),
-                    label(&verdict),
-                    failed.load(Ordering::SeqCst)
-                );
-                results.lock().expect("no panics").push(Ran {
-                    index,
-                    case,
-                    verdict,
-                    wall_s,
-                });
-            });
+    let ran = crate::parallel::map(indexes, jobs, |&index| {
+        if budget.is_some_and(|b| started.elapsed() >= b) {
+            return None;
         }
+        let case = match &base {
+            Some(b) => Case::draw(args.seed, index).with_base(b.clone()),
+            None => Case::draw(args.seed, index),
+        };
+        let t = Instant::now();
+        let verdict = judge(&case, bug);
+        let wall_s = t.elapsed().as_secs_f64();
+        if !matches!(verdict, Verdict::Pass) {
+            failed.fetch_add(1, Ordering::SeqCst);
+        }
+        let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+        let eta_s = started.elapsed().as_secs_f64() / n as f64 * (indexes.len() - n) as f64;
+        eprintln!(
+            "[{n}/{}] run {index}: {} ({wall_s:.1} s); not passed so far {}, ETA {eta_s:.0} s",
+            indexes.len(),
+            label(&verdict),
+            failed.load(Ordering::SeqCst)
+        );
+        Some(Ran {
+            index,
+            case,
+            verdict,
+            wall_s,
+        })
     });
-    let mut ran = results.into_inner().expect("no panics");
-    ran.sort_by_key(|r| r.index);
+    let ran: Vec<Ran> = ran.into_iter().flatten().collect();
     ran
 }
 
@@ -248,21 +237,9 @@ fn write_failures(
             Some((r, checks_seen.insert(check) || shrink_all))
         })
         .collect();
-    let next = AtomicUsize::new(0);
-    let written: Mutex<Vec<Written>> = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..jobs.min(failing.len()) {
-            s.spawn(|| {
-                while let Some((r, shrinks)) = failing.get(next.fetch_add(1, Ordering::SeqCst)) {
-                    let w = write_failure(out, r, bug, *shrinks);
-                    written.lock().expect("no panics").push(w);
-                }
-            });
-        }
-    });
-    let mut written = written.into_inner().expect("no panics");
-    written.sort_by_key(|w| w.index);
-    written
+    crate::parallel::map(&failing, jobs, |(r, shrinks)| {
+        write_failure(out, r, bug, *shrinks)
+    })
 }
 
 fn write_failure(out: &Path, r: &Ran, bug: Option<EtcdBug>, shrinks: bool) -> Written {

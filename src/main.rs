@@ -5,6 +5,7 @@
 
 mod check;
 mod explore_cmd;
+mod parallel;
 mod sensitivity;
 mod test_cmd;
 

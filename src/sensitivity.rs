@@ -4,8 +4,6 @@
 
 use etcdlab_scenario::SensitivitySpec;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 /// Why the sensitivity table could not be made.
 #[derive(Clone, Debug)]
@@ -36,24 +34,11 @@ pub fn table(
     let runs: Vec<(usize, u64)> = (0..spec.values.len())
         .flat_map(|v| (0..u64::from(spec.seeds)).map(move |s| (v, base_seed + s)))
         .collect();
-    let cells: Mutex<Vec<Option<Result<Cell, Failure>>>> = Mutex::new(vec![None; runs.len()]);
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1).min(runs.len()) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&(v, seed)) = runs.get(i) else { break };
-                let cell = run_one(path, overrides, spec, &spec.values[v], seed);
-                cells.lock().expect("no panics while holding the lock")[i] = Some(cell);
-            });
-        }
-    });
-    let cells: Vec<Cell> = cells
-        .into_inner()
-        .expect("threads finished")
-        .into_iter()
-        .map(|c| c.expect("every run ran"))
-        .collect::<Result<_, _>>()?;
+    let cells: Vec<Cell> = crate::parallel::map(&runs, jobs, |&(v, seed)| {
+        run_one(path, overrides, spec, &spec.values[v], seed)
+    })
+    .into_iter()
+    .collect::<Result<_, _>>()?;
     Ok(render(spec, &cells))
 }
 

@@ -8,7 +8,6 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 /// The snapshot file's header (insta's `.snap` layout, so it reads like one).
@@ -142,30 +141,20 @@ fn run_all(
     accept: bool,
     etcd: &[etcdlab_scenario::EtcdConfig],
 ) -> Vec<Outcome> {
-    let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Outcome>>> = Mutex::new(files.iter().map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..jobs.min(files.len()) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(file) = files.get(i) else { return };
-                let started = Instant::now();
-                let outcome = test_one(file, accept, etcd);
-                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                eprintln!(
-                    "[{n}/{}] {}: {} ({:.1} s)",
-                    files.len(),
-                    outcome.name,
-                    label(&outcome.verdict),
-                    started.elapsed().as_secs_f64()
-                );
-                results.lock().expect("no panics")[i] = Some(outcome);
-            });
-        }
-    });
-    let results = results.into_inner().expect("no panics");
-    results.into_iter().map(|o| o.expect("ran")).collect()
+    crate::parallel::map(files, jobs, |file| {
+        let started = Instant::now();
+        let outcome = test_one(file, accept, etcd);
+        let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+        eprintln!(
+            "[{n}/{}] {}: {} ({:.1} s)",
+            files.len(),
+            outcome.name,
+            label(&outcome.verdict),
+            started.elapsed().as_secs_f64()
+        );
+        outcome
+    })
 }
 
 fn label(v: &Verdict) -> &'static str {
