@@ -291,28 +291,24 @@ func (s *kvState) equal(o *kvState) bool {
 		equalNodes(s.leases.root, o.leases.root) && equalNodes(s.hist.root, o.hist.root)
 }
 
+// known: m's entry for k and whether the state knows it. Without an entry, k is absent,
+// unless the era started from a restored backup (unknownStart): then it is unknown (false).
+func known[V pmapValue[V]](m pmap[V], unknownStart bool, k string) (V, bool) {
+	if v, ok := m.get(k); ok {
+		return v, true
+	}
+	var absent V
+	return absent, !unknownStart
+}
+
 // lookup: the key's entry and whether the state knows it (false: unknown).
 func (s *kvState) lookup(key string) (entry, bool) {
-	e, ok := s.keys.get(key)
-	if ok {
-		return e, true
-	}
-	if s.unknownStart {
-		return entry{}, false
-	}
-	return entry{}, true // absent
+	return known(s.keys, s.unknownStart, key)
 }
 
 // lookupLease: the lease's entry and whether the state knows it (false: unknown).
 func (s *kvState) lookupLease(id string) (leaseEntry, bool) {
-	le, ok := s.leases.get(id)
-	if ok {
-		return le, true
-	}
-	if s.unknownStart {
-		return leaseEntry{}, false
-	}
-	return leaseEntry{}, true // absent
+	return known(s.leases, s.unknownStart, id)
 }
 
 // at returns a copy of s at revision rev, for a step to change.
