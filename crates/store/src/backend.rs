@@ -18,6 +18,7 @@
 //! size minus the free (not pending) pages as of the last commit, as etcd's `SizeInUse()`.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 pub const PAGE_SIZE: u64 = 4096;
 const PAGE_HEADER: usize = 16;
@@ -95,7 +96,36 @@ struct Item {
 #[derive(Clone, Debug)]
 enum Kind {
     Leaf(Vec<Item>),
-    Branch(Vec<Node>),
+    Branch(Vec<Child>),
+}
+
+/// A branch's element: what the parent holds for a child, and the child.
+#[derive(Clone, Debug)]
+struct Child {
+    /// The key the parent branch holds for this child (bbolt inode key): the first key when the
+    /// child was last written, lowered if a smaller key was inserted since.
+    sep: Option<RevKey>,
+    /// Set whenever the child is changed (`Child::node_mut`), cleared when it is written: a
+    /// commit looks for dirty children here instead of visiting every child.
+    touched: bool,
+    /// Shared between clones of the backend (every member starts from a clone of the
+    /// fast-forwarded store), copied on the first write.
+    node: Rc<Node>,
+}
+
+impl Child {
+    fn written(node: Node) -> Child {
+        Child {
+            sep: node.first_key(),
+            touched: false,
+            node: Rc::new(node),
+        }
+    }
+
+    fn node_mut(&mut self) -> &mut Node {
+        self.touched = true;
+        Rc::make_mut(&mut self.node)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -105,9 +135,6 @@ struct Node {
     dirty: bool,
     /// Lost elements in this transaction (bbolt `unbalanced`).
     unbalanced: bool,
-    /// The key the parent branch holds for this node (bbolt inode key): the first key when the
-    /// node was last written, lowered if a smaller key was inserted since.
-    sep: Option<RevKey>,
 }
 
 impl Node {
@@ -117,7 +144,6 @@ impl Node {
             page: None,
             dirty: true,
             unbalanced: false,
-            sep: None,
         }
     }
 
@@ -143,7 +169,7 @@ impl Node {
     fn first_key(&self) -> Option<RevKey> {
         match &self.kind {
             Kind::Leaf(items) => items.first().map(|i| i.key),
-            Kind::Branch(children) => children.iter().find_map(|c| c.first_key()),
+            Kind::Branch(children) => children.iter().find_map(|c| c.node.first_key()),
         }
     }
 
@@ -167,9 +193,20 @@ impl Node {
         self.elem_size_iter().collect()
     }
 
-    /// No allocation: this runs for every child of every dirty branch at every commit.
+    /// No allocation and no dynamic dispatch: this runs for every child of every dirty branch
+    /// at every commit.
     fn size(&self) -> usize {
-        PAGE_HEADER + self.elem_size_iter().sum::<usize>()
+        let elems: usize = match &self.kind {
+            Kind::Leaf(items) => items
+                .iter()
+                .map(|i| ELEM_HEADER + i.key.len() + i.value_len as usize)
+                .sum(),
+            Kind::Branch(children) => children
+                .iter()
+                .map(|c| ELEM_HEADER + c.sep.map_or(17, |k| k.len()))
+                .sum(),
+        };
+        PAGE_HEADER + elems
     }
 
     fn pages(&self) -> u64 {
@@ -182,7 +219,7 @@ impl Node {
         }
         if let Kind::Branch(children) = &self.kind {
             for c in children {
-                c.count_pages(out);
+                c.node.count_pages(out);
             }
         }
     }
@@ -190,12 +227,12 @@ impl Node {
     fn collect_items(&self, out: &mut Vec<(RevKey, u32)>) {
         match &self.kind {
             Kind::Leaf(items) => out.extend(items.iter().map(|i| (i.key, i.value_len))),
-            Kind::Branch(children) => children.iter().for_each(|c| c.collect_items(out)),
+            Kind::Branch(children) => children.iter().for_each(|c| c.node.collect_items(out)),
         }
     }
 
     /// Index of the child that holds (or would hold) `key`.
-    fn child_for(children: &[Node], key: RevKey) -> usize {
+    fn child_for(children: &[Child], key: RevKey) -> usize {
         let n = children.partition_point(|c| c.sep.is_some_and(|f| f.order() <= key.order()));
         n.saturating_sub(1)
     }
@@ -219,7 +256,7 @@ impl Node {
                 if c.sep.is_none_or(|s| key.order() < s.order()) {
                     c.sep = Some(key);
                 }
-                c.insert(key, value_len)
+                c.node_mut().insert(key, value_len)
             }
         }
     }
@@ -240,7 +277,7 @@ impl Node {
                     return false;
                 }
                 let i = Self::child_for(children, key);
-                children[i].remove(key)
+                children[i].node_mut().remove(key)
             }
         };
         if found {
@@ -520,11 +557,10 @@ impl Backend {
         let mut nodes = spill(std::mem::replace(&mut self.root, Node::leaf()), pager, fill);
         while nodes.len() > 1 {
             let parent = Node {
-                kind: Kind::Branch(nodes),
+                kind: Kind::Branch(nodes.into_iter().map(Child::written).collect()),
                 page: None,
                 dirty: true,
                 unbalanced: false,
-                sep: None,
             };
             nodes = spill(parent, pager, fill);
         }
@@ -583,27 +619,33 @@ impl Backend {
 
 /// bbolt `rebalance`, bottom-up: children that lost elements and are under a quarter page (or
 /// have too few elements) are merged into a sibling; empty ones are removed.
+///
+/// A removal marks every node on its path `unbalanced`, so a node that is not has nothing to
+/// rebalance below it: only those paths are walked (a commit of puts only walks nothing).
 fn rebalance(node: &mut Node, pager: &mut Pager) {
+    if !node.unbalanced {
+        return;
+    }
     let Kind::Branch(children) = &mut node.kind else {
         return;
     };
-    for c in children.iter_mut().filter(|c| c.dirty) {
-        rebalance(c, pager);
+    for c in children.iter_mut().filter(|c| c.node.unbalanced) {
+        rebalance(c.node_mut(), pager);
     }
     let mut i = 0;
     while i < children.len() {
-        let c = &children[i];
+        let c = &children[i].node;
         // Only nodes that lost elements are candidates (checked first: size() is not free).
         if !(c.unbalanced && (c.size() < PAGE_SIZE as usize / 4 || c.len() < c.min_keys())) {
             i += 1;
             continue;
         }
-        children[i].unbalanced = false;
+        children[i].node_mut().unbalanced = false;
         node.unbalanced = true;
         node.dirty = true;
-        if children[i].len() == 0 {
+        if children[i].node.len() == 0 {
             let gone = children.remove(i);
-            free_tree(&gone, pager);
+            free_tree(&gone.node, pager);
             continue;
         }
         if children.len() == 1 {
@@ -612,11 +654,11 @@ fn rebalance(node: &mut Node, pager: &mut Pager) {
         }
         // The first child absorbs its next sibling; any other child moves into its previous one.
         let (into, from) = if i == 0 { (0, 1) } else { (i - 1, i) };
-        let moved = children.remove(from);
+        let moved = Rc::unwrap_or_clone(children.remove(from).node);
         if let Some(p) = moved.page {
             pager.free(p);
         }
-        let target = &mut children[into];
+        let target = children[into].node_mut();
         target.dirty = true;
         match (&mut target.kind, moved.kind) {
             (Kind::Leaf(a), Kind::Leaf(b)) => a.extend(b),
@@ -634,7 +676,7 @@ fn collapse_root(mut root: Node, pager: &mut Pager) -> Node {
                 if let Some(p) = root.page {
                     pager.free(p);
                 }
-                let mut child = children.pop().expect("one child");
+                let mut child = Rc::unwrap_or_clone(children.pop().expect("one child").node);
                 child.dirty = true;
                 root = child;
             }
@@ -655,7 +697,7 @@ fn free_tree(node: &Node, pager: &mut Pager) {
     }
     if let Kind::Branch(children) = &node.kind {
         for c in children {
-            free_tree(c, pager);
+            free_tree(&c.node, pager);
         }
     }
 }
@@ -670,14 +712,25 @@ fn spill(mut node: Node, pager: &mut Pager, fill: f64) -> Vec<Node> {
         // does (allocation order decides page ids), instead of moving every clean sibling.
         let mut i = 0;
         while i < children.len() {
-            if !children[i].dirty {
+            let child = &mut children[i];
+            let dirty = child.touched && child.node.dirty;
+            child.touched = false;
+            if !dirty {
                 i += 1;
                 continue;
             }
-            let c = std::mem::replace(&mut children[i], Node::leaf());
-            let pieces = spill(c, pager, fill);
+            // A dirty child was changed in this transaction: it is this backend's own.
+            let slot = Rc::make_mut(&mut child.node);
+            let mut pieces = spill(std::mem::replace(slot, Node::leaf()), pager, fill);
+            if pieces.len() == 1 {
+                // The usual case: the node still fits, and keeps its allocation.
+                *slot = pieces.pop().expect("one piece");
+                child.sep = slot.first_key();
+                i += 1;
+                continue;
+            }
             let n = pieces.len();
-            children.splice(i..=i, pieces);
+            children.splice(i..=i, pieces.into_iter().map(Child::written));
             i += n;
         }
     }
@@ -691,7 +744,6 @@ fn spill(mut node: Node, pager: &mut Pager, fill: f64) -> Vec<Node> {
         p.page = Some(pager.allocate(n));
         p.dirty = false;
         p.unbalanced = false;
-        p.sep = p.first_key();
     }
     pieces
 }
@@ -700,6 +752,10 @@ fn spill(mut node: Node, pager: &mut Pager, fill: f64) -> Vec<Node> {
 /// than 4 elements and fills a page; each piece takes elements up to `fill x 4096` bytes but at
 /// least 2, and leaves at least 2 for the rest.
 fn split(mut node: Node, fill: f64) -> Vec<Node> {
+    // The common case, a node that still fits its page, needs no element sizes.
+    if node.len() <= MIN_KEYS_PER_PAGE * 2 || node.size() < PAGE_SIZE as usize {
+        return vec![node];
+    }
     let threshold = (PAGE_SIZE as f64 * fill.clamp(0.1, 1.0)) as usize;
     let sizes = node.elem_sizes();
     let mut rest_size = PAGE_HEADER + sizes.iter().sum::<usize>();
@@ -732,7 +788,6 @@ fn split(mut node: Node, fill: f64) -> Vec<Node> {
         page: None,
         dirty: true,
         unbalanced: false,
-        sep: None,
     };
     match &mut node.kind {
         Kind::Leaf(items) => {
@@ -782,7 +837,7 @@ mod tests {
         let Kind::Branch(children) = &b.root.kind else {
             panic!("root should be a branch");
         };
-        let lens: Vec<usize> = children.iter().map(|c| c.len()).collect();
+        let lens: Vec<usize> = children.iter().map(|c| c.node.len()).collect();
         assert_eq!(lens, vec![2, 2, 2, 4]);
         assert_eq!(
             b.live_pages() + b.free_pages() + b.pending_pages(),

@@ -7,6 +7,11 @@
 use std::collections::BTreeSet;
 
 use crate::mvcc::Revision;
+use crate::shared_vec::SharedVec;
+
+/// Revisions per shared chunk of a generation (8 KiB): a key written millions of times (a
+/// lease renewed every 10 s for a year) is shared between members in these.
+const REVS_CHUNK: usize = 512;
 
 /// One life of a key: `{ver, created, revs}`. When the generation ended with a delete, its last
 /// revision is the tombstone.
@@ -17,7 +22,7 @@ pub struct Generation {
     /// Revision of the put that created the generation.
     pub created: Revision,
     /// Every revision of the key in this generation, ascending.
-    pub revs: Vec<Revision>,
+    pub revs: SharedVec<Revision, REVS_CHUNK>,
 }
 
 impl Generation {
@@ -153,7 +158,7 @@ impl KeyIndex {
             let n = g.revs.partition_point(|r| r.main <= at);
             if n > 0 {
                 keep.insert(g.revs[n - 1]);
-                g.revs.drain(..n - 1);
+                g.revs.drain_front(n - 1);
             }
         }
         if self.generations.len() > 1 && self.generations[0].is_empty() {

@@ -37,12 +37,14 @@
 //!   [`watch::MAX_WATCHERS_PER_SYNC`].
 
 pub mod backend;
+mod compaction_queue;
 pub mod crc32c;
 pub mod key_index;
 pub mod lease;
 pub mod mvcc;
 pub mod quota;
 mod rev_log;
+pub mod shared_vec;
 pub mod snapshot;
 pub mod watch;
 

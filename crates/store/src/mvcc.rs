@@ -4,10 +4,11 @@
 //! stores the revision key `main_sub` with the encoded `KeyValue`; a delete stores a tombstone
 //! revision key (`main_sub` + 't') with a `KeyValue` holding only the key.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::backend::{Backend, RevKey};
+use crate::compaction_queue::CompactionQueue;
 use crate::crc32c;
 use crate::key_index::KeyIndex;
 use crate::rev_log::RevLog;
@@ -258,7 +259,7 @@ pub struct Store {
     backend: Backend,
     /// Revision keys removed from the MVCC view by a compaction but not yet deleted from the
     /// backend (etcd deletes them in batches of 1000 with 10 ms pauses).
-    compaction_queue: VecDeque<RevKey>,
+    compaction_queue: CompactionQueue,
     /// `hash_kv`'s running CRC after every [`HASH_CHECKPOINT_REVS`]-th stored revision, so
     /// that corruption checks on a store of millions of revisions hash only what is new.
     /// Revisions are only ever appended, except by compaction, which clears this.
@@ -295,7 +296,7 @@ impl Store {
             finished_compact_rev: -1,
             keeps_tombstone_at_compact_rev: true,
             backend: Backend::new(),
-            compaction_queue: VecDeque::new(),
+            compaction_queue: CompactionQueue::default(),
             hash_checkpoints: Default::default(),
         }
     }
@@ -324,7 +325,7 @@ impl Store {
             .last()
             .map(|r| r.main)
             .into_iter()
-            .chain(self.compaction_queue.iter().map(|k| k.main))
+            .chain(self.compaction_queue.max_main())
             .max()
             .unwrap_or(1);
         self.current_rev = on_disk.max(self.finished_compact_rev).max(1);
@@ -746,27 +747,25 @@ impl Store {
         }
         // scheduledCompactRev in the meta bucket
         self.backend.touch_meta();
-        let doomed: Vec<(Revision, bool)> = self
-            .revs
-            .range(
-                Revision::default()..=Revision {
-                    main: rev,
-                    sub: i64::MAX,
-                },
-            )
-            .filter(|kv| !keep.contains(&kv.rev))
-            .map(|kv| (kv.rev, kv.tombstone))
-            .collect();
-        for (r, tomb) in doomed {
-            self.revs.remove(r);
+        let queue = &mut self.compaction_queue;
+        let deleted = self.revs.remove_all_but(
+            Revision {
+                main: rev,
+                sub: i64::MAX,
+            },
+            &keep,
+            |r, tombstone| {
+                queue.push_back(RevKey {
+                    main: r.main,
+                    sub: r.sub,
+                    tombstone,
+                })
+            },
+        );
+        if deleted > 0 {
             self.hash_checkpoints.get_mut().clear();
-            self.compaction_queue.push_back(RevKey {
-                main: r.main,
-                sub: r.sub,
-                tombstone: tomb,
-            });
-            stats.revisions_deleted += 1;
         }
+        stats.revisions_deleted += deleted as u64;
         Ok(stats)
     }
 
