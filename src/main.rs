@@ -10,9 +10,14 @@ mod sensitivity;
 mod test_cmd;
 
 use clap::{Parser, Subcommand};
+use etcdlab_sim::alloc_count::{self, Counting};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
+
+/// Counts heap allocations per thread for `etcdlab bench` (a few ns per allocation).
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 const EXIT_EXPECT_FAILED: u8 = 1;
 const EXIT_INVALID_INPUT: u8 = 2;
@@ -64,13 +69,18 @@ enum Command {
         #[command(flatten)]
         args: ScenarioArgs,
     },
-    /// Measure simulator speed on a scenario (default: scenarios/baseline-ssd.toml); writes nothing.
+    /// Measure simulator speed and memory on a scenario (default: scenarios/baseline-ssd.toml):
+    /// wall time, events, heap allocations and live heap per client write, the time to judge
+    /// and to write the report (into a temporary folder, removed after).
     Bench {
         #[arg(default_value = "scenarios/baseline-ssd.toml")]
         scenario: PathBuf,
         /// Override any scenario key, as for `run`.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         overrides: Vec<String>,
+        /// Print the figures as one JSON object instead of lines.
+        #[arg(long)]
+        json: bool,
     },
     /// Run a parameter grid x seeds in parallel; write sweep.csv/json, aggregate.csv, heatmaps,
     /// report.md (see docs/sweeps.md).
@@ -180,7 +190,8 @@ fn main() -> ExitCode {
         Command::Bench {
             scenario,
             overrides,
-        } => bench(&scenario, &overrides),
+            json,
+        } => bench(&scenario, &overrides, json),
         Command::Sweep {
             scenario,
             params,
@@ -476,7 +487,7 @@ fn replay_path(path: &Path) -> String {
     }
 }
 
-fn bench(scenario: &Path, overrides: &[String]) -> ExitCode {
+fn bench(scenario: &Path, overrides: &[String], json: bool) -> ExitCode {
     let args = ScenarioArgs {
         scenario: scenario.into(),
         seed: None,
@@ -488,6 +499,8 @@ fn bench(scenario: &Path, overrides: &[String]) -> ExitCode {
         Ok(sc) => sc,
         Err(code) => return code,
     };
+    let before = alloc_count::counts();
+    alloc_count::reset_peak();
     let started = Instant::now();
     let simulated = match etcdlab_lab::simulate(&sc, None, None) {
         Ok(r) => r,
@@ -497,11 +510,58 @@ fn bench(scenario: &Path, overrides: &[String]) -> ExitCode {
         }
     };
     let wall_s = started.elapsed().as_secs_f64();
+    let during = alloc_count::counts();
     let judging = Instant::now();
     let result = etcdlab_lab::judge(&sc, simulated);
     let judge_s = judging.elapsed().as_secs_f64();
+    let out = std::env::temp_dir().join(format!("etcdlab-bench-{}", std::process::id()));
+    let writing = Instant::now();
+    if let Err(e) = etcdlab_report::write_run(&result.record, &out) {
+        eprintln!("error: cannot write the report to {}: {e}", out.display());
+        return ExitCode::from(EXIT_INVALID_INPUT);
+    }
+    let report_s = writing.elapsed().as_secs_f64();
+    let writing = Instant::now();
+    let history = check::write_history(&result.history, &out.join("history.jsonl"));
+    let history_s = writing.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&out);
+    if let Err(e) = history {
+        eprintln!("error: cannot write the history to {}: {e}", out.display());
+        return ExitCode::from(EXIT_INVALID_INPUT);
+    }
     let s = &result.record.summary;
     let writes = (s.writes.ok + s.writes.failed).max(1);
+    let per_write = |x: f64| x / writes as f64;
+    let mib = |bytes: i64| bytes as f64 / (1024.0 * 1024.0);
+    let figures = serde_json::json!({
+        "scenario": s.scenario,
+        "simulated_seconds": s.simulated_seconds,
+        "wall_seconds": wall_s,
+        "simulated_seconds_per_wall_second": s.simulated_seconds / wall_s,
+        "events": s.events,
+        "events_per_wall_second": s.events as f64 / wall_s,
+        "client_writes": writes,
+        "wall_us_per_client_write": per_write(wall_s * 1e6),
+        "events_per_client_write": per_write(s.events as f64),
+        "allocations_per_client_write": per_write((during.allocations - before.allocations) as f64),
+        "bytes_allocated_per_client_write": per_write((during.bytes - before.bytes) as f64),
+        "peak_live_heap_mib": mib(during.peak_live_bytes),
+        "live_heap_at_end_mib": mib(during.live_bytes),
+        "checks": s.checks.iter().map(|c| serde_json::json!({
+            "checker": c.checker,
+            "verdict": c.verdict,
+            "operations": c.operations,
+            "steps": c.steps,
+        })).collect::<Vec<_>>(),
+        "judging_wall_seconds": judge_s,
+        "report_wall_seconds": report_s,
+        "history_wall_seconds": history_s,
+        "peak_rss_mib": peak_rss_mib(),
+    });
+    if json {
+        println!("{figures:#}");
+        return ExitCode::SUCCESS;
+    }
     println!("scenario:                     {}", s.scenario);
     println!("simulated seconds:            {:.0}", s.simulated_seconds);
     println!("wall seconds:                 {wall_s:.3}");
@@ -519,6 +579,23 @@ fn bench(scenario: &Path, overrides: &[String]) -> ExitCode {
         "wall us per client write:     {:.2}",
         wall_s * 1e6 / writes as f64
     );
+    println!(
+        "per client write:             {:.2} events, {:.2} heap allocations, {:.0} bytes allocated",
+        figures["events_per_client_write"]
+            .as_f64()
+            .unwrap_or_default(),
+        figures["allocations_per_client_write"]
+            .as_f64()
+            .unwrap_or_default(),
+        figures["bytes_allocated_per_client_write"]
+            .as_f64()
+            .unwrap_or_default(),
+    );
+    println!(
+        "live heap (simulation):       peak {:.0} MiB, {:.0} MiB at the end",
+        mib(during.peak_live_bytes),
+        mib(during.live_bytes)
+    );
     for c in &s.checks {
         println!(
             "check {:<22} {} ({} operations, {} steps)",
@@ -532,6 +609,11 @@ fn bench(scenario: &Path, overrides: &[String]) -> ExitCode {
         "judging wall seconds:         {judge_s:.3} ({:.0}% of the simulation's; checkers and report record)",
         100.0 * judge_s / wall_s
     );
+    println!(
+        "report wall seconds:          {report_s:.3} ({:.0}% of the simulation's; report.md, summary.json, metrics.om, charts)",
+        100.0 * report_s / wall_s
+    );
+    println!("history.jsonl wall seconds:   {history_s:.3}");
     match peak_rss_mib() {
         Some(mib) => println!("peak memory (RSS):            {mib} MiB"),
         None => println!("peak memory (RSS):            unknown (no /proc/self/status)"),

@@ -206,3 +206,37 @@ fn outputs_contain_no_absolute_path() {
         }
     }
 }
+
+#[test]
+fn bench_reports_costs_per_write_as_json() {
+    let o = etcdlab_run([
+        "bench",
+        "scenarios/baseline-ssd.toml",
+        "--set",
+        "duration=20s",
+        "--json",
+    ]);
+    o.assert_code(0);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout)
+        .unwrap_or_else(|e| panic!("not JSON: {e}\n{}", o.describe()));
+    assert_eq!(v["scenario"], "baseline-ssd");
+    assert_eq!(v["simulated_seconds"], 20.0);
+    // baseline-ssd writes 500 times a second from 10 s on.
+    let writes = v["client_writes"].as_u64().expect("client_writes");
+    assert!((4_000..=5_000).contains(&writes), "{}", o.stdout);
+    for key in [
+        "events_per_client_write",
+        "allocations_per_client_write",
+        "bytes_allocated_per_client_write",
+        "peak_live_heap_mib",
+        "wall_seconds",
+        "report_wall_seconds",
+    ] {
+        let x = v[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key}: {}", o.stdout));
+        assert!(x > 0.0, "{key} = {x}");
+    }
+    assert!(v["events_per_client_write"].as_f64().unwrap() > 5.0);
+    assert_eq!(v["checks"][0]["verdict"], "pass", "{}", o.stdout);
+}

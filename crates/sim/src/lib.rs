@@ -4,6 +4,7 @@
 //! Nothing here reads the wall clock or iterates an unordered map: a run is a pure function of
 //! (inputs, seed).
 
+pub mod alloc_count;
 pub mod array;
 pub mod disk;
 pub mod dist;
