@@ -14,6 +14,9 @@ use crate::model::{mix, Compare, CompareResult, Fate, RangeRead, State, Step, Ta
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
+mod window;
+use window::Window;
+
 /// How much searching a verdict may cost.
 #[derive(Clone, Copy, Debug)]
 pub struct Budget {
@@ -361,59 +364,6 @@ pub fn check_linearizable(history: &[Operation], budget: Budget) -> Outcome {
     total
 }
 
-/// Where to try an operation: by the revision it claims (a write that made revision r before
-/// a read at r), unknown revisions as soon as possible, "not applied" last. Any order finds a
-/// linearization if there is one; this one usually finds it at the first try.
-fn priority(op: &Op, choice: u8, revision: i64, entry: usize) -> Key {
-    let claimed = op.claimed().unwrap_or(revision + 1);
-    let is_read = matches!(op.step, Step::Get { .. } | Step::Range { .. });
-    (choice, claimed, is_read, entry)
-}
-
-/// The next candidate after `tried`: among the calls before the first return still in the
-/// list (the operations that may come next), the one of least priority above it.
-fn next_candidate(list: &List, ops: &[Op], revision: i64, tried: Option<Key>) -> Option<Key> {
-    let mut best: Option<Key> = None;
-    let mut i = list.e[0].next;
-    while i != NIL && list.e[i].call {
-        let op = &ops[list.e[i].op];
-        for choice in 0..op.choices() {
-            let key = priority(op, choice, revision, i);
-            if tried.is_some_and(|t| key <= t) || best.is_some_and(|b| key >= b) {
-                continue;
-            }
-            best = Some(key);
-        }
-        i = list.e[i].next;
-    }
-    best
-}
-
-/// A candidate read that, placed now, leaves the state as it is (it returned the current
-/// revision and the key's current value). Placing it first is never wrong: it was called
-/// before every pending return, and wherever a linearization puts it later, the state there
-/// has the same revision (revisions never go back, and it accepts none higher) and so the
-/// same effect, none. Placing such reads without trying alternatives keeps a burst of reads
-/// answered at one revision (one ReadIndex round) from multiplying the orders to search.
-fn identity_read(list: &List, ops: &[Op], state: &State) -> Option<usize> {
-    let mut i = list.e[0].next;
-    while i != NIL && list.e[i].call {
-        let op = &ops[list.e[i].op];
-        if let Fate::Returned(r) = op.fate {
-            let unchanged = match op.step {
-                Step::Get { key, found, at: 0 } => state.known_value(key) == Some(found),
-                Step::Range { range } => state.range_matches(range),
-                _ => false,
-            };
-            if r == state.revision && unchanged {
-                return Some(i);
-            }
-        }
-        i = list.e[i].next;
-    }
-    None
-}
-
 /// The revisions that unplaced operations claim, to prune at once an order that strands one:
 /// the revision never goes back and every operation needs it at or below its own, so once
 /// the state's revision passes an unplaced operation's, that operation can never be placed.
@@ -452,10 +402,15 @@ impl Claims {
     }
 }
 
+/// Windows up to this many calls are also walked, in builds with debug assertions.
+#[cfg(debug_assertions)]
+const WALK_CHECK_MAX: usize = 64;
+
 fn search(ops: &[Op], budget: Budget, start: State) -> (Verdict, u64) {
     let mut claims = Claims::new(ops);
     let mut stranded: Option<usize> = None;
     let mut list = List::new(ops);
+    let mut window = Window::new(&list, ops);
     let mut state = start;
     let mut placed_hash = 0u64;
     let mut seen: HashSet<(u64, u64)> = HashSet::new();
@@ -471,7 +426,12 @@ fn search(ops: &[Op], budget: Budget, start: State) -> (Verdict, u64) {
         let level = levels.last_mut().expect("never empty");
         let mut descended = false;
         if level.tried.is_none() {
-            if let Some(entry) = identity_read(&list, ops, &state) {
+            let read = window.identity_read(ops, &list, &state);
+            #[cfg(debug_assertions)]
+            if window.len() <= WALK_CHECK_MAX {
+                assert_eq!(read, window::walk::identity_read(&list, ops, &state));
+            }
+            if let Some(entry) = read {
                 steps += 1;
                 let op_index = list.e[entry].op;
                 let op = &ops[op_index];
@@ -484,7 +444,7 @@ fn search(ops: &[Op], budget: Budget, start: State) -> (Verdict, u64) {
                 if seen.insert((h, state.hash())) {
                     placed_hash = h;
                     claims.take(ops, op_index);
-                    list.lift(entry);
+                    window.lift(&mut list, ops, entry);
                     level.placed = Some((entry, undo));
                     descended = true;
                 } else {
@@ -493,7 +453,15 @@ fn search(ops: &[Op], budget: Budget, start: State) -> (Verdict, u64) {
             }
         }
         while !level.forced && !descended {
-            let Some(key) = next_candidate(&list, ops, state.revision, level.tried) else {
+            let next = window.next_candidate(state.revision, level.tried);
+            #[cfg(debug_assertions)]
+            if window.len() <= WALK_CHECK_MAX {
+                assert_eq!(
+                    next,
+                    window::walk::next_candidate(&list, ops, state.revision, level.tried)
+                );
+            }
+            let Some(key) = next else {
                 break;
             };
             steps += 1;
@@ -521,7 +489,7 @@ fn search(ops: &[Op], budget: Budget, start: State) -> (Verdict, u64) {
                 continue;
             }
             placed_hash = h;
-            list.lift(entry);
+            window.lift(&mut list, ops, entry);
             level.placed = Some((entry, undo));
             descended = true;
         }
@@ -552,7 +520,7 @@ fn search(ops: &[Op], budget: Budget, start: State) -> (Verdict, u64) {
             };
             let (entry, undo) = parent.placed.take().expect("a level below a placement");
             state.undo(undo);
-            list.unlift(entry);
+            window.unlift(&mut list, ops, entry);
             claims.put_back(ops, list.e[entry].op);
             placed_hash ^= mix(list.e[entry].op as u64 + 1);
             if !parent.forced {
