@@ -7,16 +7,15 @@
 //! that first return later (calls join the window); undoing a placement moves it back (they
 //! leave). The answers are exactly those of walking the list: `tests` compares both.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::ops::Bound;
 
 use super::{Key, List, Op};
 use crate::model::{Fate, State, Step};
 
 pub(super) struct Window {
-    /// Return entries of unplaced operations: the first one ends the window.
-    returns: BTreeSet<usize>,
-    /// The window holds the unplaced calls at entries below this.
+    /// The first return entry of an unplaced operation (or the list's length): the window
+    /// holds the unplaced calls at entries below it.
     end: usize,
     placed: Vec<bool>,
     /// Candidates with a known revision: their key does not change.
@@ -25,44 +24,46 @@ pub(super) struct Window {
     unknown: BTreeSet<usize>,
     /// The "not applied" choice of maybe-applied writes: key (1, revision + 1, false, entry).
     not_applied: BTreeSet<usize>,
-    /// Returned single-key gets (current value) and ranges, by the revision they returned.
-    reads: BTreeMap<i64, BTreeSet<usize>>,
+    /// Returned single-key gets (current value) and ranges: (revision returned, entry).
+    reads: BTreeSet<(i64, usize)>,
     /// Calls in the window.
     len: usize,
 }
 
 impl Window {
     pub fn new(list: &List, ops: &[Op]) -> Window {
-        let returns: BTreeSet<usize> = (1..list.e.len()).filter(|&i| !list.e[i].call).collect();
         let mut w = Window {
             end: 1,
-            returns,
             placed: vec![false; ops.len()],
             known: BTreeSet::new(),
             unknown: BTreeSet::new(),
             not_applied: BTreeSet::new(),
-            reads: BTreeMap::new(),
+            reads: BTreeSet::new(),
             len: 0,
         };
-        w.move_end(list, ops);
+        w.extend(list, ops);
         w
     }
 
-    fn window_end(&self, list: &List) -> usize {
-        self.returns.first().copied().unwrap_or(list.e.len())
+    /// Moves the end forward to the first unplaced return; the unplaced calls passed join.
+    fn extend(&mut self, list: &List, ops: &[Op]) {
+        while self.end < list.e.len() {
+            let entry = &list.e[self.end];
+            if !self.placed[entry.op] {
+                if !entry.call {
+                    return;
+                }
+                self.add(ops, self.end, entry.op);
+            }
+            self.end += 1;
+        }
     }
 
-    /// Brings the window's end to the first unplaced return: calls join or leave.
-    fn move_end(&mut self, list: &List, ops: &[Op]) {
-        let end = self.window_end(list);
-        for i in self.end.min(end)..self.end.max(end) {
+    /// Moves the end back to `end`; the unplaced calls passed leave.
+    fn shrink(&mut self, list: &List, ops: &[Op], end: usize) {
+        for i in end..self.end {
             let entry = &list.e[i];
-            if !entry.call || self.placed[entry.op] {
-                continue;
-            }
-            if end > self.end {
-                self.add(ops, i, entry.op);
-            } else {
+            if entry.call && !self.placed[entry.op] {
                 self.remove(ops, i, entry.op);
             }
         }
@@ -92,7 +93,7 @@ impl Window {
             self.not_applied.insert(entry);
         }
         if let Some(r) = identity_candidate(op) {
-            self.reads.entry(r).or_default().insert(entry);
+            self.reads.insert((r, entry));
         }
     }
 
@@ -109,11 +110,7 @@ impl Window {
         }
         self.not_applied.remove(&entry);
         if let Some(r) = identity_candidate(op) {
-            let at = self.reads.get_mut(&r).expect("indexed");
-            at.remove(&entry);
-            if at.is_empty() {
-                self.reads.remove(&r);
-            }
+            self.reads.remove(&(r, entry));
         }
     }
 
@@ -123,18 +120,21 @@ impl Window {
         debug_assert!(entry < self.end && !self.placed[op_index]);
         self.remove(ops, entry, op_index);
         self.placed[op_index] = true;
-        self.returns.remove(&list.e[entry].pair);
         list.lift(entry);
-        self.move_end(list, ops);
+        if list.e[entry].pair == self.end {
+            self.extend(list, ops);
+        }
     }
 
     /// Undoes the newest placement, of call entry `entry`.
     pub fn unlift(&mut self, list: &mut List, ops: &[Op], entry: usize) {
         let op_index = list.e[entry].op;
         list.unlift(entry);
+        let pair = list.e[entry].pair;
+        if pair < self.end {
+            self.shrink(list, ops, pair);
+        }
         self.placed[op_index] = false;
-        self.returns.insert(list.e[entry].pair);
-        self.move_end(list, ops);
         self.add(ops, entry, op_index);
     }
 
@@ -157,10 +157,10 @@ impl Window {
 
     /// The first candidate read (in time order) that, placed now, leaves `state` as it is.
     pub fn identity_read(&self, ops: &[Op], list: &List, state: &State) -> Option<usize> {
+        let r = state.revision;
         self.reads
-            .get(&state.revision)?
-            .iter()
-            .copied()
+            .range((r, 0)..(r + 1, 0))
+            .map(|&(_, entry)| entry)
             .find(|&entry| unchanged(&ops[list.e[entry].op], state))
     }
 }
