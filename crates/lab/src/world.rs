@@ -30,6 +30,7 @@ mod node;
 mod operator;
 mod port;
 mod process;
+mod reconfig;
 mod recovery;
 mod restore;
 mod scrape;
@@ -89,6 +90,8 @@ pub struct World<'s> {
     q: EventQueue<Ev>,
     trace: TraceHash,
     net: Net,
+    /// Since when each link has had no partition (etcd's strict reconfiguration check).
+    links: reconfig::PeerLinks,
     /// One per member slot (initial members first, then those `member add` brings in).
     pub(crate) nodes: Vec<Node>,
     /// Storage arrays that volumes share with neighbour VMs (none with dedicated disks).
@@ -161,7 +164,9 @@ impl<'s> World<'s> {
                 } else {
                     Slot::NoData
                 };
-                Node::new(slot, cfg, disk, meta, n)
+                let mut node = Node::new(slot, cfg, disk, meta, n);
+                node.up_since = (index < size).then_some(0);
+                node
             })
             .collect();
         World {
@@ -169,6 +174,7 @@ impl<'s> World<'s> {
             q: EventQueue::new(),
             trace: TraceHash::default(),
             net: build_net(sc),
+            links: reconfig::PeerLinks::new(n),
             nodes,
             arrays,
             workload_rng: stream(seed, "workload"),

@@ -22,6 +22,7 @@ const KEYS: &[&str] = &[
     "initial_cluster_token",
     "watch_progress_notify_interval",
     "compaction_batch_limit",
+    "strict_reconfig_check",
 ];
 
 /// etcd 3.4/3.5's `--snapshot-count` default.
@@ -89,6 +90,9 @@ pub(crate) fn read_cluster(t: Option<Table<'_>>) -> R<Cluster> {
         initial_corrupt_check: t
             .opt("initial_corrupt_check", |f| f.bool())?
             .unwrap_or(false),
+        strict_reconfig_check: t
+            .opt("strict_reconfig_check", |f| f.bool())?
+            .unwrap_or(true),
         corrupt_check_time_ns: t.opt("corrupt_check_time", corrupt_check_time)?.flatten(),
         initial_cluster_token: t
             .opt("initial_cluster_token", token)?
@@ -171,6 +175,7 @@ fn defaults() -> Cluster {
         snapshot_count: DEFAULT_SNAPSHOT_COUNT,
         snapshot_catchup_entries: DEFAULT_SNAPSHOT_CATCHUP_ENTRIES,
         initial_corrupt_check: false,
+        strict_reconfig_check: true,
         corrupt_check_time_ns: None,
         initial_cluster_token: DEFAULT_INITIAL_CLUSTER_TOKEN.to_string(),
         watch_progress_notify_interval_ns: DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL_NS,

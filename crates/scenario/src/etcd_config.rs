@@ -22,6 +22,7 @@ const MAPPED: &[(&str, &str, Kind)] = &[
         Kind::Text,
     ),
     ("pre-vote", "pre_vote", Kind::Bool),
+    ("strict-reconfig-check", "strict_reconfig_check", Kind::Bool),
     ("initial-cluster-token", "initial_cluster_token", Kind::Text),
     ("initial-cluster", "size", Kind::MemberCount),
     (
@@ -84,7 +85,6 @@ const IGNORED: &[&str] = &[
     "max-wals",
     "max-request-bytes",
     "max-txn-ops",
-    "strict-reconfig-check",
     "discovery",
     "discovery-srv",
     "discovery-fallback",
@@ -398,6 +398,16 @@ mod tests {
             .contains("unknown etcd setting `heartbeat-intervall`"));
         let e = read_etcd_flags("--snapshot-count=lots").unwrap_err();
         assert!(e.message.contains("\"lots\" is not an integer"));
+    }
+
+    #[test]
+    fn strict_reconfig_check_is_mapped_not_ignored() {
+        let c = flags("--strict-reconfig-check=false");
+        let keys: Vec<(&str, &str)> = (c.cluster.iter())
+            .map(|(k, v, _)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(keys, [("strict_reconfig_check", "false")]);
+        assert!(c.ignored.is_empty());
     }
 
     #[test]

@@ -157,6 +157,10 @@ pub struct Cluster {
     /// `--experimental-initial-corrupt-check` (default false): before serving, a starting
     /// member compares its HashKV with its peers'.
     pub initial_corrupt_check: bool,
+    /// `--strict-reconfig-check` (default true): `member add` is refused unless the member
+    /// serving it has been connected to every voting member for 5 s (etcd's
+    /// `HealthInterval`) and enough members have started.
+    pub strict_reconfig_check: bool,
     /// `--experimental-corrupt-check-time`: the leader's periodic HashKV comparison; None = off
     /// (etcd's default, `0s` in the file).
     pub corrupt_check_time_ns: Option<Nanos>,

@@ -53,12 +53,15 @@ pub enum OperatorCommand {
     },
     /// `etcdctl member list [-w table|simple]`.
     MemberList { format: OutputFormat },
-    /// `etcdctl member add <name> --peer-urls=<url> [--learner]`. Added members are named
-    /// after the cluster's: m<size+1>, m<size+2>... in the order the commands appear.
+    /// `etcdctl member add <name> --peer-urls=<url> [--learner] [--endpoints=m1]`. Added
+    /// members are named after the cluster's: m<size+1>, m<size+2>... in the order the
+    /// commands appear. `endpoint`: the member that serves the request (the first of
+    /// `--endpoints`; None: etcdctl's default endpoint, the lab uses the leader).
     MemberAdd {
         member: usize,
         peer_url: String,
         learner: bool,
+        endpoint: Option<usize>,
     },
     /// `etcdctl member remove <name>` (etcdctl takes the member's hex ID; the lab takes its
     /// name).
@@ -123,7 +126,7 @@ pub const COMMANDS: &str = "\"etcdctl endpoint status\", \"etcdctl alarm list\",
 \"etcdctl snapshot restore <file> --name m1 --initial-cluster m1=http://127.0.0.1:12380,... \
 --initial-cluster-token T --initial-advertise-peer-urls http://127.0.0.1:12380 --data-dir D \
 [--skip-hash-check]\", \"etcdctl member list [-w table|simple]\", \
-\"etcdctl member add m4 --peer-urls=http://127.0.0.1:42380 [--learner]\", \
+\"etcdctl member add m4 --peer-urls=http://127.0.0.1:42380 [--learner] [--endpoints=m1]\", \
 \"etcdctl member remove m1\", \"etcdctl endpoint hashkv [--cluster] [-w table|simple|json]\", \
 \"etcd restart m1 [--quota-backend-bytes=N]\", \
 \"etcd start m1 [--initial-cluster-state=new|existing]\", \"etcd stop m1\", \
@@ -168,7 +171,7 @@ pub(crate) fn parse_command(line: &str, m: Members) -> Result<OperatorCommand, S
         ["etcdctl", "snapshot", "status", rest @ ..] => snapshot_status(rest, line),
         ["etcdctl", "snapshot", "restore", rest @ ..] => snapshot_restore(rest, m).map_err(fail),
         ["etcdctl", "member", "list", rest @ ..] => member_list(rest, line),
-        ["etcdctl", "member", "add", rest @ ..] => member_add(rest, m).map_err(fail),
+        ["etcdctl", "member", "add", rest @ ..] => member_add(rest, m, line).map_err(fail),
         ["etcdctl", "member", "remove", rest @ ..] => member_remove(rest, m, line),
         ["etcdctl", "endpoint", "hashkv", rest @ ..] => endpoint_hashkv(rest, line),
         ["etcd", "start", rest @ ..] => etcd_start(rest, m, line),
@@ -589,10 +592,14 @@ fn initial_cluster(list: &str, m: Members) -> Result<Vec<(usize, String)>, Strin
     Ok(out)
 }
 
-fn member_add(rest: &[&str], m: Members) -> Result<OperatorCommand, String> {
+fn member_add(rest: &[&str], m: Members, line: &str) -> Result<OperatorCommand, String> {
     let a = Args::parse(
         rest,
-        &[("peer-urls", Takes::Value), ("learner", Takes::Bool)],
+        &[
+            ("peer-urls", Takes::Value),
+            ("learner", Takes::Bool),
+            ("endpoints", Takes::Value),
+        ],
         "member add",
     )?;
     let name = match a.positional[..] {
@@ -631,10 +638,15 @@ fn member_add(rest: &[&str], m: Members) -> Result<OperatorCommand, String> {
         return Err("member peer urls not provided".into());
     };
     one_url(url, "--peer-urls")?;
+    let endpoint = match a.get("endpoints") {
+        Some(list) => Some(endpoints(list, m, line)?[0]),
+        None => None,
+    };
     Ok(OperatorCommand::MemberAdd {
         member,
         peer_url: url.to_string(),
         learner: a.bool("learner"),
+        endpoint,
     })
 }
 

@@ -597,6 +597,7 @@ fn member_commands() {
             member: 3,
             peer_url: "http://127.0.0.1:42380".into(),
             learner: false,
+            endpoint: None,
         }
     );
     assert_eq!(
@@ -605,6 +606,18 @@ fn member_commands() {
             member: 3,
             peer_url: "http://127.0.0.1:42380".into(),
             learner: true,
+            endpoint: None,
+        }
+    );
+    // As in etcd, the member the request reaches serves it (and runs the strict
+    // reconfiguration check): the first of --endpoints.
+    assert_eq!(
+        command("etcdctl --endpoints=m2,m1 member add m4 --peer-urls=http://127.0.0.1:42380"),
+        OperatorCommand::MemberAdd {
+            member: 3,
+            peer_url: "http://127.0.0.1:42380".into(),
+            learner: false,
+            endpoint: Some(1),
         }
     );
     assert_eq!(
@@ -630,8 +643,8 @@ fn member_commands() {
     );
     bad_command("etcdctl member add m4", "member peer urls not provided");
     bad_command(
-        "etcdctl --endpoints=m1 member add m4 --peer-urls=http://127.0.0.1:42380",
-        "member add does not take --endpoints; it takes --peer-urls, --learner",
+        "etcdctl member add m4 --peer-urls=http://127.0.0.1:42380 --cluster",
+        "member add does not take --cluster; it takes --peer-urls, --learner, --endpoints",
     );
     bad_command(
         "etcdctl member add m2 --peer-urls=http://127.0.0.1:42380",

@@ -157,6 +157,7 @@ impl World<'_> {
             let member =
                 Member::with_state(self.nodes[m].cfg.clone(), st, raft_rng(self.sc.seed, m, 0));
             self.nodes[m].slot = Slot::Running(Box::new(member));
+            self.nodes[m].up_since.get_or_insert(self.q.now());
             // Their raft logs start after index n, as a restored cluster's do.
             self.invariants.on_restore(m, n as u64, false);
         }

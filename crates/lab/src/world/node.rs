@@ -69,6 +69,8 @@ pub(crate) struct Node {
     /// whole cluster from a backup starts a new one (its revisions may go back, so clients'
     /// histories are checked era by era).
     pub era: u8,
+    /// Since when its process has run without a stop or a SIGSTOP (None while it does not).
+    pub up_since: Option<Nanos>,
 }
 
 impl Node {
@@ -90,6 +92,7 @@ impl Node {
             compaction_keys_total: 0,
             defrag_started_ns: None,
             era: 0,
+            up_since: None,
         }
     }
 

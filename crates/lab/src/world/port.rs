@@ -86,10 +86,12 @@ impl Cluster for World<'_> {
 
     fn block_link(&mut self, from: usize, to: usize, blocked: bool) {
         self.net.block(from, to, blocked);
+        self.refresh_links();
     }
 
     fn heal_all_links(&mut self) {
         self.net.heal_all();
+        self.refresh_links();
     }
 
     fn add_link_fault(

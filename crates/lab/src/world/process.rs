@@ -11,6 +11,7 @@ impl World<'_> {
         };
         self.rec.role(now, m, RoleKind::Down, member.raft().term());
         self.nodes[m].slot = Slot::Paused(member, Vec::new());
+        self.nodes[m].up_since = None;
     }
 
     pub(super) fn resume(&mut self, m: usize) {
@@ -21,6 +22,7 @@ impl World<'_> {
         };
         let (role, term) = (member.role(), member.raft().term());
         self.nodes[m].slot = Slot::Running(member);
+        self.nodes[m].up_since = Some(self.q.now());
         self.rec.role(self.q.now(), m, role_kind(role), term);
         // SIGCONT: everything that queued up while stopped is handled now, in order.
         let mut parked = parked;
@@ -60,6 +62,7 @@ impl World<'_> {
             durable: Box::new(durable),
             restarting: false,
         };
+        self.nodes[m].up_since = None;
         self.nodes[m].compacting = false;
         // The clients waiting on it see their connection close.
         for (id, client) in cut {
@@ -132,6 +135,7 @@ impl World<'_> {
         self.rec
             .role(now, m, RoleKind::Follower, member.raft().term());
         self.nodes[m].slot = Slot::Running(Box::new(member));
+        self.nodes[m].up_since = Some(now);
         self.nodes[m].epoch += 1;
         let epoch = self.nodes[m].epoch;
         self.q.schedule_in(

@@ -329,24 +329,50 @@ impl World<'_> {
                 member,
                 peer_url: url,
                 learner,
+                endpoint,
             } => {
                 if *learner {
                     return fail(output, "learners are not modelled by etcdlab".into());
                 }
-                let Some(l) = self.leader_or_first_running() else {
+                // The member the request reaches serves it: the first of --endpoints, else
+                // the leader (etcdctl's default endpoint).
+                let serving = match endpoint {
+                    Some(m) => Some(*m).filter(|m| self.nodes[*m].slot.is_running()),
+                    None => self.leader_or_first_running(),
+                };
+                let Some(l) = serving else {
                     return fail(output, super::ERR_CONNECTION_REFUSED.into());
                 };
+                if let Some(refused) = self.may_add_member(l) {
+                    return fail(output, refused.into());
+                }
                 let cluster_id = self.nodes[l].meta.cluster_id;
                 self.set_cluster_id(*member, cluster_id);
-                let mut names: Vec<(String, String)> = self
-                    .any_member_state()
+                // The reply's members in the server's order (member ID order), the new one
+                // at its ID's place with the name etcdctl gives it; a member that never
+                // started has no name yet.
+                let mut ids = (self.nodes[l].slot.state())
                     .map(|s| s.members())
-                    .unwrap_or_default()
+                    .unwrap_or_default();
+                ids.push(*member as u64 + 1);
+                let names: Vec<(String, String)> = self
+                    .in_member_id_order(ids)
                     .into_iter()
-                    .filter(|id| self.nodes[(*id - 1) as usize].meta.started)
-                    .map(|id| (format!("m{id}"), peer_url((id - 1) as usize)))
+                    .map(|id| {
+                        let m = (id - 1) as usize;
+                        let name = if m == *member || self.nodes[m].meta.started {
+                            format!("m{id}")
+                        } else {
+                            String::new()
+                        };
+                        let url = if m == *member {
+                            url.clone()
+                        } else {
+                            peer_url(m)
+                        };
+                        (name, url)
+                    })
                     .collect();
-                names.push((format!("m{}", member + 1), url.clone()));
                 let ic: Vec<(&str, &str)> = names
                     .iter()
                     .map(|(n, u)| (n.as_str(), u.as_str()))
@@ -385,10 +411,19 @@ impl World<'_> {
         }
     }
 
-    /// `member list`'s rows: names and client URLs of members that ever started.
+    /// Raft ids (slot + 1) sorted as etcd lists members: by member ID.
+    fn in_member_id_order(&self, mut ids: Vec<u64>) -> Vec<u64> {
+        ids.sort_by_key(|&id| (self.display_member_id(id), id));
+        ids.dedup();
+        ids
+    }
+
+    /// `member list`'s rows, in member ID order: names and client URLs of members that ever
+    /// started.
     fn member_list_rows(&self, ids: &[u64]) -> Vec<etcdctl::MemberListRow> {
-        ids.iter()
-            .map(|&id| {
+        self.in_member_id_order(ids.to_vec())
+            .into_iter()
+            .map(|id| {
                 let m = (id - 1) as usize;
                 let started = self.nodes.get(m).is_some_and(|n| n.meta.started);
                 etcdctl::MemberListRow {
