@@ -179,6 +179,9 @@ pub struct Case {
 
 /// Faults happen in [FAULTS_FROM_MS, heal_at).
 const FAULTS_FROM_MS: u64 = 2_000;
+/// How long before a replacement's `member add` other faults must be over: etcd's 5 s
+/// `HealthInterval` and a second for a crashed member's restart.
+const ADD_QUIET_MS: u64 = 6_000;
 /// A restarted member replays its WAL: a bound on that, for liveness.
 const RESTART_BOUND_MS: u64 = 5_000;
 /// A client's deadline (the `[traffic]` default): a client may wait that long on a request
@@ -392,13 +395,19 @@ impl Case {
     /// the three members that keep a quorum while one is replaced.
     /// An operator replaces a member in a cluster that is otherwise healthy, and waits for
     /// each step: so the replacement is left out when another fault is active while it runs
-    /// or it would not be over by the heal.
+    /// or it would not be over by the heal. etcd refuses the add unless every member has been
+    /// connected for 5 s (the strict reconfiguration check), so a fault before it must be
+    /// over (a crashed member restarted) by then: `ADD_QUIET_MS` before the add.
     pub(crate) fn replacement(&self) -> Option<&Fault> {
         let r = (self.faults.iter()).find(|f| f.kind == FaultKind::Replace)?;
         let (from, to) = (r.at_ms, self.fault_end_ms(r));
+        let add = from + self.replace_steps_ms(r)[2];
         let quiet = (self.faults.iter())
             .filter(|f| f.kind != FaultKind::Replace)
-            .all(|f| self.fault_end_ms(f) < from || f.at_ms > to);
+            .all(|f| {
+                let end = self.fault_end_ms(f);
+                (end < from && end.saturating_add(ADD_QUIET_MS) <= add) || f.at_ms > to
+            });
         (self.size >= 3 && quiet && to <= self.heal_at_ms).then_some(r)
     }
 
@@ -738,6 +747,36 @@ mod tests {
             .enabled
             .iter()
             .all(|k| FAULT_KINDS[..FIRST_KINDS].contains(k)));
+    }
+
+    #[test]
+    fn a_replacement_waits_until_the_cluster_has_been_whole_for_the_strict_check() {
+        // Explore run 27 of seed 7 (before this rule): m1 isolated until 2.9 s before the
+        // replacement's stop, its `member add` 4.7 s after the heal was refused ("unhealthy
+        // cluster") and the new member never joined.
+        let mut case = (0..300)
+            .map(|i| Case::draw(19, i))
+            .find(|c| c.replacement().is_some_and(|r| r.at_ms >= 4_000))
+            .expect("a case that replaces a member 4 s or more into the run");
+        let r = case.replacement().unwrap().clone();
+        let add = r.at_ms + case.replace_steps_ms(&r)[2];
+        case.faults.retain(|f| f.kind == FaultKind::Replace);
+        let isolate = |end: u64| Fault {
+            kind: FaultKind::Isolate,
+            at_ms: end - 100,
+            duration_ms: 100,
+            member: r.member + 1,
+            other: 0,
+            amount: 0,
+            lasts: false,
+        };
+        case.faults.push(isolate(add - ADD_QUIET_MS + 1));
+        assert!(case.replacement().is_none());
+        case.faults.pop();
+        // Over 6 s before the add, and before the replacement starts.
+        case.faults
+            .push(isolate((add - ADD_QUIET_MS).min(r.at_ms - 1)));
+        assert!(case.replacement().is_some());
     }
 
     #[test]
