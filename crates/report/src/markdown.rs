@@ -12,6 +12,7 @@ pub fn markdown(record: &RunRecord) -> String {
     let s = &record.summary;
     let mut out = String::new();
     let _ = writeln!(out, "# etcdlab run: {}\n", s.scenario);
+    verdict(&mut out, s);
     inputs(&mut out, &record.inputs);
     results(&mut out, s);
     expectations(&mut out, s);
@@ -31,6 +32,99 @@ pub fn markdown(record: &RunRecord) -> String {
     notes(&mut out, &s.notes);
     reproduce(&mut out, s);
     out
+}
+
+/// The answer first: what happened to the cluster and its clients, then whether the
+/// expectations and the clients' checks held; the sections below give the details.
+fn verdict(out: &mut String, s: &Summary) {
+    let _ = writeln!(out, "**What happened:** {}.\n", what_happened(s));
+    let _ = writeln!(out, "**Verdict:** {}.\n", held(s));
+}
+
+fn what_happened(s: &Summary) -> String {
+    let changes = match s.leader_changes {
+        1 => "1 leader change".to_string(),
+        n => format!("{n} leader changes"),
+    };
+    let mut parts = vec![format!("{changes} in {}", span(s.simulated_seconds))];
+    // The first firing of each alert, in the order they first fired.
+    let mut fired: Vec<(&str, f64)> = Vec::new();
+    for a in &s.alerts {
+        match fired.iter_mut().find(|(name, _)| *name == a.name) {
+            Some((_, at)) => *at = at.min(a.first_fired_s),
+            None => fired.push((&a.name, a.first_fired_s)),
+        }
+    }
+    fired.sort_by(|a, b| a.1.total_cmp(&b.1));
+    if !fired.is_empty() {
+        let list: Vec<String> = (fired.iter())
+            .map(|(name, at)| format!("{name} from {}", at_time(*at, s.simulated_seconds)))
+            .collect();
+        parts[0] = format!("{} (alert {})", parts[0], list.join(", "));
+    }
+    let w = &s.writes;
+    let total = w.ok + w.failed;
+    parts.push(match (total, w.failed) {
+        (0, _) => "no client writes".to_string(),
+        (_, 0) => format!(
+            "all {total} client writes succeeded (p99 {})",
+            opt_num(w.latency_ms.p99, 3, " ms")
+        ),
+        (_, failed) => format!(
+            "{failed} of {total} client writes failed ({}%)",
+            num(100.0 * failed as f64 / total as f64, 1)
+        ),
+    });
+    parts.join("; ")
+}
+
+fn held(s: &Summary) -> String {
+    let mut parts = Vec::new();
+    let failed: Vec<&str> = (s.expectations.iter())
+        .filter(|e| !e.ok)
+        .map(|e| e.name.as_str())
+        .collect();
+    parts.push(match (s.expectations.len(), failed.len()) {
+        (0, _) => "no expectations".to_string(),
+        (1, 0) => "the expectation met".to_string(),
+        (n, 0) => format!("all {n} expectations met"),
+        (n, k) => format!("{k} of {n} expectations FAILED (`{}`)", failed.join("`, `")),
+    });
+    if !s.checks.is_empty() {
+        let checks: Vec<String> = (s.checks.iter())
+            .map(|c| match c.verdict.as_str() {
+                "pass" => format!("{} pass", c.checker),
+                "fail" => format!("{} FAILED", c.checker),
+                _ => format!("{} undecided", c.checker),
+            })
+            .collect();
+        parts.push(format!("clients' checks: {}", checks.join(", ")));
+    }
+    parts.join("; ")
+}
+
+/// A time in the run: h:mm:ss, or "day D hh:mm" (D full days in) in a run of days.
+fn at_time(seconds: f64, run_seconds: f64) -> String {
+    if run_seconds < 2.0 * 86_400.0 {
+        return hms(seconds);
+    }
+    let minutes = (seconds.max(0.0) / 60.0) as u64;
+    format!(
+        "day {} {:02}:{:02}",
+        minutes / 1440,
+        minutes / 60 % 24,
+        minutes % 60
+    )
+}
+
+/// A run's length: h:mm:ss, or days and hours for long ones.
+fn span(seconds: f64) -> String {
+    const DAY_S: f64 = 86_400.0;
+    if seconds < 2.0 * DAY_S {
+        return hms(seconds);
+    }
+    let hours = (seconds / 3600.0) as u64;
+    format!("{} days {} h", hours / 24, hours % 24)
 }
 
 fn inputs(out: &mut String, lines: &[String]) {
@@ -369,6 +463,69 @@ mod tests {
         ] {
             assert!(md.contains(needle), "missing {needle:?} in\n{md}");
         }
+    }
+
+    #[test]
+    fn the_answer_comes_first() {
+        use crate::AlertEpisode;
+        let mut record = synthetic_record(3, 3600);
+        let s = &mut record.summary;
+        s.leader_changes = 31;
+        s.writes.ok = 900;
+        s.writes.failed = 100;
+        s.alerts = vec![
+            AlertEpisode {
+                name: "EtcdNoLeader".into(),
+                member: Some("m3".into()),
+                first_fired_s: 400.0,
+                resolved_s: None,
+            },
+            AlertEpisode {
+                name: "EtcdHighNumberOfLeaderChanges".into(),
+                member: Some("m1".into()),
+                first_fired_s: 345.0,
+                resolved_s: None,
+            },
+            AlertEpisode {
+                name: "EtcdNoLeader".into(),
+                member: Some("m1".into()),
+                first_fired_s: 380.0,
+                resolved_s: None,
+            },
+        ];
+        let md = markdown(&record);
+        let top: Vec<&str> = md.lines().skip(2).take(3).collect();
+        assert_eq!(
+            top,
+            [
+                "**What happened:** 31 leader changes in 1:00:00 (alert \
+                 EtcdHighNumberOfLeaderChanges from 0:05:45, EtcdNoLeader from 0:06:20); 100 \
+                 of 1000 client writes failed (10%).",
+                "",
+                "**Verdict:** 1 of 2 expectations FAILED (`failover_s_median in [0.9, 1.5]`).",
+            ],
+            "{md}"
+        );
+        assert!(md.find("**Verdict:**") < md.find("## Inputs"));
+    }
+
+    #[test]
+    fn a_long_quiet_run_reads_in_days() {
+        let mut s = crate::fixtures::empty_record().summary;
+        s.simulated_seconds = 41_941_800.0;
+        s.leader_changes = 1;
+        s.alerts = vec![crate::AlertEpisode {
+            name: "EtcdDatabaseSizeHigh".into(),
+            member: None,
+            first_fired_s: 31_514_400.0,
+            resolved_s: None,
+        }];
+        assert_eq!(
+            what_happened(&s),
+            "1 leader change in 485 days 10 h (alert EtcdDatabaseSizeHigh from day 364 18:00); \
+             no client writes"
+        );
+        assert_eq!(held(&s), "no expectations");
     }
 
     #[test]
