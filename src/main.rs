@@ -531,70 +531,60 @@ fn bench(scenario: &Path, overrides: &[String], json: bool) -> ExitCode {
     }
     let s = &result.record.summary;
     let writes = (s.writes.ok + s.writes.failed).max(1);
+    // Each figure once, for the JSON and the lines alike.
     let per_write = |x: f64| x / writes as f64;
     let mib = |bytes: i64| bytes as f64 / (1024.0 * 1024.0);
-    let figures = serde_json::json!({
-        "scenario": s.scenario,
-        "simulated_seconds": s.simulated_seconds,
-        "wall_seconds": wall_s,
-        "simulated_seconds_per_wall_second": s.simulated_seconds / wall_s,
-        "events": s.events,
-        "events_per_wall_second": s.events as f64 / wall_s,
-        "client_writes": writes,
-        "wall_us_per_client_write": per_write(wall_s * 1e6),
-        "events_per_client_write": per_write(s.events as f64),
-        "allocations_per_client_write": per_write((during.allocations - before.allocations) as f64),
-        "bytes_allocated_per_client_write": per_write((during.bytes - before.bytes) as f64),
-        "peak_live_heap_mib": mib(during.peak_live_bytes),
-        "live_heap_at_end_mib": mib(during.live_bytes),
-        "checks": s.checks.iter().map(|c| serde_json::json!({
-            "checker": c.checker,
-            "verdict": c.verdict,
-            "operations": c.operations,
-            "steps": c.steps,
-        })).collect::<Vec<_>>(),
-        "judging_wall_seconds": judge_s,
-        "report_wall_seconds": report_s,
-        "history_wall_seconds": history_s,
-        "peak_rss_mib": peak_rss_mib(),
-    });
+    let speed = s.simulated_seconds / wall_s;
+    let events_per_s = s.events as f64 / wall_s;
+    let wall_us_per_write = per_write(wall_s * 1e6);
+    let events_per_write = per_write(s.events as f64);
+    let allocations_per_write = per_write((during.allocations - before.allocations) as f64);
+    let bytes_per_write = per_write((during.bytes - before.bytes) as f64);
+    let (peak_heap_mib, end_heap_mib) = (mib(during.peak_live_bytes), mib(during.live_bytes));
+    let peak_rss = peak_rss_mib();
     if json {
+        let figures = serde_json::json!({
+            "scenario": s.scenario,
+            "simulated_seconds": s.simulated_seconds,
+            "wall_seconds": wall_s,
+            "simulated_seconds_per_wall_second": speed,
+            "events": s.events,
+            "events_per_wall_second": events_per_s,
+            "client_writes": writes,
+            "wall_us_per_client_write": wall_us_per_write,
+            "events_per_client_write": events_per_write,
+            "allocations_per_client_write": allocations_per_write,
+            "bytes_allocated_per_client_write": bytes_per_write,
+            "peak_live_heap_mib": peak_heap_mib,
+            "live_heap_at_end_mib": end_heap_mib,
+            "checks": s.checks.iter().map(|c| serde_json::json!({
+                "checker": c.checker,
+                "verdict": c.verdict,
+                "operations": c.operations,
+                "steps": c.steps,
+            })).collect::<Vec<_>>(),
+            "judging_wall_seconds": judge_s,
+            "report_wall_seconds": report_s,
+            "history_wall_seconds": history_s,
+            "peak_rss_mib": peak_rss,
+        });
         println!("{figures:#}");
         return ExitCode::SUCCESS;
     }
     println!("scenario:                     {}", s.scenario);
     println!("simulated seconds:            {:.0}", s.simulated_seconds);
     println!("wall seconds:                 {wall_s:.3}");
-    println!(
-        "simulated s per wall s:       {:.0}",
-        s.simulated_seconds / wall_s
-    );
+    println!("simulated s per wall s:       {speed:.0}");
     println!("events:                       {}", s.events);
-    println!(
-        "events per wall s:            {:.0}",
-        s.events as f64 / wall_s
-    );
+    println!("events per wall s:            {events_per_s:.0}");
     println!("client writes:                {writes}");
+    println!("wall us per client write:     {wall_us_per_write:.2}");
     println!(
-        "wall us per client write:     {:.2}",
-        wall_s * 1e6 / writes as f64
+        "per client write:             {events_per_write:.2} events, \
+         {allocations_per_write:.2} heap allocations, {bytes_per_write:.0} bytes allocated"
     );
     println!(
-        "per client write:             {:.2} events, {:.2} heap allocations, {:.0} bytes allocated",
-        figures["events_per_client_write"]
-            .as_f64()
-            .unwrap_or_default(),
-        figures["allocations_per_client_write"]
-            .as_f64()
-            .unwrap_or_default(),
-        figures["bytes_allocated_per_client_write"]
-            .as_f64()
-            .unwrap_or_default(),
-    );
-    println!(
-        "live heap (simulation):       peak {:.0} MiB, {:.0} MiB at the end",
-        mib(during.peak_live_bytes),
-        mib(during.live_bytes)
+        "live heap (simulation):       peak {peak_heap_mib:.0} MiB, {end_heap_mib:.0} MiB at the end"
     );
     for c in &s.checks {
         println!(
@@ -614,7 +604,7 @@ fn bench(scenario: &Path, overrides: &[String], json: bool) -> ExitCode {
         100.0 * report_s / wall_s
     );
     println!("history.jsonl wall seconds:   {history_s:.3}");
-    match peak_rss_mib() {
+    match peak_rss {
         Some(mib) => println!("peak memory (RSS):            {mib} MiB"),
         None => println!("peak memory (RSS):            unknown (no /proc/self/status)"),
     }

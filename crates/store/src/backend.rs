@@ -113,7 +113,20 @@ struct Child {
     node: Rc<Node>,
 }
 
+impl Item {
+    /// Its bytes in a leaf page: header, key, value.
+    fn elem_size(&self) -> usize {
+        ELEM_HEADER + self.key.len() + self.value_len as usize
+    }
+}
+
 impl Child {
+    /// Its bytes in the parent's page: header and separator key (a revision key's 17 bytes
+    /// before the child has one).
+    fn elem_size(&self) -> usize {
+        ELEM_HEADER + self.sep.map_or(17, |k| k.len())
+    }
+
     fn written(node: Node) -> Child {
         Child {
             sep: node.first_key(),
@@ -174,37 +187,19 @@ impl Node {
     }
 
     /// Each element's bytes in the node's page: a leaf's items, a branch's separators.
-    fn elem_size_iter(&self) -> Box<dyn Iterator<Item = usize> + '_> {
-        match &self.kind {
-            Kind::Leaf(items) => Box::new(
-                items
-                    .iter()
-                    .map(|i| ELEM_HEADER + i.key.len() + i.value_len as usize),
-            ),
-            Kind::Branch(children) => Box::new(
-                children
-                    .iter()
-                    .map(|c| ELEM_HEADER + c.sep.map_or(17, |k| k.len())),
-            ),
-        }
-    }
-
     fn elem_sizes(&self) -> Vec<usize> {
-        self.elem_size_iter().collect()
+        match &self.kind {
+            Kind::Leaf(items) => items.iter().map(Item::elem_size).collect(),
+            Kind::Branch(children) => children.iter().map(Child::elem_size).collect(),
+        }
     }
 
     /// No allocation and no dynamic dispatch: this runs for every child of every dirty branch
     /// at every commit.
     fn size(&self) -> usize {
         let elems: usize = match &self.kind {
-            Kind::Leaf(items) => items
-                .iter()
-                .map(|i| ELEM_HEADER + i.key.len() + i.value_len as usize)
-                .sum(),
-            Kind::Branch(children) => children
-                .iter()
-                .map(|c| ELEM_HEADER + c.sep.map_or(17, |k| k.len()))
-                .sum(),
+            Kind::Leaf(items) => items.iter().map(Item::elem_size).sum(),
+            Kind::Branch(children) => children.iter().map(Child::elem_size).sum(),
         };
         PAGE_HEADER + elems
     }

@@ -74,15 +74,6 @@ pub(crate) struct RevLog {
 }
 
 impl RevLog {
-    /// Entries, removed or not.
-    fn slots(&self) -> usize {
-        self.entries.len()
-    }
-
-    fn slot(&self, i: usize) -> &Stored {
-        &self.entries[i]
-    }
-
     fn is_removed(&self, i: usize) -> bool {
         self.removed_bits
             .get(i / 64)
@@ -101,6 +92,11 @@ impl RevLog {
     /// The first entry whose revision is not below `rev`.
     fn lower_bound(&self, rev: Revision) -> usize {
         self.entries.partition_point(|e| e.rev() < rev)
+    }
+
+    /// The first entry whose revision is above `rev`.
+    fn upper_bound(&self, rev: Revision) -> usize {
+        self.entries.partition_point(|e| e.rev() <= rev)
     }
 
     /// Appends a revision (revisions arrive in increasing order).
@@ -127,15 +123,16 @@ impl RevLog {
 
     fn find(&self, rev: Revision) -> Option<usize> {
         let i = self.lower_bound(rev);
-        (i < self.slots() && self.slot(i).rev() == rev && !self.is_removed(i)).then_some(i)
+        let found = self.entries.get(i).is_some_and(|e| e.rev() == rev);
+        (found && !self.is_removed(i)).then_some(i)
     }
 
     pub fn get(&self, rev: Revision) -> Option<StoredRef<'_>> {
-        self.find(rev).map(|i| view(self.slot(i)))
+        self.find(rev).map(|i| view(&self.entries[i]))
     }
 
     pub fn len(&self) -> usize {
-        self.slots() - self.removed
+        self.entries.len() - self.removed
     }
 
     /// Removes every stored revision up to `upto` that `keep` does not hold, in one pass,
@@ -146,18 +143,12 @@ impl RevLog {
         keep: &BTreeSet<Revision>,
         mut removed: impl FnMut(Revision, bool),
     ) -> usize {
-        let end = self.lower_bound(upto);
-        let end = if end < self.slots() && self.slot(end).rev() == upto {
-            end + 1
-        } else {
-            end
-        };
         let mut gone = 0;
-        for i in 0..end {
+        for i in 0..self.upper_bound(upto) {
             if self.is_removed(i) {
                 continue;
             }
-            let e = self.slot(i);
+            let e = &self.entries[i];
             if keep.contains(&e.rev()) {
                 continue;
             }
@@ -170,7 +161,7 @@ impl RevLog {
     }
 
     fn purge_if_mostly_removed(&mut self) {
-        if self.removed * 2 > self.slots() {
+        if self.removed * 2 > self.entries.len() {
             self.purge_removed();
         }
     }
@@ -180,9 +171,9 @@ impl RevLog {
         if self.removed == 0 {
             return;
         }
-        let live = (0..self.slots())
+        let live = (0..self.entries.len())
             .filter(|&i| !self.is_removed(i))
-            .map(|i| self.slot(i).clone())
+            .map(|i| self.entries[i].clone())
             .collect();
         *self = RevLog {
             entries: live,
@@ -192,24 +183,19 @@ impl RevLog {
 
     /// The newest stored revision.
     pub fn last(&self) -> Option<Revision> {
-        (0..self.slots())
+        (0..self.entries.len())
             .rev()
             .find(|&i| !self.is_removed(i))
-            .map(|i| self.slot(i).rev())
+            .map(|i| self.entries[i].rev())
     }
 
     /// Stored revisions in `range`, ascending.
     pub fn range(&self, range: RangeInclusive<Revision>) -> impl Iterator<Item = StoredRef<'_>> {
         let start = self.lower_bound(*range.start());
-        let end = self.lower_bound(*range.end());
-        let end = if end < self.slots() && self.slot(end).rev() == *range.end() {
-            end + 1
-        } else {
-            end
-        };
+        let end = self.upper_bound(*range.end());
         (start..end.max(start))
             .filter(|&i| !self.is_removed(i))
-            .map(|i| view(self.slot(i)))
+            .map(|i| view(&self.entries[i]))
     }
 }
 
