@@ -11,11 +11,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// The files every run writes.
-pub const REPORT_FILES: [&str; 8] = [
+pub const REPORT_FILES: [&str; 9] = [
     "db-size.png",
     "history.jsonl",
     "leader-timeline.png",
     "metrics.om",
+    "report.html",
     "report.md",
     "summary.json",
     "wal-fsync.png",

@@ -25,14 +25,15 @@ fn write(record: &RunRecord, name: &str) -> (PathBuf, Vec<PathBuf>) {
 }
 
 #[test]
-fn writes_the_six_files_sorted() {
-    let (dir, files) = write(&synthetic_record(3, 600), "six");
+fn writes_the_seven_files_sorted() {
+    let (dir, files) = write(&synthetic_record(3, 600), "seven");
     let names: Vec<_> = files.iter().map(|p| p.to_str().unwrap()).collect();
     assert_eq!(
         names,
         [
             "leader-timeline.png",
             "metrics.om",
+            "report.html",
             "report.md",
             "summary.json",
             "wal-fsync.png",
@@ -72,7 +73,7 @@ fn same_record_same_bytes() {
 #[test]
 fn nospace_runs_add_the_db_size_chart() {
     let (dir, files) = write(&nospace_record(), "nospace");
-    assert_eq!(files.len(), 7);
+    assert_eq!(files.len(), 8);
     assert!(files.contains(&PathBuf::from("db-size.png")), "{files:?}");
     let (w, h) = png_size(&fs::read(dir.join("db-size.png")).unwrap());
     assert_eq!((w, h), (1200, 500));
@@ -117,7 +118,7 @@ fn edge_cases_render() {
         .enumerate()
     {
         let (dir, files) = write(record, &format!("edge-{i}"));
-        assert_eq!(files.len(), 6);
+        assert_eq!(files.len(), 7);
         assert!(fs::read_to_string(dir.join("metrics.om"))
             .unwrap()
             .ends_with("# EOF\n"));

@@ -1,0 +1,292 @@
+//! `report.html`: `report.md` for people who would rather click than scroll. One file that needs
+//! nothing beside it: the charts are inlined as `data:` URIs and each `##` section is a
+//! `<details>` element that opens and closes. It is made from the Markdown, so the two always
+//! say the same thing, the verdict lines first.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use base64::Engine;
+use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
+
+/// Sections of more Markdown lines than this start closed (a storm's timeline, long warning
+/// lists); shorter ones start open, so the page reads like `report.md` until one is closed.
+const OPEN_MAX_LINES: usize = 60;
+
+/// A file the report links to and that the page carries inside it (a chart).
+pub struct Asset {
+    pub mime: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+/// The page for `markdown` (as `markdown()` writes it); images and links whose target is in
+/// `assets` are inlined.
+pub fn html(markdown: &str, assets: &BTreeMap<String, Asset>) -> String {
+    let (head, sections) = split_sections(markdown);
+    let title = head
+        .lines()
+        .find_map(|l| l.strip_prefix("# "))
+        .unwrap_or("etcdlab run")
+        .trim();
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        escape(title)
+    );
+    out.push_str(&render(head, assets));
+    out.push_str(TOOLBAR);
+    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    for section in &sections {
+        let n = ids.entry(slug(section.title)).or_insert(0);
+        *n += 1;
+        let id = match *n {
+            1 => slug(section.title),
+            k => format!("{}-{k}", slug(section.title)),
+        };
+        let open = if section.body.lines().count() > OPEN_MAX_LINES {
+            ""
+        } else {
+            " open"
+        };
+        let heading = render(&format!("## {}", section.title), assets);
+        let _ = write!(
+            out,
+            "<details class=\"section\" id=\"{id}\"{open}>\n<summary>{}</summary>\n{}</details>\n",
+            heading.trim_end(),
+            render(&section.body, assets)
+        );
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+const STYLE: &str = "\
+body{font-family:system-ui,-apple-system,\"Segoe UI\",sans-serif;max-width:1240px;margin:1.5em auto;\
+padding:0 1em;line-height:1.45;color:#1b1f23}\
+h1{font-size:1.6em}\
+table{border-collapse:collapse;margin:.6em 0}\
+th,td{border:1px solid #d0d7de;padding:.2em .6em;vertical-align:top}\
+th{background:#f6f8fa}\
+code{background:#f2f4f6;padding:0 .2em;border-radius:3px}\
+pre{background:#f6f8fa;padding:.6em;overflow:auto}\
+pre code{background:none;padding:0}\
+img{max-width:100%;height:auto}\
+details.section{border-top:1px solid #d0d7de;padding:.2em 0}\
+details.section>summary{cursor:pointer}\
+details.section>summary h2{display:inline;font-size:1.3em;margin:0}\
+.toolbar{margin:1em 0}\
+.toolbar button{font:inherit;margin-right:.5em}";
+
+/// Open or close every section at once.
+const TOOLBAR: &str = "<p class=\"toolbar\">\
+<button type=\"button\" onclick=\"document.querySelectorAll('details.section').forEach(d=>d.open=true)\">Open all sections</button>\
+<button type=\"button\" onclick=\"document.querySelectorAll('details.section').forEach(d=>d.open=false)\">Close all sections</button>\
+</p>\n";
+
+struct Section<'a> {
+    title: &'a str,
+    body: String,
+}
+
+/// The text before the first `## ` heading, and each `## ` section (title, body). Lines in code
+/// fences are never headings.
+fn split_sections(markdown: &str) -> (&str, Vec<Section<'_>>) {
+    let mut in_fence = false;
+    let mut head_end = markdown.len();
+    let mut sections: Vec<Section> = Vec::new();
+    let mut offset = 0;
+    for line in markdown.split_inclusive('\n') {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+        }
+        match line.strip_prefix("## ") {
+            Some(title) if !in_fence => {
+                if sections.is_empty() {
+                    head_end = offset;
+                }
+                sections.push(Section {
+                    title: title.trim_end(),
+                    body: String::new(),
+                });
+            }
+            _ => {
+                if let Some(s) = sections.last_mut() {
+                    s.body.push_str(line);
+                }
+            }
+        }
+        offset += line.len();
+    }
+    (&markdown[..head_end], sections)
+}
+
+/// Markdown to HTML, with images (and links to images, such as a checker's failure picture)
+/// whose target is an asset drawn inline.
+fn render(markdown: &str, assets: &BTreeMap<String, Asset>) -> String {
+    // Whether each open link became an image, so its end tag matches.
+    let mut links_as_images: Vec<bool> = Vec::new();
+    let events = Parser::new_ext(markdown, Options::ENABLE_TABLES).map(|event| match event {
+        Event::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Image {
+            link_type,
+            dest_url: data_uri(&dest_url, assets).map_or(dest_url, CowStr::from),
+            title,
+            id,
+        }),
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => match data_uri(&dest_url, assets) {
+            Some(uri) if is_image(&dest_url, assets) => {
+                links_as_images.push(true);
+                Event::Start(Tag::Image {
+                    link_type,
+                    dest_url: CowStr::from(uri),
+                    title,
+                    id,
+                })
+            }
+            _ => {
+                links_as_images.push(false);
+                Event::Start(Tag::Link {
+                    link_type,
+                    dest_url,
+                    title,
+                    id,
+                })
+            }
+        },
+        Event::End(TagEnd::Link) if links_as_images.pop() == Some(true) => {
+            Event::End(TagEnd::Image)
+        }
+        Event::Html(raw) if !is_own_markup(&raw) => Event::Text(raw),
+        Event::InlineHtml(raw) if !is_own_markup(&raw) => Event::Text(raw),
+        other => other,
+    });
+    let mut out = String::new();
+    pulldown_cmark::html::push_html(&mut out, events);
+    out
+}
+
+/// The only raw HTML `report.md` writes is `<details>`/`<summary>`; anything else came from a
+/// scenario's text (a note, a description) and is shown as text, never run as markup.
+fn is_own_markup(raw: &str) -> bool {
+    let mut rest = raw.to_string();
+    for tag in ["<details>", "</details>", "<summary>", "</summary>"] {
+        rest = rest.replace(tag, "");
+    }
+    !rest.contains('<')
+}
+
+fn is_image(name: &str, assets: &BTreeMap<String, Asset>) -> bool {
+    assets
+        .get(name)
+        .is_some_and(|a| a.mime.starts_with("image/"))
+}
+
+fn data_uri(name: &str, assets: &BTreeMap<String, Asset>) -> Option<String> {
+    let asset = assets.get(name)?;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&asset.bytes);
+    Some(format!("data:{};base64,{b64}", asset.mime))
+}
+
+/// A section title as an element id: lower-case letters and digits, words joined by '-'.
+fn slug(title: &str) -> String {
+    let lower = title.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    match words.is_empty() {
+        true => "section".to_string(),
+        false => words.join("-"),
+    }
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png() -> BTreeMap<String, Asset> {
+        let mut assets = BTreeMap::new();
+        let bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mime = "image/png";
+        assets.insert("chart.png".to_string(), Asset { mime, bytes });
+        let (mime, bytes) = ("image/svg+xml", b"<svg/>".to_vec());
+        assets.insert("failure.svg".to_string(), Asset { mime, bytes });
+        assets
+    }
+
+    const MD: &str = "# etcdlab run: demo\n\n**Verdict:** all met.\n\n## Inputs\n\n- a\n\n\
+                      ## Charts\n\n![leader timeline](chart.png)\n\nSee [the window](failure.svg) \
+                      and [the history](history.jsonl).\n\n## Reproduce\n\n```sh\n## not a heading\n```\n";
+
+    #[test]
+    fn the_verdict_comes_before_any_section_and_each_section_is_collapsible() {
+        let page = html(MD, &png());
+        let verdict = page.find("<strong>Verdict:</strong> all met.").unwrap();
+        assert!(verdict < page.find("<details").unwrap());
+        assert_eq!(page.matches("<details class=\"section\"").count(), 3);
+        assert!(page.contains("<title>etcdlab run: demo</title>"));
+        assert!(page.contains("<details class=\"section\" id=\"charts\" open>"));
+        assert!(page.contains("<summary><h2>Inputs</h2></summary>"));
+        // A fenced line that looks like a heading stays in its code block.
+        assert!(page.contains("<code class=\"language-sh\">## not a heading\n</code>"));
+    }
+
+    #[test]
+    fn images_and_links_to_pictures_are_inlined_other_links_stay() {
+        let page = html(MD, &png());
+        assert!(page
+            .contains("<img src=\"data:image/png;base64,iVBORw0KGgo=\" alt=\"leader timeline\""));
+        assert!(page.contains("<img src=\"data:image/svg+xml;base64,PHN2Zy8+\" alt=\"the window\""));
+        assert!(page.contains("<a href=\"history.jsonl\">the history</a>"));
+        assert!(!page.contains("chart.png") && !page.contains("failure.svg"));
+    }
+
+    #[test]
+    fn long_sections_start_closed() {
+        let rows: String = (0..=OPEN_MAX_LINES).map(|i| format!("- {i}\n")).collect();
+        let page = html(&format!("# t\n\n## Timeline\n\n{rows}"), &BTreeMap::new());
+        assert!(page.contains("<details class=\"section\" id=\"timeline\">"));
+    }
+
+    #[test]
+    fn a_scenarios_text_is_never_markup() {
+        let md = "# t\n\n## Notes\n\n- a <script>alert(1)</script> note\n\n<div onclick=x>\n\n\
+                  <details><summary>Figures</summary>\n\nbody\n\n</details>\n";
+        let page = html(md, &BTreeMap::new());
+        assert!(!page.contains("<script>alert") && !page.contains("<div onclick"));
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(page.contains("<details><summary>Figures</summary>"));
+    }
+
+    #[test]
+    fn repeated_titles_get_distinct_ids() {
+        let page = html("# t\n\n## A b\n\nx\n\n## A  b\n\ny\n", &BTreeMap::new());
+        assert!(page.contains("id=\"a-b\"") && page.contains("id=\"a-b-2\""));
+    }
+}
