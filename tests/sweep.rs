@@ -42,6 +42,7 @@ const FILES: &[&str] = &[
     "sweep.json",
     "aggregate.csv",
     "report.md",
+    "report.html",
     "heatmap-leader-changes.png",
     "heatmap-write-p99.png",
     "heatmap-expect-failures.png",

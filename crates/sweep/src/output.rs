@@ -4,7 +4,7 @@
 //! Everything here is a pure function of the plan and the rows: numbers are rounded and
 //! printed one way, rows come in (grid point, seed) order.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -14,6 +14,7 @@ use serde_json::{json, Map, Value};
 use crate::exec::{Row, Status};
 use crate::heatmap::{self, Cell, Range, Scale};
 use crate::plan::{shell_quote, Plan};
+use etcdlab_report::{html, Asset, REPORT_HTML};
 
 const FORMAT: &str = "etcdlab-sweep/1";
 
@@ -136,11 +137,21 @@ pub fn write_all(
     )?;
     std::fs::write(out.join("aggregate.csv"), aggregate_csv(plan, &points))?;
     let region = region(plan, rows, &points);
-    std::fs::write(
-        out.join("report.md"),
-        report(plan, rows, &points, &region, shard),
-    )?;
-    heatmaps(out, plan, &points)
+    let md = report(plan, rows, &points, &region, shard);
+    std::fs::write(out.join("report.md"), &md)?;
+    heatmaps(out, plan, &points)?;
+    let mut assets = BTreeMap::new();
+    for (file, _, _) in HEATMAPS {
+        let bytes = std::fs::read(out.join(file))?;
+        assets.insert(
+            file.to_string(),
+            Asset {
+                mime: "image/png",
+                bytes,
+            },
+        );
+    }
+    std::fs::write(out.join(REPORT_HTML), html(&md, &assets))
 }
 
 fn runs_csv(plan: &Plan, rows: &[Row]) -> String {
@@ -430,6 +441,57 @@ fn med(p: &Point, figure: &str) -> String {
     })
 }
 
+/// The answer first, as a run's report gives it: what the runs did, then which settings
+/// qualify and the cheapest of them; the sections below give the details.
+fn verdict(s: &mut String, plan: &Plan, rows: &[Row], region: &Region) {
+    let count = |status: Status| rows.iter().filter(|r| r.status == status).count();
+    let mut happened = vec![format!(
+        "{} runs ({} grid points x {} seeds): {} met every expectation",
+        rows.len(),
+        plan.points(),
+        plan.seeds.len(),
+        count(Status::Ok)
+    )];
+    for (status, what) in [
+        (Status::Failed, "failed an expectation"),
+        (Status::Violation, "stopped on an invariant violation"),
+        (Status::Error, "could not run"),
+    ] {
+        if count(status) > 0 {
+            happened.push(format!("{} {what}", count(status)));
+        }
+    }
+    let skipped = match plan.skipped.len() {
+        0 => String::new(),
+        1 => "; 1 grid point skipped".to_string(),
+        k => format!("; {k} grid points skipped"),
+    };
+    let _ = writeln!(s, "**What happened:** {}{skipped}.\n", happened.join(", "));
+    let cheapest: Vec<String> = (region.cheapest.iter())
+        .filter_map(|(label, best)| {
+            let setting = format!("`{}`", cost_label(plan, (*best)?));
+            Some(match label.is_empty() {
+                true => setting,
+                false => format!("{setting} at {label}"),
+            })
+        })
+        .collect();
+    let _ = match cheapest.is_empty() {
+        true => writeln!(
+            s,
+            "**Verdict:** none of the {} grid points qualifies.\n",
+            plan.points()
+        ),
+        false => writeln!(
+            s,
+            "**Verdict:** {} of {} grid points qualify; cheapest: {}.\n",
+            region.points.len(),
+            plan.points(),
+            cheapest.join("; ")
+        ),
+    };
+}
+
 fn report(
     plan: &Plan,
     rows: &[Row],
@@ -440,6 +502,7 @@ fn report(
     let mut s = String::new();
     let n = plan.seeds.len();
     let _ = writeln!(s, "# Sweep: {}\n", plan.scenario);
+    verdict(&mut s, plan, rows, region);
     if !plan.description.is_empty() {
         let _ = writeln!(s, "{}\n", plan.description);
     }
