@@ -311,6 +311,12 @@ pub struct RestoreOutput {
 /// `restore_error` (e.g. the text of the store's `SnapshotFile::restore_check`) ends the output
 /// after "restoring snapshot" with its `Error:` line (exit code 1): etcd checks the hash while
 /// copying the db, before it writes the members.
+///
+/// `log` is how the restore's logger writes: JSON in etcdctl 3.4; etcd 3.5's restore (etcdutl's
+/// code, which etcdctl 3.5 also runs) writes zap's console lines (level, message, a JSON object
+/// with `": "` and `", "` separators) and one more line, "Trimming membership information from
+/// the backend...". Measured on 3.4.23 and 3.5.1 (`scripts/fidelity/snapshot_texts.py`); 3.5.1
+/// also attaches a Go stack trace to "restoring snapshot", left out here with `ts` and `caller`.
 pub fn snapshot_restore_members(
     snapshot_path: &str,
     name: &str,
@@ -318,22 +324,19 @@ pub fn snapshot_restore_members(
     members: &[(u64, Vec<String>)],
     cluster_id: u64,
     restore_error: Option<&str>,
+    log: RestoreLog,
 ) -> RestoreOutput {
     let data_dir = data_dir.map_or_else(|| format!("{name}.etcd"), str::to_string);
     let wal_dir = format!("{data_dir}/member/wal");
     let snap_dir = format!("{data_dir}/member/snap");
-    let paths = format!(
-        "\"path\":{},\"wal-dir\":{},\"data-dir\":{},\"snap-dir\":{}",
-        json_str(snapshot_path),
-        json_str(&wal_dir),
-        json_str(&data_dir),
-        json_str(&snap_dir)
-    );
+    let paths = [
+        ("path", json_str(snapshot_path)),
+        ("wal-dir", json_str(&wal_dir)),
+        ("data-dir", json_str(&data_dir)),
+        ("snap-dir", json_str(&snap_dir)),
+    ];
     let mut err = String::new();
-    let _ = writeln!(
-        err,
-        "{{\"level\":\"info\",\"msg\":\"restoring snapshot\",{paths}}}"
-    );
+    log.line(&mut err, "restoring snapshot", &paths);
     if let Some(e) = restore_error {
         err.push_str(&error_line(e));
         return RestoreOutput {
@@ -341,23 +344,75 @@ pub fn snapshot_restore_members(
             stderr: err,
         };
     }
-    for (id, urls) in members {
-        let urls: Vec<String> = urls.iter().map(|u| json_str(u)).collect();
-        let _ = writeln!(
-            err,
-            "{{\"level\":\"info\",\"msg\":\"added member\",\"cluster-id\":\"{cluster_id:x}\",\
-             \"local-member-id\":\"0\",\"added-peer-id\":\"{id:x}\",\"added-peer-peer-urls\":[{}]}}",
-            urls.join(",")
+    if log == RestoreLog::Console35 {
+        log.line(
+            &mut err,
+            "Trimming membership information from the backend...",
+            &[],
         );
     }
-    let _ = writeln!(
-        err,
-        "{{\"level\":\"info\",\"msg\":\"restored snapshot\",{paths}}}"
-    );
+    for (id, urls) in members {
+        let urls: Vec<String> = urls.iter().map(|u| json_str(u)).collect();
+        let separator = match log {
+            RestoreLog::Json34 => ",",
+            RestoreLog::Console35 => ", ",
+        };
+        let fields = [
+            ("cluster-id", json_str(&format!("{cluster_id:x}"))),
+            ("local-member-id", json_str("0")),
+            ("added-peer-id", json_str(&format!("{id:x}"))),
+            (
+                "added-peer-peer-urls",
+                format!("[{}]", urls.join(separator)),
+            ),
+        ];
+        log.line(&mut err, "added member", &fields);
+    }
+    log.line(&mut err, "restored snapshot", &paths);
     RestoreOutput {
         stdout: String::new(),
         stderr: err,
     }
+}
+
+/// How a snapshot restore logs (see [`snapshot_restore_members`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestoreLog {
+    /// etcdctl 3.4: zap's JSON lines.
+    Json34,
+    /// etcd 3.5 (etcdutl, or etcdctl calling it): zap's console lines.
+    Console35,
+}
+
+impl RestoreLog {
+    /// One info line without `ts` and `caller`; `fields` hold JSON values.
+    fn line(self, out: &mut String, msg: &str, fields: &[(&str, String)]) {
+        match self {
+            RestoreLog::Json34 => {
+                let _ = write!(out, "{{\"level\":\"info\",\"msg\":{}", json_str(msg));
+                for (key, value) in fields {
+                    let _ = write!(out, ",{}:{value}", json_str(key));
+                }
+                out.push_str("}\n");
+            }
+            RestoreLog::Console35 => {
+                let _ = write!(out, "info\t{msg}");
+                if !fields.is_empty() {
+                    let pairs: Vec<String> = (fields.iter())
+                        .map(|(key, value)| format!("{}: {value}", json_str(key)))
+                        .collect();
+                    let _ = write!(out, "\t{{{}}}", pairs.join(", "));
+                }
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// What etcdctl 3.5 prints (on stderr) before running `snapshot status` or `snapshot restore`,
+/// whose home moved to etcdutl; an empty line follows it.
+pub fn etcdutl_deprecation(subcommand: &str) -> String {
+    format!("Deprecated: Use `etcdutl snapshot {subcommand}` instead.\n\n")
 }
 
 fn json_str(s: &str) -> String {
@@ -787,6 +842,7 @@ mod tests {
             &members,
             0x7bb2465b5b9c65b0,
             None,
+            RestoreLog::Json34,
         );
         assert_eq!(out.stdout, "");
         let paths = "\"path\":\"D/S1.db\",\"wal-dir\":\"D/m1/member/wal\",\"data-dir\":\"D/m1\",\"snap-dir\":\"D/m1/member/snap\"";
@@ -811,11 +867,66 @@ mod tests {
             &members,
             0x7bb2465b5b9c65b0,
             Some("snapshot missing hash but --skip-hash-check=false"),
+            RestoreLog::Json34,
         );
         assert_eq!(
             failed.stderr,
             "{\"level\":\"info\",\"msg\":\"restoring snapshot\",\"path\":\"db\",\"wal-dir\":\"m1.etcd/member/wal\",\"data-dir\":\"m1.etcd\",\"snap-dir\":\"m1.etcd/member/snap\"}\n\
              Error: snapshot missing hash but --skip-hash-check=false\n"
+        );
+    }
+
+    /// etcdutl 3.5.1's restore of a 3-member cluster as measured (`snapshot_texts.py`), with
+    /// the timestamp, the caller and 3.5.1's stack trace cut from each line.
+    #[test]
+    fn restore_in_3_5_logs_console_lines() {
+        let url = |port: u32| vec![format!("http://127.0.0.1:{port}")];
+        let members = [
+            (0x628170c800dbcee, url(32380)),
+            (0x9e737febb6b99eee, url(22380)),
+            (0xddd67b312462fd7b, url(12380)),
+        ];
+        let out = snapshot_restore_members(
+            "s35.db",
+            "m2",
+            Some("r6"),
+            &members,
+            0x73841b4a9097c907,
+            None,
+            RestoreLog::Console35,
+        );
+        let paths = "{\"path\": \"s35.db\", \"wal-dir\": \"r6/member/wal\", \"data-dir\": \"r6\", \"snap-dir\": \"r6/member/snap\"}";
+        let added = |id: &str, port: u32| {
+            format!(
+                "info\tadded member\t{{\"cluster-id\": \"73841b4a9097c907\", \"local-member-id\": \"0\", \"added-peer-id\": \"{id}\", \"added-peer-peer-urls\": [\"http://127.0.0.1:{port}\"]}}\n"
+            )
+        };
+        let expected = format!(
+            "info\trestoring snapshot\t{paths}\n\
+             info\tTrimming membership information from the backend...\n{}{}{}\
+             info\trestored snapshot\t{paths}\n",
+            added("628170c800dbcee", 32380),
+            added("9e737febb6b99eee", 22380),
+            added("ddd67b312462fd7b", 12380),
+        );
+        assert_eq!(out.stderr, expected);
+        let failed = snapshot_restore_members(
+            "raw.db",
+            "m1",
+            Some("r3"),
+            &members,
+            0x73841b4a9097c907,
+            Some("snapshot missing hash but --skip-hash-check=false"),
+            RestoreLog::Console35,
+        );
+        assert_eq!(
+            failed.stderr,
+            "info\trestoring snapshot\t{\"path\": \"raw.db\", \"wal-dir\": \"r3/member/wal\", \"data-dir\": \"r3\", \"snap-dir\": \"r3/member/snap\"}\n\
+             Error: snapshot missing hash but --skip-hash-check=false\n"
+        );
+        assert_eq!(
+            etcdutl_deprecation("status"),
+            "Deprecated: Use `etcdutl snapshot status` instead.\n\n"
         );
     }
 

@@ -50,7 +50,7 @@ pub use names::{
 };
 pub use operator::{
     parse_operator_command, parse_operator_command_with_slots, ClusterState, CompactTo,
-    OperatorCommand, OutputFormat, Runbook,
+    OperatorCommand, OutputFormat, Runbook, SnapshotTool,
 };
 pub use scenario::MAX_MEMBER_SLOTS;
 pub use scenario::{load, parse_str};

@@ -33,7 +33,11 @@ pub enum OperatorCommand {
     SnapshotSave { file: String, member: Option<usize> },
     /// `etcdctl snapshot status <file> [-w table|json|simple]`: hash, revision, total keys and
     /// size of a snapshot file.
-    SnapshotStatus { file: String, format: OutputFormat },
+    SnapshotStatus {
+        file: String,
+        format: OutputFormat,
+        tool: SnapshotTool,
+    },
     /// `etcdctl snapshot restore <file> --name mN --initial-cluster ... --initial-cluster-token T
     /// --initial-advertise-peer-urls URL --data-dir D [--skip-hash-check]`, run on member
     /// `member`'s node: a new data dir holding the snapshot's keys and a fresh raft log.
@@ -50,6 +54,7 @@ pub enum OperatorCommand {
         data_dir: String,
         /// `--skip-hash-check`: accept a file without the integrity hash (a copied `db`).
         skip_hash_check: bool,
+        tool: SnapshotTool,
     },
     /// `etcdctl member list [-w table|simple]`.
     MemberList { format: OutputFormat },
@@ -117,6 +122,23 @@ pub enum ClusterState {
     Existing,
 }
 
+/// Which program reads a snapshot file: etcdctl (3.4; deprecated for this in 3.5) or
+/// etcdutl (3.5 and later only: a 3.4 install has no such program).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SnapshotTool {
+    Etcdctl,
+    Etcdutl,
+}
+
+impl SnapshotTool {
+    pub fn program(self) -> &'static str {
+        match self {
+            SnapshotTool::Etcdctl => "etcdctl",
+            SnapshotTool::Etcdutl => "etcdutl",
+        }
+    }
+}
+
 /// The commands accepted, for error messages.
 pub const COMMANDS: &str = "\"etcdctl endpoint status\", \"etcdctl alarm list\", \
 \"etcdctl alarm disarm\", \"etcdctl compact <revision|current> [--physical]\", \
@@ -125,7 +147,7 @@ pub const COMMANDS: &str = "\"etcdctl endpoint status\", \"etcdctl alarm list\",
 \"etcdctl snapshot status <file> [-w table|json|simple]\", \
 \"etcdctl snapshot restore <file> --name m1 --initial-cluster m1=http://127.0.0.1:12380,... \
 --initial-cluster-token T --initial-advertise-peer-urls http://127.0.0.1:12380 --data-dir D \
-[--skip-hash-check]\", \"etcdctl member list [-w table|simple]\", \
+[--skip-hash-check]\", \"etcdutl snapshot status|restore ... (etcd 3.5, as etcdctl's)\", \"etcdctl member list [-w table|simple]\", \
 \"etcdctl member add m4 --peer-urls=http://127.0.0.1:42380 [--learner] [--endpoints=m1]\", \
 \"etcdctl member remove m1\", \"etcdctl endpoint hashkv [--cluster] [-w table|simple|json]\", \
 \"etcd restart m1 [--quota-backend-bytes=N]\", \
@@ -168,8 +190,12 @@ pub(crate) fn parse_command(line: &str, m: Members) -> Result<OperatorCommand, S
         ["etcdctl", "defrag", rest @ ..] => defrag(rest, m, line),
         ["etcd", "restart", member, rest @ ..] => etcd_restart(member, rest, m, line),
         ["etcdctl", "snapshot", "save", rest @ ..] => snapshot_save(rest, m, line),
-        ["etcdctl", "snapshot", "status", rest @ ..] => snapshot_status(rest, line),
-        ["etcdctl", "snapshot", "restore", rest @ ..] => snapshot_restore(rest, m).map_err(fail),
+        [program @ ("etcdctl" | "etcdutl"), "snapshot", "status", rest @ ..] => {
+            snapshot_status(rest, line, tool(program))
+        }
+        [program @ ("etcdctl" | "etcdutl"), "snapshot", "restore", rest @ ..] => {
+            snapshot_restore(rest, m, tool(program)).map_err(fail)
+        }
         ["etcdctl", "member", "list", rest @ ..] => member_list(rest, line),
         ["etcdctl", "member", "add", rest @ ..] => member_add(rest, m, line).map_err(fail),
         ["etcdctl", "member", "remove", rest @ ..] => member_remove(rest, m, line),
@@ -182,6 +208,13 @@ pub(crate) fn parse_command(line: &str, m: Members) -> Result<OperatorCommand, S
             .map(OperatorCommand::Kubectl)
             .map_err(fail),
         _ => Err(format!("unknown command {line:?}; use one of: {COMMANDS}")),
+    }
+}
+
+fn tool(program: &str) -> SnapshotTool {
+    match program {
+        "etcdutl" => SnapshotTool::Etcdutl,
+        _ => SnapshotTool::Etcdctl,
     }
 }
 
@@ -275,7 +308,11 @@ fn etcd_restart(
 }
 
 /// `etcdctl snapshot status <file> [-w table|json|simple]`.
-fn snapshot_status(rest: &[&str], line: &str) -> Result<OperatorCommand, String> {
+fn snapshot_status(
+    rest: &[&str],
+    line: &str,
+    tool: SnapshotTool,
+) -> Result<OperatorCommand, String> {
     let fail = in_line(line);
     let a = Args::parse(rest, &[WRITE_OUT], "snapshot status").map_err(fail)?;
     let [file] = a.positional[..] else {
@@ -290,6 +327,7 @@ fn snapshot_status(rest: &[&str], line: &str) -> Result<OperatorCommand, String>
                 OutputFormat::Simple,
             ])
             .map_err(fail)?,
+        tool,
     })
 }
 
@@ -498,7 +536,11 @@ fn snapshot_save(rest: &[&str], m: Members, line: &str) -> Result<OperatorComman
 /// etcdctl's defaults when `--initial-cluster` / `--initial-advertise-peer-urls` are left out.
 const ETCDCTL_DEFAULT_PEER_URL: &str = "http://localhost:2380";
 
-fn snapshot_restore(rest: &[&str], m: Members) -> Result<OperatorCommand, String> {
+fn snapshot_restore(
+    rest: &[&str],
+    m: Members,
+    tool: SnapshotTool,
+) -> Result<OperatorCommand, String> {
     let a = Args::parse(
         rest,
         &[
@@ -561,6 +603,7 @@ fn snapshot_restore(rest: &[&str], m: Members) -> Result<OperatorCommand, String
         token: token.to_string(),
         data_dir,
         skip_hash_check: a.bool("skip-hash-check"),
+        tool,
     })
 }
 

@@ -352,6 +352,7 @@ fn snapshot_status() {
     let status = |format| OperatorCommand::SnapshotStatus {
         file: "snap.db".into(),
         format,
+        tool: SnapshotTool::Etcdctl,
     };
     assert_eq!(
         command("etcdctl snapshot status snap.db"),
@@ -368,6 +369,14 @@ fn snapshot_status() {
     assert_eq!(
         command("etcdctl -w=simple snapshot status snap.db"),
         status(OutputFormat::Simple)
+    );
+    assert_eq!(
+        command("etcdutl snapshot status snap.db -w table"),
+        OperatorCommand::SnapshotStatus {
+            file: "snap.db".into(),
+            format: OutputFormat::Table,
+            tool: SnapshotTool::Etcdutl,
+        }
     );
     assert_eq!(OutputFormat::default(), OutputFormat::Simple);
     bad_command(
@@ -402,8 +411,15 @@ fn snapshot_restore() {
         token: "etcd-cluster-2".into(),
         data_dir: "m1/data-dir".into(),
         skip_hash_check: true,
+        tool: SnapshotTool::Etcdctl,
     };
     assert_eq!(command(&full), restored);
+    // etcdutl (etcd 3.5) takes the same arguments.
+    let etcdutl = full.replacen("etcdctl", "etcdutl", 1);
+    let OperatorCommand::SnapshotRestore { tool, .. } = command(&etcdutl) else {
+        panic!("{etcdutl}");
+    };
+    assert_eq!(tool, SnapshotTool::Etcdutl);
     // --flag=value works as --flag value.
     let equals = format!(
         "etcdctl snapshot restore --name=m1 --initial-cluster={CLUSTER} \
@@ -423,6 +439,7 @@ fn snapshot_restore() {
             token: "etcd-cluster".into(),
             data_dir: "m2.etcd".into(),
             skip_hash_check: false,
+            tool: SnapshotTool::Etcdctl,
         }
     );
     let c = command(&format!(
@@ -1170,6 +1187,7 @@ fn the_documented_examples_parse() {
                 token: "etcd-cluster-2".into(),
                 data_dir: format!("m{}/data-dir", i + 1),
                 skip_hash_check: false,
+                tool: SnapshotTool::Etcdctl,
             }
         );
     }

@@ -11,7 +11,9 @@ use etcdlab_report::etcdctl;
 use etcdlab_report::{
     CorruptionDetection, LostChanges, MemberEnd, SnapshotTransfer, SnapshotsReport, TimelineEntry,
 };
-use etcdlab_scenario::{client_endpoint, client_url, peer_url, OperatorCommand, OutputFormat};
+use etcdlab_scenario::{
+    client_endpoint, client_url, peer_url, EtcdVersion, OperatorCommand, OutputFormat, SnapshotTool,
+};
 use etcdlab_sim::Nanos;
 use etcdlab_store::{diff_grouped, SnapshotFile, Store};
 use std::collections::BTreeMap;
@@ -167,17 +169,23 @@ impl World<'_> {
 
 /// A copy of a member's db: `snapshot save`'s (with the integrity hash) or a raw `cp` of
 /// `member/snap/db`.
-pub(super) fn db_file(state: &ServerState, raw: bool) -> SnapshotFile {
+pub(super) fn db_file(state: &ServerState, raw: bool, version: EtcdVersion) -> SnapshotFile {
     let (members, leases, alarms) = (
         state.members().len(),
         state.lessor.len(),
         state.active_alarms().len(),
     );
-    if raw {
+    let mut file = if raw {
         SnapshotFile::raw_copy(&state.store, members, leases, alarms)
     } else {
         SnapshotFile::save(&state.store, members, leases, alarms)
+    };
+    // etcd 3.5 also keeps the raft term and conf state in the meta bucket: the same one-key
+    // cluster's snapshot has 5 keys on 3.4.23 and 7 on 3.5.1 (scripts/fidelity/snapshot_texts.py).
+    if version == EtcdVersion::V3_5 {
+        file.total_keys += 2;
     }
+    file
 }
 
 impl World<'_> {
@@ -218,6 +226,16 @@ impl World<'_> {
         rtt: Nanos,
     ) -> Started {
         let now = self.q.now();
+        let program = match command {
+            OperatorCommand::SnapshotStatus { tool, .. } => Some((*tool, "status")),
+            OperatorCommand::SnapshotRestore { tool, .. } => Some((*tool, "restore")),
+            _ => None,
+        };
+        if let Some((tool, subcommand)) = program {
+            if !self.has_program(tool, subcommand, output, ok) {
+                return Started::After { ns: 1_000_000 };
+            }
+        }
         let mut fail = |output: &mut String, text: String| failed(output, ok, rtt, text);
         match command {
             OperatorCommand::SnapshotSave { file, member } => {
@@ -225,7 +243,7 @@ impl World<'_> {
                 let Some(Slot::Running(mb)) = target.map(|m| &self.nodes[m].slot) else {
                     return fail(output, super::ERR_CONNECTION_REFUSED.into());
                 };
-                let snap = db_file(mb.state(), false);
+                let snap = db_file(mb.state(), false, self.sc.cluster.etcd_version);
                 let bw = self.sc.network.bandwidth_bytes_per_s;
                 let ns = rtt + (snap.size_bytes as f64 / bw * 1e9) as Nanos;
                 let text = format!(
@@ -239,7 +257,7 @@ impl World<'_> {
                 output.push_str(&etcdctl::snapshot_saved(file));
                 Started::After { ns }
             }
-            OperatorCommand::SnapshotStatus { file, format } => {
+            OperatorCommand::SnapshotStatus { file, format, .. } => {
                 let Some(snap) = self.recovery.backups.get(file) else {
                     return fail(output, format!("stat {file}: no such file or directory"));
                 };
@@ -269,6 +287,7 @@ impl World<'_> {
                 token,
                 data_dir,
                 skip_hash_check,
+                ..
             } => self.snapshot_restore(
                 file,
                 *member,
@@ -289,7 +308,7 @@ impl World<'_> {
                         ),
                     );
                 };
-                let copy = db_file(state, true);
+                let copy = db_file(state, true, self.sc.cluster.etcd_version);
                 let text = format!(
                     "raw copy {file:?} of m{}'s db at revision {} (no integrity hash)",
                     member + 1,
@@ -300,6 +319,30 @@ impl World<'_> {
                 Started::After { ns: rtt }
             }
             other => unreachable!("not a backup command: {other:?}"),
+        }
+    }
+
+    /// Whether `tool` exists in this etcd version's install: a 3.4 install has no etcdutl
+    /// (the shell says so); etcdctl 3.5 first prints that `snapshot <subcommand>` moved to
+    /// etcdutl (measured: `scripts/fidelity/snapshot_texts.py`).
+    fn has_program(
+        &self,
+        tool: SnapshotTool,
+        subcommand: &str,
+        output: &mut String,
+        ok: &mut bool,
+    ) -> bool {
+        match (tool, self.sc.cluster.etcd_version) {
+            (SnapshotTool::Etcdutl, EtcdVersion::V3_4) => {
+                *ok = false;
+                output.push_str("bash: etcdutl: command not found\n");
+                false
+            }
+            (SnapshotTool::Etcdctl, EtcdVersion::V3_5) => {
+                output.push_str(&etcdctl::etcdutl_deprecation(subcommand));
+                true
+            }
+            _ => true,
         }
     }
 

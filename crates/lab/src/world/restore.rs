@@ -5,7 +5,7 @@ use super::snapshots::member_id;
 use super::*;
 use etcdlab_member::ids;
 use etcdlab_report::etcdctl;
-use etcdlab_scenario::ClusterState;
+use etcdlab_scenario::{ClusterState, EtcdVersion};
 
 impl World<'_> {
     #[allow(clippy::too_many_arguments)]
@@ -23,9 +23,14 @@ impl World<'_> {
         let now = self.q.now();
         let name = format!("m{}", m + 1);
         let (members, cid) = restored_members(initial_cluster, token);
+        // etcd 3.5 restores with etcdutl's code whichever program runs it.
+        let log = match self.sc.cluster.etcd_version {
+            EtcdVersion::V3_4 => etcdctl::RestoreLog::Json34,
+            EtcdVersion::V3_5 => etcdctl::RestoreLog::Console35,
+        };
         let print = |output: &mut String, error: Option<&str>| {
             let dir = Some(data_dir);
-            let o = etcdctl::snapshot_restore_members(file, &name, dir, &members, cid, error);
+            let o = etcdctl::snapshot_restore_members(file, &name, dir, &members, cid, error, log);
             output.push_str(&o.stderr);
             output.push_str(&o.stdout);
         };
