@@ -541,6 +541,8 @@ fn bench(scenario: &Path, overrides: &[String], json: bool) -> ExitCode {
     let allocations_per_write = per_write((during.allocations - before.allocations) as f64);
     let bytes_per_write = per_write((during.bytes - before.bytes) as f64);
     let (peak_heap_mib, end_heap_mib) = (mib(during.peak_live_bytes), mib(during.live_bytes));
+    // The whole simulation's peak (clients' history and metrics included) over the members.
+    let peak_heap_mib_per_member = peak_heap_mib / sc.cluster.size as f64;
     let peak_rss = peak_rss_mib();
     if json {
         let figures = serde_json::json!({
@@ -556,6 +558,7 @@ fn bench(scenario: &Path, overrides: &[String], json: bool) -> ExitCode {
             "allocations_per_client_write": allocations_per_write,
             "bytes_allocated_per_client_write": bytes_per_write,
             "peak_live_heap_mib": peak_heap_mib,
+            "peak_live_heap_mib_per_member": peak_heap_mib_per_member,
             "live_heap_at_end_mib": end_heap_mib,
             "checks": s.checks.iter().map(|c| serde_json::json!({
                 "checker": c.checker,
@@ -584,7 +587,8 @@ fn bench(scenario: &Path, overrides: &[String], json: bool) -> ExitCode {
          {allocations_per_write:.2} heap allocations, {bytes_per_write:.0} bytes allocated"
     );
     println!(
-        "live heap (simulation):       peak {peak_heap_mib:.0} MiB, {end_heap_mib:.0} MiB at the end"
+        "live heap (simulation):       peak {peak_heap_mib:.0} MiB ({peak_heap_mib_per_member:.1} MiB per member), \
+         {end_heap_mib:.0} MiB at the end"
     );
     for c in &s.checks {
         println!(

@@ -229,6 +229,7 @@ fn bench_reports_costs_per_write_as_json() {
         "allocations_per_client_write",
         "bytes_allocated_per_client_write",
         "peak_live_heap_mib",
+        "peak_live_heap_mib_per_member",
         "wall_seconds",
         "report_wall_seconds",
     ] {
