@@ -88,6 +88,47 @@ pub fn builtin_rules() -> Vec<AlertRule> {
     ]
 }
 
+/// The WAL fsync p99 of the last 5 minutes as the guide's dashboard and `EtcdDiskFsyncSlow` read
+/// it (seconds), one series per member.
+pub const WAL_FSYNC_P99_5M_EXPR: &str =
+    "histogram_quantile(0.99, rate(etcd_disk_wal_fsync_duration_seconds_bucket[5m]))";
+
+/// One series of an expression evaluated over time: its labels (sorted, without `__name__`) and
+/// the (time ns, value) of every evaluation that returned it.
+pub type EvaluatedSeries = (Vec<(String, String)>, Vec<(u64, f64)>);
+
+/// Evaluates the PromQL instant expression `expr` at each of `times` (ascending) over the run's
+/// series, as a Prometheus graph panel would, with the same evaluator as the alert rules. NaN
+/// results (e.g. `histogram_quantile` over a window without observations) are left out, as a
+/// graph leaves a gap. Series are sorted by labels.
+pub fn evaluate_series(
+    families: &[MetricFamily],
+    expr: &str,
+    times: impl Iterator<Item = u64>,
+) -> Result<Vec<EvaluatedSeries>, String> {
+    let rule = parse_rule(&AlertRule {
+        name: "expression".into(),
+        expr: expr.into(),
+        for_ns: 0,
+        labels: Vec::new(),
+    })?;
+    let store = eval::Store::new(families);
+    let mut series: BTreeMap<Labels, Vec<(u64, f64)>> = BTreeMap::new();
+    for t_ns in times {
+        for (mut labels, value) in rule.eval(&store, t_ns)? {
+            if value.is_nan() {
+                continue;
+            }
+            labels.remove("__name__");
+            series.entry(labels).or_default().push((t_ns, value));
+        }
+    }
+    Ok(series
+        .into_iter()
+        .map(|(labels, points)| (labels.into_iter().collect(), points))
+        .collect())
+}
+
 /// Parses and checks `rule.expr`. The error names the rule and what is not supported.
 pub fn parse_rule(rule: &AlertRule) -> Result<CompiledRule, String> {
     compile::compile(rule).map_err(|e| format!("alert rule {}: {e}", rule.name))

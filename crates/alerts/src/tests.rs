@@ -243,6 +243,80 @@ fn histogram_quantile_groups_by_all_labels_but_le() {
     close(v[1].1, 0.01 + 0.09 * 0.6);
 }
 
+// ---- the guide's 5-minute WAL fsync p99 ----
+
+/// etcd's WAL fsync buckets (ExponentialBuckets(0.001, 2, 14)) of one member, scraped every
+/// 15 s from 0 to `until_s`: each scrape interval up to `busy_until_s` adds 90 fsyncs of at
+/// most 8 ms, 8 in (256, 512] ms and 2 in (512, 1024] ms; after it, none.
+fn wal_fsync_family(until_s: u64, busy_until_s: u64) -> MetricFamily {
+    let bounds: Vec<f64> = (0..14).map(|i| 0.001 * f64::from(1u32 << i)).collect();
+    let mut samples = Vec::new();
+    for t_s in (0..=until_s).step_by(15) {
+        let steps = t_s.min(busy_until_s) / 15;
+        let per_step = |le: f64| match le {
+            le if le < 0.008 => 0.0,
+            le if le < 0.512 => 90.0,
+            le if le < 1.024 => 98.0,
+            _ => 100.0,
+        };
+        let les = bounds.iter().map(|b| (b.to_string(), *b));
+        for (le, bound) in les.chain([("+Inf".to_string(), f64::INFINITY)]) {
+            samples.push(Sample {
+                suffix: "_bucket",
+                labels: vec![("member".into(), "m1".into()), ("le".into(), le)],
+                timestamp_ns: t_s * S,
+                value: per_step(bound) * steps as f64,
+            });
+        }
+    }
+    MetricFamily {
+        name: "etcd_disk_wal_fsync_duration_seconds".into(),
+        help: String::new(),
+        metric_type: MetricType::Histogram,
+        samples,
+    }
+}
+
+#[test]
+fn wal_fsync_p99_5m_by_hand() {
+    // Over any full 5-minute window of the busy part: 20 scrapes x (90, 98, 100) = 1800 at or
+    // below 8 ms ... 1960 at or below 512 ms, 2000 in all. Every bucket's rate has the same
+    // extrapolation factor, so the quantile is that of the increases: rank 0.99 x 2000 = 1980
+    // falls in (0.512, 1.024] holding 40, 20 into it: 0.512 + 0.512 x 20/40 = 0.768 s.
+    let f = [wal_fsync_family(900, 600)];
+    let series = evaluate_series(
+        &f,
+        WAL_FSYNC_P99_5M_EXPR,
+        [300, 600, 900].map(|t| t * S).into_iter(),
+    )
+    .unwrap();
+    assert_eq!(series.len(), 1);
+    assert_eq!(series[0].0, vec![("member".to_string(), "m1".to_string())]);
+    let points = &series[0].1;
+    assert_eq!(
+        points.len(),
+        2,
+        "no fsyncs in (600 s, 900 s]: NaN, left out: {points:?}"
+    );
+    assert_eq!((points[0].0, points[1].0), (300 * S, 600 * S));
+    close(points[0].1, 0.768);
+    close(points[1].1, 0.768);
+    // The same expression drives EtcdDiskFsyncSlow: > 10 ms, so it is active at 300 s.
+    assert_eq!(
+        eval_at(&f, &format!("{WAL_FSYNC_P99_5M_EXPR} > 0.01"), 300).len(),
+        1
+    );
+}
+
+#[test]
+fn wal_fsync_p99_5m_half_window_of_fsyncs() {
+    // At 750 s the window [450 s, 750 s] holds 10 busy scrape intervals then flat counters: the
+    // rate halves for every bucket alike and the p99 stays 0.768 s.
+    let f = [wal_fsync_family(900, 600)];
+    let v = eval_at(&f, WAL_FSYNC_P99_5M_EXPR, 750);
+    close(v[0].1, 0.768);
+}
+
 // ---- selectors, lookback, operators ----
 
 #[test]

@@ -4,7 +4,7 @@ use crate::history::Figures;
 use crate::inputs::{inputs, notes};
 use crate::world::Recording;
 use etcdlab_report::{
-    AlarmChange, DbSizeSample, ExpectationResult, Failover, LatencyMs, MinuteLatency,
+    AlarmChange, DbSizeSample, ExpectationResult, Failover, LatencyMs, MedianMax, MinuteLatency,
     NospaceRecord, OperatorStep, Quantiles, RunRecord, Summary, WatchRecord, WatcherRow, Writes,
 };
 use etcdlab_scenario::{Expectation, Scenario, OUTCOME_METRICS};
@@ -39,6 +39,7 @@ pub(crate) fn build_record(
     let write_figures = rec.history.figures(false);
     let writes = request_figures(&write_figures);
     let wal_fsync_ms = quantiles_ms(&rec.fsync_all_us);
+    let wal_fsync_p99_5m_ms = wal_fsync_p99_5m_ms(sc, &families, fast_forward_end_ns);
     let mut summary = Summary {
         scenario: sc.name.clone(),
         scenario_file: String::new(),
@@ -60,6 +61,7 @@ pub(crate) fn build_record(
         failover_s: failover,
         heartbeat_send_failures: fold.heartbeat_send_failures,
         wal_fsync_ms,
+        wal_fsync_p99_5m_ms: median_max(&wal_fsync_p99_5m_ms),
         outcome: IndexMap::new(),
         expectations: Vec::new(),
         checks,
@@ -98,6 +100,7 @@ pub(crate) fn build_record(
         leader_timeline: fold.leader_spans.clone(),
         write_latency_per_minute: per_minute(&write_figures.per_minute),
         wal_fsync_us: rec.fsync_us.clone(),
+        wal_fsync_p99_5m_ms,
         timeline: rec.timeline_entries(),
         warnings: fold.warning_counts(),
         metrics: families,
@@ -126,6 +129,52 @@ fn alert_episodes(
         &rules,
         evaluation_times(sc, fast_forward_end_ns),
     ))
+}
+
+/// Each member's 5-minute WAL fsync p99 (ms) at every scrape after any fast-forward (there are
+/// no fsyncs before it), by the same expression and evaluator as `EtcdDiskFsyncSlow`.
+fn wal_fsync_p99_5m_ms(
+    sc: &Scenario,
+    families: &[etcdlab_report::MetricFamily],
+    fast_forward_end_ns: Option<u64>,
+) -> Vec<(String, Vec<(u64, f64)>)> {
+    let every = sc.metrics.scrape_interval_ns;
+    let first = fast_forward_end_ns.unwrap_or(0) / every + 1;
+    let times = (first..=sc.duration_ns / every).map(move |i| i * every);
+    let series =
+        etcdlab_alerts::evaluate_series(families, etcdlab_alerts::WAL_FSYNC_P99_5M_EXPR, times)
+            .expect("the evaluator supports the fsync p99 expression");
+    series
+        .into_iter()
+        .map(|(labels, points)| {
+            let name = (labels.iter())
+                .map(|(k, v)| {
+                    if k == "member" {
+                        v.clone()
+                    } else {
+                        format!("{k}={v}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            let ms = points.into_iter().map(|(t, s)| (t, round6(s * 1000.0)));
+            (name, ms.collect())
+        })
+        .collect()
+}
+
+/// Median and max of every point of every series (all members pooled, as `wal_fsync_ms`
+/// pools every member's fsyncs).
+fn median_max(series: &[(String, Vec<(u64, f64)>)]) -> MedianMax {
+    let mut v: Vec<f64> = series
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|x| x.1))
+        .collect();
+    v.sort_by(f64::total_cmp);
+    MedianMax {
+        median: median_of_sorted(&v).map(round6),
+        max: v.last().copied(),
+    }
 }
 
 fn quantiles_ms(h: &Histogram<u64>) -> Quantiles {
@@ -307,6 +356,8 @@ pub fn outcome_metric(s: &Summary, name: &str) -> Option<f64> {
         "wal_fsync_ms_p50" => return s.wal_fsync_ms.p50,
         "wal_fsync_ms_p99" => return s.wal_fsync_ms.p99,
         "wal_fsync_ms_p999" => return s.wal_fsync_ms.p999,
+        "wal_fsync_p99_5m_ms_median" => return s.wal_fsync_p99_5m_ms.median,
+        "wal_fsync_p99_5m_ms_max" => return s.wal_fsync_p99_5m_ms.max,
         "max_term" => s.max_term as f64,
         "nospace_at_s" => return s.nospace_at_s,
         "write_downtime_s" => return s.write_downtime_s,

@@ -36,6 +36,9 @@ pub struct RunRecord {
     pub write_latency_per_minute: Vec<MinuteLatency>,
     /// WAL fsync latencies of each member (microseconds), index = member.
     pub wal_fsync_us: Vec<hdrhistogram::Histogram<u64>>,
+    /// Each member's 5-minute WAL fsync p99 over time as the guide's dashboard draws it
+    /// (`histogram_quantile(0.99, rate(..._bucket[5m]))` every scrape, in ms), by member name.
+    pub wal_fsync_p99_5m_ms: Vec<(String, Vec<(Nanos, f64)>)>,
     /// Scenario timeline as it happened (faults and actions), for the report and charts.
     pub timeline: Vec<TimelineEntry>,
     /// Notable log lines etcd would have printed, de-duplicated with counts.
@@ -167,6 +170,9 @@ pub struct Summary {
     pub failover_s: Failover,
     pub heartbeat_send_failures: u64,
     pub wal_fsync_ms: Quantiles,
+    /// The guide's dashboard figure: every member's 5-minute WAL fsync p99 at every scrape
+    /// (ms), its median and max over the run.
+    pub wal_fsync_p99_5m_ms: MedianMax,
     /// Outcome figures by name (the names `[[expect]]` uses), in a fixed order.
     pub outcome: IndexMap<String, Option<f64>>,
     pub expectations: Vec<ExpectationResult>,
@@ -263,6 +269,13 @@ pub struct Quantiles {
     pub p50: Option<f64>,
     pub p99: Option<f64>,
     pub p999: Option<f64>,
+    pub max: Option<f64>,
+}
+
+/// The median and max of a figure sampled over the run (None: no sample).
+#[derive(Clone, Debug, Serialize)]
+pub struct MedianMax {
+    pub median: Option<f64>,
     pub max: Option<f64>,
 }
 

@@ -192,6 +192,10 @@ pub fn empty_record() -> RunRecord {
             },
             heartbeat_send_failures: 0,
             wal_fsync_ms: none4,
+            wal_fsync_p99_5m_ms: MedianMax {
+                median: None,
+                max: None,
+            },
             outcome: IndexMap::new(),
             expectations: vec![],
             checks: vec![],
@@ -213,6 +217,7 @@ pub fn empty_record() -> RunRecord {
         leader_timeline: vec![],
         write_latency_per_minute: vec![],
         wal_fsync_us: vec![],
+        wal_fsync_p99_5m_ms: vec![],
         timeline: vec![],
         warnings: vec![],
         metrics: vec![],

@@ -210,6 +210,13 @@ fn results(out: &mut String, s: &Summary) {
             triple(q.p50, q.p99, q.p999, " ms"),
         ),
         ("WAL fsync max".into(), opt_num(q.max, 3, " ms")),
+        (
+            "WAL fsync p99 over 5 min (dashboard), median / max".into(),
+            match (s.wal_fsync_p99_5m_ms.median, s.wal_fsync_p99_5m_ms.max) {
+                (None, None) => "–".into(),
+                (median, max) => format!("{} / {} ms", opt_num(median, 3, ""), opt_num(max, 3, "")),
+            },
+        ),
     ]);
     out.push_str("## Results\n\n| Figure | Value |\n| --- | ---: |\n");
     for (name, value) in rows {

@@ -418,6 +418,8 @@ pub const OUTCOME_METRICS: &[&str] = &[
     "wal_fsync_ms_p50",
     "wal_fsync_ms_p99",
     "wal_fsync_ms_p999",
+    "wal_fsync_p99_5m_ms_median",
+    "wal_fsync_p99_5m_ms_max",
     "max_term",
     "nospace_at_s",
     "write_downtime_s",

@@ -1,17 +1,20 @@
 //! `wal-fsync.png`: the distribution of WAL fsync latency per member as a CDF on a log latency
 //! axis, with the y axis in "nines" (50%, 90%, 99%, 99.9%) so the tail that etcd cares about
 //! gets as much room as the median. Marked: etcd's guidance that p99 stays under 10 ms.
+//! Below it, when the run has them, each member's 5-minute p99 over time as the guide's
+//! dashboard and `EtcdDiskFsyncSlow` compute it from the bucket histogram.
 
 use std::io;
 use std::path::Path;
 
 use hdrhistogram::Histogram;
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::{
-    anchored, bold, font, legend, member_colour, ms_label, placeholder, render, Key, HEIGHT, WIDTH,
-    Y_LABEL_AREA,
+    anchored, bold, font, legend, member_colour, ms_label, placeholder, render, Key, TimeUnit,
+    HEIGHT, WIDTH, Y_LABEL_AREA,
 };
 use crate::format::{member_name, num};
 use crate::RunRecord;
@@ -22,17 +25,110 @@ const GUIDE: RGBColor = RGBColor(214, 39, 40);
 /// The y axis never goes past 99.999% (five nines).
 const MAX_NINES: f64 = 5.0;
 
+/// Height of the lower panel (the 5-minute p99 over time).
+const P99_5M_HEIGHT: u32 = 320;
+
 pub fn wal_fsync(record: &RunRecord, path: &Path) -> io::Result<()> {
-    render(path, (WIDTH, HEIGHT), |root| {
+    let p99_range = p99_5m_range_ms(&record.wal_fsync_p99_5m_ms);
+    let height = HEIGHT + p99_range.map_or(0, |_| P99_5M_HEIGHT);
+    render(path, (WIDTH, height), |root| {
         let title = format!("WAL fsync latency: {}", record.summary.scenario);
         let hists = &record.wal_fsync_us;
         let Some((lo, hi)) = latency_range_ms(hists) else {
             return placeholder(root, &title, "no WAL fsyncs recorded");
         };
-        root.draw(&Text::new(title, (16, 10), bold(20)))?;
-        legend(root, (16, 44), &legend_items(record))?;
-        draw(&root.margin(66, 0, 0, 0), record, lo, hi)
+        let (top, bottom) = root.split_vertically(HEIGHT);
+        top.draw(&Text::new(title, (16, 10), bold(20)))?;
+        legend(&top, (16, 44), &legend_items(record))?;
+        draw(&top.margin(66, 0, 0, 0), record, lo, hi)?;
+        match p99_range {
+            Some(range) => draw_p99_5m(&bottom, record, range),
+            None => Ok(()),
+        }
     })
+}
+
+/// Smallest and largest 5-minute p99 in ms, widened to show the 10 ms mark (None: no points).
+fn p99_5m_range_ms(series: &[(String, Vec<(u64, f64)>)]) -> Option<(f64, f64)> {
+    let values = series.iter().flat_map(|(_, p)| p.iter().map(|x| x.1));
+    let positive: Vec<f64> = values.filter(|v| v.is_finite() && *v > 0.0).collect();
+    let lo = positive.iter().copied().reduce(f64::min)?;
+    let hi = positive.iter().copied().reduce(f64::max)?;
+    Some((
+        lo.min(RECOMMENDED_P99_MS) / 1.5,
+        hi.max(RECOMMENDED_P99_MS) * 1.5,
+    ))
+}
+
+/// A log axis once the largest 5-minute p99 shown is this many times the smallest.
+const LOG_RATIO: f64 = 30.0;
+
+/// The dashboard panel: each member's `histogram_quantile(0.99, rate(..._bucket[5m]))` at every
+/// scrape, with the 10 ms the alert compares it with.
+fn draw_p99_5m(area: &super::Area, record: &RunRecord, (lo, hi): (f64, f64)) -> super::DrawResult {
+    let s = &record.summary.wal_fsync_p99_5m_ms;
+    let figures = match (s.median, s.max) {
+        (Some(median), Some(max)) => {
+            format!(" (median {} ms, max {} ms)", num(median, 1), num(max, 1))
+        }
+        _ => String::new(),
+    };
+    let title =
+        format!("5-minute p99 per member, as dashboards and EtcdDiskFsyncSlow compute it{figures}");
+    area.draw(&Text::new(title, (16, 4), bold(16)))?;
+    let area = area.margin(26, 0, 0, 0);
+    if hi / lo > LOG_RATIO {
+        p99_5m_panel(
+            &area,
+            record,
+            (lo..hi).log_scale(),
+            "p99 over 5 min (ms, log)",
+        )
+    } else {
+        p99_5m_panel(&area, record, 0.0..hi, "p99 over 5 min (ms)")
+    }
+}
+
+fn p99_5m_panel<Y>(area: &super::Area, record: &RunRecord, y: Y, y_desc: &str) -> super::DrawResult
+where
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let total_s = record.summary.simulated_seconds;
+    let unit = TimeUnit::for_span(total_s);
+    let x_end = (total_s / unit.seconds).max(1e-9);
+    let mut chart = ChartBuilder::on(area)
+        .margin_right(24)
+        .margin_bottom(8)
+        .x_label_area_size(42)
+        .y_label_area_size(Y_LABEL_AREA)
+        .build_cartesian_2d(0f64..x_end, y)?;
+    chart
+        .configure_mesh()
+        .x_desc(format!("simulated time ({})", unit.name))
+        .y_desc(y_desc)
+        .x_labels(12)
+        .y_labels(8)
+        .x_label_formatter(&|v| num(*v, 1))
+        .y_label_formatter(&|v| ms_label(*v))
+        .label_style(font(14))
+        .axis_desc_style(font(15))
+        .light_line_style(RGBColor(240, 240, 240))
+        .draw()?;
+    chart.draw_series(DashedLineSeries::new(
+        [(0.0, RECOMMENDED_P99_MS), (x_end, RECOMMENDED_P99_MS)],
+        6,
+        4,
+        GUIDE.mix(0.8).stroke_width(2),
+    ))?;
+    for (name, points) in &record.wal_fsync_p99_5m_ms {
+        let m = (record.member_names.iter())
+            .position(|n| n == name)
+            .unwrap_or(0);
+        let line = points.iter().map(|&(t, v)| (unit.of_ns(t), v));
+        chart.draw_series(LineSeries::new(line, member_colour(m).stroke_width(2)))?;
+    }
+    Ok(())
 }
 
 /// Smallest and largest recorded latency in ms over all members, widened to show the 10 ms mark.
