@@ -75,6 +75,7 @@ pub(crate) fn build_record(
         snapshots: snapshots
             .as_ref()
             .map(etcdlab_report::SnapshotsReport::summary),
+        apiserver: None,
         reads: (sc.workload.reads_per_s > 0.0).then(|| request_figures(&rec.history.figures(true))),
         optimistic_updates: (sc.workload.txn_ratio > 0.0).then(|| rec.history.txn_figures()),
         traffic: (sc.traffic.as_ref()).map(|t| {
@@ -366,6 +367,9 @@ pub fn outcome_metric(s: &Summary, name: &str) -> Option<f64> {
         "watch_relists" => return s.watch_relists.map(|n| n as f64),
         "reads_failed" => return s.reads.as_ref().map(|r| r.failed as f64),
         "read_latency_ms_p99" => return s.reads.as_ref().and_then(|r| r.latency_ms.p99),
+        "apiserver_latency_ms_p50" => return s.apiserver.as_ref()?.latency_ms.p50,
+        "apiserver_latency_ms_p99" => return s.apiserver.as_ref()?.latency_ms.p99,
+        "apiserver_latency_ms_max" => return s.apiserver.as_ref()?.latency_ms.max,
         "divergence_detected_at_s" => return restore?.divergence_detected_at_s,
         "revision_gap" => return restore?.revision_gap.map(|g| g as f64),
         "lost_changes" => restore?.lost_changes.values().sum::<u64>() as f64,

@@ -204,6 +204,10 @@ pub struct Summary {
     /// The plain workload's reads (None: it made none), in the same shape as `writes`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reads: Option<Writes>,
+    /// kube-apiserver's requests as `apiserver_request_duration_seconds` measures them (None:
+    /// the run has no `[kube] api_requests`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apiserver: Option<ApiserverRequests>,
     /// The plain workload's optimistic updates (None: it made none; they count as writes too).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub optimistic_updates: Option<OptimisticUpdates>,
@@ -255,6 +259,23 @@ pub struct Writes {
     /// Count per error text in etcd's words, sorted by text.
     pub errors: IndexMap<String, u64>,
     pub latency_ms: LatencyMs,
+}
+
+/// kube-apiserver's requests of every verb but WATCH: reads served from its watch cache,
+/// writes through etcd.
+#[derive(Clone, Debug, Serialize)]
+pub struct ApiserverRequests {
+    /// GETs and LISTs answered from the watch cache.
+    pub gets: u64,
+    pub lists: u64,
+    /// Creates, updates, deletes and the lease grants behind Events, through etcd; of them
+    /// those that failed (etcd's error, or `--request-timeout`).
+    pub writes: u64,
+    pub writes_failed: u64,
+    /// Every request, reads and writes, failed ones included (as the histogram counts them).
+    pub latency_ms: LatencyMs,
+    /// The writes alone.
+    pub write_latency_ms: LatencyMs,
 }
 
 #[derive(Clone, Debug, Serialize)]

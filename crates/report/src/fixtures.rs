@@ -209,6 +209,7 @@ pub fn empty_record() -> RunRecord {
             optimistic_updates: None,
             traffic: None,
             reads: None,
+            apiserver: None,
             snapshots: None,
         },
         inputs: vec![],
