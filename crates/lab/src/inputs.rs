@@ -136,6 +136,15 @@ pub(crate) fn storage_inputs(sc: &Scenario) -> Vec<String> {
                 "off".to_string()
             }
         ));
+        if let Some(api) = &k.api {
+            lines.push(format!(
+                "kube-apiserver's clients (kubelets, controllers, scheduler): {} GETs/s and {} LISTs/s answered from its watch cache in {} / {} ms, besides the writes above through etcd; latency measured per request as apiserver_request_duration_seconds does (every verb but WATCH)",
+                api.gets_per_s,
+                api.lists_per_s,
+                api.cache_get_latency_ms.describe(),
+                api.cache_list_latency_ms.describe(),
+            ));
+        }
     }
     if let Some(ff) = &sc.fast_forward {
         lines.push(format!(

@@ -26,7 +26,12 @@ pub(crate) fn build_record(
         series,
         invariant_broken: _, // taken by `judge`
         liveness: _,         // taken by `judge`
+        apiserver,
     } = recording;
+    let (apiserver, apiserver_latency_per_5m) = match apiserver {
+        Some((figures, bins)) => (Some(figures), bins),
+        None => (None, Vec::new()),
+    };
     let families = series.into_families();
     let storage = &rec.storage;
     // The figures of elections, leaders and failovers: the recorder's log, folded.
@@ -75,7 +80,7 @@ pub(crate) fn build_record(
         snapshots: snapshots
             .as_ref()
             .map(etcdlab_report::SnapshotsReport::summary),
-        apiserver: None,
+        apiserver,
         reads: (sc.workload.reads_per_s > 0.0).then(|| request_figures(&rec.history.figures(true))),
         optimistic_updates: (sc.workload.txn_ratio > 0.0).then(|| rec.history.txn_figures()),
         traffic: (sc.traffic.as_ref()).map(|t| {
@@ -100,6 +105,7 @@ pub(crate) fn build_record(
         role_changes: rec.role_changes(),
         leader_timeline: fold.leader_spans.clone(),
         write_latency_per_minute: per_minute(&write_figures.per_minute),
+        apiserver_latency_per_5m,
         wal_fsync_us: rec.fsync_us.clone(),
         wal_fsync_p99_5m_ms,
         timeline: rec.timeline_entries(),

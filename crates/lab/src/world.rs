@@ -17,6 +17,7 @@ use etcdlab_sim::{ms_to_ns, stream, EventQueue, Nanos, Rng, TraceHash, NANOS_PER
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 
+mod apiserver_meter;
 mod build;
 mod client;
 mod cluster;
@@ -74,6 +75,11 @@ pub(crate) struct Recording {
     pub invariant_broken: Option<Violation>,
     /// `[liveness]`: None when the scenario has none; else Ok, or what did not recover.
     pub liveness: Option<Result<(), String>>,
+    /// kube-apiserver's request figures and 5-minute bins (`[kube] api_requests`).
+    pub apiserver: Option<(
+        etcdlab_report::ApiserverRequests,
+        Vec<etcdlab_report::ApiLatencyBin>,
+    )>,
 }
 
 /// Error text when a client's connection to a member is cut by its crash.
@@ -244,6 +250,7 @@ impl<'s> World<'s> {
             self.scrape();
         }
         self.rec.finish(end);
+        self.finish_api_meter(end);
         self.close_watches();
         self.close_history();
         Ok(())
@@ -262,6 +269,9 @@ impl<'s> World<'s> {
             series: self.series,
             invariant_broken: self.invariant_broken,
             liveness: self.liveness,
+            apiserver: (self.kube.as_ref())
+                .and_then(|k| k.control_plane.as_ref()?.api.as_ref())
+                .map(|api| api.figures()),
         }
     }
 
@@ -350,6 +360,7 @@ impl<'s> World<'s> {
             Ev::OperatorWake => self.hand_operator(OperatorInput::Wake),
             Ev::KubeNext => self.on_kube_wake(kube_client::KubeWake::NextWrite),
             Ev::ApiserverCompactor => self.on_kube_wake(kube_client::KubeWake::Compactor),
+            Ev::ApiRead => self.on_kube_wake(kube_client::KubeWake::ApiRead),
             Ev::AutoCompaction => self.on_auto_compaction(),
             Ev::WatchSync => self.on_watch_sync(),
             Ev::NextRead => self.on_next_read(),

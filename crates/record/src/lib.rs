@@ -39,6 +39,8 @@ pub struct RunRecord {
     /// Each member's 5-minute WAL fsync p99 over time as the guide's dashboard draws it
     /// (`histogram_quantile(0.99, rate(..._bucket[5m]))` every scrape, in ms), by member name.
     pub wal_fsync_p99_5m_ms: Vec<(String, Vec<(Nanos, f64)>)>,
+    /// kube-apiserver's request latency per 5 minutes (empty without `[kube] api_requests`).
+    pub apiserver_latency_per_5m: Vec<ApiLatencyBin>,
     /// Scenario timeline as it happened (faults and actions), for the report and charts.
     pub timeline: Vec<TimelineEntry>,
     /// Notable log lines etcd would have printed, de-duplicated with counts.
@@ -275,6 +277,16 @@ pub struct ApiserverRequests {
     /// Every request, reads and writes, failed ones included (as the histogram counts them).
     pub latency_ms: LatencyMs,
     /// The writes alone.
+    pub write_latency_ms: LatencyMs,
+}
+
+/// kube-apiserver's requests that completed in one 5-minute bin.
+#[derive(Clone, Debug, Serialize)]
+pub struct ApiLatencyBin {
+    pub start_ns: Nanos,
+    pub requests: u64,
+    pub writes: u64,
+    pub latency_ms: LatencyMs,
     pub write_latency_ms: LatencyMs,
 }
 

@@ -217,6 +217,7 @@ pub fn empty_record() -> RunRecord {
         role_changes: vec![],
         leader_timeline: vec![],
         write_latency_per_minute: vec![],
+        apiserver_latency_per_5m: vec![],
         wal_fsync_us: vec![],
         wal_fsync_p99_5m_ms: vec![],
         timeline: vec![],

@@ -41,6 +41,8 @@ pub const WRITE_LATENCY_PNG: &str = "write-latency.png";
 pub const WAL_FSYNC_PNG: &str = "wal-fsync.png";
 /// Written only for runs with backend size samples.
 pub const DB_SIZE_PNG: &str = "db-size.png";
+/// Written only for runs with `[kube] api_requests`.
+pub const APISERVER_LATENCY_PNG: &str = "apiserver-latency.png";
 
 /// The file a checker's failing window is drawn in.
 pub fn failure_picture(checker: &str) -> String {
@@ -69,6 +71,10 @@ pub fn write_run(record: &RunRecord, out_dir: &Path) -> io::Result<Vec<PathBuf>>
     if !record.db_size.is_empty() {
         charts::db_size(record, &out_dir.join(DB_SIZE_PNG))?;
         names.push(PathBuf::from(DB_SIZE_PNG));
+    }
+    if !record.apiserver_latency_per_5m.is_empty() {
+        charts::apiserver_latency(record, &out_dir.join(APISERVER_LATENCY_PNG))?;
+        names.push(PathBuf::from(APISERVER_LATENCY_PNG));
     }
     let mut assets = BTreeMap::new();
     for c in &record.summary.checks {

@@ -218,6 +218,27 @@ fn results(out: &mut String, s: &Summary) {
             },
         ),
     ]);
+    if let Some(a) = &s.apiserver {
+        let l = &a.latency_ms;
+        let wl = &a.write_latency_ms;
+        rows.extend([
+            (
+                "kube-apiserver requests: GET / LIST (watch cache) / writes (etcd), failed".into(),
+                format!(
+                    "{} / {} / {}, {}",
+                    a.gets, a.lists, a.writes, a.writes_failed
+                ),
+            ),
+            (
+                "kube-apiserver latency p50 / p99 / max (every verb but WATCH)".into(),
+                triple(l.p50, l.p99, l.max, " ms"),
+            ),
+            (
+                "kube-apiserver write latency p50 / p99 / max".into(),
+                triple(wl.p50, wl.p99, wl.max, " ms"),
+            ),
+        ]);
+    }
     out.push_str("## Results\n\n| Figure | Value |\n| --- | ---: |\n");
     for (name, value) in rows {
         let _ = writeln!(out, "| {name} | {value} |");
@@ -320,6 +341,13 @@ fn charts(out: &mut String, record: &RunRecord) {
     let _ = writeln!(out, "![WAL fsync latency]({WAL_FSYNC_PNG})\n");
     if !record.db_size.is_empty() {
         let _ = writeln!(out, "![database size]({DB_SIZE_PNG})\n");
+    }
+    if !record.apiserver_latency_per_5m.is_empty() {
+        let _ = writeln!(
+            out,
+            "![kube-apiserver latency]({})\n",
+            crate::APISERVER_LATENCY_PNG
+        );
     }
 }
 

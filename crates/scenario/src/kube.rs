@@ -1,10 +1,12 @@
 //! `[kube]` (a Kubernetes control plane writing to etcd), `[fast_forward]` (months of history
 //! applied without simulating every message) and `[cluster]`'s auto-compaction.
 
+use crate::dist::read_dist;
 use crate::error::R;
 use crate::read::{Field, Table};
 use crate::Nanos;
 use etcdlab_kube::KubeWorkloadConfig;
+use etcdlab_sim::Dist;
 
 /// `[kube]`: the workload generator's configuration and the apiserver's own compaction.
 #[derive(Clone, Debug, PartialEq)]
@@ -15,7 +17,32 @@ pub struct KubeSpec {
     pub apiserver_compaction_interval_ns: Nanos,
     /// The control plane's first write (its clock's zero): e.g. once etcd has a leader.
     pub start_ns: Nanos,
+    /// kube-apiserver's requests from its clients, measured as
+    /// `apiserver_request_duration_seconds` does (None: `api_requests` off, nothing measured).
+    pub api: Option<ApiRequestsSpec>,
 }
+
+/// `[kube] api_requests = true`: kube-apiserver's clients (kubelets, controllers, the
+/// scheduler) send GETs and LISTs that it answers from its watch cache, besides the workload's
+/// writes, which go through etcd. Every request's latency is measured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiRequestsSpec {
+    /// GETs and LISTs per second, cluster-wide (Poisson).
+    pub gets_per_s: f64,
+    pub lists_per_s: f64,
+    /// The apiserver's time to answer one from its cache (ms): authentication, authorization,
+    /// the cache lookup, serialization.
+    pub cache_get_latency_ms: Dist,
+    pub cache_list_latency_ms: Dist,
+}
+
+/// Reads per second per node when `api_requests` is on and the rates are not given. An
+/// assumption, not a measurement: kubelets GET their Node before each status report and the
+/// Secrets and ConfigMaps their pods mount, controllers and the scheduler mostly read their
+/// informers' local caches and GET what they are about to update, so reads outnumber the
+/// workload's writes several times over.
+pub const DEFAULT_API_GETS_PER_NODE_S: f64 = 5.0;
+pub const DEFAULT_API_LISTS_PER_NODE_S: f64 = 0.1;
 
 /// `[fast_forward]`: apply the Kubernetes workload's writes straight to every member's store
 /// (no raft messages, no disk timing, nothing faulted) until `until_ns`, or until a member's
@@ -56,6 +83,11 @@ const KUBE_KEYS: &[&str] = &[
     "apiserver_compaction",
     "apiserver_compaction_interval",
     "start",
+    "api_requests",
+    "api_gets_per_s",
+    "api_lists_per_s",
+    "api_cache_get_latency_ms",
+    "api_cache_list_latency_ms",
 ];
 
 pub(crate) fn read_kube(f: Field<'_>) -> R<KubeSpec> {
@@ -132,6 +164,7 @@ pub(crate) fn read_kube(f: Field<'_>) -> R<KubeSpec> {
             None => t.fail(e),
         }
     })?;
+    let api = read_api_requests(&t, c.nodes)?;
     Ok(KubeSpec {
         config: c,
         apiserver_compaction: t.opt("apiserver_compaction", |f| f.bool())?.unwrap_or(true),
@@ -139,7 +172,51 @@ pub(crate) fn read_kube(f: Field<'_>) -> R<KubeSpec> {
             .opt("apiserver_compaction_interval", |f| f.positive_duration())?
             .unwrap_or(etcdlab_kube::apiserver::COMPACTION_INTERVAL_NS),
         start_ns: t.opt("start", |f| f.duration())?.unwrap_or(0),
+        api,
     })
+}
+
+/// `api_requests` and its keys (which need it on).
+fn read_api_requests(t: &Table<'_>, nodes: u32) -> R<Option<ApiRequestsSpec>> {
+    let on = t.opt("api_requests", |f| f.bool())?.unwrap_or(false);
+    if !on {
+        for key in [
+            "api_gets_per_s",
+            "api_lists_per_s",
+            "api_cache_get_latency_ms",
+            "api_cache_list_latency_ms",
+        ] {
+            if let Some(f) = t.get(key) {
+                return Err(f.fail(format!("{key} needs api_requests = true")));
+            }
+        }
+        return Ok(None);
+    }
+    let rate = |key: &str, default: f64| -> R<f64> {
+        Ok(t.opt(key, |f| f.number_in(0.0, 1e5))?.unwrap_or(default))
+    };
+    Ok(Some(ApiRequestsSpec {
+        gets_per_s: rate(
+            "api_gets_per_s",
+            DEFAULT_API_GETS_PER_NODE_S * f64::from(nodes),
+        )?,
+        lists_per_s: rate(
+            "api_lists_per_s",
+            DEFAULT_API_LISTS_PER_NODE_S * f64::from(nodes),
+        )?,
+        cache_get_latency_ms: t.opt("api_cache_get_latency_ms", read_dist)?.unwrap_or(
+            Dist::LogNormal {
+                median: 1.0,
+                sigma: 0.5,
+            },
+        ),
+        cache_list_latency_ms: t.opt("api_cache_list_latency_ms", read_dist)?.unwrap_or(
+            Dist::LogNormal {
+                median: 20.0,
+                sigma: 0.8,
+            },
+        ),
+    }))
 }
 
 pub(crate) fn read_fast_forward(f: Field<'_>, run_ns: Nanos) -> R<FastForward> {

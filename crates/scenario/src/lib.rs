@@ -43,7 +43,7 @@ pub use disk::disk_profile;
 pub use duration::{format_duration, parse_duration};
 pub use error::ScenarioError;
 pub use etcd_config::{read_etcd_config_file, read_etcd_flags, EtcdConfig};
-pub use kube::{AutoCompaction, FastForward, KubeSpec, OnCompacted, WatchSpec};
+pub use kube::{ApiRequestsSpec, AutoCompaction, FastForward, KubeSpec, OnCompacted, WatchSpec};
 pub use names::{
     client_endpoint, client_url, member_index, member_name, parse_member_name, parse_member_ref,
     peer_url,

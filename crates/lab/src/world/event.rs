@@ -67,6 +67,8 @@ pub(crate) enum Ev {
     KubeNext,
     /// kube-apiserver's compactor round.
     ApiserverCompactor,
+    /// A GET or LIST reaches kube-apiserver (`[kube] api_requests`).
+    ApiRead,
     /// etcd's auto-compactor check.
     AutoCompaction,
     /// Watch clients read what is new (every 100 ms).
@@ -137,6 +139,7 @@ impl Ev {
             Ev::CorruptCheck => (28, 0),
             Ev::TrafficNext { client } => (30, u64::from(*client)),
             Ev::LivenessCheck => (32, 0),
+            Ev::ApiRead => (33, 0),
             Ev::TrafficDeadline { client, id } => (31 + (id << 8), u64::from(*client)),
         }
     }

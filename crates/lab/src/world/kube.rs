@@ -2,6 +2,7 @@
 //! 5-minute compaction, etcd's own auto-compaction and lessor loop, and the fast-forward that
 //! applies months of history straight to the stores before the simulation proper begins.
 
+use super::apiserver_meter::ApiMeter;
 use super::kube_client::{kube_op, KubeControlPlane, KubeWake, Requests};
 use super::*;
 use etcdlab_kube::ApiServer;
@@ -31,7 +32,13 @@ impl KubeState {
     pub fn new(sc: &Scenario) -> Option<KubeState> {
         let spec = sc.kube.as_ref()?;
         Some(KubeState {
-            control_plane: Some(KubeControlPlane::new(spec, stream(sc.seed, "kube"))),
+            control_plane: Some({
+                let mut plane = KubeControlPlane::new(spec, stream(sc.seed, "kube"));
+                // Its own stream: turning the reads on shifts no other draw.
+                plane.api = (spec.api.clone())
+                    .map(|api| ApiMeter::new(api, stream(sc.seed, "kube-api-reads")));
+                plane
+            }),
             deferred_replies: Vec::new(),
             apis: vec![ApiServer::new(); sc.cluster.size],
             fast_forward_writes: 0,
@@ -192,6 +199,14 @@ impl World<'_> {
         }
     }
 
+    /// The end of the run for kube-apiserver's request meter.
+    pub(super) fn finish_api_meter(&mut self, end_ns: Nanos) {
+        let plane = self.kube.as_mut().and_then(|k| k.control_plane.as_mut());
+        if let Some(api) = plane.and_then(|p| p.api.as_mut()) {
+            api.finish(end_ns);
+        }
+    }
+
     pub(super) fn on_kube_wake(&mut self, wake: KubeWake) {
         self.with_control_plane(|plane, w| plane.on_wake(w, wake));
     }
@@ -340,6 +355,7 @@ impl Requests for World<'_> {
         let ev = match wake {
             KubeWake::NextWrite => Ev::KubeNext,
             KubeWake::Compactor => Ev::ApiserverCompactor,
+            KubeWake::ApiRead => Ev::ApiRead,
         };
         self.q.schedule_at(at_ns, ev);
     }

@@ -5,6 +5,7 @@
 //! (`kube_client_tests.rs`). The apiservers' watch caches are fed by their watches
 //! (`world/watch.rs`), not by this actor.
 
+use super::apiserver_meter::ApiMeter;
 use super::client::Client;
 use etcdlab_kube::{KubeAction, KubeOp, KubeWorkload};
 use etcdlab_member::{Op, Request};
@@ -41,6 +42,8 @@ pub(crate) enum KubeWake {
     NextWrite,
     /// kube-apiserver's compactor runs (`--etcd-compaction-interval`).
     Compactor,
+    /// A client's GET or LIST reaches kube-apiserver (`[kube] api_requests`).
+    ApiRead,
 }
 
 /// What a request on behalf of Kubernetes was, when its reply matters.
@@ -67,6 +70,8 @@ pub(crate) struct KubeControlPlane {
     pub(super) compactor_last_rev: i64,
     /// `--etcd-compaction-interval`; None: kube-apiserver does not compact.
     compaction_interval_ns: Option<Nanos>,
+    /// kube-apiserver's request latency (`[kube] api_requests`; None: not measured).
+    pub(super) api: Option<ApiMeter>,
 }
 
 impl KubeControlPlane {
@@ -84,6 +89,7 @@ impl KubeControlPlane {
             compaction_interval_ns: spec
                 .apiserver_compaction
                 .then_some(spec.apiserver_compaction_interval_ns),
+            api: None,
         }
     }
 
@@ -95,12 +101,16 @@ impl KubeControlPlane {
     }
 
     /// The simulation proper starts at `start_ns` (after a fast-forward, if any).
-    pub fn start(&self, port: &mut impl Requests, start_ns: Nanos) {
+    pub fn start(&mut self, port: &mut impl Requests, start_ns: Nanos) {
         if let Some(op) = &self.next {
             port.wake_kube(op.at_ns.max(start_ns), KubeWake::NextWrite);
         }
         if let Some(interval) = self.compaction_interval_ns {
             port.wake_kube(start_ns + interval, KubeWake::Compactor);
+        }
+        let reads_from = start_ns.max(self.start_ns);
+        if let Some(at) = self.api.as_mut().and_then(|a| a.next_read_at(reads_from)) {
+            port.wake_kube(at, KubeWake::ApiRead);
         }
     }
 
@@ -108,6 +118,16 @@ impl KubeControlPlane {
         match wake {
             KubeWake::NextWrite => self.on_next_write(port),
             KubeWake::Compactor => self.on_compactor(port),
+            KubeWake::ApiRead => {
+                let api = self
+                    .api
+                    .as_mut()
+                    .expect("reads are scheduled only when measured");
+                api.on_read(port.now());
+                if let Some(at) = api.next_read_at(port.now()) {
+                    port.wake_kube(at, KubeWake::ApiRead);
+                }
+            }
         }
     }
 
@@ -118,6 +138,9 @@ impl KubeControlPlane {
         let at = self.next.as_ref().expect("advanced").at_ns.max(port.now());
         port.wake_kube(at, KubeWake::NextWrite);
         let id = port.request_id();
+        if let Some(api) = self.api.as_mut() {
+            api.on_write(id, port.now());
+        }
         // A plain write needs nothing on its reply: the watch caches learn of it by watching.
         let req = Rc::new(Request::from_client(
             id,
@@ -143,6 +166,9 @@ impl KubeControlPlane {
 
     /// A reply to one of its requests (`error`: what the client saw, if it failed).
     pub fn on_reply(&mut self, port: &mut impl Requests, id: u64, error: Option<&'static str>) {
+        if let Some(api) = self.api.as_mut() {
+            api.on_write_reply(id, port.now(), error.is_some());
+        }
         let Some(req) = self.requests.remove(&id) else {
             return;
         };

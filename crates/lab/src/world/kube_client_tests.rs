@@ -62,6 +62,7 @@ fn spec(start_ns: Nanos, compaction: bool) -> KubeSpec {
         apiserver_compaction: compaction,
         apiserver_compaction_interval_ns: 300 * S,
         start_ns,
+        api: None,
     }
 }
 

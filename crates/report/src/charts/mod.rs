@@ -12,11 +12,13 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontStyle;
 
+mod apiserver;
 mod dbsize;
 mod fsync;
 mod latency;
 mod timeline;
 
+pub use apiserver::apiserver_latency;
 pub use dbsize::db_size;
 pub use fsync::wal_fsync;
 pub use latency::write_latency;
