@@ -280,7 +280,7 @@ pub struct ApiserverRequests {
     pub write_latency_ms: LatencyMs,
 }
 
-/// kube-apiserver's requests that completed in one 5-minute bin.
+/// kube-apiserver's requests that arrived in one 5-minute bin.
 #[derive(Clone, Debug, Serialize)]
 pub struct ApiLatencyBin {
     pub start_ns: Nanos,
