@@ -118,13 +118,19 @@ pub(crate) fn fsync_alert_lead(record: &RunRecord) -> Option<String> {
         "too late to warn of the storm"
     };
     // When the expression first went above 10 ms on any member: a dashboard shows it from
-    // there, and the alert's `for: 5m` starts counting.
+    // there. Said as a fact about the line, not as the alert's cause: it may have dipped again,
+    // and the alert may have fired on another member.
     let crossed = (record.wal_fsync_p99_5m_ms.iter())
         .filter_map(|(_, points)| points.iter().find(|p| p.1 > 10.0).map(|p| p.0))
         .min()
         .map_or(String::new(), |t| {
+            let wait = if fired_ns > first_change_ns {
+                " The alert fires only once it has held 5 minutes (`for: 5m`)."
+            } else {
+                ""
+            };
             format!(
-                " Its expression (a member's 5-minute fsync p99 above 10 ms) held from {}, {}; the alert's `for: 5m` held it back.",
+                " Its expression (a member's 5-minute fsync p99 above 10 ms) first held at {}, {}.{wait}",
                 hms_millis(t),
                 relation(t)
             )
@@ -179,15 +185,18 @@ mod tests {
         );
         assert!(line.contains("too late"), "{line}");
         assert!(
-            line.contains("held from 0:00:30.000, 86 s before it"),
+            line.contains("first held at 0:00:30.000, 86 s before it"),
             "{line}"
         );
+        assert!(line.contains("`for: 5m`"), "{line}");
     }
 
     #[test]
     fn fsync_alert_before_the_first_leader_change_is_an_early_warning() {
         let line = fsync_alert_lead(&record(600, 330.0)).unwrap();
         assert!(line.contains("270 s before it: an early warning"), "{line}");
+        // The alert was in time: no word of what held it back.
+        assert!(!line.contains("for: 5m"), "{line}");
     }
 
     #[test]

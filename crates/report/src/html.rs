@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use base64::Engine;
-use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 /// Sections of more Markdown lines than this start closed (a storm's timeline, long warning
 /// lists); shorter ones start open, so the page reads like `report.md` until one is closed.
@@ -91,63 +91,65 @@ struct Section<'a> {
     body: String,
 }
 
-/// The text before the first `## ` heading, and each `## ` section (title, body). Lines in code
-/// fences are never headings.
+/// The text before the first `## ` heading, and each `## ` section (title, body). Headings are
+/// found by the Markdown parser, so a `## ` line in a code block (or after a stray fence in a
+/// scenario's note) is never one; only `## ` headings at the start of a line split.
 fn split_sections(markdown: &str) -> (&str, Vec<Section<'_>>) {
-    let mut in_fence = false;
-    let mut head_end = markdown.len();
-    let mut sections: Vec<Section> = Vec::new();
-    let mut offset = 0;
-    for line in markdown.split_inclusive('\n') {
-        if line.trim_start().starts_with("```") {
-            in_fence = !in_fence;
-        }
-        match line.strip_prefix("## ") {
-            Some(title) if !in_fence => {
-                if sections.is_empty() {
-                    head_end = offset;
-                }
-                sections.push(Section {
-                    title: title.trim_end(),
-                    body: String::new(),
-                });
-            }
-            _ => {
-                if let Some(s) = sections.last_mut() {
-                    s.body.push_str(line);
-                }
+    let mut headings: Vec<std::ops::Range<usize>> = Vec::new();
+    for (event, range) in Parser::new_ext(markdown, Options::ENABLE_TABLES).into_offset_iter() {
+        let at_line_start = range.start == 0 || markdown.as_bytes()[range.start - 1] == b'\n';
+        if let Event::Start(Tag::Heading {
+            level: HeadingLevel::H2,
+            ..
+        }) = event
+        {
+            if at_line_start && markdown[range.clone()].starts_with("## ") {
+                headings.push(range);
             }
         }
-        offset += line.len();
     }
+    let head_end = headings.first().map_or(markdown.len(), |h| h.start);
+    let sections = (headings.iter().enumerate())
+        .map(|(i, h)| {
+            let body_end = headings
+                .get(i + 1)
+                .map_or(markdown.len(), |next| next.start);
+            Section {
+                title: markdown[h.clone()].trim_start_matches("## ").trim(),
+                body: markdown[h.end..body_end].to_string(),
+            }
+        })
+        .collect();
     (&markdown[..head_end], sections)
 }
 
+/// What became of a link or image of the Markdown.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Became {
+    Kept,
+    /// A link or image to an asset: drawn inline.
+    Inline,
+    /// An image that is not an asset: a link to it, so the page fetches nothing.
+    Link,
+    /// A link with a scheme other than http(s) or mailto (`javascript:`...): its text alone.
+    Text,
+}
+
 /// Markdown to HTML, with images (and links to images, such as a checker's failure picture)
-/// whose target is an asset drawn inline.
+/// whose target is an asset drawn inline. Nothing else is fetched: other images become links,
+/// and links that could run code lose their target.
 fn render(markdown: &str, assets: &BTreeMap<String, Asset>) -> String {
-    // Whether each open link became an image, so its end tag matches.
-    let mut links_as_images: Vec<bool> = Vec::new();
+    // What each open link and image became, so its end tag matches.
+    let mut open: Vec<Became> = Vec::new();
     let events = Parser::new_ext(markdown, Options::ENABLE_TABLES).map(|event| match event {
         Event::Start(Tag::Image {
             link_type,
             dest_url,
             title,
             id,
-        }) => Event::Start(Tag::Image {
-            link_type,
-            dest_url: data_uri(&dest_url, assets).map_or(dest_url, CowStr::from),
-            title,
-            id,
-        }),
-        Event::Start(Tag::Link {
-            link_type,
-            dest_url,
-            title,
-            id,
         }) => match data_uri(&dest_url, assets) {
-            Some(uri) if is_image(&dest_url, assets) => {
-                links_as_images.push(true);
+            Some(uri) => {
+                open.push(Became::Inline);
                 Event::Start(Tag::Image {
                     link_type,
                     dest_url: CowStr::from(uri),
@@ -155,8 +157,8 @@ fn render(markdown: &str, assets: &BTreeMap<String, Asset>) -> String {
                     id,
                 })
             }
-            _ => {
-                links_as_images.push(false);
+            None if safe_link(&dest_url) => {
+                open.push(Became::Link);
                 Event::Start(Tag::Link {
                     link_type,
                     dest_url,
@@ -164,10 +166,46 @@ fn render(markdown: &str, assets: &BTreeMap<String, Asset>) -> String {
                     id,
                 })
             }
+            None => {
+                open.push(Became::Text);
+                Event::Text(CowStr::from(""))
+            }
         },
-        Event::End(TagEnd::Link) if links_as_images.pop() == Some(true) => {
-            Event::End(TagEnd::Image)
-        }
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => match data_uri(&dest_url, assets) {
+            Some(uri) if is_image(&dest_url, assets) => {
+                open.push(Became::Inline);
+                Event::Start(Tag::Image {
+                    link_type,
+                    dest_url: CowStr::from(uri),
+                    title,
+                    id,
+                })
+            }
+            _ if safe_link(&dest_url) => {
+                open.push(Became::Kept);
+                Event::Start(Tag::Link {
+                    link_type,
+                    dest_url,
+                    title,
+                    id,
+                })
+            }
+            _ => {
+                open.push(Became::Text);
+                Event::Text(CowStr::from(""))
+            }
+        },
+        Event::End(end @ (TagEnd::Link | TagEnd::Image)) => match open.pop() {
+            Some(Became::Inline) => Event::End(TagEnd::Image),
+            Some(Became::Link) => Event::End(TagEnd::Link),
+            Some(Became::Text) => Event::Text(CowStr::from("")),
+            _ => Event::End(end),
+        },
         Event::Html(raw) if !is_own_markup(&raw) => Event::Text(raw),
         Event::InlineHtml(raw) if !is_own_markup(&raw) => Event::Text(raw),
         other => other,
@@ -175,6 +213,21 @@ fn render(markdown: &str, assets: &BTreeMap<String, Asset>) -> String {
     let mut out = String::new();
     pulldown_cmark::html::push_html(&mut out, events);
     out
+}
+
+/// A link target a reader may follow: a relative path (a file of the report's folder), a
+/// fragment, or http(s)/mailto.
+fn safe_link(target: &str) -> bool {
+    match target.split_once(':') {
+        None => true,
+        Some((scheme, _)) if scheme.contains(['/', '?', '#']) => true,
+        Some((scheme, _)) => {
+            matches!(
+                scheme.to_ascii_lowercase().as_str(),
+                "http" | "https" | "mailto"
+            )
+        }
+    }
 }
 
 /// The only raw HTML `report.md` writes is `<details>`/`<summary>`; anything else came from a
@@ -282,6 +335,26 @@ mod tests {
         assert!(!page.contains("<script>alert") && !page.contains("<div onclick"));
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(page.contains("<details><summary>Figures</summary>"));
+    }
+
+    #[test]
+    fn nothing_is_fetched_and_no_link_runs_code() {
+        let md = "# t\n\n## Notes\n\n- ![remote](https://example.com/p.png) and \
+                  [click](javascript:alert(1)) and [Ok](https://etcd.io) and ![x](data:image/png;base64,AA)\n";
+        let page = html(md, &BTreeMap::new());
+        assert!(!page.contains("<img"), "{page}");
+        assert!(page.contains("<a href=\"https://example.com/p.png\">remote</a>"));
+        assert!(!page.contains("javascript") && page.contains("click"));
+        assert!(page.contains("<a href=\"https://etcd.io\">Ok</a>"));
+        assert!(!page.contains("data:image/png;base64,AA"));
+    }
+
+    #[test]
+    fn a_stray_fence_in_a_note_does_not_swallow_the_sections_after_it() {
+        // An indented line of backticks is code, not a fence: the old line scan flipped on it.
+        let md = "# t\n\n## Notes\n\n    ```\n\n## Reproduce\n\nx\n";
+        let page = html(md, &BTreeMap::new());
+        assert!(page.contains("id=\"reproduce\""), "{page}");
     }
 
     #[test]

@@ -477,7 +477,7 @@ fn cp_db(rest: &[&str], m: Members, line: &str) -> Result<OperatorCommand, Strin
 /// x`, `etcdctl -w table member list`): move `--endpoints` and `-w`/`--write-out` (with their
 /// values) after it, where each command reads its flags.
 fn global_flags_last(mut words: Vec<&str>) -> Vec<&str> {
-    if words.first() != Some(&"etcdctl") {
+    if !matches!(words.first(), Some(&"etcdctl" | &"etcdutl")) {
         return words;
     }
     let mut global = Vec::new();

@@ -371,6 +371,10 @@ fn snapshot_status() {
         status(OutputFormat::Simple)
     );
     assert_eq!(
+        command("etcdutl -w table snapshot status snap.db"),
+        command("etcdutl snapshot status snap.db -w table")
+    );
+    assert_eq!(
         command("etcdutl snapshot status snap.db -w table"),
         OperatorCommand::SnapshotStatus {
             file: "snap.db".into(),

@@ -443,7 +443,13 @@ fn med(p: &Point, figure: &str) -> String {
 
 /// The answer first, as a run's report gives it: what the runs did, then which settings
 /// qualify and the cheapest of them; the sections below give the details.
-fn verdict(s: &mut String, plan: &Plan, rows: &[Row], region: &Region) {
+fn verdict(
+    s: &mut String,
+    plan: &Plan,
+    rows: &[Row],
+    region: &Region,
+    shard: Option<(usize, usize)>,
+) {
     let count = |status: Status| rows.iter().filter(|r| r.status == status).count();
     let mut happened = vec![format!(
         "{} runs ({} grid points x {} seeds): {} met every expectation",
@@ -467,16 +473,23 @@ fn verdict(s: &mut String, plan: &Plan, rows: &[Row], region: &Region) {
         k => format!("; {k} grid points skipped"),
     };
     let _ = writeln!(s, "**What happened:** {}{skipped}.\n", happened.join(", "));
+    if shard.is_some() {
+        // A shard holds some seeds of each point: no point can qualify on its own.
+        let _ = writeln!(
+            s,
+            "**Verdict:** none yet: this is one shard; `etcdlab sweep-merge` all of them for it.\n"
+        );
+        return;
+    }
     let cheapest: Vec<String> = (region.cheapest.iter())
-        .filter_map(|(label, best)| {
-            let setting = format!("`{}`", cost_label(plan, (*best)?));
-            Some(match label.is_empty() {
-                true => setting,
-                false => format!("{setting} at {label}"),
-            })
+        .map(|(label, best)| match (best, label.is_empty()) {
+            (Some(p), true) => format!("`{}`", cost_label(plan, *p)),
+            (Some(p), false) => format!("`{}` at {label}", cost_label(plan, *p)),
+            (None, true) => "no setting".to_string(),
+            (None, false) => format!("no setting at {label}"),
         })
         .collect();
-    let _ = match cheapest.is_empty() {
+    let _ = match region.points.is_empty() {
         true => writeln!(
             s,
             "**Verdict:** none of the {} grid points qualifies.\n",
@@ -502,7 +515,7 @@ fn report(
     let mut s = String::new();
     let n = plan.seeds.len();
     let _ = writeln!(s, "# Sweep: {}\n", plan.scenario);
-    verdict(&mut s, plan, rows, region);
+    verdict(&mut s, plan, rows, region, shard);
     if !plan.description.is_empty() {
         let _ = writeln!(s, "{}\n", plan.description);
     }

@@ -252,11 +252,11 @@ impl World<'_> {
             Client::Writes => self.write_done(id, result, at),
             Client::Reads => self.read_done(id, result, at),
             Client::Kube => {
-                self.on_kube_reply(id, error);
+                self.on_kube_reply(id, error, at);
                 self.write_done(id, result, at);
             }
             Client::KubeCompactor => {
-                self.on_kube_reply(id, error);
+                self.on_kube_reply(id, error, at);
             }
             Client::AutoCompactor => {}
             Client::Operator => self.operator_reply_at(id, error, at),

@@ -19,7 +19,7 @@ pub(crate) struct KubeState {
     pub control_plane: Option<KubeControlPlane>,
     /// Replies that arrived while the control plane was handed an event (a request refused
     /// at once): delivered when it returns.
-    deferred_replies: Vec<(u64, Option<&'static str>)>,
+    deferred_replies: Vec<(u64, Option<&'static str>, Nanos)>,
     /// One kube-apiserver per control-plane member (stacked etcd), each with its watch cache
     /// filled by a list and a watch of `/registry/` on its own member.
     pub apis: Vec<ApiServer>,
@@ -194,8 +194,8 @@ impl World<'_> {
                 kube.control_plane = Some(plane);
                 return;
             }
-            let (id, error) = kube.deferred_replies.remove(0);
-            plane.on_reply(self, id, error);
+            let (id, error, at) = kube.deferred_replies.remove(0);
+            plane.on_reply(self, id, error, at);
         }
     }
 
@@ -212,15 +212,16 @@ impl World<'_> {
     }
 
     /// A reply to a Kubernetes request (its writes', its compactor's).
-    pub(super) fn on_kube_reply(&mut self, id: u64, error: Option<&'static str>) {
+    /// `at`: when the reply reaches kube-apiserver (the network's way back included).
+    pub(super) fn on_kube_reply(&mut self, id: u64, error: Option<&'static str>, at: Nanos) {
         let Some(kube) = self.kube.as_mut() else {
             return;
         };
         if kube.control_plane.is_none() {
-            kube.deferred_replies.push((id, error));
+            kube.deferred_replies.push((id, error, at));
             return;
         }
-        self.with_control_plane(|plane, w| plane.on_reply(w, id, error));
+        self.with_control_plane(|plane, w| plane.on_reply(w, id, error, at));
     }
 
     /// etcd's auto-compactor (run by the leader): periodic keeps `retention` of history,

@@ -165,9 +165,17 @@ impl KubeControlPlane {
     }
 
     /// A reply to one of its requests (`error`: what the client saw, if it failed).
-    pub fn on_reply(&mut self, port: &mut impl Requests, id: u64, error: Option<&'static str>) {
+    /// `arrived_at`: when the reply reached kube-apiserver, which answers its own client then
+    /// (what it sends on reacts at `port.now()`, as before).
+    pub fn on_reply(
+        &mut self,
+        port: &mut impl Requests,
+        id: u64,
+        error: Option<&'static str>,
+        arrived_at: Nanos,
+    ) {
         if let Some(api) = self.api.as_mut() {
-            api.on_write_reply(id, port.now(), error.is_some());
+            api.on_write_reply(id, arrived_at, error.is_some());
         }
         let Some(req) = self.requests.remove(&id) else {
             return;

@@ -120,7 +120,7 @@ fn an_event_with_a_lease_waits_for_its_grant() {
     let uses_lease = |r: &Request| matches!(r.op, Op::Put { lease: l, .. } if l == lease);
     assert!(!cluster.sent.iter().any(|(_, r)| uses_lease(r)));
     // The grant's reply releases them, in order, as client writes.
-    kube.on_reply(&mut cluster, grant_id, None);
+    kube.on_reply(&mut cluster, grant_id, None, 0);
     let released: Vec<&Rc<Request>> = cluster
         .sent
         .iter()

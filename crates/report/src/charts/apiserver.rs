@@ -69,13 +69,20 @@ where
         seconds: 60.0,
         name: "min",
     };
-    let x_end = (record.summary.simulated_seconds / 60.0).max(BIN_MIN);
+    // After a fast-forward there is no bin before the simulated part: the axis starts at the
+    // first bin then, else at 0.
+    let run_min = record.summary.simulated_seconds / 60.0;
+    let x_start = (record.apiserver_latency_per_5m.first())
+        .map(|b| unit.of_ns(b.start_ns))
+        .filter(|&m| m > 10.0 && m > run_min / 10.0)
+        .unwrap_or(0.0);
+    let x_end = (record.summary.simulated_seconds / 60.0).max(x_start + BIN_MIN);
     let mut chart = ChartBuilder::on(area)
         .margin_right(24)
         .margin_bottom(8)
         .x_label_area_size(42)
         .y_label_area_size(Y_LABEL_AREA)
-        .build_cartesian_2d(0f64..x_end, y)?;
+        .build_cartesian_2d(x_start..x_end, y)?;
     chart
         .configure_mesh()
         .x_desc("simulated time (min)")

@@ -95,14 +95,24 @@ where
     Y::CoordDescType: ValueFormatter<f64>,
 {
     let total_s = record.summary.simulated_seconds;
-    let unit = TimeUnit::for_span(total_s);
-    let x_end = (total_s / unit.seconds).max(1e-9);
+    // A fast-forwarded run has no point before its simulated part, and an axis from 0 would
+    // squeeze the lines into its last pixels: then the axis starts at the first point.
+    let first_s = (record.wal_fsync_p99_5m_ms.iter())
+        .filter_map(|(_, points)| points.first().map(|p| p.0 as f64 / 1e9))
+        .reduce(f64::min)
+        // A plain run's first point comes within minutes (the first scrapes with a rate).
+        .filter(|&s| s > 600.0 && s > total_s / 10.0)
+        .unwrap_or(0.0)
+        .min(total_s);
+    let unit = TimeUnit::for_span(total_s - first_s);
+    let x_start = first_s / unit.seconds;
+    let x_end = (total_s / unit.seconds).max(x_start + 1e-9);
     let mut chart = ChartBuilder::on(area)
         .margin_right(24)
         .margin_bottom(8)
         .x_label_area_size(42)
         .y_label_area_size(Y_LABEL_AREA)
-        .build_cartesian_2d(0f64..x_end, y)?;
+        .build_cartesian_2d(x_start..x_end, y)?;
     chart
         .configure_mesh()
         .x_desc(format!("simulated time ({})", unit.name))
@@ -116,7 +126,7 @@ where
         .light_line_style(RGBColor(240, 240, 240))
         .draw()?;
     chart.draw_series(DashedLineSeries::new(
-        [(0.0, RECOMMENDED_P99_MS), (x_end, RECOMMENDED_P99_MS)],
+        [(x_start, RECOMMENDED_P99_MS), (x_end, RECOMMENDED_P99_MS)],
         6,
         4,
         GUIDE.mix(0.8).stroke_width(2),
