@@ -142,64 +142,52 @@ fn render(markdown: &str, assets: &BTreeMap<String, Asset>) -> String {
     // What each open link and image became, so its end tag matches.
     let mut open: Vec<Became> = Vec::new();
     let events = Parser::new_ext(markdown, Options::ENABLE_TABLES).map(|event| match event {
-        Event::Start(Tag::Image {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) => match data_uri(&dest_url, assets) {
-            Some(uri) => {
-                open.push(Became::Inline);
-                Event::Start(Tag::Image {
-                    link_type,
-                    dest_url: CowStr::from(uri),
-                    title,
-                    id,
-                })
+        Event::Start(tag @ (Tag::Image { .. } | Tag::Link { .. })) => {
+            let was_image = matches!(tag, Tag::Image { .. });
+            let (Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
             }
-            None if safe_link(&dest_url) => {
-                open.push(Became::Link);
-                Event::Start(Tag::Link {
-                    link_type,
-                    dest_url,
-                    title,
-                    id,
-                })
-            }
-            None => {
-                open.push(Became::Text);
-                Event::Text(CowStr::from(""))
-            }
-        },
-        Event::Start(Tag::Link {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) => match data_uri(&dest_url, assets) {
-            Some(uri) if is_image(&dest_url, assets) => {
-                open.push(Became::Inline);
-                Event::Start(Tag::Image {
-                    link_type,
-                    dest_url: CowStr::from(uri),
-                    title,
-                    id,
-                })
-            }
-            _ if safe_link(&dest_url) => {
-                open.push(Became::Kept);
-                Event::Start(Tag::Link {
+            | Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) = tag
+            else {
+                unreachable!("matched above")
+            };
+            // A link is drawn inline only when it points at a picture of the report's.
+            let inline =
+                data_uri(&dest_url, assets).filter(|_| was_image || is_image(&dest_url, assets));
+            let became = match (inline, safe_link(&dest_url), was_image) {
+                (Some(uri), _, _) => {
+                    open.push(Became::Inline);
+                    let dest_url = CowStr::from(uri);
+                    return Event::Start(Tag::Image {
+                        link_type,
+                        dest_url,
+                        title,
+                        id,
+                    });
+                }
+                (None, true, true) => Became::Link,
+                (None, true, false) => Became::Kept,
+                (None, false, _) => Became::Text,
+            };
+            open.push(became);
+            match became {
+                Became::Text => Event::Text(CowStr::from("")),
+                _ => Event::Start(Tag::Link {
                     link_type,
                     dest_url,
                     title,
                     id,
-                })
+                }),
             }
-            _ => {
-                open.push(Became::Text);
-                Event::Text(CowStr::from(""))
-            }
-        },
+        }
         Event::End(end @ (TagEnd::Link | TagEnd::Image)) => match open.pop() {
             Some(Became::Inline) => Event::End(TagEnd::Image),
             Some(Became::Link) => Event::End(TagEnd::Link),

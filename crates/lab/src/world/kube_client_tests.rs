@@ -150,7 +150,7 @@ fn the_compactor_compacts_to_the_previous_rounds_revision_after_its_put() {
     let (client, put) = cluster.sent.pop().expect("the put");
     assert!(!client, "the compactor's requests are not client writes");
     assert!(matches!(&put.op, Op::Put { key, .. } if &key[..] == COMPACT_REV_KEY));
-    kube.on_reply(&mut cluster, put.id, None);
+    kube.on_reply(&mut cluster, put.id, None, 0);
     assert!(cluster.sent.is_empty(), "nothing to compact to yet");
 
     // Round 2 fails (NOSPACE): the target stays 100, nothing is compacted.
@@ -161,6 +161,7 @@ fn the_compactor_compacts_to_the_previous_rounds_revision_after_its_put() {
         &mut cluster,
         put.id,
         Some("etcdserver: mvcc: database space exceeded"),
+        0,
     );
     assert!(cluster.sent.is_empty());
 
@@ -168,7 +169,7 @@ fn the_compactor_compacts_to_the_previous_rounds_revision_after_its_put() {
     cluster.revision = Some(400);
     kube.on_wake(&mut cluster, KubeWake::Compactor);
     let (_, put) = cluster.sent.pop().unwrap();
-    kube.on_reply(&mut cluster, put.id, None);
+    kube.on_reply(&mut cluster, put.id, None, 0);
     let (client, compact) = cluster.sent.pop().expect("the compaction");
     assert!(!client);
     assert_eq!(compact.op, Op::Compact { rev: 100 });
