@@ -13,6 +13,7 @@ use super::{
     bold, draw_fault_markers, font, legend, ms_label, render, Area, DrawResult, Key, TimeUnit,
     HEIGHT, WIDTH, Y_LABEL_AREA,
 };
+use crate::format::ns_to_s;
 use crate::{ApiLatencyBin, RunRecord};
 
 const P50: RGBColor = RGBColor(31, 119, 180);
@@ -69,13 +70,8 @@ where
         seconds: 60.0,
         name: "min",
     };
-    // After a fast-forward there is no bin before the simulated part: the axis starts at the
-    // first bin then, else at 0.
-    let run_min = record.summary.simulated_seconds / 60.0;
-    let x_start = (record.apiserver_latency_per_5m.first())
-        .map(|b| unit.of_ns(b.start_ns))
-        .filter(|&m| m > 10.0 && m > run_min / 10.0)
-        .unwrap_or(0.0);
+    let first_bin_s = (record.apiserver_latency_per_5m.first()).map(|b| ns_to_s(b.start_ns));
+    let x_start = super::axis_start_s(first_bin_s, record.summary.simulated_seconds) / unit.seconds;
     let x_end = (record.summary.simulated_seconds / 60.0).max(x_start + BIN_MIN);
     let mut chart = ChartBuilder::on(area)
         .margin_right(24)

@@ -95,15 +95,10 @@ where
     Y::CoordDescType: ValueFormatter<f64>,
 {
     let total_s = record.summary.simulated_seconds;
-    // A fast-forwarded run has no point before its simulated part, and an axis from 0 would
-    // squeeze the lines into its last pixels: then the axis starts at the first point.
-    let first_s = (record.wal_fsync_p99_5m_ms.iter())
+    let first_point_s = (record.wal_fsync_p99_5m_ms.iter())
         .filter_map(|(_, points)| points.first().map(|p| p.0 as f64 / 1e9))
-        .reduce(f64::min)
-        // A plain run's first point comes within minutes (the first scrapes with a rate).
-        .filter(|&s| s > 600.0 && s > total_s / 10.0)
-        .unwrap_or(0.0)
-        .min(total_s);
+        .reduce(f64::min);
+    let first_s = super::axis_start_s(first_point_s, total_s).min(total_s);
     let unit = TimeUnit::for_span(total_s - first_s);
     let x_start = first_s / unit.seconds;
     let x_end = (total_s / unit.seconds).max(x_start + 1e-9);

@@ -194,6 +194,16 @@ impl TimeUnit {
 }
 
 /// Tick label for a latency in milliseconds: "0.5", "10", "1000".
+/// Where a time axis starts (seconds): at 0, unless the first data point (`first_s`) comes
+/// late in the run, as after a fast-forward, which has no points before its simulated part and
+/// would squeeze them into the axis' last pixels. A plain run's first point comes within
+/// minutes (the first scrapes with a rate, the first 5-minute bin).
+pub(crate) fn axis_start_s(first_s: Option<f64>, run_s: f64) -> f64 {
+    first_s
+        .filter(|&s| s > 600.0 && s > run_s / 10.0)
+        .unwrap_or(0.0)
+}
+
 pub(crate) fn ms_label(ms: f64) -> String {
     crate::format::num(ms, if ms < 1.0 { 3 } else { 1 })
 }
