@@ -50,6 +50,9 @@ pub enum Event {
     },
     /// A fault's window on a member ended.
     FaultEnd { at_ns: Nanos, member: usize },
+    /// A member that was behind when its pause or partition ended has applied everything the
+    /// cluster had applied at that moment (`since_ns`).
+    CaughtUp { at_ns: Nanos, since_ns: Nanos },
     /// A line of the run's timeline.
     Timeline { at_ns: Nanos, what: String },
     /// A timeline action fired.
@@ -78,6 +81,7 @@ impl Event {
             | Event::LeaderLost { at_ns }
             | Event::Fault { at_ns, .. }
             | Event::FaultEnd { at_ns, .. }
+            | Event::CaughtUp { at_ns, .. }
             | Event::Timeline { at_ns, .. }
             | Event::HeartbeatLate { at_ns, .. }
             | Event::End { at_ns } => Some(*at_ns),
@@ -204,6 +208,14 @@ impl Recorder {
         self.record(Event::FaultEnd {
             at_ns: now,
             member: m,
+        });
+    }
+
+    /// A member, behind since its pause or partition ended at `since_ns`, has caught up.
+    pub fn caught_up(&mut self, now: Nanos, since_ns: Nanos) {
+        self.record(Event::CaughtUp {
+            at_ns: now,
+            since_ns,
         });
     }
 
@@ -348,6 +360,9 @@ pub struct Fold {
     pub max_term: u64,
     episode: Option<Episode>,
     pub failovers_s: Vec<f64>,
+    /// From the end of a pause or partition to a member having applied what the cluster had
+    /// applied then, for members that were behind.
+    pub catch_ups_s: Vec<f64>,
     /// The election in progress (opened by the first campaign after a leader was known).
     open_election: Option<ElectionCause>,
     pub elections_table: Vec<ElectionCause>,
@@ -374,6 +389,7 @@ impl Fold {
             max_term: 0,
             episode: None,
             failovers_s: Vec::new(),
+            catch_ups_s: Vec::new(),
             open_election: None,
             elections_table: Vec::new(),
             last_fault: vec![None; members],
@@ -407,6 +423,9 @@ impl Fold {
                 what,
             } => self.fault_on(*at_ns, *member, what),
             Event::FaultEnd { member, .. } => self.fault_window_end(*member),
+            Event::CaughtUp {
+                at_ns, since_ns, ..
+            } => self.catch_ups_s.push((at_ns - since_ns) as f64 / 1e9),
             Event::ActionFired => self.actions += 1,
             Event::ActionSkipped => self.skipped_actions += 1,
             Event::HeartbeatLate { at_ns, member } => {

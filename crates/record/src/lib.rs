@@ -170,6 +170,9 @@ pub struct Summary {
     pub max_term: u64,
     pub writes: Writes,
     pub failover_s: Failover,
+    /// Members behind when a pause or partition of theirs ended: seconds until each had
+    /// applied what the cluster had applied then.
+    pub rejoin_catch_up_s: Failover,
     pub heartbeat_send_failures: u64,
     pub wal_fsync_ms: Quantiles,
     /// The guide's dashboard figure: every member's 5-minute WAL fsync p99 at every scrape

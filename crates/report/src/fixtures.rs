@@ -190,6 +190,12 @@ pub fn empty_record() -> RunRecord {
                 median: None,
                 max: None,
             },
+            rejoin_catch_up_s: Failover {
+                count: 0,
+                min: None,
+                median: None,
+                max: None,
+            },
             heartbeat_send_failures: 0,
             wal_fsync_ms: none4,
             wal_fsync_p99_5m_ms: MedianMax {

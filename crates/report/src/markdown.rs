@@ -201,6 +201,21 @@ fn results(out: &mut String, s: &Summary) {
             "Failover min / median / max".into(),
             triple(f.min, f.median, f.max, " s"),
         ),
+    ]);
+    let c = &s.rejoin_catch_up_s;
+    if c.count > 0 {
+        rows.extend([
+            (
+                "Rejoins behind (a member behind when its pause or partition ended)".into(),
+                c.count.to_string(),
+            ),
+            (
+                "Rejoin catch-up (to what the cluster had applied then) min / median / max".into(),
+                triple(c.min, c.median, c.max, " s"),
+            ),
+        ]);
+    }
+    rows.extend([
         (
             "Heartbeat send failures".into(),
             s.heartbeat_send_failures.to_string(),

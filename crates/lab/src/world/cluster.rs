@@ -73,6 +73,9 @@ pub(crate) trait Cluster {
     fn log(&mut self, text: String);
     /// A fault on member `m` (failover times are measured from it).
     fn log_fault(&mut self, m: usize, text: String);
+    /// A partition that cut `m` off is healed: if `m` is behind, time how long it takes to
+    /// apply what the cluster has applied now (a resume does the same by itself).
+    fn time_catch_up(&mut self, m: usize);
     /// The fault window on member `m` ends at `at_ns`.
     fn fault_window_end(&mut self, at_ns: Nanos, m: usize);
     /// An action that changed nothing.

@@ -354,6 +354,7 @@ impl Faults {
                     c.block_link(a, b, false);
                 }
                 for m in 0..c.slots() {
+                    c.time_catch_up(m);
                     c.fault_window_end(now, m);
                 }
             }

@@ -124,6 +124,7 @@ impl Cluster for Fake {
     fn log_fault(&mut self, m: usize, text: String) {
         self.calls.push(format!("fault on m{}: {text}", m + 1));
     }
+    fn time_catch_up(&mut self, _: usize) {}
     fn fault_window_end(&mut self, at_ns: Nanos, m: usize) {
         self.calls
             .push(format!("window end m{} at {}s", m + 1, at_ns / S));

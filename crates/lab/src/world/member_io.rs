@@ -223,6 +223,7 @@ impl World<'_> {
         }
         let r = self.invariants.on_applied(now, m, index, entry);
         self.note(r);
+        self.on_applied_up_to(m, index);
         if injecting && self.inject == Some(Injection::AppliedIndexBack) {
             let r = self.invariants.on_applied(now, m, index, entry);
             self.note(r);

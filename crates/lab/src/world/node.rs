@@ -71,6 +71,9 @@ pub(crate) struct Node {
     pub era: u8,
     /// Since when its process has run without a stop or a SIGSTOP (None while it does not).
     pub up_since: Option<Nanos>,
+    /// Behind when its pause or partition ended: since when, and the applied index it has to
+    /// reach (the cluster's highest then) for the report's rejoin catch-up time.
+    pub catching_up: Option<(Nanos, u64)>,
 }
 
 impl Node {
@@ -93,6 +96,7 @@ impl Node {
             defrag_started_ns: None,
             era: 0,
             up_since: None,
+            catching_up: None,
         }
     }
 

@@ -149,6 +149,10 @@ impl Cluster for World<'_> {
         self.rec.fault_on(now, m, text);
     }
 
+    fn time_catch_up(&mut self, m: usize) {
+        World::time_catch_up(self, m);
+    }
+
     fn fault_window_end(&mut self, at_ns: Nanos, m: usize) {
         self.rec.fault_window_end(at_ns, m);
     }

@@ -24,6 +24,7 @@ impl World<'_> {
         self.nodes[m].slot = Slot::Running(member);
         self.nodes[m].up_since = Some(self.q.now());
         self.rec.role(self.q.now(), m, role_kind(role), term);
+        self.time_catch_up(m);
         // SIGCONT: everything that queued up while stopped is handled now, in order.
         let mut parked = parked;
         if self.nodes[m].cfg.bug == Some(etcdlab_member::EtcdBug::StaleReadAfterPause) {
@@ -34,6 +35,35 @@ impl World<'_> {
         for ev in parked {
             if self.nodes[m].slot.is_running() {
                 self.run_member_input(m, ev);
+            }
+        }
+    }
+
+    /// `m` is back from a pause or a partition: if it has applied less than the cluster's
+    /// furthest member, time it until it has applied as much (a member that was never
+    /// behind, or whose cluster applied nothing meanwhile, gives no figure).
+    pub(super) fn time_catch_up(&mut self, m: usize) {
+        let Some(applied) = self.nodes[m].slot.state().map(|s| s.applied_index()) else {
+            return;
+        };
+        let target = self
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.slot, Slot::Running(_) | Slot::Paused(..)))
+            .filter_map(|n| n.slot.state().map(|s| s.applied_index()))
+            .max()
+            .unwrap_or(0);
+        if applied < target && self.nodes[m].catching_up.is_none() {
+            self.nodes[m].catching_up = Some((self.q.now(), target));
+        }
+    }
+
+    /// `m` applied up to `index`: the end of its catch-up if it was timing one.
+    pub(super) fn on_applied_up_to(&mut self, m: usize, index: u64) {
+        if let Some((since_ns, target)) = self.nodes[m].catching_up {
+            if index >= target {
+                self.nodes[m].catching_up = None;
+                self.rec.caught_up(self.q.now(), since_ns);
             }
         }
     }
@@ -63,6 +93,7 @@ impl World<'_> {
             restarting: false,
         };
         self.nodes[m].up_since = None;
+        self.nodes[m].catching_up = None;
         self.nodes[m].compacting = false;
         // The clients waiting on it see their connection close.
         for (id, client) in cut {

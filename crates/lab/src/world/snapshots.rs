@@ -86,6 +86,7 @@ impl World<'_> {
         let now = self.q.now();
         let r = self.invariants.on_snapshot_installed(now, m, applied_index);
         self.note(r);
+        self.on_applied_up_to(m, applied_index);
         let name = format!("m{}", m + 1);
         if let Some(t) = self
             .recovery
