@@ -1,9 +1,9 @@
 #!/bin/sh
-# Runs the etcdlab side of the issue-18 comparison (A, B, C) with the release binary and
+# Runs the etcdlab side of the issue-18 comparison (A, B, C, D) with the release binary and
 # summarizes it. Usage: scripts/fidelity/lab/run_lab.sh [LAB_BINARY] [OUT_DIR]
 # Run from the repository root. Each run is a few tenths of a second of CPU.
 set -e
-LAB=${1:-/work/bin-cmp/etcdlab-start}
+LAB=${1:-target/release/etcdlab}
 OUT=${2:-/tmp/issue18-lab}
 HERE=$(dirname "$0")
 mkdir -p "$OUT"
@@ -24,5 +24,11 @@ for v in 3.4 3.5; do
         --set cluster.pre_vote=$pv --set timeline.0.action=$a --out "$OUT/C-$v-$pv-$a" >/dev/null 2>&1
     done
   done
+  # D: the rejoin catch-up on 3.5's defaults (pre-vote on), 48 isolations per seed, seeds 1-3
+  for s in 1 2 3; do
+    nice -n 19 "$LAB" run "$HERE/follower-rejoin.toml" --seed $s --set cluster.etcd_version=$v \
+      --set cluster.pre_vote=true --set duration=17m \
+      --set 'timeline.0.repeat={ count = 48, every = "20s" }' --out "$OUT/D-$v-s$s" >/dev/null 2>&1
+  done
 done
-python3 "$HERE/lab_summary.py" "$OUT"/B-* "$OUT"/C-*
+python3 "$HERE/lab_summary.py" "$OUT"/B-* "$OUT"/C-* "$OUT"/D-*
