@@ -41,11 +41,21 @@ pub type EntryId = (u64, Option<u64>);
 #[derive(Default)]
 struct ClusterLog {
     leader_of_term: BTreeMap<u64, usize>,
-    /// The committed log as first applied anywhere; index `base + i + 1` at position i.
+    /// The committed log as first applied anywhere; index `forgotten + i + 1` at position i.
     committed: Vec<EntryId>,
     /// Indexes up to here belong to a log the scenario replaced (a restore of the whole
     /// cluster from a snapshot starts a new log at the member count).
     base: u64,
+    /// Entries from `base + 1` up to here were dropped: no member can apply them again (see
+    /// [`Invariants::forget_committed_up_to`]), so a long run's memory stays flat.
+    forgotten: u64,
+}
+
+impl ClusterLog {
+    /// The highest index committed (applied somewhere).
+    fn known(&self) -> u64 {
+        self.forgotten + self.committed.len() as u64
+    }
 }
 
 #[derive(Default)]
@@ -133,7 +143,7 @@ impl Invariants {
         let Some(&(term, _)) = log.committed.last() else {
             return Ok(());
         };
-        let index = log.base + log.committed.len() as u64;
+        let index = log.known();
         if term_at(index) != Some(term) {
             return Err(Violation {
                 invariant: COMMITTED_NEVER_LOST,
@@ -178,11 +188,21 @@ impl Invariants {
         }
         self.applied[member] = index;
         let log = self.log_of(member);
-        let known = log.base + log.committed.len() as u64;
+        let known = log.known();
         if index <= log.base {
             // Applied from a log the scenario replaced by a restore: nothing to compare with.
+        } else if index <= log.forgotten {
+            return Err(Violation {
+                invariant: COMMITTED_NEVER_LOST,
+                at_ns,
+                detail: format!(
+                    "m{} applied index {index}, below every member's raft snapshot ({})",
+                    member + 1,
+                    log.forgotten
+                ),
+            });
         } else if index <= known {
-            let first = log.committed[(index - log.base - 1) as usize];
+            let first = log.committed[(index - log.forgotten - 1) as usize];
             if first != entry {
                 return Err(Violation {
                     invariant: COMMITTED_NEVER_LOST,
@@ -248,8 +268,21 @@ impl Invariants {
 
     /// The committed length of `member`'s cluster.
     pub fn committed_len(&mut self, member: usize) -> u64 {
+        self.log_of(member).known()
+    }
+
+    /// Drop the committed entries of `member`'s cluster up to `index` but the last one:
+    /// `index` is at or below every member's raft snapshot, so no member applies them again
+    /// (a restart replays its WAL from its own snapshot; a member that is behind or new gets
+    /// the leader's log, which starts above the leader's snapshot, or the snapshot itself).
+    pub fn forget_committed_up_to(&mut self, member: usize, index: u64) {
         let log = self.log_of(member);
-        log.base + log.committed.len() as u64
+        let index = index.min(log.known().saturating_sub(1));
+        if index > log.forgotten {
+            let n = (index - log.forgotten) as usize;
+            log.committed.drain(..n);
+            log.forgotten = index;
+        }
     }
 
     /// `member` installed a leader's snapshot: its state machine jumped to `applied_index`
@@ -289,6 +322,7 @@ impl Invariants {
             let log = self.log_of(member);
             log.committed.clear();
             log.base = index;
+            log.forgotten = index;
             log.leader_of_term.clear();
         }
         self.applied[member] = index;
@@ -337,6 +371,31 @@ mod tests {
         // A changed entry after the snapshot is still caught.
         let v = inv.on_applied(5, 1, 10, (2, Some(99))).unwrap_err();
         assert_eq!(v.invariant, COMMITTED_NEVER_LOST);
+    }
+
+    #[test]
+    fn entries_below_every_snapshot_are_forgotten_and_the_rest_still_compared() {
+        let mut inv = Invariants::new(2);
+        for i in 1..=10 {
+            inv.on_applied(1, 0, i, (1, Some(i))).unwrap();
+        }
+        inv.on_applied(1, 1, 1, (1, Some(1))).unwrap();
+        inv.forget_committed_up_to(0, 6);
+        assert_eq!(inv.committed_len(0), 10);
+        // m2 applying a forgotten index is as wrong as it would have been before.
+        let v = inv.on_applied(2, 1, 2, (1, Some(2))).unwrap_err();
+        assert_eq!(v.invariant, COMMITTED_NEVER_LOST);
+        // Above it, entries are compared as ever.
+        inv.on_snapshot_installed(3, 1, 6).unwrap();
+        inv.on_applied(3, 1, 7, (1, Some(7))).unwrap();
+        let v = inv.on_applied(4, 1, 8, (2, Some(99))).unwrap_err();
+        assert_eq!(v.invariant, COMMITTED_NEVER_LOST);
+        // The last committed entry is always kept, for the leader-completeness check.
+        inv.forget_committed_up_to(0, 50);
+        assert_eq!(inv.committed_len(0), 10);
+        let v = inv.check_leader_complete(5, 0, |_| Some(2)).unwrap_err();
+        assert_eq!(v.invariant, COMMITTED_NEVER_LOST);
+        inv.check_leader_complete(5, 0, |i| (i == 10).then_some(1)).unwrap();
     }
 
     #[test]

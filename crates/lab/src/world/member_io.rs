@@ -173,7 +173,10 @@ impl World<'_> {
                 } => self.send_snapshot(m, msg, state, size_bytes),
                 // Counted, but alone no reason for the report's section: every long run
                 // takes some.
-                Output::SnapshotTaken { .. } => self.recovery.snapshots_taken += 1,
+                Output::SnapshotTaken { .. } => {
+                    self.recovery.snapshots_taken += 1;
+                    self.forget_committed_below_snapshots(m);
+                }
                 Output::SnapshotInstalled {
                     index,
                     applied_index,
@@ -228,6 +231,27 @@ impl World<'_> {
             let r = self.invariants.on_applied(now, m, index, entry);
             self.note(r);
         }
+    }
+
+    /// After a raft snapshot: the invariants' copy of the committed log need not hold what
+    /// every member's log has compacted away (up to the lowest first index, less one; a
+    /// stopped member counts with its saved snapshot, one with none keeps everything).
+    fn forget_committed_below_snapshots(&mut self, m: usize) {
+        let below = self
+            .nodes
+            .iter()
+            .filter_map(|n| match &n.slot {
+                Slot::Running(member) | Slot::Paused(member, _) => {
+                    Some(member.raft().first_index().saturating_sub(1))
+                }
+                Slot::Down { durable, .. } => {
+                    Some(durable.snapshot.as_ref().map_or(0, |s| s.index))
+                }
+                Slot::Empty | Slot::NoData => None,
+            })
+            .min()
+            .unwrap_or(0);
+        self.invariants.forget_committed_up_to(m, below);
     }
 
     pub(super) fn send(&mut self, from: usize, msg: Msg) {
