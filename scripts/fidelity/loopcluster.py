@@ -2,9 +2,9 @@
 
 Not run by itself; imported by failover.py, member_add.py and partition_rejoin.py.
 
-Member i (1-based) has client port i2379 and peer port i2380 (12379/12380, 22379/22380, ...);
-the environment variable PORT_BASE (default 2379) moves them, so that two measurements can run
-side by side (PORT_BASE=2479: 12479/12480, 22479/22480, ...),
+Member i (1-based) has client port i2379 and peer port i2380 (12379/12380, 22379/22380, ...),
+plus FIDELITY_PORT_OFFSET from the environment when set (so that two measurements can run on
+one machine at once: an offset of 1150 gives 13529/13530, 23529/23530, ...),
 heartbeat 100 ms and election timeout 1000 ms unless later flags override them, and keeps its
 data dir and log under one temporary folder that `stop()` removes. Members can be given other
 names than m1..mN, and can each run under their own numeric uid (so that packet filters can
@@ -21,15 +21,15 @@ import tempfile
 import time
 
 
-PORT_BASE = int(os.environ.get("PORT_BASE", "2379"))
+PORT_OFFSET = int(os.environ.get("FIDELITY_PORT_OFFSET", "0"))
 
 
 def client_port(i):
-    return i * 10000 + PORT_BASE
+    return i * 10000 + 2379 + PORT_OFFSET
 
 
 def peer_port(i):
-    return i * 10000 + PORT_BASE + 1
+    return i * 10000 + 2380 + PORT_OFFSET
 
 
 def peer_url(i):

@@ -114,6 +114,214 @@ pub fn endpoint_hashkv_json(rows: &[HashKvRow]) -> String {
     format!("[{}]\n", items.join(","))
 }
 
+/// Which etcdctl (and etcd) the terminal runs: the lab's two versions, measured on 3.4.23 and
+/// 3.5.1 (`scripts/fidelity/etcdctl_texts.py`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EtcdctlVersion {
+    #[default]
+    V3_4,
+    V3_5,
+}
+
+impl EtcdctlVersion {
+    /// The server version `endpoint status` shows.
+    pub fn server_version(self) -> &'static str {
+        match self {
+            EtcdctlVersion::V3_4 => "3.4.23",
+            EtcdctlVersion::V3_5 => "3.5.1",
+        }
+    }
+}
+
+/// What the lab's terminal hands etcdctl when no member accepted the connection: etcdctl
+/// dials until its command timeout (5 s) and reports the context's deadline.
+pub const NO_CONNECTION: &str = "connection refused";
+/// A member crashed while it held the request (3.4's wording; [`rpc_failure`] gives 3.5's).
+pub const CONNECTION_LOST: &str = "rpc error: code = Unavailable desc = transport is closing";
+/// The server gave up on the request when the deadline the client sent with it passed
+/// (etcd returns the context's error, which gRPC passes on with code Unknown).
+pub const SERVER_DEADLINE: &str = "context deadline exceeded";
+
+/// The gRPC code etcd's server sends with one of its error texts (`rpctypes` in etcd's
+/// `api/v3rpc`); None for a text that is not a server error.
+pub fn grpc_code(err: &str) -> Option<&'static str> {
+    Some(match err {
+        "etcdserver: mvcc: database space exceeded" | "etcdserver: too many requests" => {
+            "ResourceExhausted"
+        }
+        "etcdserver: mvcc: required revision has been compacted"
+        | "etcdserver: mvcc: required revision is a future revision"
+        | "etcdserver: too large lease TTL" => "OutOfRange",
+        "etcdserver: corrupt cluster" => "DataLoss",
+        "etcdserver: member not found" | "etcdserver: requested lease not found" => "NotFound",
+        "etcdserver: re-configuration failed due to not enough started members"
+        | "etcdserver: lease already exists"
+        | "etcdserver: Peer URLs already exists"
+        | "etcdserver: member ID already exist" => "FailedPrecondition",
+        SERVER_DEADLINE => "Unknown",
+        e if e.starts_with("etcdserver: ") => "Unavailable",
+        _ => return None,
+    })
+}
+
+/// An RPC that failed, as etcdctl shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RpcFailure {
+    /// The `error` field of the retry interceptor's warn line: `rpc error: code = ... desc = ...`.
+    pub warn_error: String,
+    /// What follows `Error: ` (or sits in the parentheses of `Failed to ...`): etcd's own text
+    /// for a server error, the context's error for a deadline etcdctl's side hit, else the
+    /// whole gRPC status.
+    pub message: String,
+}
+
+/// How etcdctl (of `version`) reports the lab error `err` (a server text, [`NO_CONNECTION`],
+/// [`CONNECTION_LOST`] or [`SERVER_DEADLINE`]); None for an error that is no RPC's (a file
+/// that is missing, a usage error). `dial` is the address etcdctl dialed (`127.0.0.1:12379`,
+/// or a URL) and `per_endpoint` whether the command makes a client per endpoint (`endpoint
+/// status`, `endpoint hashkv`, `defrag`): 3.4 words a failed dial differently there.
+pub fn rpc_failure(
+    version: EtcdctlVersion,
+    err: &str,
+    dial: &str,
+    per_endpoint: bool,
+) -> Option<RpcFailure> {
+    let status = |code: &str, desc: &str| format!("rpc error: code = {code} desc = {desc}");
+    let addr = dial.rsplit("://").next().unwrap_or(dial);
+    let refused = format!(
+        "connection error: desc = \"transport: Error while dialing dial tcp {addr}: connect: connection refused\""
+    );
+    let (warn_error, message) = match err {
+        NO_CONNECTION => {
+            let desc = match (version, per_endpoint) {
+                (EtcdctlVersion::V3_4, false) => {
+                    "latest balancer error: all SubConns are in TransientFailure".to_string()
+                }
+                (EtcdctlVersion::V3_4, true) => format!("latest balancer error: {refused}"),
+                (EtcdctlVersion::V3_5, _) => {
+                    format!("latest balancer error: last connection error: {refused}")
+                }
+            };
+            (
+                status("DeadlineExceeded", &desc),
+                "context deadline exceeded".to_string(),
+            )
+        }
+        CONNECTION_LOST => {
+            let desc = match version {
+                EtcdctlVersion::V3_4 => "transport is closing",
+                EtcdctlVersion::V3_5 => "error reading from server: EOF",
+            };
+            let s = status("Unavailable", desc);
+            (s.clone(), s)
+        }
+        SERVER_DEADLINE => {
+            let s = status("Unknown", SERVER_DEADLINE);
+            (s.clone(), s)
+        }
+        e => (status(grpc_code(e)?, e), e.to_string()),
+    };
+    Some(RpcFailure {
+        warn_error,
+        message,
+    })
+}
+
+/// The `target` of the warn line: the gRPC target of etcdctl's client, named after the first
+/// endpoint it was given (`first_endpoint`), with a part that differs in every etcdctl process
+/// (3.4: a random UUID; 3.5: the Go pointer of its resolver). `draw` stands for that part.
+/// 3.4's clients made per endpoint (`endpoint status`, `hashkv`, `defrag`) dial
+/// `passthrough:///<endpoint>` instead: pass that endpoint as `own_endpoint`.
+pub fn warn_target(
+    version: EtcdctlVersion,
+    first_endpoint: &str,
+    own_endpoint: Option<&str>,
+    draw: u128,
+) -> String {
+    match (version, own_endpoint) {
+        (EtcdctlVersion::V3_4, Some(ep)) => format!("passthrough:///{ep}"),
+        (EtcdctlVersion::V3_4, None) => {
+            format!("endpoint://client-{}/{first_endpoint}", uuid_v4(draw))
+        }
+        (EtcdctlVersion::V3_5, _) => {
+            format!("etcd-endpoints://0x{:x}/{first_endpoint}", go_pointer(draw))
+        }
+    }
+}
+
+/// A version 4 UUID made of `draw`'s bits, as Go's google/uuid prints it.
+fn uuid_v4(draw: u128) -> String {
+    let v = (draw & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
+    let h = format!("{v:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// A Go heap address like those measured in etcdctl 3.5.1's targets (0xc0000e0a80 to
+/// 0xc000594000, 128-byte aligned).
+fn go_pointer(draw: u128) -> u64 {
+    const LOW: u64 = 0xc0000e_0000;
+    const SLOTS: u64 = (0xc00060_0000 - LOW) / 0x80;
+    LOW + (draw % u128::from(SLOTS)) as u64 * 0x80
+}
+
+/// The retry interceptor's zap warn line that etcdctl prints on stderr for every failed
+/// attempt of a unary RPC (the lab's commands make one attempt: etcdctl retries only reads
+/// that failed with Unavailable). Left out as in the restore log: `ts` and `caller` (a
+/// wall-clock time and a Go source line; 3.4.23's caller is `clientv3/retry_interceptor.go:62`,
+/// 3.5.1's `v3/retry_interceptor.go:62`).
+pub fn retry_warn(version: EtcdctlVersion, target: &str, attempt: u32, error: &str) -> String {
+    let logger = match version {
+        EtcdctlVersion::V3_4 => "",
+        EtcdctlVersion::V3_5 => ",\"logger\":\"etcd-client\"",
+    };
+    format!(
+        "{{\"level\":\"warn\"{logger},\"msg\":\"retrying of unary invoker failed\",\"target\":{},\"attempt\":{attempt},\"error\":{}}}\n",
+        json_str(target),
+        json_str(error)
+    )
+}
+
+/// A failed command's stderr: the warn line (for an RPC error), then `Error: <message>`.
+/// `target` as [`warn_target`] makes it.
+pub fn command_failed(version: EtcdctlVersion, err: &str, target: &str, dial: &str) -> String {
+    match rpc_failure(version, err, dial, false) {
+        Some(f) => retry_warn(version, target, 0, &f.warn_error) + &error_line(&f.message),
+        None => error_line(err),
+    }
+}
+
+/// One endpoint's failure in `endpoint status`, `endpoint hashkv` or `defrag` (`what`: "get
+/// the status of endpoint", "get the hash of endpoint", "defragment etcd member"): the warn
+/// line, then etcdctl's `Failed to ...` line; `endpoint` as etcdctl names it.
+pub fn endpoint_failed(
+    version: EtcdctlVersion,
+    err: &str,
+    target: &str,
+    endpoint: &str,
+    what: &str,
+) -> String {
+    let (warn, message) = match rpc_failure(version, err, endpoint, true) {
+        Some(f) => (retry_warn(version, target, 0, &f.warn_error), f.message),
+        None => (String::new(), err.to_string()),
+    };
+    let name = if what.ends_with("member") {
+        format!("[{endpoint}]")
+    } else {
+        format!(" {endpoint}")
+    };
+    format!("{warn}Failed to {what}{name} ({message})\n")
+}
+
+/// The `errors` text of a status reply from a member that knows no leader (before its alarms).
+pub const NO_LEADER: &str = "etcdserver: no leader";
+
 /// The error etcdctl prints for a write refused by the NOSPACE alarm (exit code 1).
 pub const SPACE_EXCEEDED: &str = "Error: etcdserver: mvcc: database space exceeded\n";
 
@@ -961,5 +1169,142 @@ mod tests {
             error_line(corrupt_error()),
             "Error: etcdserver: corrupt cluster\n"
         );
+    }
+
+    /// The stderr of failed commands as measured (`scripts/fidelity/etcdctl_texts.py`), with
+    /// `ts` and `caller` cut from the warn line and the random part of the target drawn.
+    #[test]
+    fn failed_commands_print_the_warn_line_then_the_error() {
+        use EtcdctlVersion::{V3_4, V3_5};
+        let t34 = warn_target(V3_4, "127.0.0.1:12379", None, 7);
+        assert_eq!(
+            t34,
+            "endpoint://client-00000000-0000-4000-8000-000000000007/127.0.0.1:12379"
+        );
+        let t35 = warn_target(V3_5, "127.0.0.1:12379", None, 7);
+        assert_eq!(t35, "etcd-endpoints://0xc0000e0380/127.0.0.1:12379");
+        let uuid = uuid_v4(u128::MAX);
+        assert_eq!(uuid, "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        assert!(go_pointer(u128::MAX) < 0xc000600000 && go_pointer(0) == 0xc0000e0000);
+        let warn34 = |error: &str| {
+            format!("{{\"level\":\"warn\",\"msg\":\"retrying of unary invoker failed\",\"target\":\"{t34}\",\"attempt\":0,\"error\":\"{error}\"}}\n")
+        };
+        let warn35 = |error: &str| {
+            format!("{{\"level\":\"warn\",\"logger\":\"etcd-client\",\"msg\":\"retrying of unary invoker failed\",\"target\":\"{t35}\",\"attempt\":0,\"error\":\"{error}\"}}\n")
+        };
+        let ep = "127.0.0.1:12379";
+        for (err, code, shown) in [
+            (
+                "etcdserver: mvcc: database space exceeded",
+                "ResourceExhausted",
+                "etcdserver: mvcc: database space exceeded",
+            ),
+            (
+                "etcdserver: mvcc: required revision has been compacted",
+                "OutOfRange",
+                "etcdserver: mvcc: required revision has been compacted",
+            ),
+            (
+                "etcdserver: mvcc: required revision is a future revision",
+                "OutOfRange",
+                "etcdserver: mvcc: required revision is a future revision",
+            ),
+            (
+                "etcdserver: unhealthy cluster",
+                "Unavailable",
+                "etcdserver: unhealthy cluster",
+            ),
+            (
+                "etcdserver: member not found",
+                "NotFound",
+                "etcdserver: member not found",
+            ),
+            (
+                "etcdserver: request timed out",
+                "Unavailable",
+                "etcdserver: request timed out",
+            ),
+            (
+                SERVER_DEADLINE,
+                "Unknown",
+                "rpc error: code = Unknown desc = context deadline exceeded",
+            ),
+        ] {
+            let error = format!("rpc error: code = {code} desc = {err}");
+            assert_eq!(
+                command_failed(V3_4, err, &t34, ep),
+                format!("{}Error: {shown}\n", warn34(&error))
+            );
+            assert_eq!(
+                command_failed(V3_5, err, &t35, ep),
+                format!("{}Error: {shown}\n", warn35(&error))
+            );
+        }
+        // A put whose member was SIGKILLed while it waited.
+        assert_eq!(
+            command_failed(V3_4, CONNECTION_LOST, &t34, ep),
+            format!(
+                "{}Error: rpc error: code = Unavailable desc = transport is closing\n",
+                warn34("rpc error: code = Unavailable desc = transport is closing")
+            )
+        );
+        assert_eq!(
+            command_failed(V3_5, CONNECTION_LOST, &t35, ep),
+            format!(
+                "{}Error: rpc error: code = Unavailable desc = error reading from server: EOF\n",
+                warn35("rpc error: code = Unavailable desc = error reading from server: EOF")
+            )
+        );
+        // A command whose only endpoint is down: 5 s, then the context's deadline.
+        assert_eq!(
+            command_failed(V3_4, NO_CONNECTION, &t34, ep),
+            format!(
+                "{}Error: context deadline exceeded\n",
+                warn34("rpc error: code = DeadlineExceeded desc = latest balancer error: all SubConns are in TransientFailure")
+            )
+        );
+        let refused = "latest balancer error: last connection error: connection error: desc = \\\"transport: Error while dialing dial tcp 127.0.0.1:12379: connect: connection refused\\\"";
+        assert_eq!(
+            command_failed(V3_5, NO_CONNECTION, &t35, ep),
+            format!(
+                "{}Error: context deadline exceeded\n",
+                warn35(&format!(
+                    "rpc error: code = DeadlineExceeded desc = {refused}"
+                ))
+            )
+        );
+        // Not an RPC: no warn line.
+        assert_eq!(
+            command_failed(V3_4, "stat x.db: no such file or directory", &t34, ep),
+            "Error: stat x.db: no such file or directory\n"
+        );
+    }
+
+    #[test]
+    fn a_dead_endpoint_in_status_hashkv_and_defrag() {
+        use EtcdctlVersion::{V3_4, V3_5};
+        let dial = "latest balancer error: connection error: desc = \\\"transport: Error while dialing dial tcp 127.0.0.1:22379: connect: connection refused\\\"";
+        let t = warn_target(V3_4, "127.0.0.1:12379", Some("127.0.0.1:22379"), 1);
+        assert_eq!(t, "passthrough:///127.0.0.1:22379");
+        assert_eq!(
+            endpoint_failed(V3_4, NO_CONNECTION, &t, "127.0.0.1:22379", "get the status of endpoint"),
+            format!("{{\"level\":\"warn\",\"msg\":\"retrying of unary invoker failed\",\"target\":\"passthrough:///127.0.0.1:22379\",\"attempt\":0,\"error\":\"rpc error: code = DeadlineExceeded desc = {dial}\"}}\n\
+                     Failed to get the status of endpoint 127.0.0.1:22379 (context deadline exceeded)\n")
+        );
+        let t = warn_target(V3_4, "127.0.0.1:12379", Some("http://127.0.0.1:22379"), 1);
+        assert_eq!(
+            endpoint_failed(V3_4, NO_CONNECTION, &t, "http://127.0.0.1:22379", "defragment etcd member"),
+            format!("{{\"level\":\"warn\",\"msg\":\"retrying of unary invoker failed\",\"target\":\"passthrough:///http://127.0.0.1:22379\",\"attempt\":0,\"error\":\"rpc error: code = DeadlineExceeded desc = {dial}\"}}\n\
+                     Failed to defragment etcd member[http://127.0.0.1:22379] (context deadline exceeded)\n")
+        );
+        // 3.5 names the first of etcdctl's endpoints in the target, the dead one in the error.
+        let t = warn_target(V3_5, "127.0.0.1:12379", Some("127.0.0.1:22379"), 0);
+        assert_eq!(
+            endpoint_failed(V3_5, NO_CONNECTION, &t, "127.0.0.1:22379", "get the hash of endpoint"),
+            format!("{{\"level\":\"warn\",\"logger\":\"etcd-client\",\"msg\":\"retrying of unary invoker failed\",\"target\":\"etcd-endpoints://0xc0000e0000/127.0.0.1:12379\",\"attempt\":0,\"error\":\"rpc error: code = DeadlineExceeded desc = latest balancer error: last connection error: connection error: desc = \\\"transport: Error while dialing dial tcp 127.0.0.1:22379: connect: connection refused\\\"\"}}\n\
+                     Failed to get the hash of endpoint 127.0.0.1:22379 (context deadline exceeded)\n")
+        );
+        assert_eq!(EtcdctlVersion::V3_5.server_version(), "3.5.1");
+        assert_eq!(EtcdctlVersion::V3_4.server_version(), "3.4.23");
     }
 }
