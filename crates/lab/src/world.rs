@@ -83,9 +83,9 @@ pub(crate) struct Recording {
 }
 
 /// Error text when a client's connection to a member is cut by its crash.
-pub const ERR_CONNECTION_LOST: &str = "rpc error: code = Unavailable desc = transport is closing";
+pub const ERR_CONNECTION_LOST: &str = etcdlab_report::etcdctl::CONNECTION_LOST;
 /// Error text when no member accepts connections.
-pub const ERR_CONNECTION_REFUSED: &str = "connection refused";
+pub const ERR_CONNECTION_REFUSED: &str = etcdlab_report::etcdctl::NO_CONNECTION;
 
 /// etcd's backend batch interval.
 const BACKEND_BATCH_INTERVAL_NS: Nanos = etcdlab_store::backend::BATCH_INTERVAL_NS;
@@ -117,7 +117,9 @@ pub struct World<'s> {
     /// is the same for every request, so this stays sorted, and one queued event (for the
     /// front) replaces one per request, keeping the event heap small.
     timeouts: VecDeque<(Nanos, usize, u64, u64)>,
-    timeouts_scheduled: bool,
+    /// When the pending `TimeoutsDue` is due (an earlier deadline schedules another; the
+    /// later event then finds it is not the one awaited and does nothing).
+    timeouts_next: Option<Nanos>,
     /// The first broken invariant stops the run.
     violation: Option<Violation>,
     /// An injected etcd bug (`ETCDLAB_INJECT_BUG`): a broken invariant is kept here and the
@@ -196,7 +198,7 @@ impl<'s> World<'s> {
             bug,
             invariant_broken: None,
             timeouts: VecDeque::new(),
-            timeouts_scheduled: false,
+            timeouts_next: None,
             inject: None,
             operator: terminal::OperatorPort::new(sc),
             kube: kube::KubeState::new(sc),

@@ -27,7 +27,8 @@ fn scenario(extra: &str, steps: &[(&str, String)]) -> String {
 }
 
 /// The terminal as the operator saw it: each command with its time, how long it took, its
-/// output and, when it failed, etcdctl's exit status.
+/// output and, when it failed, etcdctl's exit status. The random UUID in the warn line's
+/// target (drawn from the seed, one per etcdctl process) reads `<uuid>`.
 fn transcript(text: &str, overrides: &[&str]) -> String {
     let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
     let sc = parse_str(text, "member-add.toml", &overrides).unwrap_or_else(|e| panic!("{e}"));
@@ -43,6 +44,20 @@ fn transcript(text: &str, overrides: &[&str]) -> String {
             if s.ok { "" } else { "(exit 1)\n" }
         ));
     }
+    hide_uuids(&out)
+}
+
+/// `client-<36 characters>` as `client-<uuid>`.
+fn hide_uuids(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("client-") {
+        let (head, tail) = rest.split_at(i + "client-".len());
+        out.push_str(head);
+        out.push_str("<uuid>");
+        rest = tail.get(36..).unwrap_or("");
+    }
+    out.push_str(rest);
     out
 }
 
@@ -76,6 +91,7 @@ fn an_add_is_refused_until_the_serving_member_has_been_connected_to_every_voter_
     );
     assert_eq!(transcript(&text, &[]), "\
 [1 s, 0 ms] $ etcdctl member add m4 --peer-urls=http://127.0.0.1:42380
+{\"level\":\"warn\",\"msg\":\"retrying of unary invoker failed\",\"target\":\"endpoint://client-<uuid>/127.0.0.1:12379\",\"attempt\":0,\"error\":\"rpc error: code = Unavailable desc = etcdserver: unhealthy cluster\"}
 Error: etcdserver: unhealthy cluster
 (exit 1)
 [6 s, 1 ms] $ etcdctl member add m5 --peer-urls=http://127.0.0.1:52380
@@ -86,10 +102,12 @@ ETCD_INITIAL_CLUSTER=\"m3=http://127.0.0.1:32380,m5=http://127.0.0.1:52380,m2=ht
 ETCD_INITIAL_ADVERTISE_PEER_URLS=\"http://127.0.0.1:52380\"
 ETCD_INITIAL_CLUSTER_STATE=\"existing\"
 [10 s, 0 ms] $ etcdctl member add m6 --peer-urls=http://127.0.0.1:62380
+{\"level\":\"warn\",\"msg\":\"retrying of unary invoker failed\",\"target\":\"endpoint://client-<uuid>/127.0.0.1:12379\",\"attempt\":0,\"error\":\"rpc error: code = Unavailable desc = etcdserver: unhealthy cluster\"}
 Error: etcdserver: unhealthy cluster
 (exit 1)
 [11 s, 0 ms] $ etcd start m5 --initial-cluster-state=existing
 [14 s, 0 ms] $ etcdctl member add m7 --peer-urls=http://127.0.0.1:72380
+{\"level\":\"warn\",\"msg\":\"retrying of unary invoker failed\",\"target\":\"endpoint://client-<uuid>/127.0.0.1:12379\",\"attempt\":0,\"error\":\"rpc error: code = Unavailable desc = etcdserver: unhealthy cluster\"}
 Error: etcdserver: unhealthy cluster
 (exit 1)
 [20 s, 1 ms] $ etcdctl member add m8 --peer-urls=http://127.0.0.1:82380
@@ -132,10 +150,12 @@ fn a_stopped_paused_or_partitioned_member_makes_the_add_fail_at_once() {
     assert_eq!(transcript(&text, &[]), "\
 [10 s, 0 ms] $ etcd stop m3
 [11 s, 0 ms] $ etcdctl member add m4 --peer-urls=http://127.0.0.1:42380
+{\"level\":\"warn\",\"msg\":\"retrying of unary invoker failed\",\"target\":\"endpoint://client-<uuid>/127.0.0.1:12379\",\"attempt\":0,\"error\":\"rpc error: code = Unavailable desc = etcdserver: unhealthy cluster\"}
 Error: etcdserver: unhealthy cluster
 (exit 1)
 [12 s, 200 ms] $ etcd start m3
 [16 s, 0 ms] $ etcdctl member add m5 --peer-urls=http://127.0.0.1:52380
+{\"level\":\"warn\",\"msg\":\"retrying of unary invoker failed\",\"target\":\"endpoint://client-<uuid>/127.0.0.1:12379\",\"attempt\":0,\"error\":\"rpc error: code = Unavailable desc = etcdserver: unhealthy cluster\"}
 Error: etcdserver: unhealthy cluster
 (exit 1)
 [18 s, 1 ms] $ etcdctl member add m6 --peer-urls=http://127.0.0.1:62380
@@ -147,9 +167,11 @@ ETCD_INITIAL_ADVERTISE_PEER_URLS=\"http://127.0.0.1:62380\"
 ETCD_INITIAL_CLUSTER_STATE=\"existing\"
 [19 s, 0 ms] $ etcd start m6 --initial-cluster-state=existing
 [23 s, 0 ms] $ etcdctl member add m7 --peer-urls=http://127.0.0.1:72380
+{\"level\":\"warn\",\"msg\":\"retrying of unary invoker failed\",\"target\":\"endpoint://client-<uuid>/127.0.0.1:12379\",\"attempt\":0,\"error\":\"rpc error: code = Unavailable desc = etcdserver: unhealthy cluster\"}
 Error: etcdserver: unhealthy cluster
 (exit 1)
 [32 s, 0 ms] $ etcdctl member add m8 --peer-urls=http://127.0.0.1:82380
+{\"level\":\"warn\",\"msg\":\"retrying of unary invoker failed\",\"target\":\"endpoint://client-<uuid>/127.0.0.1:12379\",\"attempt\":0,\"error\":\"rpc error: code = Unavailable desc = etcdserver: unhealthy cluster\"}
 Error: etcdserver: unhealthy cluster
 (exit 1)
 [37 s, 1 ms] $ etcdctl member add m9 --peer-urls=http://127.0.0.1:92380
@@ -215,6 +237,7 @@ ETCD_INITIAL_CLUSTER=\"m2=http://127.0.0.1:22380,m1=http://127.0.0.1:12380\"
 ETCD_INITIAL_ADVERTISE_PEER_URLS=\"http://127.0.0.1:22380\"
 ETCD_INITIAL_CLUSTER_STATE=\"existing\"
 [7 s, 0 ms] $ etcdctl member add m3 --peer-urls=http://127.0.0.1:32380
+{\"level\":\"warn\",\"msg\":\"retrying of unary invoker failed\",\"target\":\"endpoint://client-<uuid>/127.0.0.1:12379\",\"attempt\":0,\"error\":\"rpc error: code = FailedPrecondition desc = etcdserver: re-configuration failed due to not enough started members\"}
 Error: etcdserver: re-configuration failed due to not enough started members
 (exit 1)
 "

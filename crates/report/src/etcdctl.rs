@@ -138,6 +138,9 @@ impl EtcdctlVersion {
 pub const NO_CONNECTION: &str = "connection refused";
 /// A member crashed while it held the request (3.4's wording; [`rpc_failure`] gives 3.5's).
 pub const CONNECTION_LOST: &str = "rpc error: code = Unavailable desc = transport is closing";
+/// etcdctl's own deadline passed while the server still held the request.
+pub const CLIENT_DEADLINE: &str =
+    "rpc error: code = DeadlineExceeded desc = context deadline exceeded";
 /// The server gave up on the request when the deadline the client sent with it passed
 /// (etcd returns the context's error, which gRPC passes on with code Unknown).
 pub const SERVER_DEADLINE: &str = "context deadline exceeded";
@@ -176,7 +179,7 @@ pub struct RpcFailure {
 }
 
 /// How etcdctl (of `version`) reports the lab error `err` (a server text, [`NO_CONNECTION`],
-/// [`CONNECTION_LOST`] or [`SERVER_DEADLINE`]); None for an error that is no RPC's (a file
+/// [`CONNECTION_LOST`], [`SERVER_DEADLINE`] or [`CLIENT_DEADLINE`]); None for an error that is no RPC's (a file
 /// that is missing, a usage error). `dial` is the address etcdctl dialed (`127.0.0.1:12379`,
 /// or a URL) and `per_endpoint` whether the command makes a client per endpoint (`endpoint
 /// status`, `endpoint hashkv`, `defrag`): 3.4 words a failed dial differently there.
@@ -219,6 +222,10 @@ pub fn rpc_failure(
             let s = status("Unknown", SERVER_DEADLINE);
             (s.clone(), s)
         }
+        CLIENT_DEADLINE => (
+            CLIENT_DEADLINE.to_string(),
+            "context deadline exceeded".to_string(),
+        ),
         e => (status(grpc_code(e)?, e), e.to_string()),
     };
     Some(RpcFailure {

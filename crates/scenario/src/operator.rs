@@ -8,8 +8,11 @@ use crate::names::{client_endpoint, member_name, parse_member_name, Members};
 /// What an operator types at the terminal, as the lab runs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OperatorCommand {
-    /// `etcdctl endpoint status` (every member, as `--cluster` lists them).
-    EndpointStatus,
+    /// `etcdctl endpoint status [--cluster] [-w simple|table]`: every member. The terminal's
+    /// etcdctl has every member's client endpoint (`127.0.0.1:<N>2379`) in slot order; with
+    /// `--cluster` it asks the member list instead, which names them by client URL
+    /// (`http://127.0.0.1:<N>2379`) in member ID order.
+    EndpointStatus { format: OutputFormat, cluster: bool },
     /// `etcdctl alarm list`.
     AlarmList,
     /// `etcdctl alarm disarm`: one DEACTIVATE per active alarm.
@@ -71,8 +74,9 @@ pub enum OperatorCommand {
     /// `etcdctl member remove <name>` (etcdctl takes the member's hex ID; the lab takes its
     /// name).
     MemberRemove { member: usize },
-    /// `etcdctl endpoint hashkv [--cluster] [-w table|simple|json]`.
-    EndpointHashKv { format: OutputFormat },
+    /// `etcdctl endpoint hashkv [--cluster] [-w table|simple|json]` (endpoints as for
+    /// `endpoint status`).
+    EndpointHashKv { format: OutputFormat, cluster: bool },
     /// `etcd start <mN> [--initial-cluster-state=new|existing]`: start the etcd process of a
     /// stopped member. None: the lab decides (existing when the data dir holds data).
     Start {
@@ -140,7 +144,7 @@ impl SnapshotTool {
 }
 
 /// The commands accepted, for error messages.
-pub const COMMANDS: &str = "\"etcdctl endpoint status\", \"etcdctl alarm list\", \
+pub const COMMANDS: &str = "\"etcdctl endpoint status [--cluster] [-w table|simple]\", \"etcdctl alarm list\", \
 \"etcdctl alarm disarm\", \"etcdctl compact <revision|current> [--physical]\", \
 \"etcdctl defrag [--endpoints=m1,m2 | --cluster]\", \
 \"etcdctl snapshot save <file> [--endpoints=m1]\", \
@@ -223,14 +227,26 @@ fn in_line(line: &str) -> impl Fn(String) -> String + Copy + '_ {
     move |e| format!("{line:?}: {e}")
 }
 
-/// `etcdctl endpoint status [--cluster] [-w table]`.
+/// `etcdctl endpoint status [--cluster] [-w simple|table]`.
 fn endpoint_status(rest: &[&str], line: &str) -> Result<OperatorCommand, String> {
-    no_flags(
+    let fail = in_line(line);
+    let a = Args::parse(
         rest,
-        line,
-        &["--cluster", "-w", "table", "--write-out=table"],
-    )?;
-    Ok(OperatorCommand::EndpointStatus)
+        &[("cluster", Takes::Bool), WRITE_OUT],
+        "endpoint status",
+    )
+    .map_err(fail)?;
+    if let Some(arg) = a.positional.first() {
+        return Err(fail(format!(
+            "endpoint status takes no arguments, not {arg:?}"
+        )));
+    }
+    Ok(OperatorCommand::EndpointStatus {
+        format: a
+            .format(&[OutputFormat::Table, OutputFormat::Simple])
+            .map_err(fail)?,
+        cluster: a.bool("cluster"),
+    })
 }
 
 /// `etcdctl compact <rev|current> [--physical]`.
@@ -387,6 +403,7 @@ fn endpoint_hashkv(rest: &[&str], line: &str) -> Result<OperatorCommand, String>
                 OutputFormat::Json,
             ])
             .map_err(fail)?,
+        cluster: a.bool("cluster"),
     })
 }
 
@@ -720,13 +737,6 @@ fn check_url(url: &str) -> Result<(), String> {
         _ => Err(format!(
             "URL address does not have the form \"host:port\": {url}"
         )),
-    }
-}
-
-fn no_flags(rest: &[&str], line: &str, allowed: &[&str]) -> Result<(), String> {
-    match rest.iter().find(|w| !allowed.contains(w)) {
-        Some(w) => Err(format!("{line:?}: unexpected {w:?}")),
-        None => Ok(()),
     }
 }
 

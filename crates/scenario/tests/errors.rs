@@ -544,7 +544,11 @@ fn etcdctl_bad_arguments() {
     let cases = [
         (
             "etcdctl endpoint status --verbose",
-            "unexpected \"--verbose\"",
+            "endpoint status does not take --verbose; it takes --cluster, -w/--write-out",
+        ),
+        (
+            "etcdctl endpoint status -w json",
+            "unsupported output format \"json\"; use -w table|simple",
         ),
         (
             "etcdctl compact -5",

@@ -422,10 +422,19 @@ fn assert_timeline_commands<const N: usize>(commands: [(&str, OperatorCommand); 
 #[test]
 fn every_etcdctl_command_parses() {
     assert_timeline_commands([
-        ("etcdctl endpoint status", OperatorCommand::EndpointStatus),
+        (
+            "etcdctl endpoint status",
+            OperatorCommand::EndpointStatus {
+                format: OutputFormat::Simple,
+                cluster: false,
+            },
+        ),
         (
             "etcdctl endpoint status --cluster -w table",
-            OperatorCommand::EndpointStatus,
+            OperatorCommand::EndpointStatus {
+                format: OutputFormat::Table,
+                cluster: true,
+            },
         ),
         ("etcdctl alarm list", OperatorCommand::AlarmList),
         ("etcdctl alarm disarm", OperatorCommand::AlarmDisarm),

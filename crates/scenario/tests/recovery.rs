@@ -708,18 +708,18 @@ fn member_commands() {
 
 #[test]
 fn endpoint_hashkv() {
-    let hashkv = |format| OperatorCommand::EndpointHashKv { format };
+    let hashkv = |format, cluster| OperatorCommand::EndpointHashKv { format, cluster };
     assert_eq!(
         command("etcdctl endpoint hashkv"),
-        hashkv(OutputFormat::Simple)
+        hashkv(OutputFormat::Simple, false)
     );
     assert_eq!(
         command("etcdctl endpoint hashkv --cluster -w table"),
-        hashkv(OutputFormat::Table)
+        hashkv(OutputFormat::Table, true)
     );
     assert_eq!(
         command("etcdctl endpoint hashkv --write-out json --cluster"),
-        hashkv(OutputFormat::Json)
+        hashkv(OutputFormat::Json, true)
     );
     bad_command(
         "etcdctl endpoint hashkv -w fields",
@@ -1198,7 +1198,8 @@ fn the_documented_examples_parse() {
     assert_eq!(
         steps[12].1,
         OperatorCommand::EndpointHashKv {
-            format: OutputFormat::Table
+            format: OutputFormat::Table,
+            cluster: false
         }
     );
     assert_eq!(

@@ -6,8 +6,8 @@
 use super::{ERR_CONNECTION_LOST, ERR_CONNECTION_REFUSED};
 use etcdlab_kube::{ApiServer, EtcdRequest, KubectlCommand};
 use etcdlab_member::{AlarmKind, Op};
-use etcdlab_report::etcdctl;
-use etcdlab_scenario::{client_endpoint, CompactTo, OperatorCommand, Runbook};
+use etcdlab_report::etcdctl::{self, EtcdctlVersion};
+use etcdlab_scenario::{client_endpoint, CompactTo, OperatorCommand, OutputFormat, Runbook};
 use etcdlab_sim::Nanos;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -26,11 +26,17 @@ pub(crate) trait Terminal {
     fn record_step(&mut self, step: StepLog);
     /// A request to the leader (else the first running member), as etcdctl's balancer sends
     /// it; returns its id. Its reply comes back as `OperatorInput::Reply`, also when no member
-    /// accepts the connection.
-    fn send(&mut self, op: Op) -> u64;
+    /// accepts the connection (for etcdctl, `etcdctl`: after its 5 s command timeout).
+    fn send(&mut self, op: Op, etcdctl: bool) -> u64;
+    /// The etcdctl the terminal runs (the scenario's etcd version).
+    fn etcdctl_version(&self) -> EtcdctlVersion;
+    /// The random part of one etcdctl process's gRPC target (its warn lines show it), drawn
+    /// from the run's own stream for it.
+    fn draw_etcdctl_client(&mut self) -> u128;
 
-    /// `etcdctl endpoint status -w table` as the members answer right now.
-    fn endpoint_status(&self) -> String;
+    /// `etcdctl endpoint status` as the members answer right now, and whether every endpoint
+    /// answered; `client` is the etcdctl process's draw.
+    fn endpoint_status(&self, format: OutputFormat, cluster: bool, client: u128) -> (String, bool);
     /// The cluster's active alarms: (raft id, member ID as etcdctl shows it, alarm).
     fn active_alarms(&self) -> Vec<(u64, u64, AlarmKind)>;
     /// The revision and compact revision a client sees now (None: no member answers).
@@ -56,8 +62,13 @@ pub(crate) trait Terminal {
         command: &OperatorCommand,
         output: &mut String,
         ok: &mut bool,
+        client: u128,
     ) -> Started;
 }
+
+/// etcdctl's default `--command-timeout`: how long a command waits for a member that does
+/// not accept its connection (measured: 5.0-5.2 s on 3.4.23 and 3.5.1).
+pub(crate) const ETCDCTL_COMMAND_TIMEOUT_NS: Nanos = 5_000_000_000;
 
 /// What reaches the operator.
 #[derive(Debug)]
@@ -132,6 +143,11 @@ struct OpRun {
     first_error: Option<&'static str>,
     /// Printed once every request of the command succeeded (`member add`'s answer).
     ok_output: String,
+    /// The etcdctl process's draw for its gRPC target.
+    client: u128,
+    /// The first endpoint etcdctl was given: the command's `--endpoints`, else the terminal's
+    /// (every member in slot order: m1's).
+    first_endpoint: String,
 }
 
 /// The operator: commands in flight and what the runbook does next.
@@ -202,6 +218,8 @@ impl Operator {
             waiting: Waiting::Until(now),
             first_error: None,
             ok_output: String::new(),
+            client: t.draw_etcdctl_client(),
+            first_endpoint: client_endpoint(first_endpoint_slot(&command)),
         };
         run.waiting = self.begin(t, id, &mut run, command);
         self.runs.insert(id, run);
@@ -218,9 +236,17 @@ impl Operator {
     ) -> Waiting {
         let now = t.now();
         match command {
-            OperatorCommand::EndpointStatus => {
-                run.output = t.endpoint_status();
-                Waiting::Until(now.saturating_add(t.round_trip()))
+            OperatorCommand::EndpointStatus { format, cluster } => {
+                let (output, answered) = t.endpoint_status(format, cluster, run.client);
+                run.output = output;
+                run.ok = answered;
+                // etcdctl waits for an endpoint that does not answer until its timeout.
+                let took = if answered {
+                    t.round_trip()
+                } else {
+                    ETCDCTL_COMMAND_TIMEOUT_NS
+                };
+                Waiting::Until(now.saturating_add(took))
             }
             OperatorCommand::AlarmList => self.send(t, id, vec![Op::AlarmList]),
             OperatorCommand::AlarmDisarm => self.disarm_alarms(t, id, run),
@@ -240,7 +266,7 @@ impl Operator {
                 Waiting::Restart(member)
             }
             OperatorCommand::Kubectl(cmd) => self.kubectl(t, id, run, cmd),
-            other => match t.host_command(&other, &mut run.output, &mut run.ok) {
+            other => match t.host_command(&other, &mut run.output, &mut run.ok, run.client) {
                 Started::After { ns } => Waiting::Until(now.saturating_add(ns)),
                 Started::Requests { ops, ok_output } => {
                     run.ok_output = ok_output;
@@ -251,7 +277,8 @@ impl Operator {
         }
     }
 
-    /// `etcdctl alarm disarm`: every active alarm is deactivated through raft.
+    /// `etcdctl alarm disarm`: every active alarm is deactivated through raft; etcdctl prints
+    /// the alarms it removed once all are, and only its first error otherwise.
     fn disarm_alarms(&mut self, t: &mut impl Terminal, id: u64, run: &mut OpRun) -> Waiting {
         let alarms = t.active_alarms();
         if alarms.is_empty() {
@@ -259,7 +286,7 @@ impl Operator {
         }
         let mut ops = Vec::new();
         for (member_id, shown_id, alarm) in alarms {
-            run.output.push_str(&alarm_line(shown_id, alarm));
+            run.ok_output.push_str(&alarm_line(shown_id, alarm));
             ops.push(Op::Alarm {
                 activate: false,
                 member_id,
@@ -299,15 +326,20 @@ impl Operator {
             run.output = cmd.success_output(t.apiserver());
             Waiting::Until(now.saturating_add(t.round_trip()))
         } else {
-            self.send(t, id, puts)
+            self.send_as(t, id, puts, false)
         }
     }
 
-    /// Send the requests of run `run`; it waits for all their replies.
+    /// Send etcdctl's requests of run `run`; it waits for all their replies.
     fn send(&mut self, t: &mut impl Terminal, run: u64, ops: Vec<Op>) -> Waiting {
+        self.send_as(t, run, ops, true)
+    }
+
+    /// Send the requests of run `run` (etcdctl's or, `etcdctl` false, kubectl's).
+    fn send_as(&mut self, t: &mut impl Terminal, run: u64, ops: Vec<Op>, etcdctl: bool) -> Waiting {
         let mut ids = BTreeSet::new();
         for op in ops {
-            let id = t.send(op);
+            let id = t.send(op, etcdctl);
             ids.insert(id);
             self.requests.insert(id, run);
         }
@@ -327,10 +359,14 @@ impl Operator {
             ids.remove(&id);
             if let Some(e) = error {
                 run.ok = false;
-                run.first_error.get_or_insert(e);
-                if !kubectl {
-                    run.output.push_str(&format!("Error: {e}\n"));
+                // etcdctl exits at its first failed request: the warn line, then `Error:`.
+                if !kubectl && run.first_error.is_none() {
+                    let v = t.etcdctl_version();
+                    let target = etcdctl::warn_target(v, &run.first_endpoint, None, run.client);
+                    let text = etcdctl::command_failed(v, e, &target, &run.first_endpoint);
+                    run.output.push_str(&text);
                 }
+                run.first_error.get_or_insert(e);
             }
             if !ids.is_empty() {
                 return;
@@ -388,10 +424,10 @@ impl Operator {
             run.output.push_str(&etcdctl::defrag_finished(&endpoint));
             t.record_defrag_finished(m);
         } else {
+            // The member's process ended while it held the defrag: the connection broke.
             run.ok = false;
-            run.output.push_str(&format!(
-                "Failed to defragment etcd member[{endpoint}] (member went down)\n"
-            ));
+            run.output
+                .push_str(&defrag_failed(t, &run, m, etcdctl::CONNECTION_LOST));
         }
         run.waiting = next_defrag(t, &mut run, rest);
         self.runs.insert(run_id, run);
@@ -472,12 +508,33 @@ fn next_defrag(t: &mut impl Terminal, run: &mut OpRun, mut members: Vec<usize>) 
             };
         }
         run.ok = false;
-        run.output.push_str(&format!(
-            "Failed to defragment etcd member[{}] (context deadline exceeded)\n",
-            client_endpoint(m)
-        ));
+        let text = defrag_failed(t, run, m, etcdctl::NO_CONNECTION);
+        run.output.push_str(&text);
     }
     Waiting::Until(t.now())
+}
+
+/// etcdctl's lines for a defrag of member `m` that failed with `err`.
+fn defrag_failed(t: &impl Terminal, run: &OpRun, m: usize, err: &str) -> String {
+    let v = t.etcdctl_version();
+    let endpoint = client_endpoint(m);
+    let target = etcdctl::warn_target(v, &run.first_endpoint, Some(&endpoint), run.client);
+    etcdctl::endpoint_failed(v, err, &target, &endpoint, "defragment etcd member")
+}
+
+/// The slot of the first endpoint etcdctl is given for `command`: its `--endpoints`, else the
+/// terminal's list (every member in slot order), whose first is m1.
+fn first_endpoint_slot(command: &OperatorCommand) -> usize {
+    match command {
+        OperatorCommand::Defrag { members } => members.first().copied().unwrap_or(0),
+        OperatorCommand::MemberAdd {
+            endpoint: Some(m), ..
+        } => *m,
+        OperatorCommand::SnapshotSave {
+            member: Some(m), ..
+        } => *m,
+        _ => 0,
+    }
 }
 
 /// What kubectl prints once its writes are answered: the apiserver's answer, or its error

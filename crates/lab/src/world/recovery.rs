@@ -196,6 +196,7 @@ impl World<'_> {
         command: &OperatorCommand,
         output: &mut String,
         ok: &mut bool,
+        client: u128,
     ) -> Started {
         self.recovery.used = true;
         let rtt = self.client_delay().saturating_add(self.client_delay());
@@ -206,12 +207,14 @@ impl World<'_> {
             | OperatorCommand::CopyDb { .. } => self.backup_command(command, output, ok, rtt),
             OperatorCommand::MemberList { .. }
             | OperatorCommand::MemberAdd { .. }
-            | OperatorCommand::MemberRemove { .. } => self.member_command(command, output, ok, rtt),
+            | OperatorCommand::MemberRemove { .. } => {
+                self.member_command(command, output, ok, rtt, client)
+            }
             OperatorCommand::EndpointHashKv { .. }
             | OperatorCommand::Start { .. }
             | OperatorCommand::Stop { .. }
             | OperatorCommand::WipeDataDir { .. } => {
-                self.data_dir_command(command, output, ok, rtt)
+                self.data_dir_command(command, output, ok, rtt, client)
             }
             other => unreachable!("not a recovery command: {other:?}"),
         }
@@ -236,7 +239,13 @@ impl World<'_> {
                 return Started::After { ns: 1_000_000 };
             }
         }
-        let mut fail = |output: &mut String, text: String| failed(output, ok, rtt, text);
+        // Snapshot save is a streaming RPC: its failures were not measured, the lab prints the
+        // `Error:` line alone.
+        let mut fail = |output: &mut String, text: String| {
+            *ok = false;
+            output.push_str(&etcdctl::error_line(&text));
+            Started::After { ns: rtt }
+        };
         match command {
             OperatorCommand::SnapshotSave { file, member } => {
                 let target = member.or_else(|| self.leader_or_first_running());
@@ -353,14 +362,33 @@ impl World<'_> {
         output: &mut String,
         ok: &mut bool,
         rtt: Nanos,
+        client: u128,
     ) -> Started {
         let now = self.q.now();
-        let mut fail = |output: &mut String, text: String| failed(output, ok, rtt, text);
+        let first = match command {
+            OperatorCommand::MemberAdd {
+                endpoint: Some(m), ..
+            } => *m,
+            _ => 0,
+        };
+        let cli = Cli::new(self.etcdctl(), first, client);
+        let mut fail = |output: &mut String, text: String| cli.failed(output, ok, rtt, &text);
         match command {
             OperatorCommand::MemberList { format } => {
                 let Some(state) = self.any_member_state() else {
                     return fail(output, super::ERR_CONNECTION_REFUSED.into());
                 };
+                // etcd 3.5 serves the member list linearizably: a member without a leader
+                // holds it until etcdctl gives up (3.4 answers from its own copy).
+                let leaderless = (self.leader_or_first_running())
+                    .and_then(|m| match &self.nodes[m].slot {
+                        Slot::Running(member) => Some(member.leader() == 0),
+                        _ => None,
+                    })
+                    .unwrap_or(false);
+                if leaderless && self.sc.cluster.etcd_version == EtcdVersion::V3_5 {
+                    return fail(output, etcdctl::CLIENT_DEADLINE.into());
+                }
                 let rows = self.member_list_rows(&state.members());
                 output.push_str(&match format {
                     OutputFormat::Table => etcdctl::member_list_table(&rows),
@@ -455,7 +483,7 @@ impl World<'_> {
     }
 
     /// Raft ids (slot + 1) sorted as etcd lists members: by member ID.
-    fn in_member_id_order(&self, mut ids: Vec<u64>) -> Vec<u64> {
+    pub(super) fn in_member_id_order(&self, mut ids: Vec<u64>) -> Vec<u64> {
         ids.sort_by_key(|&id| (self.display_member_id(id), id));
         ids.dedup();
         ids
@@ -495,18 +523,34 @@ impl World<'_> {
         output: &mut String,
         ok: &mut bool,
         rtt: Nanos,
+        client: u128,
     ) -> Started {
         let now = self.q.now();
-        let mut fail = |output: &mut String, text: String| failed(output, ok, rtt, text);
+        let cli = Cli::new(self.etcdctl(), 0, client);
+        let mut fail = |output: &mut String, text: String| cli.failed(output, ok, rtt, &text);
         match command {
-            OperatorCommand::EndpointHashKv { format } => {
-                let rows: Vec<etcdctl::HashKvRow> = (0..self.nodes.len())
-                    .filter_map(|m| match &self.nodes[m].slot {
+            OperatorCommand::EndpointHashKv { format, cluster } => {
+                let queried = self.queried_endpoints(*cluster);
+                // An endpoint that does not answer: its lines on stderr, and etcdctl ends
+                // with the error after the others' hashes (exit code 1), 5 s later.
+                let mut unanswered = String::new();
+                for (m, endpoint) in &queried {
+                    if !self.nodes[*m].slot.is_running() {
+                        unanswered.push_str(&self.endpoint_unanswered(
+                            endpoint,
+                            "get the hash of endpoint",
+                            client,
+                        ));
+                    }
+                }
+                let rows: Vec<etcdctl::HashKvRow> = queried
+                    .into_iter()
+                    .filter_map(|(m, endpoint)| match &self.nodes[m].slot {
                         Slot::Running(mb) => {
                             let (hash, revision, compact_revision) =
                                 mb.state().store.hash_kv(0).ok()?;
                             Some(etcdctl::HashKvRow {
-                                endpoint: client_endpoint(m),
+                                endpoint,
                                 cluster_id: self.nodes[m].meta.cluster_id,
                                 member_id: self.nodes[m].meta.member_id,
                                 revision,
@@ -527,7 +571,16 @@ impl World<'_> {
                         etcdctl::endpoint_hashkv(&refs)
                     }
                 });
-                Started::After { ns: rtt }
+                if unanswered.is_empty() {
+                    return Started::After { ns: rtt };
+                }
+                *ok = false;
+                let text = unanswered + output.as_str();
+                *output = text;
+                output.push_str(&etcdctl::error_line("context deadline exceeded"));
+                Started::After {
+                    ns: super::operator::ETCDCTL_COMMAND_TIMEOUT_NS,
+                }
             }
             OperatorCommand::Start {
                 member,
@@ -561,9 +614,40 @@ impl World<'_> {
     }
 }
 
-/// A command that failed: etcdctl prints its `Error:` line after the round trip.
-fn failed(output: &mut String, ok: &mut bool, rtt: Nanos, text: String) -> Started {
-    *ok = false;
-    output.push_str(&etcdctl::error_line(&text));
-    Started::After { ns: rtt }
+/// One etcdctl process of the terminal: how it reports a failure.
+struct Cli {
+    version: etcdctl::EtcdctlVersion,
+    /// The first endpoint it was given.
+    first_endpoint: String,
+    client: u128,
+}
+
+impl Cli {
+    fn new(version: etcdctl::EtcdctlVersion, first_slot: usize, client: u128) -> Cli {
+        Cli {
+            version,
+            first_endpoint: client_endpoint(first_slot),
+            client,
+        }
+    }
+
+    /// A command that failed: etcdctl prints its warn line (for an RPC's error) and `Error:`
+    /// line after the round trip, or after its command timeout when no member accepted the
+    /// connection.
+    fn failed(&self, output: &mut String, ok: &mut bool, rtt: Nanos, text: &str) -> Started {
+        *ok = false;
+        let target = etcdctl::warn_target(self.version, &self.first_endpoint, None, self.client);
+        output.push_str(&etcdctl::command_failed(
+            self.version,
+            text,
+            &target,
+            &self.first_endpoint,
+        ));
+        let ns = if text == etcdctl::NO_CONNECTION || text == etcdctl::CLIENT_DEADLINE {
+            super::operator::ETCDCTL_COMMAND_TIMEOUT_NS
+        } else {
+            rtt
+        };
+        Started::After { ns }
+    }
 }

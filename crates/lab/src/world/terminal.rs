@@ -2,11 +2,14 @@
 //! inputs to the operator actor, and what the world itself does for its commands (defrags,
 //! `endpoint status`, restarts with a new quota).
 
-use super::operator::{Operator, OperatorInput, Started, StepLog, Terminal};
+use super::operator::{
+    Operator, OperatorInput, Started, StepLog, Terminal, ETCDCTL_COMMAND_TIMEOUT_NS,
+};
 use super::*;
 use etcdlab_kube::ApiServer;
-use etcdlab_report::etcdctl;
-use etcdlab_scenario::{client_endpoint, OperatorCommand};
+use etcdlab_report::etcdctl::{self, EtcdctlVersion};
+use etcdlab_scenario::{client_endpoint, client_url, EtcdVersion, OperatorCommand, OutputFormat};
+use rand_core::Rng as _;
 
 /// The operator actor, its connection and what reached it while it was busy.
 pub(crate) struct OperatorPort {
@@ -18,6 +21,19 @@ pub(crate) struct OperatorPort {
     /// Inputs that arrived while it was handling one (a command that starts a member hears of
     /// the start): handed over in order once it is done.
     deferred: VecDeque<OperatorInput>,
+    /// The stream of the random part of each etcdctl process's gRPC target (its own, so the
+    /// draws shift no other component's).
+    etcdctl_rng: Rng,
+    /// etcdctl's requests (not kubectl's) that have not reached a member yet: their server
+    /// deadline is etcdctl's command timeout.
+    etcdctl_requests: BTreeSet<u64>,
+}
+
+impl OperatorPort {
+    /// Whether request `id` is etcdctl's; asked once, when it reaches a member.
+    pub(super) fn is_etcdctl_request(&mut self, id: u64) -> bool {
+        self.etcdctl_requests.remove(&id)
+    }
 }
 
 impl OperatorPort {
@@ -26,6 +42,8 @@ impl OperatorPort {
             actor: Some(Operator::new(sc.runbook.clone())),
             in_flight: BTreeSet::new(),
             deferred: VecDeque::new(),
+            etcdctl_rng: stream(sc.seed, "etcdctl-client"),
+            etcdctl_requests: BTreeSet::new(),
         }
     }
 }
@@ -84,23 +102,74 @@ impl World<'_> {
         }
     }
 
-    /// `endpoint status`'s row of a running member `m`.
-    fn endpoint_status_row(&self, m: usize, member: &Member) -> etcdctl::EndpointStatusRow {
+    /// The etcdctl of the scenario's etcd version.
+    pub(super) fn etcdctl(&self) -> EtcdctlVersion {
+        match self.sc.cluster.etcd_version {
+            EtcdVersion::V3_4 => EtcdctlVersion::V3_4,
+            EtcdVersion::V3_5 => EtcdctlVersion::V3_5,
+        }
+    }
+
+    /// The members `endpoint status` and `endpoint hashkv` ask, with the name etcdctl gives
+    /// each: the member list's (removed members and empty slots are not listed; started slots
+    /// when no member answers). The terminal's endpoints are every member's
+    /// `127.0.0.1:<N>2379` in slot order; `--cluster` takes the member list's client URLs,
+    /// in its order (member ID order).
+    pub(super) fn queried_endpoints(&self, cluster: bool) -> Vec<(usize, String)> {
+        let members = self.any_member_state().map(|s| s.members());
+        let mut ids: Vec<u64> = (0..self.nodes.len())
+            .filter(|&m| match &members {
+                Some(ids) => ids.contains(&(m as u64 + 1)),
+                None => self.nodes[m].meta.started,
+            })
+            .map(|m| m as u64 + 1)
+            .collect();
+        if cluster {
+            ids = self.in_member_id_order(ids);
+        }
+        ids.into_iter()
+            .map(|id| {
+                let m = (id - 1) as usize;
+                let name = if cluster {
+                    client_url(m)
+                } else {
+                    client_endpoint(m)
+                };
+                (m, name)
+            })
+            .collect()
+    }
+
+    /// One endpoint that did not answer `endpoint status`/`hashkv` (`what`): the warn line,
+    /// then etcdctl's `Failed to ...` line.
+    pub(super) fn endpoint_unanswered(&self, endpoint: &str, what: &str, client: u128) -> String {
+        let v = self.etcdctl();
+        let target = etcdctl::warn_target(v, &client_endpoint(0), Some(endpoint), client);
+        etcdctl::endpoint_failed(v, etcdctl::NO_CONNECTION, &target, endpoint, what)
+    }
+
+    /// `endpoint status`'s row of a running member `m`. A member that knows no leader says so
+    /// first in its errors, then come the alarms.
+    fn endpoint_status_row(&self, endpoint: String, member: &Member) -> etcdctl::EndpointStatusRow {
         let s = member.state();
+        let no_leader = (member.leader() == 0).then(|| etcdctl::NO_LEADER.to_string());
         etcdctl::EndpointStatusRow {
-            endpoint: client_endpoint(m),
+            endpoint,
             member_id: self.display_member_id(member.member_id()),
-            version: ETCD_VERSION.to_string(),
+            version: self.etcdctl().server_version().to_string(),
             db_size: s.store.backend().size_bytes(),
             is_leader: member.role() == Role::Leader,
             is_learner: false,
             raft_term: member.raft().term(),
             raft_index: member.raft().commit_index(),
             raft_applied_index: s.applied_index(),
-            errors: s
-                .active_alarms()
-                .iter()
-                .map(|(id, a)| etcdctl::alarm_error(self.display_member_id(*id), a.as_str()))
+            errors: no_leader
+                .into_iter()
+                .chain(
+                    s.active_alarms().iter().map(|(id, a)| {
+                        etcdctl::alarm_error(self.display_member_id(*id), a.as_str())
+                    }),
+                )
                 .collect(),
         }
     }
@@ -129,11 +198,14 @@ impl Terminal for World<'_> {
         self.rec.operator_step(step);
     }
 
-    fn send(&mut self, op: Op) -> u64 {
+    fn send(&mut self, op: Op, etcdctl: bool) -> u64 {
         let target = self.leader_or_first_running();
         let id = self.next_request_id;
         self.next_request_id += 1;
         self.operator.in_flight.insert(id);
+        if etcdctl {
+            self.operator.etcdctl_requests.insert(id);
+        }
         let req = Rc::new(Request::from_client(id, Client::Operator.id(), op));
         match target {
             Some(m) => {
@@ -143,35 +215,47 @@ impl Terminal for World<'_> {
                     .schedule_in(delay, Ev::WriteArrives { m, req, epoch });
             }
             None => {
+                // etcdctl dials until its command timeout; kubectl's apiserver fails at once.
                 let error = Some(ERR_CONNECTION_REFUSED);
-                self.q.schedule_in(0, Ev::OperatorReply { id, error });
+                let after = if etcdctl {
+                    ETCDCTL_COMMAND_TIMEOUT_NS
+                } else {
+                    0
+                };
+                self.q.schedule_in(after, Ev::OperatorReply { id, error });
             }
         }
         id
     }
 
-    fn endpoint_status(&self) -> String {
+    fn etcdctl_version(&self) -> EtcdctlVersion {
+        self.etcdctl()
+    }
+
+    fn draw_etcdctl_client(&mut self) -> u128 {
+        let rng = &mut self.operator.etcdctl_rng;
+        (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64())
+    }
+
+    fn endpoint_status(&self, format: OutputFormat, cluster: bool, client: u128) -> (String, bool) {
         let mut rows = Vec::new();
         let mut failed = String::new();
-        // `--cluster` asks the member list: removed members and empty slots are not listed.
-        let members = self.any_member_state().map(|s| s.members());
-        for m in 0..self.nodes.len() {
-            let listed = match &members {
-                Some(ids) => ids.contains(&(m as u64 + 1)),
-                None => self.nodes[m].meta.started,
-            };
-            if !listed {
-                continue;
-            }
+        for (m, endpoint) in self.queried_endpoints(cluster) {
             match &self.nodes[m].slot {
-                Slot::Running(member) => rows.push(self.endpoint_status_row(m, member)),
-                _ => failed.push_str(&format!(
-                    "Failed to get the status of endpoint {} (context deadline exceeded)\n",
-                    client_endpoint(m)
+                Slot::Running(member) => rows.push(self.endpoint_status_row(endpoint, member)),
+                _ => failed.push_str(&self.endpoint_unanswered(
+                    &endpoint,
+                    "get the status of endpoint",
+                    client,
                 )),
             }
         }
-        failed + &etcdctl::endpoint_status_table(&rows)
+        let answered = failed.is_empty();
+        let out = match format {
+            OutputFormat::Table => etcdctl::endpoint_status_table(&rows),
+            _ => etcdctl::endpoint_status_simple(&rows),
+        };
+        (failed + &out, answered)
     }
 
     fn active_alarms(&self) -> Vec<(u64, u64, AlarmKind)> {
@@ -256,13 +340,11 @@ impl Terminal for World<'_> {
         command: &OperatorCommand,
         output: &mut String,
         ok: &mut bool,
+        client: u128,
     ) -> Started {
-        self.recovery_command(command, output, ok)
+        self.recovery_command(command, output, ok, client)
     }
 }
-
-/// The version `endpoint status` reports (the behaviour modelled is etcd 3.4's).
-const ETCD_VERSION: &str = "3.4.23";
 
 /// The apiserver of a run without `[kube]`: nothing cached.
 static EMPTY_API: std::sync::LazyLock<ApiServer> = std::sync::LazyLock::new(ApiServer::new);
