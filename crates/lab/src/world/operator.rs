@@ -122,6 +122,9 @@ enum Waiting {
     Replies(BTreeSet<u64>),
     /// The defrag of `current`, then the members in `rest`, one after another.
     Defrag { current: usize, rest: Vec<usize> },
+    /// etcdctl waits for an endpoint that does not answer until its command timeout, then
+    /// goes on with the members in `rest`.
+    DefragUnanswered { until: Nanos, rest: Vec<usize> },
     /// Member `m` to finish restarting.
     Restart(usize),
     /// Every running member to finish the scheduled compaction (`--physical`).
@@ -437,6 +440,21 @@ impl Operator {
     /// Finish runs whose time has come and start the runbook's next step when it is due.
     fn on_wake(&mut self, t: &mut impl Terminal) {
         let now = t.now();
+        let resumed: Vec<u64> = (self.runs.iter())
+            .filter(|(_, r)| matches!(r.waiting, Waiting::DefragUnanswered { until, .. } if until <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in resumed {
+            let Some(mut run) = self.runs.remove(&id) else {
+                continue;
+            };
+            if let Waiting::DefragUnanswered { rest, .. } =
+                std::mem::replace(&mut run.waiting, Waiting::Until(now))
+            {
+                run.waiting = next_defrag(t, &mut run, rest);
+            }
+            self.runs.insert(id, run);
+        }
         self.finish_where(t, |w| matches!(w, Waiting::Until(at) if *at <= now));
         let later: Vec<Nanos> = self
             .runs
@@ -497,21 +515,28 @@ impl Operator {
     }
 }
 
-/// Start the defrag of the first of `members` that answers; the rest follow in turn.
+/// Start the defrag of the first of `members`; the rest follow in turn (after etcdctl's
+/// command timeout when it does not answer).
 fn next_defrag(t: &mut impl Terminal, run: &mut OpRun, mut members: Vec<usize>) -> Waiting {
-    while !members.is_empty() {
-        let m = members.remove(0);
-        if t.start_defrag(m) {
-            return Waiting::Defrag {
-                current: m,
-                rest: members,
-            };
-        }
-        run.ok = false;
-        let text = defrag_failed(t, run, m, etcdctl::NO_CONNECTION);
-        run.output.push_str(&text);
+    if members.is_empty() {
+        return Waiting::Until(t.now());
     }
-    Waiting::Until(t.now())
+    let m = members.remove(0);
+    if t.start_defrag(m) {
+        return Waiting::Defrag {
+            current: m,
+            rest: members,
+        };
+    }
+    run.ok = false;
+    let text = defrag_failed(t, run, m, etcdctl::NO_CONNECTION);
+    run.output.push_str(&text);
+    let until = t.now().saturating_add(ETCDCTL_COMMAND_TIMEOUT_NS);
+    t.wake_operator(until);
+    Waiting::DefragUnanswered {
+        until,
+        rest: members,
+    }
 }
 
 /// etcdctl's lines for a defrag of member `m` that failed with `err`.

@@ -290,14 +290,15 @@ fn defrag_goes_member_by_member_and_reports_each() {
             OperatorCommand::Defrag { members },
         ),
     );
+    // m1 does not answer: etcdctl waits its command timeout (5 s), then goes on.
     assert_eq!(
         t.take_calls(),
-        [
-            "log $ etcdctl defrag --cluster",
-            "start defrag m1",
-            "start defrag m2"
-        ]
+        ["log $ etcdctl defrag --cluster", "start defrag m1"]
     );
+    t.advance(&mut op, 4_999 * MS);
+    assert!(t.take_calls().is_empty(), "m2 waits for m1's timeout");
+    t.advance(&mut op, 5_000 * MS);
+    assert_eq!(t.take_calls(), ["start defrag m2"]);
     op.on_input(
         &mut t,
         OperatorInput::DefragDone {
@@ -321,7 +322,7 @@ fn defrag_goes_member_by_member_and_reports_each() {
             finished: false,
         },
     );
-    t.advance(&mut op, 0);
+    t.advance(&mut op, 5_000 * MS);
     let (_, output, ok) = &t.step_texts()[0];
     assert!(!ok);
     let warn = |ep: &str, error: &str| {
