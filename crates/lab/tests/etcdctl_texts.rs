@@ -10,6 +10,7 @@ use etcdlab_scenario::parse_str;
 const MS: u64 = 1_000_000;
 
 const STEPS: &[(&str, &str)] = &[
+    ("2s", "etcdctl defrag --cluster"),
     ("3s", "etcdctl endpoint status"),
     ("4s", "etcdctl endpoint status --cluster -w table"),
     ("5s", "etcdctl compact 1000"),
@@ -76,17 +77,21 @@ fn hidden(text: &str) -> String {
     out
 }
 
-const ETCD_3_4: &str = r##"[3 s, 0 ms] $ etcdctl endpoint status
-127.0.0.1:12379, ddd67b312462fd7b, 3.4.23, 25 kB, false, false, 1, 1, 1, 
-127.0.0.1:22379, 9e737febb6b99eee, 3.4.23, 25 kB, false, false, 1, 1, 1, 
-127.0.0.1:32379, 628170c800dbcee, 3.4.23, 25 kB, true, false, 1, 1, 1, 
+const ETCD_3_4: &str = r##"[2 s, 2 ms] $ etcdctl defrag --cluster
+Finished defragmenting etcd member[http://127.0.0.1:32379]
+Finished defragmenting etcd member[http://127.0.0.1:22379]
+Finished defragmenting etcd member[http://127.0.0.1:12379]
+[3 s, 0 ms] $ etcdctl endpoint status
+127.0.0.1:12379, ddd67b312462fd7b, 3.4.23, 20 kB, false, false, 1, 1, 1, 
+127.0.0.1:22379, 9e737febb6b99eee, 3.4.23, 20 kB, false, false, 1, 1, 1, 
+127.0.0.1:32379, 628170c800dbcee, 3.4.23, 20 kB, true, false, 1, 1, 1, 
 [4 s, 0 ms] $ etcdctl endpoint status --cluster -w table
 +------------------------+------------------+---------+---------+-----------+------------+-----------+------------+--------------------+--------+
 |        ENDPOINT        |        ID        | VERSION | DB SIZE | IS LEADER | IS LEARNER | RAFT TERM | RAFT INDEX | RAFT APPLIED INDEX | ERRORS |
 +------------------------+------------------+---------+---------+-----------+------------+-----------+------------+--------------------+--------+
-| http://127.0.0.1:32379 |  628170c800dbcee |  3.4.23 |   25 kB |      true |      false |         1 |          1 |                  1 |        |
-| http://127.0.0.1:22379 | 9e737febb6b99eee |  3.4.23 |   25 kB |     false |      false |         1 |          1 |                  1 |        |
-| http://127.0.0.1:12379 | ddd67b312462fd7b |  3.4.23 |   25 kB |     false |      false |         1 |          1 |                  1 |        |
+| http://127.0.0.1:32379 |  628170c800dbcee |  3.4.23 |   20 kB |      true |      false |         1 |          1 |                  1 |        |
+| http://127.0.0.1:22379 | 9e737febb6b99eee |  3.4.23 |   20 kB |     false |      false |         1 |          1 |                  1 |        |
+| http://127.0.0.1:12379 | ddd67b312462fd7b |  3.4.23 |   20 kB |     false |      false |         1 |          1 |                  1 |        |
 +------------------------+------------------+---------+---------+-----------+------------+-----------+------------+--------------------+--------+
 [5 s, 1 ms] $ etcdctl compact 1000
 {"level":"warn","msg":"retrying of unary invoker failed","target":"endpoint://client-<uuid>/127.0.0.1:12379","attempt":0,"error":"rpc error: code = OutOfRange desc = etcdserver: mvcc: required revision is a future revision"}
@@ -105,8 +110,8 @@ Failed to get the status of endpoint 127.0.0.1:32379 (context deadline exceeded)
 +-----------------+------------------+---------+---------+-----------+------------+-----------+------------+--------------------+--------+
 |    ENDPOINT     |        ID        | VERSION | DB SIZE | IS LEADER | IS LEARNER | RAFT TERM | RAFT INDEX | RAFT APPLIED INDEX | ERRORS |
 +-----------------+------------------+---------+---------+-----------+------------+-----------+------------+--------------------+--------+
-| 127.0.0.1:12379 | ddd67b312462fd7b |  3.4.23 |   25 kB |     false |      false |         1 |          4 |                  4 |        |
-| 127.0.0.1:22379 | 9e737febb6b99eee |  3.4.23 |   25 kB |     false |      false |         1 |          4 |                  4 |        |
+| 127.0.0.1:12379 | ddd67b312462fd7b |  3.4.23 |   20 kB |     false |      false |         1 |          4 |                  4 |        |
+| 127.0.0.1:22379 | 9e737febb6b99eee |  3.4.23 |   20 kB |     false |      false |         1 |          4 |                  4 |        |
 +-----------------+------------------+---------+---------+-----------+------------+-----------+------------+--------------------+--------+
 (exit 1)
 [15 s, 5000 ms] $ etcdctl endpoint hashkv --cluster
@@ -126,7 +131,7 @@ Failed to defragment etcd member[127.0.0.1:32379] (context deadline exceeded)
 Failed to get the status of endpoint 127.0.0.1:22379 (context deadline exceeded)
 {"level":"warn","msg":"retrying of unary invoker failed","target":"passthrough:///127.0.0.1:32379","attempt":0,"error":"rpc error: code = DeadlineExceeded desc = latest balancer error: connection error: desc = \"transport: Error while dialing dial tcp 127.0.0.1:32379: connect: connection refused\""}
 Failed to get the status of endpoint 127.0.0.1:32379 (context deadline exceeded)
-127.0.0.1:12379, ddd67b312462fd7b, 3.4.23, 25 kB, false, false, 3, 5, 5, etcdserver: no leader
+127.0.0.1:12379, ddd67b312462fd7b, 3.4.23, 20 kB, false, false, 3, 5, 5, etcdserver: no leader
 (exit 1)
 [31 s, 5000 ms] $ etcdctl alarm list
 {"level":"warn","msg":"retrying of unary invoker failed","target":"endpoint://client-<uuid>/127.0.0.1:12379","attempt":0,"error":"rpc error: code = Unknown desc = context deadline exceeded"}
@@ -143,17 +148,21 @@ Error: context deadline exceeded
 (exit 1)
 "##;
 
-const ETCD_3_5: &str = r##"[3 s, 0 ms] $ etcdctl endpoint status
-127.0.0.1:12379, ddd67b312462fd7b, 3.5.1, 25 kB, false, false, 1, 1, 1, 
-127.0.0.1:22379, 9e737febb6b99eee, 3.5.1, 25 kB, false, false, 1, 1, 1, 
-127.0.0.1:32379, 628170c800dbcee, 3.5.1, 25 kB, true, false, 1, 1, 1, 
+const ETCD_3_5: &str = r##"[2 s, 2 ms] $ etcdctl defrag --cluster
+Finished defragmenting etcd member[http://127.0.0.1:32379]
+Finished defragmenting etcd member[http://127.0.0.1:22379]
+Finished defragmenting etcd member[http://127.0.0.1:12379]
+[3 s, 0 ms] $ etcdctl endpoint status
+127.0.0.1:12379, ddd67b312462fd7b, 3.5.1, 20 kB, false, false, 1, 1, 1, 
+127.0.0.1:22379, 9e737febb6b99eee, 3.5.1, 20 kB, false, false, 1, 1, 1, 
+127.0.0.1:32379, 628170c800dbcee, 3.5.1, 20 kB, true, false, 1, 1, 1, 
 [4 s, 0 ms] $ etcdctl endpoint status --cluster -w table
 +------------------------+------------------+---------+---------+-----------+------------+-----------+------------+--------------------+--------+
 |        ENDPOINT        |        ID        | VERSION | DB SIZE | IS LEADER | IS LEARNER | RAFT TERM | RAFT INDEX | RAFT APPLIED INDEX | ERRORS |
 +------------------------+------------------+---------+---------+-----------+------------+-----------+------------+--------------------+--------+
-| http://127.0.0.1:32379 |  628170c800dbcee |   3.5.1 |   25 kB |      true |      false |         1 |          1 |                  1 |        |
-| http://127.0.0.1:22379 | 9e737febb6b99eee |   3.5.1 |   25 kB |     false |      false |         1 |          1 |                  1 |        |
-| http://127.0.0.1:12379 | ddd67b312462fd7b |   3.5.1 |   25 kB |     false |      false |         1 |          1 |                  1 |        |
+| http://127.0.0.1:32379 |  628170c800dbcee |   3.5.1 |   20 kB |      true |      false |         1 |          1 |                  1 |        |
+| http://127.0.0.1:22379 | 9e737febb6b99eee |   3.5.1 |   20 kB |     false |      false |         1 |          1 |                  1 |        |
+| http://127.0.0.1:12379 | ddd67b312462fd7b |   3.5.1 |   20 kB |     false |      false |         1 |          1 |                  1 |        |
 +------------------------+------------------+---------+---------+-----------+------------+-----------+------------+--------------------+--------+
 [5 s, 1 ms] $ etcdctl compact 1000
 {"level":"warn","logger":"etcd-client","msg":"retrying of unary invoker failed","target":"etcd-endpoints://<ptr>/127.0.0.1:12379","attempt":0,"error":"rpc error: code = OutOfRange desc = etcdserver: mvcc: required revision is a future revision"}
@@ -172,8 +181,8 @@ Failed to get the status of endpoint 127.0.0.1:32379 (context deadline exceeded)
 +-----------------+------------------+---------+---------+-----------+------------+-----------+------------+--------------------+--------+
 |    ENDPOINT     |        ID        | VERSION | DB SIZE | IS LEADER | IS LEARNER | RAFT TERM | RAFT INDEX | RAFT APPLIED INDEX | ERRORS |
 +-----------------+------------------+---------+---------+-----------+------------+-----------+------------+--------------------+--------+
-| 127.0.0.1:12379 | ddd67b312462fd7b |   3.5.1 |   25 kB |     false |      false |         1 |          4 |                  4 |        |
-| 127.0.0.1:22379 | 9e737febb6b99eee |   3.5.1 |   25 kB |     false |      false |         1 |          4 |                  4 |        |
+| 127.0.0.1:12379 | ddd67b312462fd7b |   3.5.1 |   20 kB |     false |      false |         1 |          4 |                  4 |        |
+| 127.0.0.1:22379 | 9e737febb6b99eee |   3.5.1 |   20 kB |     false |      false |         1 |          4 |                  4 |        |
 +-----------------+------------------+---------+---------+-----------+------------+-----------+------------+--------------------+--------+
 (exit 1)
 [15 s, 5000 ms] $ etcdctl endpoint hashkv --cluster
@@ -193,7 +202,7 @@ Failed to defragment etcd member[127.0.0.1:32379] (context deadline exceeded)
 Failed to get the status of endpoint 127.0.0.1:22379 (context deadline exceeded)
 {"level":"warn","logger":"etcd-client","msg":"retrying of unary invoker failed","target":"etcd-endpoints://<ptr>/127.0.0.1:12379","attempt":0,"error":"rpc error: code = DeadlineExceeded desc = latest balancer error: last connection error: connection error: desc = \"transport: Error while dialing dial tcp 127.0.0.1:32379: connect: connection refused\""}
 Failed to get the status of endpoint 127.0.0.1:32379 (context deadline exceeded)
-127.0.0.1:12379, ddd67b312462fd7b, 3.5.1, 25 kB, false, false, 2, 5, 5, etcdserver: no leader
+127.0.0.1:12379, ddd67b312462fd7b, 3.5.1, 20 kB, false, false, 2, 5, 5, etcdserver: no leader
 (exit 1)
 [31 s, 5000 ms] $ etcdctl alarm list
 {"level":"warn","logger":"etcd-client","msg":"retrying of unary invoker failed","target":"etcd-endpoints://<ptr>/127.0.0.1:12379","attempt":0,"error":"rpc error: code = Unknown desc = context deadline exceeded"}

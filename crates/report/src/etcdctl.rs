@@ -273,8 +273,8 @@ fn uuid_v4(draw: u128) -> String {
 /// A Go heap address like those measured in etcdctl 3.5.1's targets (0xc0000e0a80 to
 /// 0xc000594000, 128-byte aligned).
 fn go_pointer(draw: u128) -> u64 {
-    const LOW: u64 = 0xc0000e_0000;
-    const SLOTS: u64 = (0xc00060_0000 - LOW) / 0x80;
+    const LOW: u64 = 0xc0_000e_0000;
+    const SLOTS: u64 = (0xc0_0060_0000 - LOW) / 0x80;
     LOW + (draw % u128::from(SLOTS)) as u64 * 0x80
 }
 

@@ -19,9 +19,11 @@ pub enum OperatorCommand {
     AlarmDisarm,
     /// `etcdctl compact <rev|current> [--physical]`.
     Compact { rev: CompactTo, physical: bool },
-    /// `etcdctl defrag --endpoints=m1,m2`: each endpoint in turn, as etcdctl does;
-    /// `--cluster` (or no endpoints) means every member of the cluster (m1..m<size>) in turn.
-    Defrag { members: Vec<usize> },
+    /// `etcdctl defrag --endpoints=m1,m2`: each endpoint in turn, as etcdctl does; no
+    /// endpoints means the terminal's, every member of the cluster (m1..m<size>) in turn.
+    /// `cluster` (`--cluster`): the members the member list has when the command runs, in its
+    /// order (member ID order), named by client URL as etcdctl names them.
+    Defrag { members: Vec<usize>, cluster: bool },
     /// Restart the etcd process of a member, optionally with a new `--quota-backend-bytes`.
     Restart {
         member: usize,
@@ -272,7 +274,13 @@ fn compact(rev: &str, rest: &[&str], line: &str) -> Result<OperatorCommand, Stri
 /// `etcdctl defrag [--endpoints=m1,m2 | --cluster]`.
 fn defrag(rest: &[&str], m: Members, line: &str) -> Result<OperatorCommand, String> {
     let members = match rest {
-        [] | ["--cluster"] => (0..m.size).collect(),
+        [] => (0..m.size).collect(),
+        ["--cluster"] => {
+            return Ok(OperatorCommand::Defrag {
+                members: (0..m.size).collect(),
+                cluster: true,
+            })
+        }
         [flag] if flag.starts_with("--endpoints=") => {
             endpoints(&flag["--endpoints=".len()..], m, line)?
         }
@@ -283,7 +291,10 @@ fn defrag(rest: &[&str], m: Members, line: &str) -> Result<OperatorCommand, Stri
             ))
         }
     };
-    Ok(OperatorCommand::Defrag { members })
+    Ok(OperatorCommand::Defrag {
+        members,
+        cluster: false,
+    })
 }
 
 /// `etcd restart <mN> [--quota-backend-bytes=N]`.
@@ -916,13 +927,15 @@ mod tests {
         assert_eq!(
             p("etcdctl defrag --endpoints=m2,m3"),
             Ok(OperatorCommand::Defrag {
-                members: vec![1, 2]
+                members: vec![1, 2],
+                cluster: false
             })
         );
         assert_eq!(
             p("etcdctl defrag --cluster"),
             Ok(OperatorCommand::Defrag {
-                members: vec![0, 1, 2]
+                members: vec![0, 1, 2],
+                cluster: true
             })
         );
         assert_eq!(

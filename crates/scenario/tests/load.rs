@@ -456,23 +456,29 @@ fn every_etcdctl_command_parses() {
             "etcdctl defrag",
             OperatorCommand::Defrag {
                 members: vec![0, 1, 2],
+                cluster: false,
             },
         ),
         (
             "etcdctl defrag --cluster",
             OperatorCommand::Defrag {
                 members: vec![0, 1, 2],
+                cluster: true,
             },
         ),
         (
             "etcdctl defrag --endpoints=m3,m1",
             OperatorCommand::Defrag {
                 members: vec![2, 0],
+                cluster: false,
             },
         ),
         (
             "etcdctl defrag --endpoints m2",
-            OperatorCommand::Defrag { members: vec![1] },
+            OperatorCommand::Defrag {
+                members: vec![1],
+                cluster: false,
+            },
         ),
         (
             "etcd restart m3",
@@ -540,7 +546,8 @@ fn etcdctl_members_follow_the_cluster_size() {
         Action::Operator {
             text: "etcdctl defrag --cluster".into(),
             command: OperatorCommand::Defrag {
-                members: vec![0, 1, 2, 3, 4]
+                members: vec![0, 1, 2, 3, 4],
+                cluster: true
             },
         }
     );
@@ -580,7 +587,10 @@ fn runbook() {
             ),
             (
                 "etcdctl defrag --endpoints=m2".to_string(),
-                OperatorCommand::Defrag { members: vec![1] }
+                OperatorCommand::Defrag {
+                    members: vec![1],
+                    cluster: false,
+                }
             ),
             (
                 "etcdctl alarm disarm".to_string(),

@@ -888,12 +888,16 @@ fn parse_operator_command_alone() {
     assert_eq!(
         parse_operator_command_with_slots("etcdctl defrag --cluster", 3, 4),
         Ok(OperatorCommand::Defrag {
-            members: vec![0, 1, 2]
+            members: vec![0, 1, 2],
+            cluster: true
         })
     );
     assert_eq!(
         parse_operator_command("etcdctl --endpoints=m2 defrag", 3),
-        Ok(OperatorCommand::Defrag { members: vec![1] })
+        Ok(OperatorCommand::Defrag {
+            members: vec![1],
+            cluster: false
+        })
     );
 }
 
@@ -1199,7 +1203,7 @@ fn the_documented_examples_parse() {
         steps[12].1,
         OperatorCommand::EndpointHashKv {
             format: OutputFormat::Table,
-            cluster: false
+            cluster: true
         }
     );
     assert_eq!(

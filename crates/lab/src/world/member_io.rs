@@ -68,20 +68,12 @@ impl World<'_> {
     }
 
     /// The server-side request timeout of a request that reached member `m` at `now`.
-    /// etcdctl's requests carry its 5 s command timeout as their gRPC deadline, and the server's
-    /// context ends with it when that comes first (it answers with the same texts).
     pub(super) fn arm_request_timeout(&mut self, m: usize, id: u64, now: Nanos) {
-        let mut timeout = self.sc.workload.request_timeout_ns;
-        if self.operator.is_etcdctl_request(id) {
-            timeout = timeout.min(super::operator::ETCDCTL_COMMAND_TIMEOUT_NS);
-        }
-        let deadline = now.saturating_add(timeout);
-        // Deadlines come in order but for etcdctl's shorter ones.
-        let at = self.timeouts.partition_point(|t| t.0 <= deadline);
+        let deadline = now.saturating_add(self.sc.workload.request_timeout_ns);
         self.timeouts
-            .insert(at, (deadline, m, id, self.nodes[m].epoch));
-        if self.timeouts_next.is_none_or(|next| deadline < next) {
-            self.timeouts_next = Some(deadline);
+            .push_back((deadline, m, id, self.nodes[m].epoch));
+        if !self.timeouts_scheduled {
+            self.timeouts_scheduled = true;
             self.q.schedule_at(deadline, Ev::TimeoutsDue);
         }
     }
@@ -89,13 +81,10 @@ impl World<'_> {
     /// Deliver every request timeout that is due, then wait for the next one.
     pub(super) fn on_timeouts_due(&mut self) {
         let now = self.q.now();
-        if self.timeouts_next != Some(now) {
-            return; // superseded by an earlier deadline
-        }
-        self.timeouts_next = None;
+        self.timeouts_scheduled = false;
         while let Some(&(deadline, m, id, epoch)) = self.timeouts.front() {
             if deadline > now {
-                self.timeouts_next = Some(deadline);
+                self.timeouts_scheduled = true;
                 self.q.schedule_at(deadline, Ev::TimeoutsDue);
                 break;
             }

@@ -7,7 +7,9 @@ use super::{ERR_CONNECTION_LOST, ERR_CONNECTION_REFUSED};
 use etcdlab_kube::{ApiServer, EtcdRequest, KubectlCommand};
 use etcdlab_member::{AlarmKind, Op};
 use etcdlab_report::etcdctl::{self, EtcdctlVersion};
-use etcdlab_scenario::{client_endpoint, CompactTo, OperatorCommand, OutputFormat, Runbook};
+use etcdlab_scenario::{
+    client_endpoint, client_url, CompactTo, OperatorCommand, OutputFormat, Runbook,
+};
 use etcdlab_sim::Nanos;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -34,6 +36,8 @@ pub(crate) trait Terminal {
     /// from the run's own stream for it.
     fn draw_etcdctl_client(&mut self) -> u128;
 
+    /// The member list's members (slots) in its order, member ID order (`--cluster`).
+    fn members_in_id_order(&self) -> Vec<usize>;
     /// `etcdctl endpoint status` as the members answer right now, and whether every endpoint
     /// answered; `client` is the etcdctl process's draw.
     fn endpoint_status(&self, format: OutputFormat, cluster: bool, client: u128) -> (String, bool);
@@ -148,6 +152,8 @@ struct OpRun {
     ok_output: String,
     /// The etcdctl process's draw for its gRPC target.
     client: u128,
+    /// `defrag --cluster`: etcdctl names the members by their client URLs.
+    defrag_urls: bool,
     /// The first endpoint etcdctl was given: the command's `--endpoints`, else the terminal's
     /// (every member in slot order: m1's).
     first_endpoint: String,
@@ -222,6 +228,7 @@ impl Operator {
             first_error: None,
             ok_output: String::new(),
             client: t.draw_etcdctl_client(),
+            defrag_urls: false,
             first_endpoint: client_endpoint(first_endpoint_slot(&command)),
         };
         run.waiting = self.begin(t, id, &mut run, command);
@@ -260,7 +267,15 @@ impl Operator {
                 };
                 self.send(t, id, vec![Op::Compact { rev }])
             }
-            OperatorCommand::Defrag { members } => next_defrag(t, run, members),
+            OperatorCommand::Defrag { members, cluster } => {
+                run.defrag_urls = cluster;
+                let members = if cluster {
+                    t.members_in_id_order()
+                } else {
+                    members
+                };
+                next_defrag(t, run, members)
+            }
             OperatorCommand::Restart {
                 member,
                 quota_backend_bytes,
@@ -422,7 +437,7 @@ impl Operator {
         else {
             unreachable!("found waiting for a defrag")
         };
-        let endpoint = client_endpoint(m);
+        let endpoint = defrag_endpoint(&run, m);
         if finished {
             run.output.push_str(&etcdctl::defrag_finished(&endpoint));
             t.record_defrag_finished(m);
@@ -542,16 +557,28 @@ fn next_defrag(t: &mut impl Terminal, run: &mut OpRun, mut members: Vec<usize>) 
 /// etcdctl's lines for a defrag of member `m` that failed with `err`.
 fn defrag_failed(t: &impl Terminal, run: &OpRun, m: usize, err: &str) -> String {
     let v = t.etcdctl_version();
-    let endpoint = client_endpoint(m);
+    let endpoint = defrag_endpoint(run, m);
     let target = etcdctl::warn_target(v, &run.first_endpoint, Some(&endpoint), run.client);
     etcdctl::endpoint_failed(v, err, &target, &endpoint, "defragment etcd member")
+}
+
+/// How etcdctl names member `m` in a defrag's lines.
+fn defrag_endpoint(run: &OpRun, m: usize) -> String {
+    if run.defrag_urls {
+        client_url(m)
+    } else {
+        client_endpoint(m)
+    }
 }
 
 /// The slot of the first endpoint etcdctl is given for `command`: its `--endpoints`, else the
 /// terminal's list (every member in slot order), whose first is m1.
 fn first_endpoint_slot(command: &OperatorCommand) -> usize {
     match command {
-        OperatorCommand::Defrag { members } => members.first().copied().unwrap_or(0),
+        OperatorCommand::Defrag {
+            members,
+            cluster: false,
+        } => members.first().copied().unwrap_or(0),
         OperatorCommand::MemberAdd {
             endpoint: Some(m), ..
         } => *m,

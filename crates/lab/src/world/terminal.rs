@@ -228,6 +228,12 @@ impl Terminal for World<'_> {
         id
     }
 
+    fn members_in_id_order(&self) -> Vec<usize> {
+        (self.queried_endpoints(true).into_iter())
+            .map(|(m, _)| m)
+            .collect()
+    }
+
     fn etcdctl_version(&self) -> EtcdctlVersion {
         self.etcdctl()
     }
