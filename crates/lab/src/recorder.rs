@@ -306,14 +306,17 @@ impl Recorder {
             .collect()
     }
 
+    /// The operator's commands in the order they ended (a command that ended at etcdctl's
+    /// deadline is recorded when its late reply comes: it is placed by its end; stable).
     pub fn operator_steps(&self) -> Vec<&StepLog> {
-        self.log
-            .iter()
+        let mut steps: Vec<&StepLog> = (self.log.iter())
             .filter_map(|e| match e {
                 Event::OperatorStep(s) => Some(s),
                 _ => None,
             })
-            .collect()
+            .collect();
+        steps.sort_by_key(|s| s.finished_ns);
+        steps
     }
 
     pub fn relists(&self) -> Vec<&Relist> {

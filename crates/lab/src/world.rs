@@ -117,9 +117,7 @@ pub struct World<'s> {
     /// is the same for every request, so this stays sorted, and one queued event (for the
     /// front) replaces one per request, keeping the event heap small.
     timeouts: VecDeque<(Nanos, usize, u64, u64)>,
-    /// When the pending `TimeoutsDue` is due (an earlier deadline schedules another; the
-    /// later event then finds it is not the one awaited and does nothing).
-    timeouts_next: Option<Nanos>,
+    timeouts_scheduled: bool,
     /// The first broken invariant stops the run.
     violation: Option<Violation>,
     /// An injected etcd bug (`ETCDLAB_INJECT_BUG`): a broken invariant is kept here and the
@@ -198,7 +196,7 @@ impl<'s> World<'s> {
             bug,
             invariant_broken: None,
             timeouts: VecDeque::new(),
-            timeouts_next: None,
+            timeouts_scheduled: false,
             inject: None,
             operator: terminal::OperatorPort::new(sc),
             kube: kube::KubeState::new(sc),

@@ -5,7 +5,7 @@
 
 use super::{ERR_CONNECTION_LOST, ERR_CONNECTION_REFUSED};
 use etcdlab_kube::{ApiServer, EtcdRequest, KubectlCommand};
-use etcdlab_member::{AlarmKind, Op};
+use etcdlab_member::{AlarmKind, Op, ERR_CONTEXT_DEADLINE, ERR_TIMEOUT, ERR_TIMEOUT_LEADER_FAIL};
 use etcdlab_report::etcdctl::{self, EtcdctlVersion};
 use etcdlab_scenario::{
     client_endpoint, client_url, CompactTo, OperatorCommand, OutputFormat, Runbook,
@@ -154,6 +154,10 @@ struct OpRun {
     client: u128,
     /// `defrag --cluster`: etcdctl names the members by their client URLs.
     defrag_urls: bool,
+    /// etcdctl gives up on its requests then (its 5 s command timeout); None for kubectl's.
+    deadline_ns: Option<Nanos>,
+    /// When the command ended, when that was before its last reply came (a deadline).
+    ended_ns: Option<Nanos>,
     /// The first endpoint etcdctl was given: the command's `--endpoints`, else the terminal's
     /// (every member in slot order: m1's).
     first_endpoint: String,
@@ -229,9 +233,16 @@ impl Operator {
             ok_output: String::new(),
             client: t.draw_etcdctl_client(),
             defrag_urls: false,
+            deadline_ns: None,
+            ended_ns: None,
             first_endpoint: client_endpoint(first_endpoint_slot(&command)),
         };
         run.waiting = self.begin(t, id, &mut run, command);
+        // etcdctl waits for its requests' replies at most its command timeout.
+        let kubectl = matches!(run.command, OperatorCommand::Kubectl(_));
+        if matches!(run.waiting, Waiting::Replies(_)) && !kubectl {
+            run.deadline_ns = Some(now.saturating_add(ETCDCTL_COMMAND_TIMEOUT_NS));
+        }
         self.runs.insert(id, run);
         t.wake_operator(now);
     }
@@ -373,6 +384,17 @@ impl Operator {
             return;
         };
         let kubectl = matches!(run.command, OperatorCommand::Kubectl(_));
+        // A reply after etcdctl's deadline: the command ended at the deadline. The member's
+        // text is the one etcd's server gives when the context the client's deadline bounds
+        // ends first; any other late answer is etcdctl's own deadline.
+        let mut error = error;
+        if let Some(deadline) = run.deadline_ns.filter(|d| t.now() > *d) {
+            run.ended_ns.get_or_insert(deadline);
+            error = Some(match error {
+                Some(e @ (ERR_TIMEOUT | ERR_TIMEOUT_LEADER_FAIL | ERR_CONTEXT_DEADLINE)) => e,
+                _ => etcdctl::CLIENT_DEADLINE,
+            });
+        }
         if let Waiting::Replies(ids) = &mut run.waiting {
             ids.remove(&id);
             if let Some(e) = error {
@@ -513,9 +535,10 @@ impl Operator {
             return;
         };
         let now = t.now();
+        let ended = run.ended_ns.map_or(now, |e| e.min(now));
         t.record_step(StepLog {
             started_ns: run.started_ns,
-            finished_ns: now,
+            finished_ns: ended,
             command: run.text,
             output: run.output,
             ok: run.ok,
@@ -523,7 +546,7 @@ impl Operator {
         if run.from_runbook {
             self.runbook_running = false;
             let think_ns = self.runbook.as_ref().map_or(0, |r| r.think_time_ns);
-            let due = now.saturating_add(think_ns);
+            let due = ended.saturating_add(think_ns).max(now);
             self.runbook_due_ns = Some(due);
             t.wake_operator(due);
         }

@@ -411,3 +411,63 @@ fn host_commands_run_through_the_terminal() {
     t.advance(&mut op, 5 * MS);
     assert_eq!(t.step_texts()[0].1, "MemberList { format: Simple }\n");
 }
+
+/// etcdctl gives up after its 5 s command timeout: a reply that comes later ends the command
+/// at the deadline, with the member's timeout text, or etcdctl's own deadline for any other
+/// answer (the write may still be applied).
+#[test]
+fn a_late_reply_ends_the_command_at_etcdctls_deadline() {
+    for (reply, shown) in [
+        (
+            Some(etcdlab_member::ERR_CONTEXT_DEADLINE),
+            "rpc error: code = Unknown desc = context deadline exceeded",
+        ),
+        (
+            Some(etcdlab_member::ERR_TIMEOUT),
+            "etcdserver: request timed out",
+        ),
+        (None, "context deadline exceeded"),
+    ] {
+        let mut t = Fake::new();
+        t.now = 10 * S;
+        let mut op = Operator::new(None);
+        op.on_input(
+            &mut t,
+            command("etcdctl alarm list", OperatorCommand::AlarmList),
+        );
+        t.now = 17 * S;
+        op.on_input(
+            &mut t,
+            OperatorInput::Reply {
+                id: 101,
+                error: reply,
+            },
+        );
+        let step = &t.steps[0];
+        assert_eq!(
+            (step.started_ns, step.finished_ns, step.ok),
+            (10 * S, 15 * S, false)
+        );
+        assert!(
+            step.output.ends_with(&format!("\nError: {shown}\n")),
+            "{}",
+            step.output
+        );
+    }
+    // In time: as the member answered.
+    let mut t = Fake::new();
+    let mut op = Operator::new(None);
+    op.on_input(
+        &mut t,
+        command("etcdctl alarm list", OperatorCommand::AlarmList),
+    );
+    t.now = 5 * S;
+    op.on_input(
+        &mut t,
+        OperatorInput::Reply {
+            id: 101,
+            error: None,
+        },
+    );
+    assert_eq!((t.steps[0].finished_ns, t.steps[0].ok), (5 * S, true));
+}

@@ -24,16 +24,6 @@ pub(crate) struct OperatorPort {
     /// The stream of the random part of each etcdctl process's gRPC target (its own, so the
     /// draws shift no other component's).
     etcdctl_rng: Rng,
-    /// etcdctl's requests (not kubectl's) that have not reached a member yet: their server
-    /// deadline is etcdctl's command timeout.
-    etcdctl_requests: BTreeSet<u64>,
-}
-
-impl OperatorPort {
-    /// Whether request `id` is etcdctl's; asked once, when it reaches a member.
-    pub(super) fn is_etcdctl_request(&mut self, id: u64) -> bool {
-        self.etcdctl_requests.remove(&id)
-    }
 }
 
 impl OperatorPort {
@@ -43,7 +33,6 @@ impl OperatorPort {
             in_flight: BTreeSet::new(),
             deferred: VecDeque::new(),
             etcdctl_rng: stream(sc.seed, "etcdctl-client"),
-            etcdctl_requests: BTreeSet::new(),
         }
     }
 }
@@ -203,9 +192,6 @@ impl Terminal for World<'_> {
         let id = self.next_request_id;
         self.next_request_id += 1;
         self.operator.in_flight.insert(id);
-        if etcdctl {
-            self.operator.etcdctl_requests.insert(id);
-        }
         let req = Rc::new(Request::from_client(id, Client::Operator.id(), op));
         match target {
             Some(m) => {
