@@ -261,9 +261,11 @@ impl Operator {
                 let (output, answered) = t.endpoint_status(format, cluster, run.client);
                 run.output = output;
                 run.ok = answered;
-                // etcdctl waits for an endpoint that does not answer until its timeout.
+                // etcdctl waits for an endpoint that does not answer until its timeout (the
+                // round trip is drawn either way: the clients' delay stream stays as it was).
+                let rtt = t.round_trip();
                 let took = if answered {
-                    t.round_trip()
+                    rtt
                 } else {
                     ETCDCTL_COMMAND_TIMEOUT_NS
                 };
