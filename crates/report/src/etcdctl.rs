@@ -1,5 +1,7 @@
 //! What etcdctl 3.4 prints, byte for byte, so operator steps in a report read like a terminal
-//! transcript (reference: etcd-ground-truth.md, section E).
+//! transcript (reference: etcd-ground-truth.md, section E), and where etcdctl 3.5 differs
+//! ([`EtcdctlVersion`]; measured on 3.4.23 and 3.5.1 with `scripts/fidelity/etcdctl_texts.py`):
+//! the server version, errors, and the retry interceptor's warn line before an RPC's error.
 //!
 //! Tables are drawn the way etcdctl's `olekukonko/tablewriter` (a0225b3, the version etcd 3.4
 //! pins) draws them: headers upper-cased and centred, cells right-aligned, cells wider than 30
