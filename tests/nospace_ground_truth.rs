@@ -198,12 +198,12 @@ fn runbook_raft_index_costs_match_real_etcd() {
     assert_eq!(
         steps,
         [
-            "etcdctl endpoint status",
+            "etcdctl endpoint status -w table",
             "etcdctl alarm list",
             "etcdctl compact current --physical",
             "etcdctl defrag --cluster",
             "etcdctl alarm disarm",
-            "etcdctl endpoint status",
+            "etcdctl endpoint status -w table",
         ]
     );
     let first = raft_indexes(&r.operator_steps[0].output);
