@@ -395,7 +395,8 @@ mod tests {
         assert_eq!(inv.committed_len(0), 10);
         let v = inv.check_leader_complete(5, 0, |_| Some(2)).unwrap_err();
         assert_eq!(v.invariant, COMMITTED_NEVER_LOST);
-        inv.check_leader_complete(5, 0, |i| (i == 10).then_some(1)).unwrap();
+        inv.check_leader_complete(5, 0, |i| (i == 10).then_some(1))
+            .unwrap();
     }
 
     #[test]

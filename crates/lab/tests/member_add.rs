@@ -4,8 +4,10 @@
 //! for 5 s, and ETCD_INITIAL_CLUSTER and `member list` are in member ID order. Each test is a
 //! timeline of commands and what the terminal printed.
 //!
-//! The lab's member IDs (token "etcd-cluster", peer URLs http://127.0.0.1:<N>2380) sort as
-//! m3 0628.., m4 6678.., m5 866e.., m2 9e73.., m1 ddd6.., m6 f94f...
+//! The initial members' IDs (token "etcd-cluster", peer URLs http://127.0.0.1:<N>2380) sort as
+//! m3 0628.., m2 9e73.., m1 ddd6..; an added member's ID mixes in the second of the add on
+//! the lab's wall clock (see `etcdlab_member::ids::added_member_id`), so its place among them
+//! depends on when it was added, as in etcd.
 
 use etcdlab_lab::run;
 use etcdlab_scenario::parse_str;
@@ -95,7 +97,7 @@ fn an_add_is_refused_until_the_serving_member_has_been_connected_to_every_voter_
 Error: etcdserver: unhealthy cluster
 (exit 1)
 [6 s, 1 ms] $ etcdctl member add m5 --peer-urls=http://127.0.0.1:52380
-Member 866e9665bbc7041f added to cluster 73841b4a9097c907
+Member 82286a4b3dae18fa added to cluster 73841b4a9097c907
 
 ETCD_NAME=\"m5\"
 ETCD_INITIAL_CLUSTER=\"m3=http://127.0.0.1:32380,m5=http://127.0.0.1:52380,m2=http://127.0.0.1:22380,m1=http://127.0.0.1:12380\"
@@ -111,17 +113,17 @@ Error: etcdserver: unhealthy cluster
 Error: etcdserver: unhealthy cluster
 (exit 1)
 [20 s, 1 ms] $ etcdctl member add m8 --peer-urls=http://127.0.0.1:82380
-Member 6114daa4679f1b1b added to cluster 73841b4a9097c907
+Member af20f1ea10a7b1dc added to cluster 73841b4a9097c907
 
 ETCD_NAME=\"m8\"
-ETCD_INITIAL_CLUSTER=\"m3=http://127.0.0.1:32380,m8=http://127.0.0.1:82380,m5=http://127.0.0.1:52380,m2=http://127.0.0.1:22380,m1=http://127.0.0.1:12380\"
+ETCD_INITIAL_CLUSTER=\"m3=http://127.0.0.1:32380,m5=http://127.0.0.1:52380,m2=http://127.0.0.1:22380,m8=http://127.0.0.1:82380,m1=http://127.0.0.1:12380\"
 ETCD_INITIAL_ADVERTISE_PEER_URLS=\"http://127.0.0.1:82380\"
 ETCD_INITIAL_CLUSTER_STATE=\"existing\"
 [25 s, 0 ms] $ etcdctl member list
 628170c800dbcee, started, m3, http://127.0.0.1:32380, http://127.0.0.1:32379, false
-6114daa4679f1b1b, unstarted, , http://127.0.0.1:82380, , false
-866e9665bbc7041f, started, m5, http://127.0.0.1:52380, http://127.0.0.1:52379, false
+82286a4b3dae18fa, started, m5, http://127.0.0.1:52380, http://127.0.0.1:52379, false
 9e737febb6b99eee, started, m2, http://127.0.0.1:22380, http://127.0.0.1:22379, false
+af20f1ea10a7b1dc, unstarted, , http://127.0.0.1:82380, , false
 ddd67b312462fd7b, started, m1, http://127.0.0.1:12380, http://127.0.0.1:12379, false
 ");
 }
@@ -159,7 +161,7 @@ Error: etcdserver: unhealthy cluster
 Error: etcdserver: unhealthy cluster
 (exit 1)
 [18 s, 1 ms] $ etcdctl member add m6 --peer-urls=http://127.0.0.1:62380
-Member f94fbcdf5730b2b0 added to cluster 73841b4a9097c907
+Member e33b63bfe8fcbf5f added to cluster 73841b4a9097c907
 
 ETCD_NAME=\"m6\"
 ETCD_INITIAL_CLUSTER=\"m3=http://127.0.0.1:32380,m2=http://127.0.0.1:22380,m1=http://127.0.0.1:12380,m6=http://127.0.0.1:62380\"
@@ -175,7 +177,7 @@ Error: etcdserver: unhealthy cluster
 Error: etcdserver: unhealthy cluster
 (exit 1)
 [37 s, 1 ms] $ etcdctl member add m9 --peer-urls=http://127.0.0.1:92380
-Member 5d293cdc8a7f0572 added to cluster 73841b4a9097c907
+Member 35aacc9465055602 added to cluster 73841b4a9097c907
 
 ETCD_NAME=\"m9\"
 ETCD_INITIAL_CLUSTER=\"m3=http://127.0.0.1:32380,m9=http://127.0.0.1:92380,m2=http://127.0.0.1:22380,m1=http://127.0.0.1:12380,m6=http://127.0.0.1:62380\"
@@ -198,25 +200,25 @@ fn without_the_check_unstarted_members_are_kept_in_the_initial_cluster_without_a
         transcript(&text, &["cluster.strict_reconfig_check=false"]),
         "\
 [1 s, 85 ms] $ etcdctl member add m4 --peer-urls=http://127.0.0.1:42380
-Member 667880157b8812c8 added to cluster 73841b4a9097c907
+Member e3560e19cd222b82 added to cluster 73841b4a9097c907
 
 ETCD_NAME=\"m4\"
-ETCD_INITIAL_CLUSTER=\"m3=http://127.0.0.1:32380,m4=http://127.0.0.1:42380,m2=http://127.0.0.1:22380,m1=http://127.0.0.1:12380\"
+ETCD_INITIAL_CLUSTER=\"m3=http://127.0.0.1:32380,m2=http://127.0.0.1:22380,m1=http://127.0.0.1:12380,m4=http://127.0.0.1:42380\"
 ETCD_INITIAL_ADVERTISE_PEER_URLS=\"http://127.0.0.1:42380\"
 ETCD_INITIAL_CLUSTER_STATE=\"existing\"
 [2 s, 1 ms] $ etcdctl member add m5 --peer-urls=http://127.0.0.1:52380
-Member 866e9665bbc7041f added to cluster 73841b4a9097c907
+Member 897e68709294a1d3 added to cluster 73841b4a9097c907
 
 ETCD_NAME=\"m5\"
-ETCD_INITIAL_CLUSTER=\"m3=http://127.0.0.1:32380,=http://127.0.0.1:42380,m5=http://127.0.0.1:52380,m2=http://127.0.0.1:22380,m1=http://127.0.0.1:12380\"
+ETCD_INITIAL_CLUSTER=\"m3=http://127.0.0.1:32380,m5=http://127.0.0.1:52380,m2=http://127.0.0.1:22380,m1=http://127.0.0.1:12380,=http://127.0.0.1:42380\"
 ETCD_INITIAL_ADVERTISE_PEER_URLS=\"http://127.0.0.1:52380\"
 ETCD_INITIAL_CLUSTER_STATE=\"existing\"
 [3 s, 0 ms] $ etcdctl member list
 628170c800dbcee, started, m3, http://127.0.0.1:32380, http://127.0.0.1:32379, false
-667880157b8812c8, unstarted, , http://127.0.0.1:42380, , false
-866e9665bbc7041f, unstarted, , http://127.0.0.1:52380, , false
+897e68709294a1d3, unstarted, , http://127.0.0.1:52380, , false
 9e737febb6b99eee, started, m2, http://127.0.0.1:22380, http://127.0.0.1:22379, false
 ddd67b312462fd7b, started, m1, http://127.0.0.1:12380, http://127.0.0.1:12379, false
+e3560e19cd222b82, unstarted, , http://127.0.0.1:42380, , false
 "
     );
 }
@@ -230,7 +232,7 @@ fn too_few_started_members_is_refused_before_the_health_check() {
         transcript(&text, &["cluster.size=1"]),
         "\
 [6 s, 1 ms] $ etcdctl member add m2 --peer-urls=http://127.0.0.1:22380
-Member 9e737febb6b99eee added to cluster a7ef944b95711739
+Member 7cb0075df63a4934 added to cluster a7ef944b95711739
 
 ETCD_NAME=\"m2\"
 ETCD_INITIAL_CLUSTER=\"m2=http://127.0.0.1:22380,m1=http://127.0.0.1:12380\"

@@ -419,6 +419,12 @@ impl World<'_> {
                 }
                 let cluster_id = self.nodes[l].meta.cluster_id;
                 self.set_cluster_id(*member, cluster_id);
+                // etcd names the new member by its peer URL and the second of the request on
+                // the serving member's wall clock.
+                self.nodes[*member].meta.member_id = etcdlab_member::ids::added_member_id(
+                    std::slice::from_ref(url),
+                    super::snapshots::wall_clock_unix_s(now),
+                );
                 // The reply's members in the server's order (member ID order), the new one
                 // at its ID's place with the name etcdctl gives it; a member that never
                 // started has no name yet.

@@ -174,7 +174,8 @@ pub(crate) struct SnapshotDelivery {
 /// A member's data directory beyond what its slot holds.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct MemberMeta {
-    /// etcd's member ID (from its peer URL and the cluster token).
+    /// etcd's member ID (from its peer URL and the cluster token; for a member added at run
+    /// time, from its peer URL and the time of the add).
     pub member_id: u64,
     /// The cluster this member's data belongs to.
     pub cluster_id: u64,
@@ -198,6 +199,15 @@ pub(crate) fn member_metas(members: usize, initial: usize, token: &str) -> Vec<M
             started: m < initial,
         })
         .collect()
+}
+
+/// The lab's wall clock at simulated time 0: 2024-01-01 00:00:00 UTC. Of what etcd reads the
+/// wall clock for, the lab models one thing: the ID of a member added at run time.
+pub(crate) const WALL_CLOCK_AT_START_UNIX_S: u64 = 1_704_067_200;
+
+/// The lab's wall clock at `now`, in whole Unix seconds.
+pub(crate) fn wall_clock_unix_s(now: Nanos) -> u64 {
+    WALL_CLOCK_AT_START_UNIX_S + now / 1_000_000_000
 }
 
 /// etcd's member ID for member `m` in a cluster with `token`.
