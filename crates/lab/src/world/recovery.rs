@@ -421,10 +421,12 @@ impl World<'_> {
                 self.set_cluster_id(*member, cluster_id);
                 // etcd names the new member by its peer URL and the second of the request on
                 // the serving member's wall clock.
-                self.nodes[*member].meta.member_id = etcdlab_member::ids::added_member_id(
+                let added_id = etcdlab_member::ids::added_member_id(
                     std::slice::from_ref(url),
                     super::snapshots::wall_clock_unix_s(now),
                 );
+                self.nodes[*member].meta.member_id = added_id;
+                self.nodes[*member].meta.added_as = Some(added_id);
                 // The reply's members in the server's order (member ID order), the new one
                 // at its ID's place with the name etcdctl gives it; a member that never
                 // started has no name yet.
@@ -433,11 +435,11 @@ impl World<'_> {
                     .unwrap_or_default();
                 ids.push(*member as u64 + 1);
                 let names: Vec<(String, String)> = self
-                    .in_member_id_order(ids)
+                    .in_member_id_order(ids, Some(l))
                     .into_iter()
                     .map(|id| {
                         let m = (id - 1) as usize;
-                        let name = if m == *member || self.nodes[m].meta.started {
+                        let name = if m == *member || self.listed_member(id, Some(l)).1 {
                             format!("m{id}")
                         } else {
                             String::new()
@@ -488,23 +490,43 @@ impl World<'_> {
         }
     }
 
-    /// Raft ids (slot + 1) sorted as etcd lists members: by member ID.
-    pub(super) fn in_member_id_order(&self, mut ids: Vec<u64>) -> Vec<u64> {
-        ids.sort_by_key(|&id| (self.display_member_id(id), id));
+    /// Raft ids (slot + 1) sorted as the cluster of member `viewer` lists them: by member
+    /// ID (see [`World::listed_member`]).
+    pub(super) fn in_member_id_order(&self, mut ids: Vec<u64>, viewer: Option<usize>) -> Vec<u64> {
+        ids.sort_by_key(|&id| (self.listed_member(id, viewer).0, id));
         ids.dedup();
         ids
+    }
+
+    /// Raft id `raft_id` as the cluster of member `viewer` lists it: its member ID, and
+    /// whether it started in that cluster. A member that joined it (or never started) is
+    /// listed by its own ID; one that was added to it but bootstrapped a cluster of its own
+    /// (`--initial-cluster-state=new`, with the ID its `--initial-cluster` gives it) is still
+    /// listed by the ID the add gave it, and as unstarted: it never published its name there.
+    pub(super) fn listed_member(&self, raft_id: u64, viewer: Option<usize>) -> (u64, bool) {
+        let Some(node) = self.nodes.get((raft_id - 1) as usize) else {
+            return (raft_id, false);
+        };
+        let meta = &node.meta;
+        let joined = viewer.is_none_or(|v| self.nodes[v].meta.cluster_id == meta.cluster_id);
+        if joined {
+            (meta.member_id, meta.started)
+        } else {
+            (meta.added_as.unwrap_or(meta.member_id), false)
+        }
     }
 
     /// `member list`'s rows, in member ID order: names and client URLs of members that ever
     /// started.
     fn member_list_rows(&self, ids: &[u64]) -> Vec<etcdctl::MemberListRow> {
-        self.in_member_id_order(ids.to_vec())
+        let viewer = self.leader_or_first_running();
+        self.in_member_id_order(ids.to_vec(), viewer)
             .into_iter()
             .map(|id| {
                 let m = (id - 1) as usize;
-                let started = self.nodes.get(m).is_some_and(|n| n.meta.started);
+                let (member_id, started) = self.listed_member(id, viewer);
                 etcdctl::MemberListRow {
-                    id: self.display_member_id(id),
+                    id: member_id,
                     name: if started {
                         format!("m{id}")
                     } else {

@@ -172,6 +172,8 @@ impl World<'_> {
                             .collect();
                         let cluster_id = ids::cluster_id(&ids);
                         self.set_cluster_id(m, cluster_id);
+                        // Its ID is its own entry's in the new cluster, whatever an add gave it.
+                        self.nodes[m].meta.member_id = member_id(m, &token);
                         let rng = self.next_raft_rng(m);
                         let member = Member::bootstrap(self.nodes[m].cfg.clone(), voters, rng);
                         let text = format!(

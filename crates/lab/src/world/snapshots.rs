@@ -181,6 +181,9 @@ pub(crate) struct MemberMeta {
     pub cluster_id: u64,
     /// The bbolt file is corrupted: the next start fails.
     pub backend_corrupt: bool,
+    /// The ID the cluster that added it (`member add`) knows it by; it differs from
+    /// `member_id` once the member bootstraps a cluster of its own instead of joining.
+    pub added_as: Option<u64>,
     /// Ever started (a member added but never started is "unstarted" in `member list`).
     pub started: bool,
 }
@@ -196,6 +199,7 @@ pub(crate) fn member_metas(members: usize, initial: usize, token: &str) -> Vec<M
             member_id,
             cluster_id: if m < initial { cluster } else { 0 },
             backend_corrupt: false,
+            added_as: None,
             started: m < initial,
         })
         .collect()

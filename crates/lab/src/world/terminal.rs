@@ -114,7 +114,7 @@ impl World<'_> {
             .map(|m| m as u64 + 1)
             .collect();
         if cluster {
-            ids = self.in_member_id_order(ids);
+            ids = self.in_member_id_order(ids, self.leader_or_first_running());
         }
         ids.into_iter()
             .map(|id| {
