@@ -4,10 +4,8 @@
 //! compactions, an endpoint that does not answer `endpoint status`, `endpoint hashkv` and
 //! `defrag`, a member without a leader, and a terminal no member answers.
 
-use etcdlab_lab::run;
-use etcdlab_scenario::parse_str;
-
-const MS: u64 = 1_000_000;
+mod common;
+use common::{hidden, run_text, timeline};
 
 const STEPS: &[(&str, &str)] = &[
     ("2s", "etcdctl defrag --cluster"),
@@ -28,53 +26,14 @@ const STEPS: &[(&str, &str)] = &[
     ("44s", "etcdctl alarm list"),
 ];
 
-/// The terminal of a quiet 3-member cluster of `version` under `seed`: each command with its
-/// time, how long it took, its output and, when it failed, etcdctl's exit status.
+/// The terminal of a quiet 3-member cluster of `version` under `seed`.
 fn transcript(version: &str, seed: u64) -> String {
-    let mut text = format!(
+    let text = format!(
         "seed = {seed}\nduration = \"50s\"\n[cluster]\nsize = 3\netcd_version = \"{version}\"\n\
-         [disk]\nprofile = \"ssd\"\n[workload]\nwrites_per_s = 0\n"
+         [disk]\nprofile = \"ssd\"\n[workload]\nwrites_per_s = 0\n{}",
+        timeline(STEPS.iter().copied())
     );
-    for (at, command) in STEPS {
-        text.push_str(&format!(
-            "\n[[timeline]]\nat = \"{at}\"\naction = \"etcdctl\"\ncommand = \"{command}\"\n"
-        ));
-    }
-    let sc = parse_str(&text, "etcdctl-texts.toml", &[]).unwrap_or_else(|e| panic!("{e}"));
-    let result = run(&sc).unwrap_or_else(|v| panic!("{v:?}"));
-    let mut out = String::new();
-    for s in &result.record.operator_steps {
-        out.push_str(&format!(
-            "[{} s, {} ms] $ {}\n{}{}",
-            s.started_ns / (1000 * MS),
-            (s.finished_ns - s.started_ns) / MS,
-            s.command,
-            s.output,
-            if s.ok { "" } else { "(exit 1)\n" }
-        ));
-    }
-    out
-}
-
-/// `transcript` with the random part of each warn line's target (3.4: the UUID, 3.5: the Go
-/// pointer) as `<uuid>` / `<ptr>`.
-fn hidden(text: &str) -> String {
-    let mut out = String::new();
-    for line in text.lines() {
-        let mut line = line.to_string();
-        for (mark, len, shown) in [
-            ("client-", 36, "<uuid>"),
-            ("etcd-endpoints://", 12, "<ptr>"),
-        ] {
-            if let Some(i) = line.find(mark) {
-                let at = i + mark.len();
-                line.replace_range(at..at + len, shown);
-            }
-        }
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out
+    common::transcript(&run_text(&text, "etcdctl-texts.toml", &[]))
 }
 
 const ETCD_3_4: &str = r##"[2 s, 2 ms] $ etcdctl defrag --cluster

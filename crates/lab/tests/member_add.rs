@@ -9,58 +9,26 @@
 //! the lab's wall clock (see `etcdlab_member::ids::added_member_id`), so its place among them
 //! depends on when it was added, as in etcd.
 
-use etcdlab_lab::run;
-use etcdlab_scenario::parse_str;
-
-const MS: u64 = 1_000_000;
+mod common;
+use common::{hidden, run_text, timeline};
 
 /// (at, command) steps on a quiet 3-member cluster (`extra`: more scenario text).
 fn scenario(extra: &str, steps: &[(&str, String)]) -> String {
-    let mut s = format!(
+    format!(
         "seed = 1\nduration = \"40s\"\n{extra}\n[cluster]\nsize = 3\n\n[disk]\nprofile = \"ssd\"\n\n\
-         [workload]\nwrites_per_s = 0\n"
-    );
-    for (at, command) in steps {
-        s.push_str(&format!(
-            "\n[[timeline]]\nat = \"{at}\"\naction = \"etcdctl\"\ncommand = \"{command}\"\n"
-        ));
-    }
-    s
+         [workload]\nwrites_per_s = 0\n{}",
+        timeline(steps.iter().map(|(at, c)| (*at, c.as_str())))
+    )
 }
 
-/// The terminal as the operator saw it: each command with its time, how long it took, its
-/// output and, when it failed, etcdctl's exit status. The random UUID in the warn line's
-/// target (drawn from the seed, one per etcdctl process) reads `<uuid>`.
+/// The terminal as the operator saw it (`common::transcript`), the random UUID in each warn
+/// line's target (drawn from the seed, one per etcdctl process) read as `<uuid>`.
 fn transcript(text: &str, overrides: &[&str]) -> String {
-    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-    let sc = parse_str(text, "member-add.toml", &overrides).unwrap_or_else(|e| panic!("{e}"));
-    let result = run(&sc).unwrap_or_else(|v| panic!("{v:?}"));
-    let mut out = String::new();
-    for s in &result.record.operator_steps {
-        out.push_str(&format!(
-            "[{} s, {} ms] $ {}\n{}{}",
-            s.started_ns / (1000 * MS),
-            (s.finished_ns - s.started_ns) / MS,
-            s.command,
-            s.output,
-            if s.ok { "" } else { "(exit 1)\n" }
-        ));
-    }
-    hide_uuids(&out)
-}
-
-/// `client-<36 characters>` as `client-<uuid>`.
-fn hide_uuids(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(i) = rest.find("client-") {
-        let (head, tail) = rest.split_at(i + "client-".len());
-        out.push_str(head);
-        out.push_str("<uuid>");
-        rest = tail.get(36..).unwrap_or("");
-    }
-    out.push_str(rest);
-    out
+    hidden(&common::transcript(&run_text(
+        text,
+        "member-add.toml",
+        overrides,
+    )))
 }
 
 fn add(at: &'static str, m: u32) -> (&'static str, String) {

@@ -4,9 +4,9 @@
 //! cut off for 5 s while 100 keys are written catches up within about one heartbeat interval
 //! after the heal, with no election.
 
-use etcdlab_lab::run;
+mod common;
+use common::run_text;
 use etcdlab_report::Failover;
-use etcdlab_scenario::parse_str;
 
 /// A 3-member cluster writing 25 keys/s from 5 s; `timeline`: its fault lines.
 fn catch_up(writes_per_s: u32, timeline: &str) -> (Failover, u64) {
@@ -15,9 +15,7 @@ fn catch_up(writes_per_s: u32, timeline: &str) -> (Failover, u64) {
          [disk]\nprofile = \"ssd\"\n\n[workload]\nwrites_per_s = {writes_per_s}\nstart = \"5s\"\n\n\
          {timeline}"
     );
-    let sc = parse_str(&text, "rejoin.toml", &[]).unwrap_or_else(|e| panic!("{e}"));
-    let result = run(&sc).unwrap_or_else(|v| panic!("{v:?}"));
-    let s = result.record.summary;
+    let s = run_text(&text, "rejoin.toml", &[]).record.summary;
     (s.rejoin_catch_up_s, s.leader_changes)
 }
 

@@ -3,8 +3,8 @@
 //! etcdutl, and etcdctl 3.5 says so before doing the work; 3.5's restore logs zap console
 //! lines; a 3.5 db holds two more meta keys; a 3.4 install has no etcdutl.
 
-use etcdlab_lab::run;
-use etcdlab_scenario::parse_str;
+mod common;
+use common::{run_text, timeline};
 
 const STEPS: &[(&str, &str)] = &[
     ("5s", "etcdctl snapshot save s.db"),
@@ -28,17 +28,12 @@ const STEPS: &[(&str, &str)] = &[
 
 /// Each step's (output, ok) on a quiet 3-member cluster of `version`.
 fn outputs(version: &str) -> Vec<(String, bool)> {
-    let mut text = format!(
+    let text = format!(
         "seed = 1\nduration = \"15s\"\n[cluster]\nsize = 3\netcd_version = \"{version}\"\n\
-         [disk]\nprofile = \"ssd\"\n[workload]\nwrites_per_s = 0\n"
+         [disk]\nprofile = \"ssd\"\n[workload]\nwrites_per_s = 0\n{}",
+        timeline(STEPS.iter().copied())
     );
-    for (at, command) in STEPS {
-        text.push_str(&format!(
-            "\n[[timeline]]\nat = \"{at}\"\naction = \"etcdctl\"\ncommand = \"{command}\"\n"
-        ));
-    }
-    let sc = parse_str(&text, "snapshot-tools.toml", &[]).unwrap_or_else(|e| panic!("{e}"));
-    let result = run(&sc).unwrap_or_else(|v| panic!("{v:?}"));
+    let result = run_text(&text, "snapshot-tools.toml", &[]);
     let steps = &result.record.operator_steps;
     assert_eq!(steps.len(), STEPS.len());
     steps.iter().map(|s| (s.output.clone(), s.ok)).collect()
