@@ -8,14 +8,26 @@ pub(crate) fn inputs(sc: &Scenario) -> Vec<String> {
         EtcdVersion::V3_4 => "3.4",
         EtcdVersion::V3_5 => "3.5",
     };
+    let on_off = |on: bool| if on { "on" } else { "off" };
+    // A pre-vote set against the version's default says so: `--set cluster.etcd_version=3.5`
+    // on a scenario that sets pre-vote keeps its setting.
+    let default = c.etcd_version.pre_vote_default();
+    let pre_vote = if c.pre_vote == default {
+        on_off(c.pre_vote).to_string()
+    } else {
+        format!(
+            "{} (etcd {version}'s default: {})",
+            on_off(c.pre_vote),
+            on_off(default)
+        )
+    };
     let mut lines = vec![
         format!(
-            "{} member{}, etcd {version}: heartbeat {} ms, election timeout {} ms, pre-vote {}, check-quorum on",
+            "{} member{}, etcd {version}: heartbeat {} ms, election timeout {} ms, pre-vote {pre_vote}, check-quorum on",
             c.size,
             if c.size == 1 { "" } else { "s" },
             c.heartbeat_interval_ms,
             c.election_timeout_ms,
-            if c.pre_vote { "on" } else { "off" }
         ),
         format!("simulated time {}, seed {}", etcdlab_scenario::format_duration(sc.duration_ns), sc.seed),
     ];

@@ -63,7 +63,7 @@ pub(crate) fn read_cluster(t: Option<Table<'_>>) -> R<Cluster> {
         election_timeout_ms,
         pre_vote: t
             .opt("pre_vote", |f| f.bool())?
-            .unwrap_or(default_pre_vote(etcd_version)),
+            .unwrap_or(etcd_version.pre_vote_default()),
         restart_base_ms: t
             .opt("restart_base_ms", |f| f.non_negative())?
             .unwrap_or(200.0),
@@ -167,7 +167,7 @@ fn defaults() -> Cluster {
         etcd_version: EtcdVersion::V3_4,
         heartbeat_interval_ms: 100,
         election_timeout_ms: 1000,
-        pre_vote: default_pre_vote(EtcdVersion::V3_4),
+        pre_vote: EtcdVersion::V3_4.pre_vote_default(),
         restart_base_ms: 200.0,
         wal_replay_bytes_per_s: 200e6,
         quota_backend_bytes: DEFAULT_QUOTA_BACKEND_BYTES,
@@ -181,11 +181,6 @@ fn defaults() -> Cluster {
         watch_progress_notify_interval_ns: DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL_NS,
         compaction_batch_limit: DEFAULT_COMPACTION_BATCH_LIMIT,
     }
-}
-
-/// etcd 3.5 turned pre-vote on by default; 3.4 had it off.
-fn default_pre_vote(version: EtcdVersion) -> bool {
-    version == EtcdVersion::V3_5
 }
 
 fn size(f: Field<'_>) -> R<usize> {

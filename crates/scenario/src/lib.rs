@@ -131,6 +131,13 @@ pub enum EtcdVersion {
     V3_5,
 }
 
+impl EtcdVersion {
+    /// `--pre-vote`'s default: off in 3.4, on from 3.5.
+    pub fn pre_vote_default(self) -> bool {
+        self == EtcdVersion::V3_5
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cluster {
     /// 1..=7. Members are named m1..mN.
