@@ -241,7 +241,7 @@ pub fn rpc_failure(
 /// (3.4: a random UUID; 3.5: the Go pointer of its resolver). `draw` stands for that part.
 /// 3.4's clients made per endpoint (`endpoint status`, `hashkv`, `defrag`) dial
 /// `passthrough:///<endpoint>` instead: pass that endpoint as `own_endpoint`.
-pub fn warn_target(
+fn warn_target(
     version: EtcdctlVersion,
     first_endpoint: &str,
     own_endpoint: Option<&str>,
@@ -297,35 +297,47 @@ pub fn retry_warn(version: EtcdctlVersion, target: &str, attempt: u32, error: &s
     )
 }
 
-/// A failed command's stderr: the warn line (for an RPC error), then `Error: <message>`.
-/// `target` as [`warn_target`] makes it.
-pub fn command_failed(version: EtcdctlVersion, err: &str, target: &str, dial: &str) -> String {
-    match rpc_failure(version, err, dial, false) {
-        Some(f) => retry_warn(version, target, 0, &f.warn_error) + &error_line(&f.message),
-        None => error_line(err),
-    }
+/// One etcdctl process: its version, the first endpoint it was given, and the random part of
+/// its gRPC target (`draw`, see [`warn_target`]). It prints its failures.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Etcdctl {
+    pub version: EtcdctlVersion,
+    pub first_endpoint: String,
+    pub draw: u128,
 }
 
-/// One endpoint's failure in `endpoint status`, `endpoint hashkv` or `defrag` (`what`: "get
-/// the status of endpoint", "get the hash of endpoint", "defragment etcd member"): the warn
-/// line, then etcdctl's `Failed to ...` line; `endpoint` as etcdctl names it.
-pub fn endpoint_failed(
-    version: EtcdctlVersion,
-    err: &str,
-    target: &str,
-    endpoint: &str,
-    what: &str,
-) -> String {
-    let (warn, message) = match rpc_failure(version, err, endpoint, true) {
-        Some(f) => (retry_warn(version, target, 0, &f.warn_error), f.message),
-        None => (String::new(), err.to_string()),
-    };
-    let name = if what.ends_with("member") {
-        format!("[{endpoint}]")
-    } else {
-        format!(" {endpoint}")
-    };
-    format!("{warn}Failed to {what}{name} ({message})\n")
+impl Etcdctl {
+    /// A failed command's stderr: the warn line (for an RPC error), then `Error: <message>`.
+    pub fn command_failed(&self, err: &str) -> String {
+        let v = self.version;
+        match rpc_failure(v, err, &self.first_endpoint, false) {
+            Some(f) => {
+                let target = warn_target(v, &self.first_endpoint, None, self.draw);
+                retry_warn(v, &target, 0, &f.warn_error) + &error_line(&f.message)
+            }
+            None => error_line(err),
+        }
+    }
+
+    /// One endpoint's failure in `endpoint status`, `endpoint hashkv` or `defrag` (`what`:
+    /// "get the status of endpoint", "get the hash of endpoint", "defragment etcd member"):
+    /// the warn line, then etcdctl's `Failed to ...` line; `endpoint` as etcdctl names it.
+    pub fn endpoint_failed(&self, err: &str, endpoint: &str, what: &str) -> String {
+        let v = self.version;
+        let (warn, message) = match rpc_failure(v, err, endpoint, true) {
+            Some(f) => {
+                let target = warn_target(v, &self.first_endpoint, Some(endpoint), self.draw);
+                (retry_warn(v, &target, 0, &f.warn_error), f.message)
+            }
+            None => (String::new(), err.to_string()),
+        };
+        let name = if what.ends_with("member") {
+            format!("[{endpoint}]")
+        } else {
+            format!(" {endpoint}")
+        };
+        format!("{warn}Failed to {what}{name} ({message})\n")
+    }
 }
 
 /// The `errors` text of a status reply from a member that knows no leader (before its alarms).
@@ -1202,6 +1214,12 @@ mod tests {
             format!("{{\"level\":\"warn\",\"logger\":\"etcd-client\",\"msg\":\"retrying of unary invoker failed\",\"target\":\"{t35}\",\"attempt\":0,\"error\":\"{error}\"}}\n")
         };
         let ep = "127.0.0.1:12379";
+        let cli = |version| Etcdctl {
+            version,
+            first_endpoint: ep.to_string(),
+            draw: 7,
+        };
+        let command_failed = |version, err: &str| cli(version).command_failed(err);
         for (err, code, shown) in [
             (
                 "etcdserver: mvcc: database space exceeded",
@@ -1241,24 +1259,24 @@ mod tests {
         ] {
             let error = format!("rpc error: code = {code} desc = {err}");
             assert_eq!(
-                command_failed(V3_4, err, &t34, ep),
+                command_failed(V3_4, err),
                 format!("{}Error: {shown}\n", warn34(&error))
             );
             assert_eq!(
-                command_failed(V3_5, err, &t35, ep),
+                command_failed(V3_5, err),
                 format!("{}Error: {shown}\n", warn35(&error))
             );
         }
         // A put whose member was SIGKILLed while it waited.
         assert_eq!(
-            command_failed(V3_4, CONNECTION_LOST, &t34, ep),
+            command_failed(V3_4, CONNECTION_LOST),
             format!(
                 "{}Error: rpc error: code = Unavailable desc = transport is closing\n",
                 warn34("rpc error: code = Unavailable desc = transport is closing")
             )
         );
         assert_eq!(
-            command_failed(V3_5, CONNECTION_LOST, &t35, ep),
+            command_failed(V3_5, CONNECTION_LOST),
             format!(
                 "{}Error: rpc error: code = Unavailable desc = error reading from server: EOF\n",
                 warn35("rpc error: code = Unavailable desc = error reading from server: EOF")
@@ -1266,7 +1284,7 @@ mod tests {
         );
         // A command whose only endpoint is down: 5 s, then the context's deadline.
         assert_eq!(
-            command_failed(V3_4, NO_CONNECTION, &t34, ep),
+            command_failed(V3_4, NO_CONNECTION),
             format!(
                 "{}Error: context deadline exceeded\n",
                 warn34("rpc error: code = DeadlineExceeded desc = latest balancer error: all SubConns are in TransientFailure")
@@ -1274,7 +1292,7 @@ mod tests {
         );
         let refused = "latest balancer error: last connection error: connection error: desc = \\\"transport: Error while dialing dial tcp 127.0.0.1:12379: connect: connection refused\\\"";
         assert_eq!(
-            command_failed(V3_5, NO_CONNECTION, &t35, ep),
+            command_failed(V3_5, NO_CONNECTION),
             format!(
                 "{}Error: context deadline exceeded\n",
                 warn35(&format!(
@@ -1284,7 +1302,7 @@ mod tests {
         );
         // Not an RPC: no warn line.
         assert_eq!(
-            command_failed(V3_4, "stat x.db: no such file or directory", &t34, ep),
+            command_failed(V3_4, "stat x.db: no such file or directory"),
             "Error: stat x.db: no such file or directory\n"
         );
     }
@@ -1293,23 +1311,26 @@ mod tests {
     fn a_dead_endpoint_in_status_hashkv_and_defrag() {
         use EtcdctlVersion::{V3_4, V3_5};
         let dial = "latest balancer error: connection error: desc = \\\"transport: Error while dialing dial tcp 127.0.0.1:22379: connect: connection refused\\\"";
+        let cli = |version, draw| Etcdctl {
+            version,
+            first_endpoint: "127.0.0.1:12379".to_string(),
+            draw,
+        };
         let t = warn_target(V3_4, "127.0.0.1:12379", Some("127.0.0.1:22379"), 1);
         assert_eq!(t, "passthrough:///127.0.0.1:22379");
         assert_eq!(
-            endpoint_failed(V3_4, NO_CONNECTION, &t, "127.0.0.1:22379", "get the status of endpoint"),
+            cli(V3_4, 1).endpoint_failed(NO_CONNECTION, "127.0.0.1:22379", "get the status of endpoint"),
             format!("{{\"level\":\"warn\",\"msg\":\"retrying of unary invoker failed\",\"target\":\"passthrough:///127.0.0.1:22379\",\"attempt\":0,\"error\":\"rpc error: code = DeadlineExceeded desc = {dial}\"}}\n\
                      Failed to get the status of endpoint 127.0.0.1:22379 (context deadline exceeded)\n")
         );
-        let t = warn_target(V3_4, "127.0.0.1:12379", Some("http://127.0.0.1:22379"), 1);
         assert_eq!(
-            endpoint_failed(V3_4, NO_CONNECTION, &t, "http://127.0.0.1:22379", "defragment etcd member"),
+            cli(V3_4, 1).endpoint_failed(NO_CONNECTION, "http://127.0.0.1:22379", "defragment etcd member"),
             format!("{{\"level\":\"warn\",\"msg\":\"retrying of unary invoker failed\",\"target\":\"passthrough:///http://127.0.0.1:22379\",\"attempt\":0,\"error\":\"rpc error: code = DeadlineExceeded desc = {dial}\"}}\n\
                      Failed to defragment etcd member[http://127.0.0.1:22379] (context deadline exceeded)\n")
         );
         // 3.5 names the first of etcdctl's endpoints in the target, the dead one in the error.
-        let t = warn_target(V3_5, "127.0.0.1:12379", Some("127.0.0.1:22379"), 0);
         assert_eq!(
-            endpoint_failed(V3_5, NO_CONNECTION, &t, "127.0.0.1:22379", "get the hash of endpoint"),
+            cli(V3_5, 0).endpoint_failed(NO_CONNECTION, "127.0.0.1:22379", "get the hash of endpoint"),
             format!("{{\"level\":\"warn\",\"logger\":\"etcd-client\",\"msg\":\"retrying of unary invoker failed\",\"target\":\"etcd-endpoints://0xc0000e0000/127.0.0.1:12379\",\"attempt\":0,\"error\":\"rpc error: code = DeadlineExceeded desc = latest balancer error: last connection error: connection error: desc = \\\"transport: Error while dialing dial tcp 127.0.0.1:22379: connect: connection refused\\\"\"}}\n\
                      Failed to get the hash of endpoint 127.0.0.1:22379 (context deadline exceeded)\n")
         );

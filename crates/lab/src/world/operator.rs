@@ -6,7 +6,7 @@
 use super::{ERR_CONNECTION_LOST, ERR_CONNECTION_REFUSED};
 use etcdlab_kube::{ApiServer, EtcdRequest, KubectlCommand};
 use etcdlab_member::{AlarmKind, Op, ERR_CONTEXT_DEADLINE, ERR_TIMEOUT, ERR_TIMEOUT_LEADER_FAIL};
-use etcdlab_report::etcdctl::{self, EtcdctlVersion};
+use etcdlab_report::etcdctl::{self, Etcdctl, EtcdctlVersion};
 use etcdlab_scenario::{
     client_endpoint, client_url, CompactTo, OperatorCommand, OutputFormat, Runbook,
 };
@@ -39,8 +39,13 @@ pub(crate) trait Terminal {
     /// The member list's members (slots) in its order, member ID order (`--cluster`).
     fn members_in_id_order(&self) -> Vec<usize>;
     /// `etcdctl endpoint status` as the members answer right now, and whether every endpoint
-    /// answered; `client` is the etcdctl process's draw.
-    fn endpoint_status(&self, format: OutputFormat, cluster: bool, client: u128) -> (String, bool);
+    /// answered; `etcdctl` is the process that asks.
+    fn endpoint_status(
+        &self,
+        format: OutputFormat,
+        cluster: bool,
+        etcdctl: &Etcdctl,
+    ) -> (String, bool);
     /// The cluster's active alarms: (raft id, member ID as etcdctl shows it, alarm).
     fn active_alarms(&self) -> Vec<(u64, u64, AlarmKind)>;
     /// The revision and compact revision a client sees now (None: no member answers).
@@ -66,7 +71,7 @@ pub(crate) trait Terminal {
         command: &OperatorCommand,
         output: &mut String,
         ok: &mut bool,
-        client: u128,
+        etcdctl: &Etcdctl,
     ) -> Started;
 }
 
@@ -150,17 +155,16 @@ struct OpRun {
     first_error: Option<&'static str>,
     /// Printed once every request of the command succeeded (`member add`'s answer).
     ok_output: String,
-    /// The etcdctl process's draw for its gRPC target.
-    client: u128,
+    /// The etcdctl process that runs the command: its version, the first endpoint it was
+    /// given (the command's `--endpoints`, else the terminal's, every member in slot order:
+    /// m1's) and its draw for its gRPC target.
+    etcdctl: Etcdctl,
     /// `defrag --cluster`: etcdctl names the members by their client URLs.
     defrag_urls: bool,
     /// etcdctl gives up on its requests then (its 5 s command timeout); None for kubectl's.
     deadline_ns: Option<Nanos>,
     /// When the command ended, when that was before its last reply came (a deadline).
     ended_ns: Option<Nanos>,
-    /// The first endpoint etcdctl was given: the command's `--endpoints`, else the terminal's
-    /// (every member in slot order: m1's).
-    first_endpoint: String,
 }
 
 /// The operator: commands in flight and what the runbook does next.
@@ -231,11 +235,14 @@ impl Operator {
             waiting: Waiting::Until(now),
             first_error: None,
             ok_output: String::new(),
-            client: t.draw_etcdctl_client(),
+            etcdctl: Etcdctl {
+                version: t.etcdctl_version(),
+                first_endpoint: client_endpoint(first_endpoint_slot(&command)),
+                draw: t.draw_etcdctl_client(),
+            },
             defrag_urls: false,
             deadline_ns: None,
             ended_ns: None,
-            first_endpoint: client_endpoint(first_endpoint_slot(&command)),
         };
         run.waiting = self.begin(t, id, &mut run, command);
         // etcdctl waits for its requests' replies at most its command timeout.
@@ -258,7 +265,7 @@ impl Operator {
         let now = t.now();
         match command {
             OperatorCommand::EndpointStatus { format, cluster } => {
-                let (output, answered) = t.endpoint_status(format, cluster, run.client);
+                let (output, answered) = t.endpoint_status(format, cluster, &run.etcdctl);
                 run.output = output;
                 run.ok = answered;
                 // etcdctl waits for an endpoint that does not answer until its timeout (the
@@ -297,7 +304,7 @@ impl Operator {
                 Waiting::Restart(member)
             }
             OperatorCommand::Kubectl(cmd) => self.kubectl(t, id, run, cmd),
-            other => match t.host_command(&other, &mut run.output, &mut run.ok, run.client) {
+            other => match t.host_command(&other, &mut run.output, &mut run.ok, &run.etcdctl) {
                 Started::After { ns } => Waiting::Until(now.saturating_add(ns)),
                 Started::Requests { ops, ok_output } => {
                     run.ok_output = ok_output;
@@ -403,10 +410,7 @@ impl Operator {
                 run.ok = false;
                 // etcdctl exits at its first failed request: the warn line, then `Error:`.
                 if !kubectl && run.first_error.is_none() {
-                    let v = t.etcdctl_version();
-                    let target = etcdctl::warn_target(v, &run.first_endpoint, None, run.client);
-                    let text = etcdctl::command_failed(v, e, &target, &run.first_endpoint);
-                    run.output.push_str(&text);
+                    run.output.push_str(&run.etcdctl.command_failed(e));
                 }
                 run.first_error.get_or_insert(e);
             }
@@ -469,7 +473,7 @@ impl Operator {
             // The member's process ended while it held the defrag: the connection broke.
             run.ok = false;
             run.output
-                .push_str(&defrag_failed(t, &run, m, etcdctl::CONNECTION_LOST));
+                .push_str(&defrag_failed(&run, m, etcdctl::CONNECTION_LOST));
         }
         run.waiting = next_defrag(t, &mut run, rest);
         self.runs.insert(run_id, run);
@@ -569,7 +573,7 @@ fn next_defrag(t: &mut impl Terminal, run: &mut OpRun, mut members: Vec<usize>) 
         };
     }
     run.ok = false;
-    let text = defrag_failed(t, run, m, etcdctl::NO_CONNECTION);
+    let text = defrag_failed(run, m, etcdctl::NO_CONNECTION);
     run.output.push_str(&text);
     let until = t.now().saturating_add(ETCDCTL_COMMAND_TIMEOUT_NS);
     t.wake_operator(until);
@@ -580,11 +584,9 @@ fn next_defrag(t: &mut impl Terminal, run: &mut OpRun, mut members: Vec<usize>) 
 }
 
 /// etcdctl's lines for a defrag of member `m` that failed with `err`.
-fn defrag_failed(t: &impl Terminal, run: &OpRun, m: usize, err: &str) -> String {
-    let v = t.etcdctl_version();
+fn defrag_failed(run: &OpRun, m: usize, err: &str) -> String {
     let endpoint = defrag_endpoint(run, m);
-    let target = etcdctl::warn_target(v, &run.first_endpoint, Some(&endpoint), run.client);
-    etcdctl::endpoint_failed(v, err, &target, &endpoint, "defragment etcd member")
+    (run.etcdctl).endpoint_failed(err, &endpoint, "defragment etcd member")
 }
 
 /// How etcdctl names member `m` in a defrag's lines.

@@ -101,7 +101,7 @@ impl Terminal for Fake {
         &self,
         _: etcdlab_scenario::OutputFormat,
         _: bool,
-        _: u128,
+        _: &etcdlab_report::etcdctl::Etcdctl,
     ) -> (String, bool) {
         ("status table\n".into(), true)
     }
@@ -136,7 +136,7 @@ impl Terminal for Fake {
         command: &OperatorCommand,
         output: &mut String,
         _: &mut bool,
-        _: u128,
+        _: &etcdlab_report::etcdctl::Etcdctl,
     ) -> Started {
         output.push_str(&format!("{command:?}\n"));
         Started::After { ns: 5 * MS }

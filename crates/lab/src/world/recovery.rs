@@ -7,12 +7,12 @@
 use super::operator::Started;
 use super::{Slot, World};
 use etcdlab_member::{Member, Op, ServerState};
-use etcdlab_report::etcdctl;
+use etcdlab_report::etcdctl::{self, Etcdctl};
 use etcdlab_report::{
     CorruptionDetection, LostChanges, MemberEnd, SnapshotTransfer, SnapshotsReport, TimelineEntry,
 };
 use etcdlab_scenario::{
-    client_endpoint, client_url, peer_url, EtcdVersion, OperatorCommand, OutputFormat, SnapshotTool,
+    client_url, peer_url, EtcdVersion, OperatorCommand, OutputFormat, SnapshotTool,
 };
 use etcdlab_sim::Nanos;
 use etcdlab_store::{diff_grouped, SnapshotFile, Store};
@@ -196,7 +196,7 @@ impl World<'_> {
         command: &OperatorCommand,
         output: &mut String,
         ok: &mut bool,
-        client: u128,
+        cli: &Etcdctl,
     ) -> Started {
         self.recovery.used = true;
         let rtt = self.client_delay().saturating_add(self.client_delay());
@@ -208,13 +208,13 @@ impl World<'_> {
             OperatorCommand::MemberList { .. }
             | OperatorCommand::MemberAdd { .. }
             | OperatorCommand::MemberRemove { .. } => {
-                self.member_command(command, output, ok, rtt, client)
+                self.member_command(command, output, ok, rtt, cli)
             }
             OperatorCommand::EndpointHashKv { .. }
             | OperatorCommand::Start { .. }
             | OperatorCommand::Stop { .. }
             | OperatorCommand::WipeDataDir { .. } => {
-                self.data_dir_command(command, output, ok, rtt, client)
+                self.data_dir_command(command, output, ok, rtt, cli)
             }
             other => unreachable!("not a recovery command: {other:?}"),
         }
@@ -362,17 +362,10 @@ impl World<'_> {
         output: &mut String,
         ok: &mut bool,
         rtt: Nanos,
-        client: u128,
+        cli: &Etcdctl,
     ) -> Started {
         let now = self.q.now();
-        let first = match command {
-            OperatorCommand::MemberAdd {
-                endpoint: Some(m), ..
-            } => *m,
-            _ => 0,
-        };
-        let cli = Cli::new(self.etcdctl(), first, client);
-        let mut fail = |output: &mut String, text: String| cli.failed(output, ok, rtt, &text);
+        let mut fail = |output: &mut String, text: String| failed(cli, output, ok, rtt, &text);
         match command {
             OperatorCommand::MemberList { format } => {
                 let Some(state) = self.any_member_state() else {
@@ -551,11 +544,10 @@ impl World<'_> {
         output: &mut String,
         ok: &mut bool,
         rtt: Nanos,
-        client: u128,
+        cli: &Etcdctl,
     ) -> Started {
         let now = self.q.now();
-        let cli = Cli::new(self.etcdctl(), 0, client);
-        let mut fail = |output: &mut String, text: String| cli.failed(output, ok, rtt, &text);
+        let mut fail = |output: &mut String, text: String| failed(cli, output, ok, rtt, &text);
         match command {
             OperatorCommand::EndpointHashKv { format, cluster } => {
                 let queried = self.queried_endpoints(*cluster);
@@ -564,10 +556,10 @@ impl World<'_> {
                 let mut unanswered = String::new();
                 for (m, endpoint) in &queried {
                     if !self.nodes[*m].slot.is_running() {
-                        unanswered.push_str(&self.endpoint_unanswered(
+                        unanswered.push_str(&cli.endpoint_failed(
+                            etcdctl::NO_CONNECTION,
                             endpoint,
                             "get the hash of endpoint",
-                            client,
                         ));
                     }
                 }
@@ -642,40 +634,15 @@ impl World<'_> {
     }
 }
 
-/// One etcdctl process of the terminal: how it reports a failure.
-struct Cli {
-    version: etcdctl::EtcdctlVersion,
-    /// The first endpoint it was given.
-    first_endpoint: String,
-    client: u128,
-}
-
-impl Cli {
-    fn new(version: etcdctl::EtcdctlVersion, first_slot: usize, client: u128) -> Cli {
-        Cli {
-            version,
-            first_endpoint: client_endpoint(first_slot),
-            client,
-        }
-    }
-
-    /// A command that failed: etcdctl prints its warn line (for an RPC's error) and `Error:`
-    /// line after the round trip, or after its command timeout when no member accepted the
-    /// connection.
-    fn failed(&self, output: &mut String, ok: &mut bool, rtt: Nanos, text: &str) -> Started {
-        *ok = false;
-        let target = etcdctl::warn_target(self.version, &self.first_endpoint, None, self.client);
-        output.push_str(&etcdctl::command_failed(
-            self.version,
-            text,
-            &target,
-            &self.first_endpoint,
-        ));
-        let ns = if text == etcdctl::NO_CONNECTION || text == etcdctl::CLIENT_DEADLINE {
-            super::operator::ETCDCTL_COMMAND_TIMEOUT_NS
-        } else {
-            rtt
-        };
-        Started::After { ns }
-    }
+/// A command that failed: etcdctl prints its warn line (for an RPC's error) and `Error:` line
+/// after the round trip, or after its command timeout when no member accepted the connection.
+fn failed(cli: &Etcdctl, output: &mut String, ok: &mut bool, rtt: Nanos, text: &str) -> Started {
+    *ok = false;
+    output.push_str(&cli.command_failed(text));
+    let ns = if text == etcdctl::NO_CONNECTION || text == etcdctl::CLIENT_DEADLINE {
+        super::operator::ETCDCTL_COMMAND_TIMEOUT_NS
+    } else {
+        rtt
+    };
+    Started::After { ns }
 }

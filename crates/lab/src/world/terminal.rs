@@ -7,7 +7,7 @@ use super::operator::{
 };
 use super::*;
 use etcdlab_kube::ApiServer;
-use etcdlab_report::etcdctl::{self, EtcdctlVersion};
+use etcdlab_report::etcdctl::{self, Etcdctl, EtcdctlVersion};
 use etcdlab_scenario::{client_endpoint, client_url, EtcdVersion, OperatorCommand, OutputFormat};
 use rand_core::Rng as _;
 
@@ -129,14 +129,6 @@ impl World<'_> {
             .collect()
     }
 
-    /// One endpoint that did not answer `endpoint status`/`hashkv` (`what`): the warn line,
-    /// then etcdctl's `Failed to ...` line.
-    pub(super) fn endpoint_unanswered(&self, endpoint: &str, what: &str, client: u128) -> String {
-        let v = self.etcdctl();
-        let target = etcdctl::warn_target(v, &client_endpoint(0), Some(endpoint), client);
-        etcdctl::endpoint_failed(v, etcdctl::NO_CONNECTION, &target, endpoint, what)
-    }
-
     /// `endpoint status`'s row of a running member `m`. A member that knows no leader says so
     /// first in its errors, then come the alarms.
     fn endpoint_status_row(&self, endpoint: String, member: &Member) -> etcdctl::EndpointStatusRow {
@@ -229,16 +221,21 @@ impl Terminal for World<'_> {
         (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64())
     }
 
-    fn endpoint_status(&self, format: OutputFormat, cluster: bool, client: u128) -> (String, bool) {
+    fn endpoint_status(
+        &self,
+        format: OutputFormat,
+        cluster: bool,
+        cli: &Etcdctl,
+    ) -> (String, bool) {
         let mut rows = Vec::new();
         let mut failed = String::new();
         for (m, endpoint) in self.queried_endpoints(cluster) {
             match &self.nodes[m].slot {
                 Slot::Running(member) => rows.push(self.endpoint_status_row(endpoint, member)),
-                _ => failed.push_str(&self.endpoint_unanswered(
+                _ => failed.push_str(&cli.endpoint_failed(
+                    etcdctl::NO_CONNECTION,
                     &endpoint,
                     "get the status of endpoint",
-                    client,
                 )),
             }
         }
@@ -332,9 +329,9 @@ impl Terminal for World<'_> {
         command: &OperatorCommand,
         output: &mut String,
         ok: &mut bool,
-        client: u128,
+        cli: &Etcdctl,
     ) -> Started {
-        self.recovery_command(command, output, ok, client)
+        self.recovery_command(command, output, ok, cli)
     }
 }
 
