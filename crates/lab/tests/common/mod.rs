@@ -13,6 +13,7 @@ pub fn run_text(text: &str, file: &str, overrides: &[&str]) -> RunResult {
 }
 
 /// `[[timeline]]` entries typing each `(at, command)` at the terminal.
+#[allow(dead_code)] // not every test file types commands
 pub fn timeline<'a>(steps: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     steps
         .into_iter()
